@@ -1,0 +1,295 @@
+package raidctl
+
+import (
+	"regexp"
+	"strings"
+)
+
+var (
+	arcFoundRe     = regexp.MustCompile(`(?i)^Controllers found:\s*(\d+)$`)
+	arcLDRe        = regexp.MustCompile(`(?i)^Logical device number (\d+)$`)
+	arcArrayRe     = regexp.MustCompile(`(?i)^Array Number (\d+)$`)
+	arcChannelRe   = regexp.MustCompile(`(?i)^Channel #(\d+):?$`)
+	arcDeviceRe    = regexp.MustCompile(`(?i)^Device #(\d+)$`)
+	arcInitiatorRe = regexp.MustCompile(`(?i)^Initiator at SCSI ID (\d+)$`)
+	arcChanDevRe   = regexp.MustCompile(`^(\d+),(\d+)`)
+	arcEncSlotRe   = regexp.MustCompile(`(?i)Enclosure (\d+), Slot (\d+)`)
+	arcSegmentRe   = regexp.MustCompile(`(?i)^(?:(?:Group \d+, )?Segment \d+|Device \d+)$`)
+	arcParenRe     = regexp.MustCompile(`\(([^)]*)\)`)
+)
+
+// ParseArcconf reads `arcconf GETCONFIG <n> AL|AD|LD|PD` output (Adaptec,
+// Microsemi, IBM ServeRAID-8). Both label generations are accepted
+// ("Logical device number" / "Status of logical device" / "Write-cache
+// mode" of 5.x-7.x firmware, and "Logical Device number" / "Status of
+// Logical Device" / "Caching" of arcconf 3.x); keys match without regard to
+// case or spacing. arcconf prints hundreds of keys the model does not need:
+// those are skipped, while truncation is caught by the required closing
+// line. Per-channel "Initiator at SCSI ID n" lines become the cluster
+// initiator IDs. arcconf prints no controller number, so Controller.ID is
+// empty unless the caller fills it in.
+func ParseArcconf(data []byte) (*System, error) {
+	const tool = ToolArcconf
+	ls := splitLines(data)
+	// Skip leading blank lines and captured shell prompts ("# arcconf ...").
+	var first line
+	for _, l := range ls {
+		t := strings.TrimSpace(l.text)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		first = l
+		break
+	}
+	if !arcFoundRe.MatchString(strings.TrimSpace(first.text)) {
+		return nil, &ParseError{Tool: tool, Line: first.n, Err: ErrForeign,
+			Expected: `"Controllers found: N" as the first line`, Got: first.text}
+	}
+	last := lastNonEmpty(ls)
+	if err := checkCompleted(tool, last, len(ls)); err != nil {
+		return nil, err
+	}
+	sys := &System{Tool: tool}
+	ctrl := Controller{Vendor: "Adaptec"}
+	var (
+		section, sub string
+		ld           *LogicalDrive
+		pd           *PhysicalDrive
+		arr          *Array
+		isDisk       bool
+		channel      *int
+		sawSection   bool
+		prevRule     bool
+	)
+	flush := func() {
+		if ld != nil {
+			ctrl.LogicalDrives = append(ctrl.LogicalDrives, *ld)
+			ld = nil
+		}
+		if pd != nil && isDisk {
+			ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, *pd)
+		}
+		pd = nil
+		if arr != nil {
+			ctrl.Arrays = append(ctrl.Arrays, *arr)
+			arr = nil
+		}
+	}
+	var wcPrimary bool // LD write cache came from a "mode"/"status" key
+	for _, l := range ls {
+		if l.n <= first.n || l.n >= last.n {
+			continue
+		}
+		t := strings.TrimSpace(l.text)
+		if t == "" {
+			continue
+		}
+		if isRule(t) {
+			prevRule = true
+			continue
+		}
+		wasRule := prevRule
+		prevRule = false
+		key, val, isKV := keyValue(t, ":")
+		if m := arcLDRe.FindStringSubmatch(t); m != nil {
+			flush()
+			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			wcPrimary = false
+			continue
+		}
+		if m := arcArrayRe.FindStringSubmatch(t); m != nil {
+			flush()
+			arr = &Array{ID: m[1], Condition: ConditionUnknown}
+			continue
+		}
+		if section == "pd" {
+			if m := arcChannelRe.FindStringSubmatch(t); m != nil {
+				flush()
+				c, _ := atoi(m[1])
+				channel = ptr(c)
+				continue
+			}
+			if m := arcInitiatorRe.FindStringSubmatch(t); m != nil {
+				id, _ := atoi(m[1])
+				ch := -1
+				if channel != nil {
+					ch = *channel
+				}
+				ctrl.Cluster.Initiators = append(ctrl.Cluster.Initiators, ChannelInitiator{Channel: ch, ID: ptr(id)})
+				continue
+			}
+			if m := arcDeviceRe.FindStringSubmatch(t); m != nil {
+				flush()
+				pd = &PhysicalDrive{Channel: channel, Condition: ConditionUnknown}
+				isDisk = false
+				continue
+			}
+		}
+		if !isKV {
+			nk := normKey(t)
+			switch {
+			case nk == "controller information":
+				flush()
+				section, sub, sawSection = "ctrl", "", true
+			case nk == "logical device information":
+				flush()
+				section, sub, sawSection = "ld", "", true
+			case nk == "physical device information":
+				flush()
+				section, sub, sawSection = "pd", "", true
+				channel = nil
+			case nk == "array information":
+				flush()
+				section, sub, sawSection = "array", "", true
+			case strings.HasPrefix(nk, "device is a"):
+				isDisk = strings.Contains(nk, "hard drive") || strings.Contains(nk, "hard disk") ||
+					strings.Contains(nk, "solid state")
+			case wasRule && !strings.HasPrefix(l.text, " "):
+				// An unindented title between rules opens a section this
+				// parser does not read (maxCache, connectors, ...).
+				flush()
+				section, sub = "other", ""
+			case wasRule:
+				// An indented title between rules opens a subsection.
+				sub = nk
+			}
+			continue
+		}
+		nk := normKey(key)
+		switch {
+		case ld != nil && section == "ld":
+			switch {
+			case nk == "logical device name":
+				ld.Name = ptr(val)
+			case nk == "raid level":
+				ld.setLevel(val)
+			case nk == "status of logical device":
+				ld.setState(val)
+			case nk == "size":
+				ld.setSize(val)
+			case nk == "array":
+				ld.Array = ptr(val)
+			case nk == "volume unique identifier" || nk == "unique identifier":
+				ld.UUID = ptr(val)
+			case nk == "write-cache mode" || nk == "write-cache status" || nk == "caching":
+				ld.setWriteCache(val)
+				wcPrimary = true
+			case nk == "write-cache setting":
+				if !wcPrimary {
+					ld.setWriteCache(val)
+				}
+			case arcSegmentRe.MatchString(key) && strings.Contains(sub, "information"):
+				if m := arcMember(val); m != "" {
+					ld.Members = append(ld.Members, m)
+				}
+			}
+		case arr != nil && section == "array":
+			switch {
+			case nk == "status":
+				arr.State = ptr(val)
+				arr.Condition = condition(val)
+			case arcSegmentRe.MatchString(key) && strings.Contains(sub, "physical"):
+				if m := arcMember(val); m != "" {
+					arr.Members = append(arr.Members, m)
+				}
+			}
+		case pd != nil && section == "pd":
+			switch {
+			case nk == "state":
+				pd.State = ptr(val)
+				pd.Condition = condition(val)
+			case strings.HasPrefix(nk, "reported channel,device"):
+				if m := arcChanDevRe.FindStringSubmatch(val); m != nil {
+					c, _ := atoi(m[1])
+					d, _ := atoi(m[2])
+					pd.Channel, pd.Target = ptr(c), ptr(d)
+				}
+			case nk == "reported location":
+				if m := arcEncSlotRe.FindStringSubmatch(val); m != nil {
+					e, _ := atoi(m[1])
+					s, _ := atoi(m[2])
+					pd.Enclosure, pd.Slot = ptr(e), ptr(s)
+				}
+			case nk == "model":
+				if v := strings.TrimSpace(val); v != "" {
+					pd.Model = ptr(v)
+				}
+			case nk == "serial number":
+				if v := strings.TrimSpace(val); v != "" {
+					pd.Serial = ptr(v)
+				}
+			case nk == "size" || nk == "total size":
+				if b, ok := parseSize(val); ok {
+					pd.SizeBytes = ptr(b)
+				}
+			case nk == "array":
+				pd.Array = ptr(val)
+			}
+		case section == "ctrl":
+			switch {
+			case nk == "controller status":
+				ctrl.Status = ptr(val)
+			case nk == "controller model":
+				ctrl.Model = ptr(val)
+			case nk == "controller serial number":
+				ctrl.Serial = ptr(val)
+			case nk == "firmware" && strings.Contains(sub, "version"):
+				ctrl.Firmware = ptr(val)
+			case strings.HasPrefix(nk, "pci address"):
+				ctrl.PCIAddress = ptr(val)
+			case nk == "status" && strings.Contains(sub, "battery"):
+				ctrl.Battery = arcBattery(ctrl.Battery, val)
+			case nk == "backup power status":
+				ctrl.Battery = arcBattery(ctrl.Battery, val)
+			}
+		}
+	}
+	flush()
+	if !sawSection {
+		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrForeign,
+			Expected: "a GETCONFIG section (Controller information, Logical device information or Physical Device information)"}
+	}
+	normalizeConditions(&ctrl)
+	sys.Controllers = append(sys.Controllers, ctrl)
+	return sys, nil
+}
+
+// arcBattery records a battery/backup-power status line.
+func arcBattery(b *Battery, val string) *Battery {
+	if b == nil {
+		b = &Battery{}
+	}
+	b.State = ptr(val)
+	l := strings.ToLower(val)
+	switch {
+	case strings.Contains(l, "not installed") || strings.Contains(l, "not present"):
+		b.Present = ptr(false)
+	case condition(val) == ConditionFailed || strings.Contains(l, "replace"):
+		b.Present, b.Failed = ptr(true), ptr(true)
+	case condition(val) == ConditionOK || strings.Contains(l, "charging"):
+		b.Present, b.Failed = ptr(true), ptr(false)
+	}
+	return b
+}
+
+// arcMember turns a segment value such as "Present (0,0) 3KT2ZPHH" or
+// "Present (457862MB, SATA, SSD, Connector:0, Device:0) 7CS009RP" into a
+// member reference ("0,0", "Connector:0,Device:0", "Enclosure:1,Slot:0").
+func arcMember(val string) string {
+	m := arcParenRe.FindStringSubmatch(val)
+	if m == nil {
+		return ""
+	}
+	in := strings.TrimSpace(m[1])
+	if arcChanDevRe.MatchString(in) && !strings.Contains(in, ":") {
+		return in
+	}
+	var parts []string
+	for _, f := range strings.Split(in, ",") {
+		f = strings.TrimSpace(f)
+		if strings.Contains(f, ":") {
+			parts = append(parts, f)
+		}
+	}
+	return strings.Join(parts, ",")
+}
