@@ -40,6 +40,8 @@ type Disk struct {
 	img  string
 	sock string
 	port int
+	// serial is the LUN's unit serial number (VPD 0x80), unique per disk.
+	serial string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -73,7 +75,7 @@ func StartDisk(ctx context.Context, cfg DiskConfig) (*Disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rig: disk directory: %w", err)
 	}
-	d := &Disk{cfg: cfg, log: logger(cfg.Logger), dir: dir, img: filepath.Join(dir, "disk.img"), sock: filepath.Join(dir, "ctl")}
+	d := &Disk{cfg: cfg, log: logger(cfg.Logger), dir: dir, serial: fmt.Sprintf("HAKIT%05d%04d", pid%100000, n%10000), img: filepath.Join(dir, "disk.img"), sock: filepath.Join(dir, "ctl")}
 	f, err := os.Create(d.img)
 	if err == nil {
 		err = f.Truncate(cfg.Size)
@@ -105,10 +107,15 @@ func (d *Disk) IQN() string { return d.cfg.TargetIQN }
 func (d *Disk) Initiators() []string { return append([]string(nil), d.cfg.Initiators...) }
 
 // URL is the LUN in libiscsi's form: iscsi://127.0.0.1:port/iqn/1.
-func (d *Disk) URL() string { return fmt.Sprintf("iscsi://%s/%s/%d", d.Addr(), d.cfg.TargetIQN, DiskLUN) }
+func (d *Disk) URL() string {
+	return fmt.Sprintf("iscsi://%s/%s/%d", d.Addr(), d.cfg.TargetIQN, DiskLUN)
+}
 
 // BackingFile is the path of the sparse file behind the LUN.
 func (d *Disk) BackingFile() string { return d.img }
+
+// Serial is the LUN's unit serial number (VPD page 0x80).
+func (d *Disk) Serial() string { return d.serial }
 
 // Size is the LUN's size in bytes.
 func (d *Disk) Size() int64 { return d.cfg.Size }
@@ -205,6 +212,7 @@ func (d *Disk) startOn(ctx context.Context, port int) error {
 	steps := [][]string{
 		{"--lld", "iscsi", "--op", "new", "--mode", "target", "--tid", "1", "-T", d.cfg.TargetIQN},
 		{"--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", strconv.Itoa(DiskLUN), "-b", d.img},
+		{"--lld", "iscsi", "--op", "update", "--mode", "logicalunit", "--tid", "1", "--lun", strconv.Itoa(DiskLUN), "--params", "scsi_sn=" + d.serial},
 	}
 	if len(d.cfg.Initiators) == 0 {
 		steps = append(steps, []string{"--lld", "iscsi", "--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL"})

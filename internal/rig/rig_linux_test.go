@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,15 +69,17 @@ func TestIntegrationDisk(t *testing.T) {
 
 func TestIntegrationDiskWithLibiscsi(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("iscsi-inq"); err != nil {
-		unavailable(t, "needs iscsi-inq (Debian package libiscsi-bin)")
-	}
+	testutil.SkipUnlessTools(t, "iscsi-inq")
 	d := DiskFor(t, DiskConfig{Initiators: []string{"iqn.2026-11.io.hakit:node-a"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "iscsi-inq", "-i", "iqn.2026-11.io.hakit:node-a", d.URL()).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Peripheral Device Type") {
 		t.Fatalf("iscsi-inq from an allowed initiator: %v\n%s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, "iscsi-inq", "-i", "iqn.2026-11.io.hakit:node-a", "-e", "1", "-c", "128", d.URL()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), d.Serial()) {
+		t.Fatalf("unit serial number: want %s: %v\n%s", d.Serial(), err, out)
 	}
 	out, err = exec.CommandContext(ctx, "iscsi-inq", "-i", "iqn.2026-11.io.hakit:stranger", d.URL()).CombinedOutput()
 	if err == nil {
@@ -359,12 +362,4 @@ func TestParseSessions(t *testing.T) {
 	if len(got) != 2 || got[0].sid != "1" || got[1].initiator != "iqn.2026-11.io.hakit:node-b" || len(got[1].cids) != 1 {
 		t.Fatalf("%+v", got)
 	}
-}
-
-func unavailable(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
 }

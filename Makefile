@@ -1,0 +1,41 @@
+# hakit: build, test and demo targets. Run `make help` for a summary.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME ?= 10s
+BENCHTIME ?= 1x
+
+.PHONY: help build deps test bench fuzz lint demo clean
+
+help: ## this list
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build every package and the commands into bin/
+	$(GO) build ./...
+	$(GO) build -o bin/ ./cmd/... ./tools/demo
+
+deps: ## install apt packages and Go modules the tests need (idempotent)
+	@./tools/deps.sh
+
+test: deps ## deps, then every test with the race detector
+	$(GO) test -race ./...
+
+bench: deps ## the benchmarks whose figures the issues ask for
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
+
+fuzz: deps ## every fuzz target for FUZZTIME (default 10s) each
+	@FUZZTIME=$(FUZZTIME) ./tools/fuzz.sh
+
+lint: ## go vet, staticcheck (pinned), gofmt, and the other-OS builds
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	GOOS=darwin $(GO) build ./...
+	GOOS=windows $(GO) build ./...
+
+demo: deps ## build the two-node rig on this machine, show it, tear it down
+	$(GO) run ./tools/demo $(DEMOFLAGS)
+
+clean: ## remove build output
+	rm -rf bin/

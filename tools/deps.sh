@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what hakit's tests, benchmarks and demo need on Debian 12:
+# the apt packages below and the Go modules of go.mod. Idempotent, and quiet
+# when everything is already there.
+set -eu
+
+PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc"
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "deps: go not found on PATH (want Go 1.26 or later; on this machine it lives in /usr/local/go/bin)" >&2
+	exit 1
+fi
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	echo "deps: installing$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+go mod download
