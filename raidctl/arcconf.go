@@ -7,7 +7,7 @@ import (
 
 var (
 	arcFoundRe     = regexp.MustCompile(`(?i)^Controllers found:\s*(\d+)$`)
-	arcLDRe        = regexp.MustCompile(`(?i)^Logical device number (\d+)$`)
+	arcLDRe        = regexp.MustCompile(`(?i)^Logical (?:device|drive) number (\d+)$`)
 	arcArrayRe     = regexp.MustCompile(`(?i)^Array Number (\d+)$`)
 	arcChannelRe   = regexp.MustCompile(`(?i)^Channel #(\d+):?$`)
 	arcDeviceRe    = regexp.MustCompile(`(?i)^Device #(\d+)$`)
@@ -90,7 +90,7 @@ func ParseArcconf(data []byte) (*System, error) {
 		}
 		wasRule := prevRule
 		prevRule = false
-		key, val, isKV := keyValue(t, ":")
+		key, val, isKV := keyValueSpaced(t)
 		if m := arcLDRe.FindStringSubmatch(t); m != nil {
 			flush()
 			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
@@ -126,7 +126,7 @@ func ParseArcconf(data []byte) (*System, error) {
 			}
 		}
 		if !isKV {
-			nk := normKey(t)
+			nk := arcKey(t)
 			switch {
 			case nk == "controller information":
 				flush()
@@ -155,7 +155,7 @@ func ParseArcconf(data []byte) (*System, error) {
 			}
 			continue
 		}
-		nk := normKey(key)
+		nk := arcKey(key)
 		switch {
 		case ld != nil && section == "ld":
 			switch {
@@ -182,6 +182,8 @@ func ParseArcconf(data []byte) (*System, error) {
 				if m := arcMember(val); m != "" {
 					ld.Members = append(ld.Members, m)
 				}
+			case strings.HasPrefix(nk, "stripe order"):
+				ld.Members = append(ld.Members, strings.Fields(val)...)
 			}
 		case arr != nil && section == "array":
 			switch {
@@ -292,4 +294,10 @@ func arcMember(val string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// arcKey normalises a key and folds the oldest label generation ("Logical
+// drive ...", ServeRAID-8 era) onto "Logical device ...".
+func arcKey(k string) string {
+	return strings.ReplaceAll(normKey(k), "logical drive", "logical device")
 }

@@ -116,7 +116,7 @@ func ParseIpssend(data []byte) (*System, error) {
 			isDisk = true
 			continue
 		}
-		key, val, ok := keyValue(t, ":")
+		key, val, ok := keyValueSpaced(t)
 		if !ok {
 			switch nk := normKey(t); {
 			case nk == "logical drive information":

@@ -55,6 +55,18 @@ func keyValue(s, sep string) (key, value string, ok bool) {
 	return strings.TrimSpace(k), strings.TrimSpace(v), true
 }
 
+// keyValueSpaced splits at the first colon that follows a blank ("Reported
+// Channel,Device(T:L)   : 0,0(0:0)"), falling back to the first colon.
+func keyValueSpaced(s string) (key, value string, ok bool) {
+	if i := strings.Index(s, " :"); i >= 0 {
+		return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+2:]), true
+	}
+	if i := strings.Index(s, "\t:"); i >= 0 {
+		return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+2:]), true
+	}
+	return keyValue(s, ":")
+}
+
 // normKey lowercases and collapses spaces so keys match across label
 // generations ("Status of Logical Device" == "Status of logical device").
 func normKey(k string) string {
@@ -159,7 +171,7 @@ func condition(state string) Condition {
 	case sub("fail", "defunct", "inactive", "faulty", "missing", "offline", "removed") ||
 		word("dead", "offln", "ofln", "msng", "ddd", "ubad"):
 		return ConditionFailed
-	case sub("degrad", "critical", "suboptimal") || word("dgrd", "pdgd", "crt"):
+	case sub("degrad", "critical", "suboptimal", "impacted") || word("dgrd", "pdgd", "crt"):
 		return ConditionDegraded
 	case sub("optimal", "online", "okay", "clean", "ready", "spare", "unconfigured good") ||
 		word("ok", "oky", "onl", "onln", "optl", "rdy", "hsp", "ghs", "dhs", "ugood", "active", "jbod", "present", "sync"):
@@ -178,7 +190,11 @@ func raidLevel(s string) (string, bool) {
 	t = strings.TrimPrefix(t, "RAID")
 	t = strings.TrimPrefix(t, "-")
 	t = strings.TrimSpace(t)
-	if t == "LINEAR" || t == "JBOD" || t == "SIMPLE_VOLUME" || t == "SIMPLE VOLUME" {
+	// "6 Reed-Solomon", "1 (mirror)": the level is the first word.
+	if f := strings.Fields(t); len(f) > 1 && f[0][0] >= '0' && f[0][0] <= '9' {
+		t = f[0]
+	}
+	if t == "LINEAR" || t == "JBOD" || t == "SIMPLE_VOLUME" || t == "SIMPLE VOLUME" || t == "SPANNED_VOLUME" {
 		return strings.ToLower(t), true
 	}
 	return t, t != ""

@@ -133,12 +133,12 @@ type Array struct {
 
 // LogicalDrive is a virtual drive / logical device / md array.
 type LogicalDrive struct {
-	ID        string  `json:"id"`
-	Name      *string `json:"name,omitempty"`
-	RAIDLevel *string `json:"raid_level,omitempty"` // normalised: "0", "1", "5", "10", "1E", "linear" ...
-	SizeBytes *int64  `json:"size_bytes,omitempty"`
-	SizeText  *string `json:"size_text,omitempty"` // as printed
-	State     *string `json:"state,omitempty"`     // as printed
+	ID        string    `json:"id"`
+	Name      *string   `json:"name,omitempty"`
+	RAIDLevel *string   `json:"raid_level,omitempty"` // normalised: "0", "1", "5", "10", "1E", "linear" ...
+	SizeBytes *int64    `json:"size_bytes,omitempty"`
+	SizeText  *string   `json:"size_text,omitempty"` // as printed
+	State     *string   `json:"state,omitempty"`     // as printed
 	Condition Condition `json:"condition"`
 	// Progress is the rebuild/resync percentage when one is running.
 	Progress *float64 `json:"progress,omitempty"`

@@ -1,0 +1,249 @@
+package raidctl
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var (
+	mdDetailDevRe  = regexp.MustCompile(`^(/dev/\S+):$`)
+	mdTableHdrRe   = regexp.MustCompile(`^Number\s+Major\s+Minor\s+RaidDevice(\s+State)?$`)
+	mdPercentRe    = regexp.MustCompile(`(\d+(?:\.\d+)?)%`)
+	mdstatArrayRe  = regexp.MustCompile(`^(md\w*)\s*:\s*(active|inactive)(?:\s+\((?:auto-)?read-only\))?(.*)$`)
+	mdstatDevRe    = regexp.MustCompile(`^([\w.-]+)\[(\d+)\]((?:\([A-Za-z]\))*)$`)
+	mdstatBlocksRe = regexp.MustCompile(`^(\d+) blocks`)
+	mdstatCountRe  = regexp.MustCompile(`\[(\d+)/(\d+)\]`)
+	mdstatProgRe   = regexp.MustCompile(`(recovery|resync|reshape|check|repair)\s*=\s*(\d+(?:\.\d+)?)%`)
+)
+
+// mdController returns the pseudo-controller Linux md arrays hang from.
+// md has no controller pairing, cache or battery: those fields stay unknown.
+func mdController() Controller {
+	return Controller{ID: "md", Vendor: "Linux md"}
+}
+
+// ParseMdadmDetail reads `mdadm --detail /dev/mdN [/dev/mdM ...]`. Each
+// array block must end with its device table (Number Major Minor RaidDevice
+// State), listing at least "Raid Devices" rows.
+func ParseMdadmDetail(data []byte) (*System, error) {
+	const tool = ToolMdadm
+	ls := splitLines(data)
+	first := firstNonEmpty(ls)
+	if !mdDetailDevRe.MatchString(strings.TrimSpace(first.text)) {
+		return nil, &ParseError{Tool: tool, Line: first.n, Err: ErrForeign,
+			Expected: `"/dev/mdN:" as the first line`, Got: first.text}
+	}
+	ctrl := mdController()
+	var (
+		ld        *LogicalDrive
+		start     int
+		inTable   bool
+		rows      int
+		raidDevs  = -1
+		stateText string
+	)
+	finish := func(at int) error {
+		if ld == nil {
+			return nil
+		}
+		if !inTable {
+			return &ParseError{Tool: tool, Line: at, Err: ErrTruncated,
+				Expected: fmt.Sprintf("the device table (Number Major Minor RaidDevice State) of %s (line %d)", ld.ID, start)}
+		}
+		if raidDevs > 0 && rows < raidDevs {
+			return &ParseError{Tool: tool, Line: at, Err: ErrTruncated,
+				Expected: fmt.Sprintf("%d device rows for %s (Raid Devices), found %d", raidDevs, ld.ID, rows)}
+		}
+		if stateText != "" {
+			ld.setState(stateText)
+		}
+		ctrl.LogicalDrives = append(ctrl.LogicalDrives, *ld)
+		ld = nil
+		return nil
+	}
+	for _, l := range ls {
+		t := strings.TrimSpace(l.text)
+		if t == "" {
+			continue
+		}
+		if m := mdDetailDevRe.FindStringSubmatch(t); m != nil {
+			if err := finish(l.n - 1); err != nil {
+				return nil, err
+			}
+			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			start, inTable, rows, raidDevs, stateText = l.n, false, 0, -1, ""
+			continue
+		}
+		if ld == nil {
+			continue
+		}
+		if mdTableHdrRe.MatchString(t) {
+			inTable = true
+			continue
+		}
+		if inTable {
+			f := strings.Fields(t)
+			_, okMaj := atoi(f[min(1, len(f)-1)])
+			if len(f) < 5 || !okMaj {
+				return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrTruncated,
+					Expected: "a device row: Number Major Minor RaidDevice State [device]", Got: t}
+			}
+			rows++
+			state := strings.Join(f[4:], " ")
+			pd := PhysicalDrive{Condition: ConditionUnknown}
+			if strings.HasPrefix(f[len(f)-1], "/dev/") {
+				pd.Device = ptr(f[len(f)-1])
+				state = strings.Join(f[4:len(f)-1], " ")
+				ld.Members = append(ld.Members, f[len(f)-1])
+			}
+			pd.State = ptr(state)
+			pd.Condition = condition(state)
+			pd.Array = ptr(ld.ID)
+			ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+			continue
+		}
+		key, val, ok := keyValue(t, " : ")
+		if !ok {
+			key, val, ok = keyValue(t, ":")
+		}
+		if !ok {
+			return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax, Expected: `"Key : value"`, Got: t}
+		}
+		switch normKey(key) {
+		case "raid level":
+			ld.setLevel(val)
+		case "array size":
+			kib, _, _ := strings.Cut(val, " ")
+			ld.setSize(kib + " KB")
+			ld.SizeText = ptr(val)
+		case "state":
+			stateText = val
+		case "rebuild status", "resync status", "reshape status", "check status":
+			if m := mdPercentRe.FindStringSubmatch(val); m != nil {
+				var p float64
+				fmt.Sscan(m[1], &p)
+				ld.Progress = ptr(p)
+			}
+		case "uuid":
+			ld.UUID = ptr(val)
+		case "name":
+			ld.Name = ptr(val)
+		case "raid devices":
+			if n, ok := atoi(val); ok {
+				raidDevs = n
+			}
+		}
+	}
+	if err := finish(len(ls)); err != nil {
+		return nil, err
+	}
+	normalizeConditions(&ctrl)
+	return &System{Tool: tool, Controllers: []Controller{ctrl}}, nil
+}
+
+// ParseMdstat reads /proc/mdstat. It must start with "Personalities :" and
+// end with the "unused devices:" line the kernel always prints last.
+func ParseMdstat(data []byte) (*System, error) {
+	const tool = ToolMdstat
+	ls := splitLines(data)
+	first := firstNonEmpty(ls)
+	if !strings.HasPrefix(strings.TrimSpace(first.text), "Personalities :") {
+		return nil, &ParseError{Tool: tool, Line: first.n, Err: ErrForeign,
+			Expected: `"Personalities : ..." as the first line`, Got: first.text}
+	}
+	last := lastNonEmpty(ls)
+	if !strings.HasPrefix(strings.TrimSpace(last.text), "unused devices:") {
+		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrTruncated,
+			Expected: `"unused devices: ..." as the last line`, Got: last.text}
+	}
+	ctrl := mdController()
+	var ld *LogicalDrive
+	var sawBlocks bool
+	var start int
+	finish := func(at int) error {
+		if ld == nil {
+			return nil
+		}
+		if !sawBlocks {
+			return &ParseError{Tool: tool, Line: at, Err: ErrTruncated,
+				Expected: fmt.Sprintf("the \"N blocks ...\" line of %s (line %d)", ld.ID, start)}
+		}
+		ctrl.LogicalDrives = append(ctrl.LogicalDrives, *ld)
+		ld = nil
+		return nil
+	}
+	for _, l := range ls {
+		if l.n <= first.n || l.n >= last.n {
+			continue
+		}
+		t := strings.TrimSpace(l.text)
+		if t == "" {
+			continue
+		}
+		if m := mdstatArrayRe.FindStringSubmatch(t); m != nil {
+			if err := finish(l.n); err != nil {
+				return nil, err
+			}
+			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			start, sawBlocks = l.n, false
+			state := m[2]
+			f := strings.Fields(m[3])
+			if len(f) > 0 && !mdstatDevRe.MatchString(f[0]) {
+				ld.setLevel(f[0])
+				f = f[1:]
+			}
+			for _, d := range f {
+				dm := mdstatDevRe.FindStringSubmatch(d)
+				if dm == nil {
+					return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax, Expected: "member devices as name[n]", Got: d}
+				}
+				pd := PhysicalDrive{Device: ptr(dm[1]), Array: ptr(ld.ID), State: ptr("in_sync"), Condition: ConditionOK}
+				switch {
+				case strings.Contains(dm[3], "(F)"):
+					pd.State, pd.Condition = ptr("faulty"), ConditionFailed
+				case strings.Contains(dm[3], "(S)"):
+					pd.State = ptr("spare")
+				case strings.Contains(dm[3], "(W)"):
+					pd.State = ptr("write-mostly")
+				}
+				ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+				ld.Members = append(ld.Members, dm[1])
+			}
+			ld.setState(state)
+			continue
+		}
+		if ld == nil {
+			return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax, Expected: `"mdN : active|inactive ..." array line`, Got: t}
+		}
+		if m := mdstatBlocksRe.FindStringSubmatch(t); m != nil && !sawBlocks {
+			sawBlocks = true
+			ld.setSize(m[1] + " KB")
+			if c := mdstatCountRe.FindStringSubmatch(t); c != nil {
+				want, _ := atoi(c[1])
+				have, _ := atoi(c[2])
+				if have < want {
+					ld.setState(*ld.State + ", degraded")
+				}
+			}
+			continue
+		}
+		if m := mdstatProgRe.FindStringSubmatch(t); m != nil {
+			var p float64
+			fmt.Sscan(m[2], &p)
+			ld.Progress = ptr(p)
+			ld.setState(*ld.State + ", " + m[1])
+			continue
+		}
+		if strings.HasPrefix(t, "bitmap:") || strings.Contains(t, "=DELAYED") || strings.Contains(t, "=PENDING") {
+			continue
+		}
+		return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax,
+			Expected: "a blocks, progress or bitmap line", Got: t}
+	}
+	if err := finish(last.n); err != nil {
+		return nil, err
+	}
+	normalizeConditions(&ctrl)
+	return &System{Tool: tool, Controllers: []Controller{ctrl}}, nil
+}

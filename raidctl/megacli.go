@@ -1,0 +1,253 @@
+package raidctl
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var (
+	megaAdapterRe = regexp.MustCompile(`(?i)^Adapter\s*#?\s*(\d+)(?:\s*--.*)?:?$`)
+	megaBBURe     = regexp.MustCompile(`(?i)^BBU status for Adapter:\s*(\d+)$`)
+	megaVDRe      = regexp.MustCompile(`(?i)^Virtual (?:Drive|Disk):\s*(\d+)`)
+	megaPDInfoRe  = regexp.MustCompile(`(?i)^PD:\s*\d+ Information$`)
+	megaExitRe    = regexp.MustCompile(`(?i)^Exit Code:\s*0x([0-9a-f]+)$`)
+	megaPosRe     = regexp.MustCompile(`(?i)DiskGroup:\s*(\d+)`)
+)
+
+// ParseMegaCLI reads MegaCli/MegaCli64 output: -LdInfo, -PDList, -LDPDInfo,
+// -AdpBbuCmd and -AdpAllInfo, alone or concatenated (one "Exit Code" line
+// closes each command). The output must end with an "Exit Code" line.
+//
+// MegaCLI prints hundreds of keys; the ones the model does not need are
+// skipped. "Cluster Support" maps onto Cluster.Supported. No capture shows
+// how -AdpAllInfo prints the ClusterEnable setting: any other line whose key
+// mentions "cluster" is read provisionally as Cluster.Enabled when its value
+// is a yes/no word, and is reported as a warning either way.
+func ParseMegaCLI(data []byte) (*System, error) {
+	const tool = ToolMegaCLI
+	ls := splitLines(data)
+	last := lastNonEmpty(ls)
+	if m := megaExitRe.FindStringSubmatch(strings.TrimSpace(last.text)); m == nil {
+		n := last.n
+		if n == 0 {
+			n = 1
+		}
+		return nil, &ParseError{Tool: tool, Line: n, Err: ErrTruncated,
+			Expected: `"Exit Code: 0x.." as the last line`, Got: last.text}
+	}
+	sys := &System{Tool: tool}
+	byID := map[string]*Controller{}
+	var order []string
+	adapter := func(id string) *Controller {
+		c, ok := byID[id]
+		if !ok {
+			c = &Controller{ID: id, Vendor: "Broadcom/LSI"}
+			byID[id] = c
+			order = append(order, id)
+		}
+		return c
+	}
+	var (
+		cur        = "0"
+		mode       string // "ld", "pd", "bbu", "adp"
+		ld         *LogicalDrive
+		pd         *PhysicalDrive
+		recognised bool
+		segOK      = true
+		segStart   = 1
+	)
+	flush := func() {
+		if ld != nil {
+			c := adapter(cur)
+			c.LogicalDrives = append(c.LogicalDrives, *ld)
+			ld = nil
+		}
+		if pd != nil {
+			c := adapter(cur)
+			c.PhysicalDrives = append(c.PhysicalDrives, *pd)
+			pd = nil
+		}
+	}
+	for _, l := range ls {
+		t := strings.TrimSpace(l.text)
+		if t == "" {
+			continue
+		}
+		if m := megaExitRe.FindStringSubmatch(t); m != nil {
+			flush()
+			if m[1] != "00" && m[1] != "0" {
+				segOK = false
+				sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: command output starting at line %d ended with %s", l.n, segStart, t))
+			}
+			mode, segStart = "", l.n+1
+			continue
+		}
+		if m := megaBBURe.FindStringSubmatch(t); m != nil {
+			flush()
+			cur, mode, recognised = m[1], "bbu", true
+			c := adapter(cur)
+			if c.Battery == nil {
+				c.Battery = &Battery{Present: ptr(true)}
+			}
+			continue
+		}
+		if m := megaAdapterRe.FindStringSubmatch(t); m != nil {
+			flush()
+			cur, recognised = m[1], true
+			adapter(cur)
+			mode = "adp"
+			if strings.Contains(strings.ToLower(t), "virtual drive information") {
+				mode = "ld"
+			}
+			continue
+		}
+		if m := megaVDRe.FindStringSubmatch(t); m != nil {
+			flush()
+			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			mode, recognised = "ld", true
+			continue
+		}
+		if megaPDInfoRe.MatchString(t) {
+			flush()
+			mode, recognised = "pd", true
+			continue
+		}
+		key, val, ok := keyValueSpaced(t)
+		if !ok {
+			continue
+		}
+		nk := normKey(key)
+		if nk == "enclosure device id" {
+			flush()
+			pd = &PhysicalDrive{Condition: ConditionUnknown}
+			if v, ok := atoi(val); ok {
+				pd.Enclosure = ptr(v)
+			}
+			mode, recognised = "pd", true
+			continue
+		}
+		switch {
+		case mode == "ld" && ld != nil:
+			switch nk {
+			case "name":
+				if val != "" {
+					ld.Name = ptr(val)
+				}
+			case "raid level":
+				ld.RAIDLevel = megaLevel(val)
+			case "size":
+				ld.setSize(val)
+			case "span depth":
+				// RAID 10/50/60 print as Primary-1/5/6 spanned.
+				if n, ok := atoi(val); ok && n > 1 && ld.RAIDLevel != nil &&
+					(*ld.RAIDLevel == "1" || *ld.RAIDLevel == "5" || *ld.RAIDLevel == "6") {
+					ld.RAIDLevel = ptr(*ld.RAIDLevel + "0")
+				}
+			case "state":
+				ld.setState(val)
+			case "current cache policy":
+				ld.setWriteCache(val)
+			case "default cache policy":
+				if ld.WriteCacheText == nil {
+					ld.setWriteCache(val)
+				}
+			}
+		case mode == "pd" && pd != nil:
+			switch nk {
+			case "slot number":
+				if v, ok := atoi(val); ok {
+					pd.Slot = ptr(v)
+				}
+			case "firmware state":
+				pd.State = ptr(val)
+				pd.Condition = condition(val)
+			case "raw size":
+				sz, _, _ := strings.Cut(val, "[")
+				if b, ok := parseSize(sz); ok {
+					pd.SizeBytes = ptr(b)
+				}
+			case "inquiry data":
+				if v := strings.Join(strings.Fields(val), " "); v != "" {
+					pd.Model = ptr(v)
+				}
+			case "drive's position":
+				if m := megaPosRe.FindStringSubmatch(val); m != nil {
+					pd.Array = ptr(m[1])
+				}
+			}
+		case mode == "bbu":
+			b := adapter(cur).Battery
+			switch nk {
+			case "batterytype":
+				b.Model = ptr(val)
+			case "battery state":
+				b.State = ptr(val)
+				if c := condition(val); c == ConditionOK {
+					b.Failed = ptr(false)
+				} else if c == ConditionFailed {
+					b.Failed = ptr(true)
+				}
+			case "battery pack missing":
+				if v := yesNo(val); v != nil {
+					b.Present = ptr(!*v)
+				}
+			case "battery replacement required", "pack is about to fail & should be replaced":
+				if v := yesNo(val); v != nil && *v {
+					b.Failed = ptr(true)
+				}
+			}
+		case mode == "adp":
+			c := adapter(cur)
+			switch {
+			case nk == "product name":
+				c.Model = ptr(val)
+			case nk == "serial no":
+				c.Serial = ptr(val)
+			case nk == "fw package build":
+				c.Firmware = ptr(val)
+			case nk == "cluster support":
+				c.Cluster.Supported = yesNo(val)
+			case strings.Contains(nk, "cluster"):
+				if v := yesNo(val); v != nil {
+					c.Cluster.Enabled = v
+					c.Cluster.Provisional = true
+				}
+				sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: provisional: cluster line %q read as the cluster-enable setting; no capture confirms this format", l.n, t))
+			}
+		}
+	}
+	flush()
+	if !recognised {
+		f := firstNonEmpty(ls)
+		return nil, &ParseError{Tool: tool, Line: f.n, Err: ErrForeign,
+			Expected: `MegaCLI output ("Adapter #N", "Virtual Drive: N", "Enclosure Device ID:" or "BBU status for Adapter: N")`, Got: f.text}
+	}
+	if len(order) == 0 && !segOK {
+		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrToolFailed, Got: last.text}
+	}
+	for _, id := range order {
+		c := byID[id]
+		normalizeConditions(c)
+		sys.Controllers = append(sys.Controllers, *c)
+	}
+	return sys, nil
+}
+
+// megaLevel reads "Primary-1, Secondary-0, RAID Level Qualifier-0". Spanned
+// mirrors (Primary-1 with Span Depth > 1) print the same line, so only the
+// primary level is reported.
+func megaLevel(s string) *string {
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "-")
+		if ok && strings.EqualFold(k, "Primary") {
+			if lv, ok := raidLevel(v); ok {
+				return ptr(lv)
+			}
+		}
+	}
+	if lv, ok := raidLevel(s); ok && !strings.Contains(s, ",") {
+		return ptr(lv)
+	}
+	return nil
+}

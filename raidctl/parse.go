@@ -1,0 +1,60 @@
+package raidctl
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+)
+
+// Parse reads data as the output of tool.
+func Parse(tool Tool, data []byte) (*System, error) {
+	switch tool {
+	case ToolStorcli:
+		return ParseStorcliJSON(data)
+	case ToolStorcliText:
+		return ParseStorcliText(data)
+	case ToolMegaCLI:
+		return ParseMegaCLI(data)
+	case ToolArcconf:
+		return ParseArcconf(data)
+	case ToolIpssend:
+		return ParseIpssend(data)
+	case ToolMdadm:
+		return ParseMdadmDetail(data)
+	case ToolMdstat:
+		return ParseMdstat(data)
+	}
+	return nil, fmt.Errorf("raidctl: no parser for tool %q (known: %v)", tool, Tools()[:len(Tools())-1])
+}
+
+var (
+	detectIpssend  = regexp.MustCompile(`(?im)^\s*Found \d+ IBM ServeRAID controller`)
+	detectArcconf  = regexp.MustCompile(`(?im)^\s*Controllers found:\s*\d+`)
+	detectMdstat   = regexp.MustCompile(`(?m)^\s*Personalities :`)
+	detectMdadm    = regexp.MustCompile(`(?m)^\s*/dev/\S+:\s*$`)
+	detectStorText = regexp.MustCompile(`(?m)^Controller = \d+\r?\n(?:[^\n]*\n)?Status = `)
+	detectMegaCLI  = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
+)
+
+// Detect guesses which tool printed data, so a saved capture can be read
+// without naming its tool. ok is false when no signature matches.
+func Detect(data []byte) (tool Tool, ok bool) {
+	t := bytes.TrimSpace(data)
+	switch {
+	case bytes.HasPrefix(t, []byte("{")) && bytes.Contains(t, []byte(`"Controllers"`)):
+		return ToolStorcli, true
+	case detectIpssend.Match(data):
+		return ToolIpssend, true
+	case detectArcconf.Match(data):
+		return ToolArcconf, true
+	case detectMdstat.Match(data):
+		return ToolMdstat, true
+	case detectStorText.Match(data):
+		return ToolStorcliText, true
+	case detectMegaCLI.Match(data):
+		return ToolMegaCLI, true
+	case detectMdadm.Match(data):
+		return ToolMdadm, true
+	}
+	return "", false
+}

@@ -1,0 +1,187 @@
+package raidctl
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.golden from the parsers' output")
+
+// fixtureDir holds the real captures (see fixtures/raid/SOURCES.md).
+const fixtureDir = "../fixtures/raid"
+
+func readFixture(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtureDir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// goldenCases maps every capture kept in fixtures/raid onto the parser that
+// reads it. wantErr, when set, is the sentinel the parse must fail with
+// (captures that are themselves cut short or are another command's output).
+var goldenCases = []struct {
+	file    string
+	tool    Tool
+	wantErr error
+}{
+	{"ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, nil},
+	{"ipssend/synthetic__getconfig-1-AL-cluster-A.txt", ToolIpssend, nil},
+	{"ipssend/synthetic__getconfig-1-AL-cluster-B.txt", ToolIpssend, nil},
+
+	{"arcconf/check_raid__arcconf__1__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__3__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__86__arcconf-getconfig.out", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__arcconf31000__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue105__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue110__getconfig-1.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue128__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue31__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue47__getconfig.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue90__c.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__pr156__arcconf.txt", ToolArcconf, nil},
+	{"arcconf/netdata__adaptecraid__getconfig-pd-current.txt", ToolArcconf, nil},
+	{"arcconf/netdata__adaptecraid__getconfig-pd-old.txt", ToolArcconf, nil},
+	{"arcconf/pyarcconf__raid___getconfig_1_LD.txt", ToolArcconf, nil},
+	{"arcconf/pyarcconf__raid_unconfigured___getconfig_1_AD.txt", ToolArcconf, nil},
+	{"arcconf/pyarcconf__unknown_versions___getconfig_1_AL.txt", ToolArcconf, nil},
+	// An excerpt without the "Controllers found" header or closing line.
+	{"arcconf/netdata__adaptecraid__getconfig-ld-current.txt", ToolArcconf, ErrForeign},
+	// GETSTATUS, not GETCONFIG.
+	{"arcconf/check_raid__arcconf__3__getstatus.txt", ToolArcconf, ErrForeign},
+	{"arcconf/check_raid__arcconf__issue190__getstatus.txt", ToolArcconf, ErrForeign},
+
+	{"storcli/prometheus-textfile__storcli_-cALL_show_all.json", ToolStorcli, nil},
+	{"storcli/prometheus-textfile__storcli_-cALL-eALL-sALL_show_all.json", ToolStorcli, nil},
+	{"storcli/netdata__storcli__megaraid-drives-info.json", ToolStorcli, nil},
+	{"storcli/puppet-storcli__storcli_call_show.json", ToolStorcli, nil},
+	{"storcli/puppet-storcli__storcli_call_show_vdisk0.json", ToolStorcli, nil},
+	{"storcli/pystorcli2__namedSet__create_vd_raid1_00____c0_v1_show_J.json", ToolStorcli, nil},
+	{"storcli/synthetic__storcli_-cALL_show_all_ha-active.json", ToolStorcli, nil},
+	// Schedules, system overview and foreign configuration carry no
+	// controller configuration.
+	{"storcli/puppet-storcli__storcli_call_show_cc.json", ToolStorcli, ErrForeign},
+	{"storcli/puppet-storcli__storcli_call_show_patrolread.json", ToolStorcli, ErrForeign},
+	{"storcli/pystorcli2__controllerSet__test01___show_J.json", ToolStorcli, ErrForeign},
+	{"storcli/pystorcli2__namedSet__show_foreign_config_00____c0__fall_show_J.json", ToolStorcli, ErrForeign},
+	{"storcli/storcli-check__single-controller-ok__00-show-all.txt", ToolStorcliText, nil},
+	{"storcli/storcli-check__mutli-controller-ok__01-show-all.txt", ToolStorcliText, nil},
+	{"storcli/storcli-check__multi-controller-degraded.txt", ToolStorcliText, nil},
+	{"storcli/storcli-check__single-controller-hba.txt", ToolStorcliText, nil},
+	{"storcli/synthetic__storcli_-c0_show_all_ha-active.txt", ToolStorcliText, nil},
+
+	{"megacli/check_raid__megacli__issue39__batteries.ldinfo.txt", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__issue45__MegaCli64-adpbbucmd.out", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__issue45__MegaCli64-ldinfo.out", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__megacli.ldinfo.1.txt", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__megacli.ldinfo.2.txt", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__megacli.ldinfo.jbod.txt", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__megacli.pdlist.1.txt", ToolMegaCLI, nil},
+	{"megacli/check_raid__megacli__megacli.pdlist.jbod.txt", ToolMegaCLI, nil},
+	{"megacli/glpi-agent__megacli__set2_PDlist.txt", ToolMegaCLI, nil},
+	{"megacli/glpi-agent__megacli__set6_LDinfo.txt", ToolMegaCLI, nil},
+	{"megacli/netdata__megacli__mega-bbu-info-recent.txt", ToolMegaCLI, nil},
+	{"megacli/netdata__megacli__mega-phys-drives-info.txt", ToolMegaCLI, nil},
+	// Pasted without its closing "Exit Code" line.
+	{"megacli/check_raid__megacli__issue65__ldinfo2.txt", ToolMegaCLI, ErrTruncated},
+
+	{"mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, nil},
+	{"mdadm/check_raid__mdadm__white-mdadm-127.txt", ToolMdadm, nil},
+	{"mdadm/check_raid__mdadm__white-mdstat.txt", ToolMdstat, nil},
+	{"mdadm/check_raid__mdstat__mdstat-centos6.2.txt", ToolMdstat, nil},
+	{"mdadm/check_raid__mdstat__mdstat-linear.txt", ToolMdstat, nil},
+	{"mdadm/check_raid__mdstat__mdstat-resync.txt", ToolMdstat, nil},
+	{"mdadm/check_raid__mdstat__pr185_1.txt", ToolMdstat, nil},
+	{"mdadm/pymdstat__mdstat.05.txt", ToolMdstat, nil},
+	// Ends without the "unused devices:" line the kernel always prints.
+	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
+}
+
+func goldenPath(file string) string {
+	return filepath.Join("testdata", "golden", strings.TrimSuffix(file, filepath.Ext(file))+".golden")
+}
+
+func TestParseGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.file, func(t *testing.T) {
+			data := readFixture(t, tc.file)
+			sys, err := Parse(tc.tool, data)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Parse(%s) error = %v, want %v", tc.tool, err, tc.wantErr)
+				}
+				var pe *ParseError
+				if !errors.As(err, &pe) || pe.Tool != tc.tool || pe.Line < 1 {
+					t.Fatalf("error %v: want a *ParseError naming %s and a line", err, tc.tool)
+				}
+				if sys != nil {
+					t.Fatalf("partial model returned with error: %+v", sys)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(%s): %v", tc.tool, err)
+			}
+			got, err := json.MarshalIndent(sys, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := goldenPath(tc.file)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestParseGolden -update)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("%s mismatch (-golden +got):\n%s", path, diff)
+			}
+		})
+	}
+}
+
+// TestEveryFixtureCovered fails when a capture in fixtures/raid has no case.
+func TestEveryFixtureCovered(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tc := range goldenCases {
+		covered[tc.file] = true
+	}
+	files, err := filepath.Glob(filepath.Join(fixtureDir, "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(fixtureDir, f)
+		if !covered[filepath.ToSlash(rel)] {
+			t.Errorf("fixture %s has no entry in goldenCases", rel)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	for _, tc := range goldenCases {
+		if tc.wantErr != nil {
+			continue
+		}
+		got, ok := Detect(readFixture(t, tc.file))
+		if !ok || got != tc.tool {
+			t.Errorf("Detect(%s) = %q, %v; want %q", tc.file, got, ok, tc.tool)
+		}
+	}
+}

@@ -1,0 +1,411 @@
+package raidctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var storcliVDKeyRe = regexp.MustCompile(`^/c\d+/v\d+$`)
+var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+/s\d+$`)
+
+// ParseStorcliJSON reads storcli/perccli JSON output (commands ending in
+// "J"): `/call show all J` (preferred: controller, cluster, battery, VDs and
+// PDs), `/call show J`, `/cX/vY show all J` and `/cX/eALL/sALL show all J`.
+// A controller whose Command Status is Failure but which still carries
+// Response Data is read and a warning is added; one without data is an
+// error.
+func ParseStorcliJSON(data []byte) (*System, error) {
+	const tool = ToolStorcli
+	var doc struct {
+		Controllers []struct {
+			CommandStatus map[string]any             `json:"Command Status"`
+			ResponseData  map[string]json.RawMessage `json:"Response Data"`
+		} `json:"Controllers"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, jsonError(tool, data, err)
+	}
+	if dec.More() {
+		off := dec.InputOffset()
+		return nil, &ParseError{Tool: tool, Line: lineAt(data, off), Err: ErrSyntax, Expected: "end of input after the JSON document"}
+	}
+	if doc.Controllers == nil {
+		return nil, &ParseError{Tool: tool, Line: 1, Err: ErrForeign, Expected: `a JSON object with a "Controllers" array`}
+	}
+	sys := &System{Tool: tool}
+	for i, c := range doc.Controllers {
+		status, _ := c.CommandStatus["Status"].(string)
+		desc := fmt.Sprint(c.CommandStatus["Description"])
+		id := fmt.Sprint(i)
+		if v, ok := c.CommandStatus["Controller"]; ok {
+			id = fmt.Sprint(v)
+		}
+		if c.CommandStatus == nil {
+			return nil, &ParseError{Tool: tool, Line: lineOf(data, `"Controllers"`), Err: ErrForeign,
+				Expected: fmt.Sprintf(`"Command Status" in controller entry %d`, i)}
+		}
+		if !strings.EqualFold(status, "Success") {
+			if len(c.ResponseData) == 0 {
+				return nil, &ParseError{Tool: tool, Line: lineOf(data, `"Status"`), Err: ErrToolFailed,
+					Got: fmt.Sprintf("controller %s: %s: %s", id, status, desc)}
+			}
+			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli controller %s: command status %q (%s); data read anyway", id, status, desc))
+		}
+		ctrl, err := storcliController(data, id, c.ResponseData)
+		if err != nil {
+			return nil, err
+		}
+		sys.Controllers = append(sys.Controllers, *ctrl)
+	}
+	if len(sys.Controllers) == 0 {
+		return nil, &ParseError{Tool: tool, Line: lineOf(data, `"Controllers"`), Err: ErrForeign, Expected: "at least one controller"}
+	}
+	return sys, nil
+}
+
+// storcli VD and PD table rows.
+type storcliVD struct {
+	DGVD  string `json:"DG/VD"`
+	Type  string `json:"TYPE"`
+	State string `json:"State"`
+	Cache string `json:"Cache"`
+	Size  string `json:"Size"`
+	Name  string `json:"Name"`
+}
+
+type storcliPD struct {
+	EIDSlt string `json:"EID:Slt"`
+	DID    any    `json:"DID"`
+	State  string `json:"State"`
+	DG     any    `json:"DG"`
+	Size   string `json:"Size"`
+	Model  string `json:"Model"`
+}
+
+type storcliBattery struct {
+	Model string `json:"Model"`
+	State string `json:"State"`
+}
+
+func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*Controller, error) {
+	const tool = ToolStorcli
+	ctrl := &Controller{ID: id, Vendor: "Broadcom/LSI"}
+	known := false
+	// decode is strict about shape: a key this parser relies on holding the
+	// wrong JSON type is an error naming its line.
+	decode := func(key string, v any) error {
+		raw, ok := rd[key]
+		if !ok {
+			return nil
+		}
+		known = true
+		if err := json.Unmarshal(raw, v); err != nil {
+			return &ParseError{Tool: tool, Line: lineOf(data, `"`+key+`"`), Err: ErrSyntax,
+				Expected: fmt.Sprintf("%q to be a storcli table/section (%v)", key, err)}
+		}
+		return nil
+	}
+	str := func(m map[string]any, k string) *string {
+		if v, ok := m[k]; ok && v != nil {
+			s := strings.TrimSpace(fmt.Sprint(v))
+			return &s
+		}
+		return nil
+	}
+	// `show all`: sections.
+	var basics, version, status, ops, ha, hwcfg map[string]any
+	for _, s := range []struct {
+		key string
+		dst *map[string]any
+	}{{"Basics", &basics}, {"Version", &version}, {"Status", &status},
+		{"Supported Adapter Operations", &ops}, {"High Availability", &ha}, {"HwCfg", &hwcfg}} {
+		if err := decode(s.key, s.dst); err != nil {
+			return nil, err
+		}
+	}
+	ctrl.Model, ctrl.Serial, ctrl.PCIAddress = str(basics, "Model"), str(basics, "Serial Number"), str(basics, "PCI Address")
+	ctrl.Firmware = str(version, "Firmware Version")
+	ctrl.Status = str(status, "Controller Status")
+	// `show` (without all): flat keys.
+	var top map[string]any
+	for _, k := range []string{"Product Name", "Serial Number", "PCI Address", "FW Version"} {
+		if raw, ok := rd[k]; ok {
+			if top == nil {
+				top = map[string]any{}
+			}
+			var v any
+			if err := json.Unmarshal(raw, &v); err == nil {
+				top[k] = v
+			}
+			known = true
+		}
+	}
+	if top != nil {
+		if ctrl.Model == nil {
+			ctrl.Model = str(top, "Product Name")
+		}
+		if ctrl.Serial == nil {
+			ctrl.Serial = str(top, "Serial Number")
+		}
+		if ctrl.PCIAddress == nil {
+			ctrl.PCIAddress = str(top, "PCI Address")
+		}
+		if ctrl.Firmware == nil {
+			ctrl.Firmware = str(top, "FW Version")
+		}
+	}
+	if ops != nil {
+		if s := str(ops, "Cluster Support"); s != nil {
+			ctrl.Cluster.Supported = yesNo(*s)
+		}
+	}
+	if ha != nil {
+		ctrl.Cluster.Topology = str(ha, "Topology Type")
+		if s := str(ha, "Cluster Permitted"); s != nil {
+			ctrl.Cluster.Enabled = yesNo(*s)
+		}
+		if s := str(ha, "Cluster Active"); s != nil {
+			ctrl.Cluster.Active = yesNo(*s)
+		}
+	}
+	// Battery: HwCfg says whether one is fitted; BBU_Info/Cachevault_Info its state.
+	if hwcfg != nil {
+		if s := str(hwcfg, "BBU"); s != nil {
+			ctrl.Battery = &Battery{Present: yesNo(*s)}
+		}
+	}
+	for _, k := range []string{"BBU_Info", "Cachevault_Info"} {
+		var rows []storcliBattery
+		if err := decode(k, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			ctrl.Battery = batteryFrom(ctrl.Battery, r.Model, r.State)
+		}
+	}
+	// VDs: "VD LIST" (show all), "Virtual Drives" (list form), "/cX/vY".
+	var vds []storcliVD
+	for _, k := range sortedKeys(rd) {
+		if k == "VD LIST" || storcliVDKeyRe.MatchString(k) || (k == "Virtual Drives" && bytes.HasPrefix(bytes.TrimSpace(rd[k]), []byte("["))) {
+			var rows []storcliVD
+			if err := decode(k, &rows); err != nil {
+				return nil, err
+			}
+			vds = append(vds, rows...)
+		}
+	}
+	for _, r := range vds {
+		ld := LogicalDrive{ID: r.DGVD, Condition: ConditionUnknown}
+		if dg, vd, ok := strings.Cut(r.DGVD, "/"); ok {
+			ld.ID = vd
+			ld.Array = ptr(dg)
+		}
+		ld.setLevel(r.Type)
+		ld.setState(r.State)
+		ld.setSize(r.Size)
+		if r.Name != "" {
+			ld.Name = ptr(r.Name)
+		}
+		ld.WriteCacheText = ptr(r.Cache)
+		if p, ok := storcliCache(r.Cache); ok {
+			ld.WriteCache = ptr(p)
+		}
+		ctrl.LogicalDrives = append(ctrl.LogicalDrives, ld)
+	}
+	// "VDn Properties": the configured write cache, when present.
+	for i := range ctrl.LogicalDrives {
+		var props map[string]any
+		if err := decode("VD"+ctrl.LogicalDrives[i].ID+" Properties", &props); err != nil {
+			return nil, err
+		}
+		if s := str(props, "Write Cache(initial setting)"); s != nil && ctrl.LogicalDrives[i].WriteCache == nil {
+			ctrl.LogicalDrives[i].setWriteCache(*s)
+		}
+	}
+	// A controller that reports its cluster inactive shares no drive.
+	if ctrl.Cluster.Active != nil && !*ctrl.Cluster.Active {
+		for i := range ctrl.LogicalDrives {
+			ctrl.LogicalDrives[i].Shared = ptr(false)
+		}
+	}
+	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ".
+	for _, k := range sortedKeys(rd) {
+		if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
+			continue
+		}
+		var rows []storcliPD
+		if err := decode(k, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			pd := storcliPDFrom(r.EIDSlt, r.State, fmt.Sprint(r.DG), r.Size, r.Model)
+			if storcliDriveKeyRe.MatchString(k) {
+				var det map[string]map[string]any
+				_ = json.Unmarshal(rd[k+" - Detailed Information"], &det)
+				if sn := str(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
+					pd.Serial = sn
+				}
+			}
+			ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+		}
+	}
+	// Arrays (drive groups) from TOPOLOGY: the DG rows with Arr "-".
+	var topo []map[string]any
+	if err := decode("TOPOLOGY", &topo); err != nil {
+		return nil, err
+	}
+	for _, r := range topo {
+		if fmt.Sprint(r["Arr"]) == "-" && fmt.Sprint(r["Row"]) == "-" {
+			st := fmt.Sprint(r["State"])
+			ctrl.Arrays = append(ctrl.Arrays, Array{ID: fmt.Sprint(r["DG"]), State: ptr(st), Condition: condition(st)})
+		}
+	}
+	if !known {
+		return nil, &ParseError{Tool: tool, Line: lineOf(data, `"Response Data"`), Err: ErrForeign,
+			Expected: "controller, virtual drive or physical drive data (run `storcli /call show all J`)"}
+	}
+	normalizeConditions(ctrl)
+	return ctrl, nil
+}
+
+// storcliPDFrom builds a PhysicalDrive from a PD LIST row.
+func storcliPDFrom(eidSlt, state, dg, size, model string) PhysicalDrive {
+	pd := PhysicalDrive{State: ptr(state), Condition: condition(storcliPDState(state))}
+	if e, s, ok := strings.Cut(eidSlt, ":"); ok {
+		if v, ok := atoi(e); ok {
+			pd.Enclosure = ptr(v)
+		}
+		if v, ok := atoi(s); ok {
+			pd.Slot = ptr(v)
+		}
+	}
+	if b, ok := parseSize(size); ok {
+		pd.SizeBytes = ptr(b)
+	}
+	if m := strings.TrimSpace(model); m != "" {
+		pd.Model = ptr(m)
+	}
+	if dg != "" && dg != "-" && dg != "<nil>" {
+		pd.Array = ptr(dg)
+	}
+	return pd
+}
+
+// storcliPDState expands PD LIST state codes that condition() cannot read.
+func storcliPDState(s string) string {
+	switch strings.TrimSpace(s) {
+	case "UGood", "JBOD", "GHS", "DHS", "Onln":
+		return "ok"
+	case "UBad", "Offln", "Failed":
+		return "failed"
+	case "Rbld", "Cpybck":
+		return "rebuild"
+	case "-":
+		return "" // HBA pass-through drives: no RAID state
+	}
+	return s
+}
+
+// storcliCache reads the VD LIST Cache column: optional read part (R, NR,
+// RA), then AWB/WB/WT, then the IO part (C, D).
+func storcliCache(s string) (WritePolicy, bool) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	for _, p := range []string{"NR", "RA", "R"} {
+		if strings.HasPrefix(t, p) && len(t) > len(p) && (t[len(p)] == 'W' || t[len(p)] == 'A') {
+			t = t[len(p):]
+			break
+		}
+	}
+	switch {
+	case strings.HasPrefix(t, "AWB"), strings.HasPrefix(t, "WB"):
+		return WriteBack, true
+	case strings.HasPrefix(t, "WT"):
+		return WriteThrough, true
+	}
+	return "", false
+}
+
+// batteryFrom merges a BBU/CacheVault row into b.
+func batteryFrom(b *Battery, model, state string) *Battery {
+	if b == nil {
+		b = &Battery{}
+	}
+	if model != "" {
+		b.Model = ptr(model)
+	}
+	b.State = ptr(state)
+	b.Present = ptr(true)
+	switch condition(state) {
+	case ConditionOK:
+		b.Failed = ptr(false)
+	case ConditionFailed:
+		b.Failed = ptr(true)
+	default:
+		b.Failed = nil
+	}
+	return b
+}
+
+// jsonError turns a decoder error into a ParseError with a line number.
+func jsonError(tool Tool, data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return &ParseError{Tool: tool, Line: 1, Err: ErrTruncated, Expected: "a JSON document"}
+	case errors.As(err, &se):
+		exp := "valid JSON"
+		if bytes.IndexByte(bytes.TrimSpace(data), '{') != 0 {
+			return &ParseError{Tool: tool, Line: lineAt(data, 0), Err: ErrForeign, Expected: "JSON output (storcli command ending in J)", Got: firstLineOf(data)}
+		}
+		return &ParseError{Tool: tool, Line: lineAt(data, se.Offset), Err: fmt.Errorf("%w: %v", ErrSyntax, se), Expected: exp}
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return &ParseError{Tool: tool, Line: lineAt(data, int64(len(data))), Err: ErrTruncated, Expected: "the rest of the JSON document"}
+	case errors.As(err, &te):
+		return &ParseError{Tool: tool, Line: lineAt(data, te.Offset), Err: ErrForeign,
+			Expected: fmt.Sprintf("%s to be %s", strconv.Quote(te.Field), te.Type), Got: te.Value}
+	}
+	return &ParseError{Tool: tool, Line: 1, Err: fmt.Errorf("%w: %v", ErrSyntax, err), Expected: "a storcli JSON document"}
+}
+
+// lineAt returns the 1-based line of byte offset off.
+func lineAt(data []byte, off int64) int {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
+	}
+	return bytes.Count(data[:off], []byte{'\n'}) + 1
+}
+
+// lineOf returns the line of the first occurrence of needle, or 1.
+func lineOf(data []byte, needle string) int {
+	i := bytes.Index(data, []byte(needle))
+	if i < 0 {
+		return 1
+	}
+	return lineAt(data, int64(i))
+}
+
+func firstLineOf(data []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
