@@ -1,0 +1,525 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is one node's hwagent configuration, read from YAML by ParseConfig.
+// Zero values of optional fields are documented per field; ParseConfig fills
+// the defaults and validates everything before the agent touches a device.
+type Config struct {
+	// Node is this node.
+	Node NodeConfig `yaml:"node"`
+	// Peer is the other node of the pair.
+	Peer PeerConfig `yaml:"peer"`
+	// Cluster names the pair.
+	Cluster ClusterConfig `yaml:"cluster"`
+	// Serial is the heartbeat over the null-modem cable; empty Port disables it.
+	Serial SerialConfig `yaml:"serial"`
+	// NIC is the heartbeat link; empty Interface disables the NIC watch.
+	NIC NICConfig `yaml:"nic"`
+	// Disks are the shared disks this node may own.
+	Disks []DiskConfig `yaml:"disks"`
+	// RAID is the RAID backend; empty Tool and File disable it.
+	RAID RAIDConfig `yaml:"raid"`
+	// Timers are the heartbeat timers and the disk status period.
+	Timers TimersConfig `yaml:"timers"`
+	// API is the local API socket.
+	API APIConfig `yaml:"api"`
+	// Metrics is the optional Prometheus listener.
+	Metrics MetricsConfig `yaml:"metrics"`
+	// SelfFence is what happens when this node finds itself fenced.
+	SelfFence SelfFenceConfig `yaml:"self_fence"`
+	// Fence tunes fence races between the nodes.
+	Fence FenceConfig `yaml:"fence"`
+}
+
+// NodeConfig names a node.
+type NodeConfig struct {
+	// Name is the node's name (as the failover agent knows it).
+	Name string `yaml:"name"`
+	// ID is the node's id in the cluster, 1 to 65535 (it goes into the key).
+	ID int `yaml:"id"`
+}
+
+// PeerConfig names the peer and, optionally, where its agent answers.
+type PeerConfig struct {
+	NodeConfig `yaml:",inline"`
+	// Socket is the peer agent's API socket when it is reachable from here
+	// (on the rig, both agents run on one machine); hwcheck uses it.
+	Socket string `yaml:"socket"`
+}
+
+// ClusterConfig names the cluster.
+type ClusterConfig struct {
+	// ID is the cluster id, 1 to 65535 (the high part of every key).
+	ID int `yaml:"id"`
+	// Name is informative; empty means "hakit".
+	Name string `yaml:"name"`
+}
+
+// SerialConfig is the serial heartbeat.
+type SerialConfig struct {
+	// Port is the tty, e.g. /dev/ttyS0; empty disables the serial heartbeat.
+	Port string `yaml:"port"`
+	// Baud is 9600, 19200, 38400, 57600 or 115200; 0 means 19200.
+	Baud int `yaml:"baud"`
+	// KeyFile holds the shared authentication key (required with Port).
+	KeyFile string `yaml:"key_file"`
+}
+
+// NICConfig is the heartbeat link.
+type NICConfig struct {
+	// Interface is the heartbeat NIC; empty disables the NIC watch.
+	Interface string `yaml:"interface"`
+	// PeerAddress is the peer's address on that link (required with Interface).
+	PeerAddress string `yaml:"peer_address"`
+	// Netns is a network namespace path or name to watch in (for the rig);
+	// empty means the agent's own namespace.
+	Netns string `yaml:"netns"`
+}
+
+// DiskConfig is one shared disk.
+type DiskConfig struct {
+	// Device is /dev/sdX, /dev/sgN or an iscsi:// URL.
+	Device string `yaml:"device"`
+	// Identity is the expected VPD 0x83 identity (e.g. "naa.6001405..."); empty
+	// means "not checked" and hwcheck warns.
+	Identity string `yaml:"identity"`
+	// Initiator is this node's iSCSI initiator name (required for iscsi://).
+	Initiator string `yaml:"initiator"`
+}
+
+// RAIDConfig is the RAID backend.
+type RAIDConfig struct {
+	// Tool is storcli, megacli, arcconf, ipssend or md; empty disables RAID
+	// unless File is set.
+	Tool string `yaml:"tool"`
+	// File is a saved output of Tool to read instead of running it.
+	File string `yaml:"file"`
+}
+
+// TimersConfig holds the heartbeat timers (ha.cf's, in milliseconds) and the
+// disk status period. Zero values take the defaults of DefaultTimers.
+type TimersConfig struct {
+	KeepaliveMS  int `yaml:"keepalive_ms"`
+	WarntimeMS   int `yaml:"warntime_ms"`
+	DeadtimeMS   int `yaml:"deadtime_ms"`
+	InitdeadMS   int `yaml:"initdead_ms"`
+	DiskStatusMS int `yaml:"disk_status_ms"`
+}
+
+// APIConfig is the local API.
+type APIConfig struct {
+	// Socket is the Unix socket path; empty means /run/hakit/hwagent.sock.
+	Socket string `yaml:"socket"`
+	// Group is the one group, besides root, allowed to use the API; empty
+	// means root only.
+	Group string `yaml:"group"`
+}
+
+// MetricsConfig is the optional Prometheus listener.
+type MetricsConfig struct {
+	// Listen is a loopback host:port; empty (the default) disables metrics.
+	Listen string `yaml:"listen"`
+}
+
+// SelfFenceConfig is the self-fence guard's action.
+type SelfFenceConfig struct {
+	// Action is none, event (the default), exit or watchdog.
+	Action string `yaml:"action"`
+	// WatchdogDevice is the watchdog for action watchdog; empty means
+	// /dev/watchdog.
+	WatchdogDevice string `yaml:"watchdog_device"`
+	// WatchdogTimeoutS is the watchdog timeout armed at start (seconds, 1 to
+	// 600); 0 means 10.
+	WatchdogTimeoutS int `yaml:"watchdog_timeout_s"`
+}
+
+// FenceConfig tunes fence races.
+type FenceConfig struct {
+	// Priority of this node: 0 (the default) is the preferred node, which
+	// fences at once; priority p waits p x DelayStepMS first, so the
+	// preferred node wins a race where both fence each other.
+	Priority int `yaml:"priority"`
+	// DelayStepMS is the delay per priority step; 0 means 5000.
+	DelayStepMS int `yaml:"delay_step_ms"`
+}
+
+// Default values.
+const (
+	DefaultSocket        = "/run/hakit/hwagent.sock"
+	DefaultBaud          = 19200
+	DefaultKeepaliveMS   = 1000
+	DefaultDeadtimeMS    = 30000
+	DefaultDiskStatusMS  = 1000
+	DefaultWatchdog      = "/dev/watchdog"
+	DefaultWatchdogS     = 10
+	DefaultDelayStepMS   = 5000
+	DefaultSelfFenceMode = "event"
+)
+
+// ConfigError is a configuration problem at a line of the file.
+type ConfigError struct {
+	// File is the file name ("" when parsed from a reader without one).
+	File string
+	// Line is the 1-based line, 0 when unknown.
+	Line int
+	// Field is the dotted path of the field, e.g. "disks[1].device".
+	Field string
+	// Msg says what is wrong and what is expected.
+	Msg string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+	} else {
+		b.WriteString("config")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ErrConfig matches every *ConfigError through errors.Is.
+var ErrConfig = errors.New("invalid configuration")
+
+// Is reports target == ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
+// LoadConfig reads and validates the configuration file at path.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("hwagent config: %w", err)
+	}
+	return ParseConfig(path, b)
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): (.*)$`)
+
+// ParseConfig parses YAML strictly (unknown keys, wrong types and bad values
+// are *ConfigError with the line), fills defaults and validates.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ConfigError{File: name, Msg: "empty file"}
+		}
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &ConfigError{File: name, Line: extra.Line, Msg: "more than one YAML document"}
+	}
+	c.fill()
+	if ce := c.validate(); ce != nil {
+		ce.File = name
+		ce.Line = lineOf(&root, ce.Field)
+		return nil, ce
+	}
+	return &c, nil
+}
+
+// yamlError turns a yaml error into a *ConfigError carrying its first line.
+func yamlError(name string, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+		if !strings.HasPrefix(msg, "yaml: ") {
+			msg = "yaml: " + msg
+		}
+	}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: name, Line: n, Msg: m[2]}
+	}
+	return &ConfigError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// lineOf finds the line of the dotted field path ("disks[1].device") in the
+// document; it falls back to the deepest parent found, 0 when none.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, part := range strings.Split(path, ".") {
+		if part == "" {
+			continue
+		}
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			key = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		next := mapValue(n, key)
+		if next == nil {
+			return line
+		}
+		line, n = next.Line, next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	// Inlined fields (peer's name/id) live in the same mapping: nothing else to do.
+	return nil
+}
+
+func (c *Config) fill() {
+	if c.Cluster.Name == "" {
+		c.Cluster.Name = "hakit"
+	}
+	if c.Serial.Port != "" && c.Serial.Baud == 0 {
+		c.Serial.Baud = DefaultBaud
+	}
+	t := &c.Timers
+	if t.KeepaliveMS == 0 {
+		t.KeepaliveMS = DefaultKeepaliveMS
+	}
+	if t.DeadtimeMS == 0 {
+		// ha.cf's default with the default keepalive; five keepalives
+		// otherwise.
+		t.DeadtimeMS = DefaultDeadtimeMS
+		if t.KeepaliveMS != DefaultKeepaliveMS {
+			t.DeadtimeMS = 5 * t.KeepaliveMS
+		}
+	}
+	if t.WarntimeMS == 0 {
+		t.WarntimeMS = t.DeadtimeMS / 2
+	}
+	if t.InitdeadMS == 0 {
+		t.InitdeadMS = 2 * t.DeadtimeMS
+	}
+	if t.DiskStatusMS == 0 {
+		t.DiskStatusMS = DefaultDiskStatusMS
+	}
+	if c.API.Socket == "" {
+		c.API.Socket = DefaultSocket
+	}
+	s := &c.SelfFence
+	if s.Action == "" {
+		s.Action = DefaultSelfFenceMode
+	}
+	if s.WatchdogDevice == "" {
+		s.WatchdogDevice = DefaultWatchdog
+	}
+	if s.WatchdogTimeoutS == 0 {
+		s.WatchdogTimeoutS = DefaultWatchdogS
+	}
+	if c.Fence.DelayStepMS == 0 {
+		c.Fence.DelayStepMS = DefaultDelayStepMS
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+func bad(field, format string, args ...any) *ConfigError {
+	return &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// validate checks every field after fill; the first problem wins.
+func (c *Config) validate() *ConfigError {
+	if !nameRE.MatchString(c.Node.Name) {
+		return bad("node.name", "%q: want a node name (letters, digits, '.', '_', '-', up to 63)", c.Node.Name)
+	}
+	if c.Node.ID < 1 || c.Node.ID > 0xffff {
+		return bad("node.id", "%d: want 1 to 65535", c.Node.ID)
+	}
+	if !nameRE.MatchString(c.Peer.Name) {
+		return bad("peer.name", "%q: want a node name (letters, digits, '.', '_', '-', up to 63)", c.Peer.Name)
+	}
+	if c.Peer.ID < 1 || c.Peer.ID > 0xffff {
+		return bad("peer.id", "%d: want 1 to 65535", c.Peer.ID)
+	}
+	if c.Peer.ID == c.Node.ID {
+		return bad("peer.id", "%d: the same id as node.id; each node needs its own", c.Peer.ID)
+	}
+	if c.Peer.Name == c.Node.Name {
+		return bad("peer.name", "%q: the same name as node.name", c.Peer.Name)
+	}
+	if c.Cluster.ID < 1 || c.Cluster.ID > 0xffff {
+		return bad("cluster.id", "%d: want 1 to 65535", c.Cluster.ID)
+	}
+	if c.Serial.Port != "" {
+		if !strings.HasPrefix(c.Serial.Port, "/") {
+			return bad("serial.port", "%q: want an absolute device path such as /dev/ttyS0", c.Serial.Port)
+		}
+		switch c.Serial.Baud {
+		case 9600, 19200, 38400, 57600, 115200:
+		default:
+			return bad("serial.baud", "%d: want 9600, 19200, 38400, 57600 or 115200", c.Serial.Baud)
+		}
+		if c.Serial.KeyFile == "" {
+			return bad("serial.key_file", "missing: the serial heartbeat needs a shared key file")
+		}
+	} else if c.Serial.KeyFile != "" || c.Serial.Baud != 0 {
+		return bad("serial.port", "missing: baud or key_file given without a port")
+	}
+	if c.NIC.Interface != "" {
+		if len(c.NIC.Interface) > 15 || strings.ContainsAny(c.NIC.Interface, "/ \t") {
+			return bad("nic.interface", "%q: want an interface name of at most 15 characters", c.NIC.Interface)
+		}
+		if _, err := netip.ParseAddr(c.NIC.PeerAddress); err != nil {
+			return bad("nic.peer_address", "%q: want the peer's IP address on the heartbeat link", c.NIC.PeerAddress)
+		}
+	} else if c.NIC.PeerAddress != "" || c.NIC.Netns != "" {
+		return bad("nic.interface", "missing: peer_address or netns given without an interface")
+	}
+	seen := map[string]int{}
+	for i, d := range c.Disks {
+		f := fmt.Sprintf("disks[%d]", i)
+		if err := checkDevice(d); err != "" {
+			return bad(f+".device", "%s", err)
+		}
+		if j, dup := seen[d.Device]; dup {
+			return bad(f+".device", "%q: already listed as disks[%d]", d.Device, j)
+		}
+		seen[d.Device] = i
+		if strings.HasPrefix(d.Device, "iscsi://") && !strings.HasPrefix(d.Initiator, "iqn.") && !strings.HasPrefix(d.Initiator, "eui.") {
+			return bad(f+".initiator", "%q: an iscsi:// disk needs this node's initiator name (iqn.... or eui....)", d.Initiator)
+		}
+	}
+	switch c.RAID.Tool {
+	case "", "storcli", "megacli", "arcconf", "ipssend", "md":
+	default:
+		return bad("raid.tool", "%q: want storcli, megacli, arcconf, ipssend or md", c.RAID.Tool)
+	}
+	if c.RAID.File != "" && c.RAID.Tool == "" {
+		return bad("raid.tool", "missing: a saved file needs the tool that produced it")
+	}
+	if ce := c.Timers.validate(); ce != nil {
+		return ce
+	}
+	if !strings.HasPrefix(c.API.Socket, "/") {
+		return bad("api.socket", "%q: want an absolute path", c.API.Socket)
+	}
+	if c.API.Group != "" && !nameRE.MatchString(c.API.Group) {
+		return bad("api.group", "%q: want a group name", c.API.Group)
+	}
+	if c.Metrics.Listen != "" {
+		if err := checkLoopback(c.Metrics.Listen); err != "" {
+			return bad("metrics.listen", "%s", err)
+		}
+	}
+	switch c.SelfFence.Action {
+	case "none", "event", "exit", "watchdog":
+	default:
+		return bad("self_fence.action", "%q: want none, event, exit or watchdog", c.SelfFence.Action)
+	}
+	if c.SelfFence.WatchdogTimeoutS < 1 || c.SelfFence.WatchdogTimeoutS > 600 {
+		return bad("self_fence.watchdog_timeout_s", "%d: want 1 to 600", c.SelfFence.WatchdogTimeoutS)
+	}
+	if c.Fence.Priority < 0 || c.Fence.Priority > 15 {
+		return bad("fence.priority", "%d: want 0 (preferred) to 15", c.Fence.Priority)
+	}
+	if c.Fence.DelayStepMS < 0 || c.Fence.DelayStepMS > 60000 {
+		return bad("fence.delay_step_ms", "%d: want 0 to 60000", c.Fence.DelayStepMS)
+	}
+	return nil
+}
+
+func (t TimersConfig) validate() *ConfigError {
+	switch {
+	case t.KeepaliveMS < 10 || t.KeepaliveMS > 60000:
+		return bad("timers.keepalive_ms", "%d: want 10 to 60000", t.KeepaliveMS)
+	case t.DeadtimeMS <= 2*t.KeepaliveMS:
+		return bad("timers.deadtime_ms", "%d: must exceed twice keepalive_ms (%d)", t.DeadtimeMS, 2*t.KeepaliveMS)
+	case t.WarntimeMS < t.KeepaliveMS || t.WarntimeMS >= t.DeadtimeMS:
+		return bad("timers.warntime_ms", "%d: want keepalive_ms (%d) up to below deadtime_ms (%d)", t.WarntimeMS, t.KeepaliveMS, t.DeadtimeMS)
+	case t.InitdeadMS < t.DeadtimeMS:
+		return bad("timers.initdead_ms", "%d: want at least deadtime_ms (%d)", t.InitdeadMS, t.DeadtimeMS)
+	case t.DiskStatusMS < 100 || t.DiskStatusMS > 60000:
+		return bad("timers.disk_status_ms", "%d: want 100 to 60000", t.DiskStatusMS)
+	}
+	return nil
+}
+
+func checkDevice(d DiskConfig) string {
+	switch {
+	case d.Device == "":
+		return "missing: want /dev/sdX, /dev/sgN or iscsi://host[:port]/iqn/lun"
+	case strings.HasPrefix(d.Device, "/dev/"):
+		return ""
+	case strings.HasPrefix(d.Device, "iscsi://"):
+		u, err := url.Parse(d.Device)
+		if err != nil {
+			return fmt.Sprintf("%q: %v", d.Device, err)
+		}
+		parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+		if u.Host == "" || len(parts) != 2 || parts[0] == "" {
+			return fmt.Sprintf("%q: want iscsi://host[:port]/target-iqn/lun", d.Device)
+		}
+		if n, err := strconv.Atoi(parts[1]); err != nil || n < 0 || n > 16383 {
+			return fmt.Sprintf("%q: LUN %q: want 0 to 16383", d.Device, parts[1])
+		}
+		return ""
+	}
+	return fmt.Sprintf("%q: want /dev/sdX, /dev/sgN or iscsi://host[:port]/iqn/lun", d.Device)
+}
+
+func checkLoopback(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return fmt.Sprintf("%q: want host:port on loopback, e.g. 127.0.0.1:9105", hostport)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Sprintf("%q: port %q: want 1 to 65535", hostport, port)
+	}
+	if host == "localhost" {
+		return ""
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.IsLoopback() {
+		return fmt.Sprintf("%q: metrics listen only on loopback (127.0.0.1, ::1 or localhost)", hostport)
+	}
+	return ""
+}
+
+// FenceDelayMS is how long this node waits, in milliseconds, before fencing
+// its peer: the preferred node (priority 0) waits nothing.
+func (c *Config) FenceDelayMS() int { return c.Fence.Priority * c.Fence.DelayStepMS }

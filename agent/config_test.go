@@ -1,0 +1,131 @@
+package agent
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const minimal = "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\n"
+
+func TestParseConfigGood(t *testing.T) {
+	b, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseConfig("good.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Node:    NodeConfig{Name: "alpha", ID: 1},
+		Peer:    PeerConfig{NodeConfig: NodeConfig{Name: "beta", ID: 2}, Socket: "/run/hakit/beta.sock"},
+		Cluster: ClusterConfig{ID: 42, Name: "pair1"},
+		Serial:  SerialConfig{Port: "/dev/ttyS0", Baud: 19200, KeyFile: "/etc/hakit/hb.key"},
+		NIC:     NICConfig{Interface: "eth1", PeerAddress: "169.254.0.2"},
+		Disks: []DiskConfig{
+			{Device: "/dev/sdb", Identity: "naa.6001405abcdef"},
+			{Device: "iscsi://127.0.0.1:3260/iqn.2026-11.io.hakit:disk/1", Initiator: "iqn.2026-11.io.hakit:node-a"},
+		},
+		RAID:      RAIDConfig{Tool: "storcli", File: "/var/lib/hakit/storcli.json"},
+		Timers:    TimersConfig{KeepaliveMS: 100, WarntimeMS: 250, DeadtimeMS: 500, InitdeadMS: 1000, DiskStatusMS: 1000},
+		API:       APIConfig{Socket: "/run/hakit/hwagent.sock", Group: "hakit"},
+		Metrics:   MetricsConfig{Listen: "127.0.0.1:9105"},
+		SelfFence: SelfFenceConfig{Action: "watchdog", WatchdogDevice: "/dev/watchdog", WatchdogTimeoutS: 10},
+		Fence:     FenceConfig{Priority: 1, DelayStepMS: 2000},
+	}
+	if diff := cmp.Diff(want, *c); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if got := c.FenceDelayMS(); got != 2000 {
+		t.Errorf("FenceDelayMS = %d, want 2000", got)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig("", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := TimersConfig{KeepaliveMS: 1000, WarntimeMS: 15000, DeadtimeMS: 30000, InitdeadMS: 60000, DiskStatusMS: 1000}
+	if diff := cmp.Diff(want, c.Timers); diff != "" {
+		t.Errorf("timers (-want +got):\n%s", diff)
+	}
+	if c.API.Socket != DefaultSocket || c.SelfFence.Action != "event" || c.Metrics.Listen != "" || c.Cluster.Name != "hakit" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestParseConfigBad(t *testing.T) {
+	for _, tt := range []struct {
+		name, yaml string
+		line       int
+		field, msg string
+	}{
+		{"empty", "", 0, "", "empty file"},
+		{"unknown top key", minimal + "colour: blue\n", 4, "", "field colour not found"},
+		{"unknown nested key", minimal + "serial:\n  port: /dev/ttyS0\n  key_file: k\n  parity: odd\n", 7, "", "field parity not found"},
+		{"wrong type", minimal + "timers:\n  keepalive_ms: fast\n", 5, "", "cannot unmarshal"},
+		{"syntax", "node: {name: a\n", 1, "", "did not find"},
+		{"two documents", minimal + "---\nnode: {name: c}\n", 4, "", "more than one"},
+		{"no node", "peer: {name: b, id: 2}\ncluster: {id: 7}\n", 0, "node.name", "want a node name"},
+		{"node id zero", "node: {name: a}\npeer: {name: b, id: 2}\ncluster: {id: 7}\n", 1, "node.id", "want 1 to 65535"},
+		{"same id", "node: {name: a, id: 2}\npeer: {name: b, id: 2}\ncluster: {id: 7}\n", 2, "peer.id", "same id"},
+		{"same name", "node: {name: a, id: 1}\npeer: {name: a, id: 2}\ncluster: {id: 7}\n", 2, "peer.name", "same name"},
+		{"cluster id", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 70000}\n", 3, "cluster.id", "want 1 to 65535"},
+		{"baud", minimal + "serial:\n  port: /dev/ttyS0\n  baud: 1200\n  key_file: k\n", 6, "serial.baud", "want 9600"},
+		{"no key file", minimal + "serial:\n  port: /dev/ttyS0\n", 5, "serial.key_file", "shared key"},
+		{"relative port", minimal + "serial: {port: ttyS0, key_file: k}\n", 4, "serial.port", "absolute"},
+		{"nic no peer", minimal + "nic:\n  interface: eth1\n", 5, "nic.peer_address", "peer's IP"},
+		{"nic long name", minimal + "nic: {interface: averyveryverylongname, peer_address: 10.0.0.2}\n", 4, "nic.interface", "15 characters"},
+		{"disk bad", minimal + "disks:\n  - device: /dev/sdb\n  - device: sdc\n", 6, "disks[1].device", "want /dev/sdX"},
+		{"disk dup", minimal + "disks:\n  - device: /dev/sdb\n  - device: /dev/sdb\n", 6, "disks[1].device", "already listed"},
+		{"iscsi no lun", minimal + "disks:\n  - device: iscsi://h/iqn.x\n    initiator: iqn.a\n", 5, "disks[0].device", "target-iqn/lun"},
+		{"iscsi no initiator", minimal + "disks:\n  - device: iscsi://h/iqn.x/1\n", 5, "disks[0].initiator", "initiator name"},
+		{"raid tool", minimal + "raid: {tool: hpacucli}\n", 4, "raid.tool", "want storcli"},
+		{"raid file alone", minimal + "raid: {file: /x}\n", 4, "raid", "needs the tool"},
+		{"deadtime", minimal + "timers:\n  keepalive_ms: 1000\n  deadtime_ms: 2000\n", 6, "timers.deadtime_ms", "twice keepalive"},
+		{"warntime", minimal + "timers: {keepalive_ms: 100, deadtime_ms: 500, warntime_ms: 600}\n", 4, "timers.warntime_ms", "below deadtime"},
+		{"keepalive", minimal + "timers: {keepalive_ms: 1}\n", 4, "timers.keepalive_ms", "want 10"},
+		{"socket relative", minimal + "api: {socket: hw.sock}\n", 4, "api.socket", "absolute"},
+		{"metrics public", minimal + "metrics:\n  listen: 0.0.0.0:9105\n", 5, "metrics.listen", "loopback"},
+		{"metrics no port", minimal + "metrics: {listen: 127.0.0.1}\n", 4, "metrics.listen", "host:port"},
+		{"self fence", minimal + "self_fence: {action: reboot}\n", 4, "self_fence.action", "want none"},
+		{"priority", minimal + "fence: {priority: -1}\n", 4, "fence.priority", "want 0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("n.yaml", []byte(tt.yaml))
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want *ConfigError", err)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("errors.Is(ErrConfig) false for %v", err)
+			}
+			if ce.Line != tt.line || !strings.HasPrefix(ce.Field, tt.field) || !strings.Contains(ce.Msg, tt.msg) {
+				t.Errorf("got line %d field %q msg %q (%v); want line %d field %q msg ~%q", ce.Line, ce.Field, ce.Msg, err, tt.line, tt.field, tt.msg)
+			}
+			if !strings.HasPrefix(err.Error(), "n.yaml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	b, _ := os.ReadFile("testdata/good.yaml")
+	f.Add(b)
+	f.Add([]byte(minimal))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig("f", data)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && !errors.Is(err, ErrConfig) {
+			t.Fatalf("error %v is not a ConfigError", err)
+		}
+	})
+}
