@@ -63,6 +63,9 @@ func TestValidatePair(t *testing.T) {
 		mutate func(a, b *Node)
 		want   []string // in addition to ipsBase when base is true
 		base   bool
+		// namesUnknown adds the four "controller/partner name unknown"
+		// warnings of tools that print no names.
+		namesUnknown bool
 	}{
 		{
 			name: "correct ServeRAID pair",
@@ -176,9 +179,14 @@ func TestValidatePair(t *testing.T) {
 				"error drive-health B logical drive 2 (merge group 1)", "warning battery A battery", "-info battery A battery"},
 		},
 		{
-			name: "real ipssend capture against itself: nothing known about clustering",
-			a:    func(t *testing.T) Node { return loadNode(t, "A", "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, "") },
-			b:    func(t *testing.T) Node { return loadNode(t, "B", "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, "") },
+			name:         "real ipssend capture against itself: nothing known about clustering",
+			namesUnknown: true,
+			a: func(t *testing.T) Node {
+				return loadNode(t, "A", "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, "")
+			},
+			b: func(t *testing.T) Node {
+				return loadNode(t, "B", "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, "")
+			},
 			want: []string{
 				"warning drive-health A logical drive 2 (merge group 207)",
 				"info battery A battery",
@@ -186,17 +194,18 @@ func TestValidatePair(t *testing.T) {
 				"info battery B battery",
 				"warning cluster-mode A controller",
 				"warning cluster-mode B controller",
-				"warning partner-names A controller name",
-				"warning partner-names A partner name",
-				"warning partner-names B controller name",
-				"warning partner-names B partner name",
 				"warning initiator-ids pair initiator IDs",
 			},
 		},
 		{
-			name: "arcconf parallel SCSI pair: both at the default ID 7",
-			a:    func(t *testing.T) Node { return loadNode(t, "A", "arcconf/check_raid__arcconf__86__arcconf-getconfig.out", ToolArcconf, "") },
-			b:    func(t *testing.T) Node { return loadNode(t, "B", "arcconf/check_raid__arcconf__86__arcconf-getconfig.out", ToolArcconf, "") },
+			name:         "arcconf parallel SCSI pair: both at the default ID 7",
+			namesUnknown: true,
+			a: func(t *testing.T) Node {
+				return loadNode(t, "A", "arcconf/check_raid__arcconf__86__arcconf-getconfig.out", ToolArcconf, "")
+			},
+			b: func(t *testing.T) Node {
+				return loadNode(t, "B", "arcconf/check_raid__arcconf__86__arcconf-getconfig.out", ToolArcconf, "")
+			},
 			want: []string{
 				"error initiator-ids pair channel 0",
 				"error initiator-ids pair channel 1",
@@ -204,14 +213,11 @@ func TestValidatePair(t *testing.T) {
 				"warning drive-health B logical drive 0",
 				"warning shared-unknown A logical drives 0",
 				"warning shared-unknown B logical drives 0",
-				"warning partner-names A controller name",
-				"warning partner-names A partner name",
-				"warning partner-names B controller name",
-				"warning partner-names B partner name",
 			},
 		},
 		{
-			name: "storcli controllers without cluster mode",
+			name:         "storcli controllers without cluster mode",
+			namesUnknown: true,
 			a: func(t *testing.T) Node {
 				return loadNode(t, "A", "storcli/storcli-check__single-controller-ok__00-show-all.txt", ToolStorcliText, "")
 			},
@@ -224,15 +230,12 @@ func TestValidatePair(t *testing.T) {
 				"warning tool-output A output",
 				"warning merge-group A logical drives 0, 1",
 				"warning merge-group B logical drives 0",
-				"warning partner-names A controller name",
-				"warning partner-names A partner name",
-				"warning partner-names B controller name",
-				"warning partner-names B partner name",
 				"warning initiator-ids pair initiator IDs",
 			},
 		},
 		{
-			name: "storcli HA-active pair (synthetic): sharing and names unknown",
+			name:         "storcli HA-active pair (synthetic): sharing and names unknown",
+			namesUnknown: true,
 			a: func(t *testing.T) Node {
 				return loadNode(t, "A", "storcli/synthetic__storcli_-cALL_show_all_ha-active.json", ToolStorcli, "")
 			},
@@ -242,17 +245,17 @@ func TestValidatePair(t *testing.T) {
 			want: []string{
 				"warning shared-unknown A logical drives 0",
 				"warning shared-unknown B logical drives 0",
-				"warning partner-names A controller name",
-				"warning partner-names A partner name",
-				"warning partner-names B controller name",
-				"warning partner-names B partner name",
 				"warning initiator-ids pair initiator IDs",
 			},
 		},
 		{
 			name: "Linux md pair: controller checks do not apply",
-			a:    func(t *testing.T) Node { return loadNode(t, "A", "mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, "") },
-			b:    func(t *testing.T) Node { return loadNode(t, "B", "mdadm/check_raid__mdstat__mdstat-resync.txt", ToolMdstat, "") },
+			a: func(t *testing.T) Node {
+				return loadNode(t, "A", "mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, "")
+			},
+			b: func(t *testing.T) Node {
+				return loadNode(t, "B", "mdadm/check_raid__mdstat__mdstat-resync.txt", ToolMdstat, "")
+			},
 			want: []string{
 				"warning drive-health B logical drive md2",
 				"warning drive-health B logical drive md1",
@@ -277,6 +280,12 @@ func TestValidatePair(t *testing.T) {
 			if tc.base {
 				for _, s := range ipsBase {
 					want[s]++
+				}
+			}
+			if tc.namesUnknown {
+				for _, node := range []string{"A", "B"} {
+					want["warning partner-names "+node+" controller name"]++
+					want["warning partner-names "+node+" partner name"]++
 				}
 			}
 			for _, s := range tc.want {
