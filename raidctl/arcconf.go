@@ -32,7 +32,7 @@ func ParseArcconf(data []byte) (*System, error) {
 	const tool = ToolArcconf
 	ls := splitLines(data)
 	// Skip leading blank lines and captured shell prompts ("# arcconf ...").
-	var first line
+	first := line{n: 1}
 	for _, l := range ls {
 		t := strings.TrimSpace(l.text)
 		if t == "" || strings.HasPrefix(t, "#") {
@@ -46,7 +46,7 @@ func ParseArcconf(data []byte) (*System, error) {
 			Expected: `"Controllers found: N" as the first line`, Got: first.text}
 	}
 	last := lastNonEmpty(ls)
-	if err := checkCompleted(tool, last, len(ls)); err != nil {
+	if err := checkCompleted(tool, last); err != nil {
 		return nil, err
 	}
 	sys := &System{Tool: tool}

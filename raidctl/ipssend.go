@@ -42,7 +42,7 @@ func ParseIpssend(data []byte) (*System, error) {
 			Expected: `"Found N IBM ServeRAID controller(s)." as the first line`, Got: first.text}
 	}
 	last := lastNonEmpty(ls)
-	if err := checkCompleted(tool, last, len(ls)); err != nil {
+	if err := checkCompleted(tool, last); err != nil {
 		return nil, err
 	}
 
@@ -231,18 +231,19 @@ func ParseIpssend(data []byte) (*System, error) {
 	return sys, nil
 }
 
-// firstNonEmpty returns the first line with text, or a zero line.
+// firstNonEmpty returns the first line with text, or line 1 with no text
+// for blank input.
 func firstNonEmpty(ls []line) line {
 	for _, l := range ls {
 		if strings.TrimSpace(l.text) != "" {
 			return l
 		}
 	}
-	return line{}
+	return line{n: 1}
 }
 
 // checkCompleted requires the Adaptec/IBM closing line.
-func checkCompleted(tool Tool, last line, nLines int) error {
+func checkCompleted(tool Tool, last line) error {
 	t := strings.TrimSpace(last.text)
 	if strings.EqualFold(t, "Command completed successfully.") {
 		return nil
@@ -250,10 +251,6 @@ func checkCompleted(tool Tool, last line, nLines int) error {
 	if strings.HasPrefix(strings.ToLower(t), "command failed") || strings.HasPrefix(strings.ToLower(t), "command aborted") {
 		return &ParseError{Tool: tool, Line: last.n, Err: ErrToolFailed, Got: t}
 	}
-	n := last.n
-	if n == 0 {
-		n = nLines
-	}
-	return &ParseError{Tool: tool, Line: n, Err: ErrTruncated,
+	return &ParseError{Tool: tool, Line: last.n, Err: ErrTruncated,
 		Expected: `"Command completed successfully." as the last line`, Got: t}
 }

@@ -35,14 +35,15 @@ func splitLines(data []byte) []line {
 	return out
 }
 
-// lastNonEmpty returns the last line with text, or a zero line.
+// lastNonEmpty returns the last line with text, or line 1 with no text for
+// blank input.
 func lastNonEmpty(ls []line) line {
 	for i := len(ls) - 1; i >= 0; i-- {
 		if strings.TrimSpace(ls[i].text) != "" {
 			return ls[i]
 		}
 	}
-	return line{}
+	return line{n: 1}
 }
 
 // keyValue splits "  Key   : value" at the first sep. ok is false when sep

@@ -29,11 +29,7 @@ func ParseMegaCLI(data []byte) (*System, error) {
 	ls := splitLines(data)
 	last := lastNonEmpty(ls)
 	if m := megaExitRe.FindStringSubmatch(strings.TrimSpace(last.text)); m == nil {
-		n := last.n
-		if n == 0 {
-			n = 1
-		}
-		return nil, &ParseError{Tool: tool, Line: n, Err: ErrTruncated,
+		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrTruncated,
 			Expected: `"Exit Code: 0x.." as the last line`, Got: last.text}
 	}
 	sys := &System{Tool: tool}
