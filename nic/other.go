@@ -1,0 +1,24 @@
+//go:build !linux
+
+package nic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+func unsupported(op string) error {
+	return &OpError{Op: op, Err: fmt.Errorf("%w: nic needs Linux (netlink), not %s/%s", errors.ErrUnsupported, runtime.GOOS, runtime.GOARCH)}
+}
+
+// ReadStatus is not supported on this operating system.
+func ReadStatus(ctx context.Context, cfg Config, name string) (*Status, error) {
+	return nil, unsupported("status")
+}
+
+// Watch is not supported on this operating system.
+func Watch(ctx context.Context, cfg WatchConfig) (*Watcher, error) {
+	return nil, unsupported("watch")
+}
