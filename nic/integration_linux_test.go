@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"testing"
@@ -408,4 +409,92 @@ func TestIntegrationWatchResync(t *testing.T) {
 		t.Errorf("mtu %d, want 1280", st.MTU)
 	}
 	t.Logf("resyncs: %d", w.Resyncs())
+}
+
+func TestIntegrationProbe(t *testing.T) {
+	nw := rig.NetFor(t, rig.NetConfig{})
+	ctx := testContext(t, 15*time.Second)
+	ifA, peer := nw.Interface(rig.A), nw.Addr(rig.B).Addr()
+	cfg := ProbeConfig{NetNS: nw.NamespacePath(rig.A), Count: 2, Interval: 300 * time.Millisecond, Logger: rig.TestLogger(t)}
+
+	res, err := Probe(ctx, cfg, ifA, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != ProbeReachable || res.RTT <= 0 || res.RTT > time.Second || res.Received != 1 || res.Carrier != CarrierUp {
+		t.Fatalf("probe across the veth: %+v, want reachable with an RTT", res)
+	}
+	t.Logf("rtt %v", res.RTT)
+
+	// The peer's node goes silent: its address is gone, the link stays up.
+	if err := nw.RemoveAddr(ctx, rig.B); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err = Probe(ctx, cfg, ifA, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != ProbePeerSilent || res.Received != 0 || res.RTT != 0 || res.Carrier != CarrierUp {
+		t.Fatalf("probe of a silent peer: %+v, want peer-silent with carrier up", res)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("silent probe took %v, want about Count x Interval (600ms)", took)
+	}
+	if err := nw.AddAddr(ctx, rig.B); err != nil {
+		t.Fatal(err)
+	}
+
+	// No link: the peer end is down, nothing is sent.
+	if err := nw.SetLink(ctx, rig.B, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Probe(ctx, cfg, ifA, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != ProbeNoLink || res.Sent != 0 || res.Carrier != CarrierDown {
+		t.Fatalf("probe without carrier: %+v, want no-link, nothing sent", res)
+	}
+}
+
+func TestIntegrationProbeBadInput(t *testing.T) {
+	nw := rig.NetFor(t, rig.NetConfig{})
+	ctx := testContext(t, 10*time.Second)
+	nsA := ProbeConfig{NetNS: nw.NamespacePath(rig.A)}
+	peer := nw.Addr(rig.B).Addr()
+	tests := []struct {
+		name  string
+		cfg   ProbeConfig
+		iface string
+		peer  netip.Addr
+		want  error
+	}{
+		{"no such interface", nsA, "hknone0", peer, ErrNoSuchInterface},
+		{"name too long", nsA, "abcdefghijklmnop", peer, ErrInvalidName},
+		{"namespace missing", ProbeConfig{NetNS: "/run/netns/hakit-no-such-ns"}, "lo", peer, ErrNetNS},
+		{"no address", nsA, nw.Interface(rig.A), netip.Addr{}, ErrInvalidAddress},
+		{"IPv6", nsA, nw.Interface(rig.A), netip.MustParseAddr("fe80::1"), ErrInvalidAddress},
+		{"multicast", nsA, nw.Interface(rig.A), netip.MustParseAddr("224.0.0.1"), ErrInvalidAddress},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Probe(ctx, tt.cfg, tt.iface, tt.peer)
+			var op *OpError
+			if !errors.Is(err, tt.want) || !errors.As(err, &op) || op.Op != "probe" {
+				t.Fatalf("Probe = %v, want *OpError wrapping %v", err, tt.want)
+			}
+			t.Log(err)
+		})
+	}
+	t.Run("no permission", func(t *testing.T) {
+		err := dropCaps(t, func() error {
+			_, err := Probe(ctx, ProbeConfig{}, "lo", netip.MustParseAddr("127.0.0.1"))
+			return err
+		})
+		if !errors.Is(err, ErrPermission) {
+			t.Fatalf("Probe without CAP_NET_RAW = %v, want ErrPermission", err)
+		}
+		t.Log(err)
+	})
 }

@@ -3,6 +3,7 @@ package nic
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -197,4 +198,31 @@ func FuzzParseEchoReply(f *testing.F) {
 			t.Fatalf("re-encoded type/code = %x, want 0 0", enc[:2])
 		}
 	})
+}
+
+func TestValidatePeer(t *testing.T) {
+	tests := []struct {
+		in   netip.Addr
+		want netip.Addr
+		ok   bool
+	}{
+		{netip.MustParseAddr("169.254.1.2"), netip.MustParseAddr("169.254.1.2"), true},
+		{netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("10.0.0.1"), true},
+		{netip.Addr{}, netip.Addr{}, false},
+		{netip.MustParseAddr("0.0.0.0"), netip.Addr{}, false},
+		{netip.MustParseAddr("255.255.255.255"), netip.Addr{}, false},
+		{netip.MustParseAddr("239.1.1.1"), netip.Addr{}, false},
+		{netip.MustParseAddr("fe80::1"), netip.Addr{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in.String(), func(t *testing.T) {
+			got, err := validatePeer(tt.in)
+			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidAddress)) {
+				t.Fatalf("validatePeer(%v) = %v, %v", tt.in, got, err)
+			}
+			if tt.ok && got != tt.want {
+				t.Errorf("validatePeer(%v) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 )
 
@@ -21,4 +22,9 @@ func ReadStatus(ctx context.Context, cfg Config, name string) (*Status, error) {
 // Watch is not supported on this operating system.
 func Watch(ctx context.Context, cfg WatchConfig) (*Watcher, error) {
 	return nil, unsupported("watch")
+}
+
+// Probe is not supported on this operating system.
+func Probe(ctx context.Context, cfg ProbeConfig, iface string, peer netip.Addr) (*ProbeResult, error) {
+	return nil, unsupported("probe")
 }
