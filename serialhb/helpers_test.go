@@ -1,0 +1,169 @@
+package serialhb_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/serialhb"
+)
+
+var (
+	key      = []byte("0123456789abcdef0123456789abcdef")
+	otherKey = []byte("this is not the key of the pair!")
+	// testTimers keep detection quick while leaving room for a loaded
+	// machine: warn after 6 lost keepalives, dead after 10.
+	testTimers = serialhb.TimersMS(50, 300, 500, 1000)
+)
+
+const helperEnv = "HAKIT_SERIALHB_PEER"
+
+// TestMain runs the peer helper process when the test binary is re-executed
+// with HAKIT_SERIALHB_PEER set (see startPeer).
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(peerMain())
+	}
+	os.Exit(m.Run())
+}
+
+// peerMain is a heartbeat node in its own process: it prints its
+// incarnation and runs until SIGTERM.
+func peerMain() int {
+	k, err := hex.DecodeString(os.Getenv("PEER_KEY"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	node, _ := strconv.Atoi(os.Getenv("PEER_NODE"))
+	r, err := serialhb.NewRunner(serialhb.Config{
+		Path: os.Getenv("PEER_PATH"),
+		Link: serialhb.LinkConfig{Cluster: 7, Node: uint16(node), Key: k, Timers: testTimers},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := r.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	fmt.Printf("incarnation %d\n", r.Incarnation())
+	<-r.Done()
+	return 0
+}
+
+// events collects a runner's events for a test.
+type events struct {
+	t  testing.TB
+	ch <-chan serialhb.Event
+}
+
+func subscribe(t testing.TB, r *serialhb.Runner) *events {
+	ch, cancel := r.Subscribe(4096)
+	t.Cleanup(cancel)
+	return &events{t: t, ch: ch}
+}
+
+// wait returns the first event matching fn within timeout, failing the test
+// otherwise; skipped events are returned too.
+func (e *events) wait(timeout time.Duration, what string, fn func(serialhb.Event) bool) (serialhb.Event, []serialhb.Event) {
+	e.t.Helper()
+	var skipped []serialhb.Event
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	for {
+		select {
+		case ev := <-e.ch:
+			if fn(ev) {
+				return ev, skipped
+			}
+			skipped = append(skipped, ev)
+		case <-tm.C:
+			e.t.Fatalf("no %s within %v; events meanwhile: %v", what, timeout, skipped)
+		}
+	}
+}
+
+func (e *events) waitState(timeout time.Duration, s serialhb.State) serialhb.Event {
+	e.t.Helper()
+	ev, _ := e.wait(timeout, "transition to "+s.String(), func(ev serialhb.Event) bool {
+		return ev.Kind == serialhb.EventState && ev.To == s
+	})
+	return ev
+}
+
+// drain returns the events queued now.
+func (e *events) drain() []serialhb.Event {
+	var out []serialhb.Event
+	for {
+		select {
+		case ev := <-e.ch:
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+func startRunner(t testing.TB, cfg serialhb.Config) *serialhb.Runner {
+	t.Helper()
+	if cfg.Link.Cluster == 0 {
+		cfg.Link.Cluster = 7
+	}
+	if cfg.Link.Key == nil {
+		cfg.Link.Key = key
+	}
+	if cfg.Link.Timers == (serialhb.Timers{}) {
+		cfg.Link.Timers = testTimers
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = rig.TestLogger(t)
+	}
+	r, err := serialhb.NewRunner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return r
+}
+
+// pair starts node 1 on side A and node 2 on side B of a fresh rig cable
+// and waits until both see each other alive.
+func pair(t testing.TB, timers serialhb.Timers) (*rig.Cable, [2]*serialhb.Runner, [2]*events) {
+	t.Helper()
+	c := rig.CableFor(t, rig.CableConfig{})
+	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
+	b := startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Peer: 1, Timers: timers}})
+	ea, eb := subscribe(t, a), subscribe(t, b)
+	for _, r := range []*serialhb.Runner{a, b} {
+		deadline := time.Now().Add(5 * time.Second)
+		for r.Status().State != serialhb.StateAlive {
+			if time.Now().After(deadline) {
+				t.Fatalf("pair never alive: %+v", r.Status())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	ea.drain()
+	eb.drain()
+	return c, [2]*serialhb.Runner{a, b}, [2]*events{ea, eb}
+}

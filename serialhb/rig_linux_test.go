@@ -1,0 +1,429 @@
+//go:build linux
+
+package serialhb_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/serialhb"
+)
+
+func TestRigAliveCutReconnect(t *testing.T) {
+	t.Parallel()
+	c, rs, es := pair(t, testTimers)
+	tm := testTimers.WithDefaults()
+	for i, r := range rs {
+		st := r.Status()
+		if st.Peer.Node != uint16(2-i) || st.Peer.Incarnation != rs[1-i].Incarnation() || st.RTT.Samples == 0 {
+			t.Errorf("node %d status: peer %+v rtt %+v", i+1, st.Peer, st.RTT)
+		}
+		if st.Cable != serialhb.CableOK || st.Modem.Known() {
+			t.Errorf("node %d: cable %q modem %+v (a pty reports no modem lines)", i+1, st.Cable, st.Modem)
+		}
+	}
+
+	cut := time.Now()
+	c.Cut()
+	for i, e := range es {
+		ev := e.waitState(5*time.Second, serialhb.StateDead)
+		if d := ev.Time.Sub(cut); d > tm.Deadtime+tm.Keepalive {
+			t.Errorf("node %d declared the peer dead %v after the cut, want <= deadtime + keepalive = %v", i+1, d, tm.Deadtime+tm.Keepalive)
+		} else {
+			t.Logf("node %d: dead %v after the cut (silence %v)", i+1, d, ev.Silence)
+		}
+	}
+	if st := rs[0].Status(); st.Cable != serialhb.CableUnknown {
+		t.Errorf("cut cable on a pty: verdict %q, want %q", st.Cable, serialhb.CableUnknown)
+	}
+	c.Reconnect()
+	for _, e := range es {
+		ev := e.waitState(5*time.Second, serialhb.StateAlive)
+		if ev.From != serialhb.StateDead {
+			t.Errorf("back alive from %s, want dead", ev.From)
+		}
+	}
+	for i, r := range rs {
+		if st := r.Status(); st.Counters.Restarts != 0 || st.Counters.Deaths != 1 {
+			t.Errorf("node %d counters after one cut: %+v", i+1, st.Counters)
+		}
+	}
+}
+
+func TestRigNoise(t *testing.T) {
+	t.Parallel()
+	c, rs, es := pair(t, testTimers)
+	rng := rand.New(rand.NewPCG(3, 4))
+	frame := func(seq uint64) []byte {
+		w, err := serialhb.EncodeFrame(&serialhb.Frame{Type: serialhb.TypeHeartbeat, Cluster: 7, Node: 2, Incarnation: 1, Seq: seq}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	if err := c.SetNoise(rig.Noise{Drop: 0.0005, Flip: 0.0005, Insert: 0.0005}); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(2 * time.Second)
+	for i := 0; time.Now().Before(end); i++ {
+		var junk []byte
+		switch i % 4 {
+		case 0: // random bytes
+			junk = make([]byte, 1+rng.IntN(200))
+			for j := range junk {
+				junk[j] = byte(rng.UintN(256))
+			}
+		case 1: // a truncated frame
+			junk = frame(uint64(i))[:1+rng.IntN(60)]
+		case 2: // a frame with a bit flipped
+			junk = frame(uint64(i))
+			junk[2+rng.IntN(len(junk)-3)] ^= 1 << rng.UintN(8)
+		case 3: // a long run without delimiters
+			junk = bytes.Repeat([]byte{0x5a}, 1000)
+		}
+		if err := c.Inject(rig.A, junk); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.SetNoise(rig.Noise{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	for i, e := range es {
+		if evs := e.drain(); len(evs) != 0 {
+			t.Errorf("node %d: noise caused events %v", i+1, evs)
+		}
+	}
+	stats := c.Stats()
+	a := rs[0].Status().Counters
+	t.Logf("cable %+v; node 1 counters %+v", stats, a)
+	if a.CRCErrors == 0 || a.COBSErrors+a.Malformed == 0 || a.Oversize == 0 || a.Resyncs == 0 {
+		t.Errorf("noise not counted on node 1: %+v", a)
+	}
+	if a.AuthFailures != 0 {
+		t.Errorf("noise counted as authentication failures: %+v", a)
+	}
+	if st := rs[0].Status(); st.State != serialhb.StateAlive {
+		t.Errorf("node 1 is %s after the noise", st.State)
+	}
+}
+
+func TestRigWrongKey(t *testing.T) {
+	t.Parallel()
+	c := rig.CableFor(t, rig.CableConfig{})
+	timers := serialhb.TimersMS(20, 50, 100, 300)
+	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
+	ea := subscribe(t, a)
+	startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Key: otherKey, Timers: timers}})
+	ev := ea.waitState(5*time.Second, serialhb.StateDead)
+	if ev.From != serialhb.StateInitDead {
+		t.Errorf("first transition %s -> dead, want initdead -> dead", ev.From)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if evs := ea.drain(); len(evs) != 0 {
+		t.Errorf("events with a wrong key: %v", evs)
+	}
+	st := a.Status()
+	if st.Counters.AuthFailures == 0 || st.Counters.Received != 0 || st.State != serialhb.StateDead {
+		t.Errorf("wrong key: state %s counters %+v", st.State, st.Counters)
+	}
+}
+
+// TestRigReplay plays the peer by hand on side B: genuine frames make node 1
+// alive; the same bytes sent again, frames of an older incarnation, and old
+// frames replayed after the peer went silent are all rejected.
+func TestRigReplay(t *testing.T) {
+	t.Parallel()
+	c := rig.CableFor(t, rig.CableConfig{})
+	timers := serialhb.TimersMS(20, 50, 100, 200)
+	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
+	ea := subscribe(t, a)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := serialhb.OpenPort(ctx, c.PathB(), serialhb.PortConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	frames := func(inc uint64, from, to uint64) []byte {
+		var out []byte
+		for s := from; s <= to; s++ {
+			out, err = serialhb.AppendFrame(out, &serialhb.Frame{Type: serialhb.TypeHeartbeat, Cluster: 7, Node: 2, Incarnation: inc, Seq: s}, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	recorded := frames(1000, 1, 5)
+	if _, err := b.Write(ctx, recorded); err != nil {
+		t.Fatal(err)
+	}
+	ea.waitState(5*time.Second, serialhb.StateAlive)
+	waitCounter(t, a, "received 5", func(c serialhb.Counters) bool { return c.Received == 5 })
+	b.Write(ctx, recorded)
+	b.Write(ctx, frames(999, 6, 8))
+	waitCounter(t, a, "duplicates 5, replays 3", func(c serialhb.Counters) bool { return c.Duplicates == 5 && c.Replays == 3 })
+	ea.waitState(5*time.Second, serialhb.StateDead)
+	// Replaying the recorded frames cannot bring the dead peer back.
+	for range 10 {
+		b.Write(ctx, recorded)
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitCounter(t, a, "duplicates 55", func(c serialhb.Counters) bool { return c.Duplicates == 55 })
+	if st := a.Status(); st.State != serialhb.StateDead || st.Counters.Received != 5 {
+		t.Errorf("after replays: state %s counters %+v", st.State, st.Counters)
+	}
+	// A genuine new frame does.
+	b.Write(ctx, frames(1000, 6, 6))
+	ea.waitState(5*time.Second, serialhb.StateAlive)
+}
+
+func waitCounter(t *testing.T, r *serialhb.Runner, what string, ok func(serialhb.Counters) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok(r.Status().Counters) {
+		if time.Now().After(deadline) {
+			t.Fatalf("counters never reached %s: %+v", what, r.Status().Counters)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// peerProcess is node 2 running in a child process (the test binary in
+// helper mode).
+type peerProcess struct {
+	cmd         *exec.Cmd
+	incarnation uint64
+}
+
+func startPeer(t *testing.T, path string) *peerProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "PEER_PATH="+path, "PEER_NODE=2", "PEER_KEY="+hex.EncodeToString(key))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &peerProcess{cmd: cmd}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if _, serr := fmt.Sscanf(line, "incarnation %d", &p.incarnation); err != nil || serr != nil {
+		t.Fatalf("peer process: %q, %v, %v", line, err, serr)
+	}
+	return p
+}
+
+func TestRigPeerProcessStopContRestart(t *testing.T) {
+	t.Parallel()
+	c := rig.CableFor(t, rig.CableConfig{})
+	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2}})
+	ea := subscribe(t, a)
+	peer := startPeer(t, c.PathB())
+	if ev := ea.waitState(5*time.Second, serialhb.StateAlive); ev.Incarnation != peer.incarnation {
+		t.Fatalf("alive with incarnation %d, peer process says %d", ev.Incarnation, peer.incarnation)
+	}
+	if err := peer.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	ev := ea.waitState(5*time.Second, serialhb.StateDead)
+	t.Logf("stopped peer declared dead after %v", ev.Time.Sub(stopped))
+	if err := peer.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	ev, skipped := ea.wait(5*time.Second, "alive after SIGCONT", func(e serialhb.Event) bool {
+		return e.Kind == serialhb.EventState && e.To == serialhb.StateAlive
+	})
+	for _, e := range skipped {
+		if e.Kind == serialhb.EventRestart {
+			t.Errorf("SIGSTOP/SIGCONT seen as a restart: %v", e)
+		}
+	}
+	if ev.Incarnation != peer.incarnation {
+		t.Errorf("after SIGCONT: incarnation %d, want the same %d", ev.Incarnation, peer.incarnation)
+	}
+
+	// Kill and restart the peer: a new incarnation.
+	peer.cmd.Process.Kill()
+	peer.cmd.Wait()
+	ea.waitState(5*time.Second, serialhb.StateDead)
+	peer2 := startPeer(t, c.PathB())
+	rs, _ := ea.wait(5*time.Second, "restart event", func(e serialhb.Event) bool { return e.Kind == serialhb.EventRestart })
+	if rs.PrevIncarnation != peer.incarnation || rs.Incarnation != peer2.incarnation || peer2.incarnation <= peer.incarnation {
+		t.Errorf("restart event %+v; incarnations %d then %d", rs, peer.incarnation, peer2.incarnation)
+	}
+	ea.waitState(5*time.Second, serialhb.StateAlive)
+	if st := a.Status(); st.Peer.Incarnation != peer2.incarnation || st.Counters.Restarts != 1 {
+		t.Errorf("status after restart: peer %+v counters %+v", st.Peer, st.Counters)
+	}
+}
+
+func TestRigUnplugReplug(t *testing.T) {
+	t.Parallel()
+	c, rs, es := pair(t, testTimers)
+	if err := c.Unplug(rig.A); err != nil {
+		t.Fatal(err)
+	}
+	es[0].wait(5*time.Second, "port lost", func(e serialhb.Event) bool { return e.Kind == serialhb.EventPortLost })
+	es[1].waitState(5*time.Second, serialhb.StateDead)
+	if st := rs[0].Status(); st.PortOpen || st.PortErr == "" || st.Cable != serialhb.CablePortMissing {
+		t.Errorf("unplugged: open %v err %q cable %q", st.PortOpen, st.PortErr, st.Cable)
+	}
+	time.Sleep(300 * time.Millisecond) // a few failed reopens
+	if err := c.Replug(rig.A); err != nil {
+		t.Fatal(err)
+	}
+	es[0].wait(5*time.Second, "port reopened", func(e serialhb.Event) bool { return e.Kind == serialhb.EventPortOpened })
+	es[1].waitState(5*time.Second, serialhb.StateAlive)
+	deadline := time.Now().Add(5 * time.Second)
+	for rs[0].Status().State != serialhb.StateAlive && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := rs[0].Status(); st.State != serialhb.StateAlive || st.Reopens != 1 || !st.PortOpen {
+		t.Errorf("after replug: %s reopens %d open %v", st.State, st.Reopens, st.PortOpen)
+	}
+}
+
+func TestRigCableTest(t *testing.T) {
+	t.Parallel()
+	_, rs, _ := pair(t, testTimers)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rep, err := rs[0].CableTest(ctx, serialhb.CableTestConfig{Count: 50, Interval: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cable test: %v", rep)
+	if rep.Sent != 50 || rep.Received != 50 || rep.Loss != 0 || rep.Corrupted != 0 {
+		t.Errorf("clean cable: %+v", rep)
+	}
+	if rep.RTTMin <= 0 || rep.RTTMin > rep.RTTMedian || rep.RTTMedian > rep.RTTMax {
+		t.Errorf("RTT min/median/max %v/%v/%v", rep.RTTMin, rep.RTTMedian, rep.RTTMax)
+	}
+}
+
+func TestOpenPortErrors(t *testing.T) {
+	t.Parallel()
+	c := rig.CableFor(t, rig.CableConfig{})
+	ctx := context.Background()
+	regular := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(regular, nil, 0o600)
+	held, err := serialhb.OpenPort(ctx, c.PathA(), serialhb.PortConfig{Baud: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	for _, tc := range []struct {
+		name, path string
+		baud       int
+		want       error
+		msg        string
+	}{
+		{"regular file", regular, 0, serialhb.ErrNotTTY, "regular file"},
+		{"directory", t.TempDir(), 0, serialhb.ErrNotTTY, "directory"},
+		{"char device not a tty", "/dev/null", 0, serialhb.ErrNotTTY, "/dev/null"},
+		{"missing", filepath.Join(t.TempDir(), "ttyS9"), 0, os.ErrNotExist, "ttyS9"},
+		{"busy", c.PathA(), 0, serialhb.ErrPortBusy, "another heartbeat process"},
+		{"baud 4800", c.PathB(), 4800, serialhb.ErrUnsupportedBaud, "4800"},
+		{"baud 230400", c.PathB(), 230400, serialhb.ErrUnsupportedBaud, "230400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := serialhb.OpenPort(ctx, tc.path, serialhb.PortConfig{Baud: tc.baud})
+			if err == nil {
+				p.Close()
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("OpenPort(%s): %v, want %v mentioning %q", tc.path, err, tc.want, tc.msg)
+			}
+			var oe *serialhb.OpError
+			if !errors.As(err, &oe) || oe.Op != "open" {
+				t.Errorf("not an *OpError: %#v", err)
+			}
+		})
+	}
+	// Every supported baud opens (a pty accepts them all).
+	for _, baud := range []int{9600, 19200, 38400, 57600, 115200} {
+		p, err := serialhb.OpenPort(ctx, c.PathB(), serialhb.PortConfig{Baud: baud})
+		if err != nil {
+			t.Fatalf("baud %d: %v", baud, err)
+		}
+		p.Close()
+	}
+	// Busy also comes out of Start.
+	r, err := serialhb.NewRunner(serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Key: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx); !errors.Is(err, serialhb.ErrPortBusy) {
+		t.Errorf("Start on a busy port: %v", err)
+	}
+}
+
+func TestPortDeadlineAndModem(t *testing.T) {
+	t.Parallel()
+	c := rig.CableFor(t, rig.CableConfig{})
+	p, err := serialhb.OpenPort(context.Background(), c.PathA(), serialhb.PortConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m, err := p.ModemLines()
+	if err != nil || m.Known() {
+		t.Errorf("pty modem lines: %+v, %v; want all unknown and no error", m, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	n, err := p.Read(ctx, make([]byte, 10))
+	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("read on a silent line: %d, %v; want a deadline error", n, err)
+	}
+	if el := time.Since(start); el < 45*time.Millisecond || el > 2*time.Second {
+		t.Errorf("read deadline 50ms returned after %v", el)
+	}
+	// Bytes arrive, and Close unblocks a pending read.
+	c.Inject(rig.A, []byte("xy"))
+	buf := make([]byte, 10)
+	n, err = p.Read(context.Background(), buf)
+	if err != nil || string(buf[:n]) != "xy" {
+		t.Errorf("read: %q, %v", buf[:n], err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Read(context.Background(), buf)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	p.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, serialhb.ErrPortClosed) {
+			t.Errorf("read after close: %v, want ErrPortClosed", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not unblock Read")
+	}
+}

@@ -1,0 +1,556 @@
+package serialhb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Config configures a Runner.
+type Config struct {
+	// Path is the serial port device, e.g. /dev/ttyS0.
+	Path string
+	Port PortConfig
+	// Link configures the heartbeat; Link.Incarnation 0 means the start
+	// time in Unix nanoseconds (it grows across restarts).
+	Link LinkConfig
+	// Open opens the port; nil means Open (go.bug.st/serial).
+	Open func(ctx context.Context, path string, cfg PortConfig) (Port, error)
+	// ReopenMin and ReopenMax bound the exponential backoff between attempts
+	// to reopen a port that failed (a USB adapter unplugged); 0 means 50 ms
+	// and 2 s.
+	ReopenMin, ReopenMax time.Duration
+	// WriteTimeout bounds one frame write; 0 means the keepalive interval.
+	WriteTimeout time.Duration
+	// Logger receives the runner's log; nil discards.
+	Logger *slog.Logger
+}
+
+// Status is a snapshot of a runner.
+type Status struct {
+	LinkStatus
+	Path     string     `json:"path"`
+	PortOpen bool       `json:"port_open"`
+	PortErr  string     `json:"port_err,omitempty"` // the last port failure
+	Reopens  uint64     `json:"reopens"`            // successful reopens after a failure
+	Modem    ModemLines `json:"modem"`
+	Cable    Cable      `json:"cable"`
+	// DroppedEvents counts events not delivered to a slow subscriber.
+	DroppedEvents uint64 `json:"dropped_events"`
+}
+
+// Runner ties one port to one peer: it owns the port, the Link and the
+// goroutines that drive them, and reopens the port with backoff when it
+// fails. Its methods are safe for concurrent use.
+type Runner struct {
+	cfg  Config
+	log  *slog.Logger
+	open func(ctx context.Context, path string, cfg PortConfig) (Port, error)
+
+	mu      sync.Mutex
+	status  Status
+	subs    map[int]chan Event
+	nextSub int
+	pongs   chan Pong
+	started bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	cmds chan func(*loopState)
+}
+
+// NewRunner validates cfg and returns a runner; Start runs it.
+func NewRunner(cfg Config) (*Runner, error) {
+	if cfg.Path == "" {
+		return nil, fmt.Errorf("%w: no port path", ErrBadConfig)
+	}
+	if _, err := cfg.Port.baud(); err != nil {
+		return nil, err
+	}
+	if cfg.Link.Incarnation == 0 {
+		cfg.Link.Incarnation = uint64(time.Now().UnixNano())
+	}
+	if err := cfg.Link.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.ReopenMin <= 0 {
+		cfg.ReopenMin = 50 * time.Millisecond
+	}
+	if cfg.ReopenMax < cfg.ReopenMin {
+		cfg.ReopenMax = max(2*time.Second, cfg.ReopenMin)
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = cfg.Link.Timers.WithDefaults().Keepalive
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger, open: cfg.Open, subs: map[int]chan Event{}, cmds: make(chan func(*loopState))}
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if r.open == nil {
+		r.open = Open
+	}
+	return r, nil
+}
+
+// Incarnation returns this node's incarnation.
+func (r *Runner) Incarnation() uint64 { return r.cfg.Link.Incarnation }
+
+// Start opens the port and starts the heartbeat. It returns the open error
+// (not a tty, busy, missing, ...) at once; later port failures are retried
+// with backoff. The runner stops when ctx is done or Stop is called.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return fmt.Errorf("serialhb: runner already started")
+	}
+	r.started = true
+	r.mu.Unlock()
+	port, err := r.open(ctx, r.cfg.Path, r.cfg.Port)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	link, err := NewLink(r.cfg.Link, now)
+	if err != nil {
+		port.Close()
+		return err
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	done := make(chan struct{})
+	r.mu.Lock()
+	r.cancel, r.done = cancel, done
+	r.mu.Unlock()
+	st := &loopState{r: r, link: link, backoff: r.cfg.ReopenMin}
+	st.attach(lctx, port, now)
+	r.log.Info("serialhb started", "path", r.cfg.Path, "node", r.cfg.Link.Node, "incarnation", link.Incarnation(), "timers", link.timers.String())
+	go func() {
+		defer close(done)
+		defer stop()
+		st.run(lctx)
+	}()
+	return nil
+}
+
+// Stop stops the runner and closes the port; it waits for the goroutines
+// until ctx is done.
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel == nil {
+		return ErrNotRunning
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("serialhb: stop: %w", ctx.Err())
+	}
+}
+
+// Done is closed when the runner has stopped (nil before Start).
+func (r *Runner) Done() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done
+}
+
+// Subscribe returns a channel of events with room for buf of them, and a
+// function that ends the subscription. Events that do not fit are dropped
+// and counted in Status.DroppedEvents.
+func (r *Runner) Subscribe(buf int) (<-chan Event, func()) {
+	ch := make(chan Event, max(buf, 1))
+	r.mu.Lock()
+	id := r.nextSub
+	r.nextSub++
+	r.subs[id] = ch
+	r.mu.Unlock()
+	return ch, func() {
+		r.mu.Lock()
+		delete(r.subs, id)
+		r.mu.Unlock()
+	}
+}
+
+// Status returns the latest snapshot.
+func (r *Runner) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.status
+	s.Path = r.cfg.Path
+	s.Silence = time.Since(s.LastHeard)
+	if s.LastHeard.IsZero() {
+		s.Silence = time.Since(s.Since)
+	}
+	s.Cable = Diagnose(s.State, s.PortOpen, s.Modem)
+	return s
+}
+
+// SetState sets the node state sent to the peer.
+func (r *Runner) SetState(ctx context.Context, s NodeState) error {
+	return r.do(ctx, func(st *loopState) { st.link.SetState(s) })
+}
+
+// do runs fn in the loop goroutine.
+func (r *Runner) do(ctx context.Context, fn func(*loopState)) error {
+	r.mu.Lock()
+	done := r.done
+	r.mu.Unlock()
+	if done == nil {
+		return ErrNotRunning
+	}
+	ran := make(chan struct{})
+	select {
+	case r.cmds <- func(st *loopState) { fn(st); close(ran) }:
+	case <-done:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ran:
+		return nil
+	case <-done:
+		return ErrNotRunning
+	}
+}
+
+func (r *Runner) publish(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range evs {
+		for _, ch := range r.subs {
+			select {
+			case ch <- e:
+			default:
+				r.status.DroppedEvents++
+			}
+		}
+	}
+}
+
+// loopState belongs to the loop goroutine.
+type loopState struct {
+	r        *Runner
+	link     *Link
+	port     Port
+	rx       chan rxChunk
+	stopRead context.CancelFunc
+	openAt   time.Time
+	backoff  time.Duration
+	portErr  string
+	reopens  uint64
+	modem    ModemLines
+	modemAt  time.Time
+	buf      []byte
+}
+
+type rxChunk struct {
+	b   []byte
+	err error
+}
+
+func (st *loopState) attach(ctx context.Context, p Port, now time.Time) {
+	st.port = p
+	st.rx = make(chan rxChunk, 64)
+	rctx, cancel := context.WithCancel(ctx)
+	st.stopRead = cancel
+	go reader(rctx, p, st.rx)
+	st.backoff = st.r.cfg.ReopenMin
+	st.pollModem(now)
+}
+
+func reader(ctx context.Context, p Port, out chan<- rxChunk) {
+	buf := make([]byte, 512)
+	for {
+		n, err := p.Read(ctx, buf)
+		if ctx.Err() != nil {
+			return
+		}
+		var c rxChunk
+		if n > 0 {
+			c.b = slices.Clone(buf[:n])
+		} else if err != nil {
+			c.err = err
+		} else {
+			continue
+		}
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return
+		}
+		if c.err != nil {
+			return
+		}
+	}
+}
+
+func (st *loopState) detach(now time.Time, err error) {
+	if st.port == nil {
+		return
+	}
+	st.stopRead()
+	st.port.Close()
+	st.port, st.rx = nil, nil
+	st.portErr = err.Error()
+	st.openAt = now.Add(st.backoff)
+	st.modem = ModemLines{}
+	st.r.log.Warn("serialhb port lost", "path", st.r.cfg.Path, "err", err)
+	st.r.publish([]Event{{Time: now, Kind: EventPortLost, From: st.link.State(), To: st.link.State(), Err: err.Error()}})
+}
+
+func (st *loopState) tryReopen(ctx context.Context, now time.Time) {
+	octx, cancel := context.WithTimeout(ctx, time.Second)
+	p, err := st.r.open(octx, st.r.cfg.Path, st.r.cfg.Port)
+	cancel()
+	if err != nil {
+		st.portErr = err.Error()
+		st.backoff = min(2*st.backoff, st.r.cfg.ReopenMax)
+		st.openAt = now.Add(st.backoff)
+		st.r.log.Debug("serialhb reopen failed", "path", st.r.cfg.Path, "err", err, "retry", st.backoff)
+		return
+	}
+	st.reopens++
+	st.attach(ctx, p, now)
+	st.r.log.Info("serialhb port reopened", "path", st.r.cfg.Path)
+	st.r.publish([]Event{{Time: now, Kind: EventPortOpened, From: st.link.State(), To: st.link.State()}})
+}
+
+// pollModem reads the modem lines at most every keepalive (they are only
+// for diagnostics).
+func (st *loopState) pollModem(now time.Time) {
+	if st.port == nil || now.Sub(st.modemAt) < st.link.timers.Keepalive {
+		return
+	}
+	st.modemAt = now
+	if m, err := st.port.ModemLines(); err == nil {
+		st.modem = m
+	}
+}
+
+func (st *loopState) run(ctx context.Context) {
+	defer func() {
+		if st.port != nil {
+			st.stopRead()
+			st.port.Close()
+		}
+		st.r.mu.Lock()
+		st.r.status.PortOpen = false
+		st.r.mu.Unlock()
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		if st.port == nil && !now.Before(st.openAt) {
+			st.tryReopen(ctx, now)
+		}
+		st.link.Tick(now)
+		st.flush(ctx, now)
+		st.pollModem(now)
+		st.snapshot(now)
+		next := st.link.NextTick()
+		if st.port == nil && st.openAt.Before(next) {
+			next = st.openAt
+		}
+		timer.Reset(time.Until(next))
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case c := <-st.rx:
+			now := time.Now()
+			if c.err != nil {
+				st.detach(now, c.err)
+				continue
+			}
+			st.link.Feed(now, c.b)
+			// Drain what else is queued before ticking.
+			for more := true; more; {
+				select {
+				case c := <-st.rx:
+					if c.err != nil {
+						st.detach(now, c.err)
+						more = false
+						continue
+					}
+					st.link.Feed(now, c.b)
+				default:
+					more = false
+				}
+			}
+		case fn := <-st.r.cmds:
+			fn(st)
+		}
+	}
+}
+
+func (st *loopState) flush(ctx context.Context, now time.Time) {
+	rd := st.link.Ready()
+	if st.port != nil && len(rd.Frames) > 0 {
+		st.buf = st.buf[:0]
+		for _, f := range rd.Frames {
+			st.buf = append(st.buf, f...)
+		}
+		wctx, cancel := context.WithTimeout(ctx, st.r.cfg.WriteTimeout)
+		_, err := st.port.Write(wctx, st.buf)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			st.detach(now, err)
+		}
+	}
+	for _, e := range rd.Events {
+		st.r.log.Info("serialhb event", "event", e.String())
+	}
+	st.r.publish(rd.Events)
+	if len(rd.Pongs) > 0 {
+		st.r.mu.Lock()
+		ch := st.r.pongs
+		st.r.mu.Unlock()
+		for _, p := range rd.Pongs {
+			if ch != nil {
+				select {
+				case ch <- p:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (st *loopState) snapshot(now time.Time) {
+	ls := st.link.Status(now)
+	st.r.mu.Lock()
+	st.r.status.LinkStatus = ls
+	st.r.status.PortOpen = st.port != nil
+	st.r.status.PortErr = st.portErr
+	st.r.status.Reopens = st.reopens
+	st.r.status.Modem = st.modem
+	st.r.mu.Unlock()
+}
+
+// CableTestConfig configures a cable test.
+type CableTestConfig struct {
+	Count    int           // pings to send; 0 means 100
+	Interval time.Duration // between pings; 0 means 10 ms
+	Timeout  time.Duration // wait for the last pong; 0 means 1 s
+}
+
+// CableReport is the result of a cable test.
+type CableReport struct {
+	Sent      int           `json:"sent"`
+	Received  int           `json:"received"`
+	Loss      float64       `json:"loss"`      // fraction of pings without a pong
+	Corrupted uint64        `json:"corrupted"` // frames received damaged (CRC, COBS, malformed, oversize)
+	AuthFail  uint64        `json:"auth_failures"`
+	RTTMin    time.Duration `json:"rtt_min_ns"`
+	RTTMedian time.Duration `json:"rtt_median_ns"`
+	RTTMax    time.Duration `json:"rtt_max_ns"`
+	Modem     ModemLines    `json:"modem"`
+	Cable     Cable         `json:"cable"`
+}
+
+func (c CableReport) String() string {
+	return fmt.Sprintf("sent %d received %d loss %.1f%% corrupted %d auth-failures %d rtt min/median/max %v/%v/%v modem dsr=%s cts=%s dcd=%s: %s",
+		c.Sent, c.Received, 100*c.Loss, c.Corrupted, c.AuthFail, c.RTTMin, c.RTTMedian, c.RTTMax, c.Modem.DSR, c.Modem.CTS, c.Modem.DCD, c.Cable)
+}
+
+// ErrCableTestBusy: a cable test is already running on this runner.
+var ErrCableTestBusy = errors.New("serialhb: a cable test is already running")
+
+// CableTest sends a burst of pings to the peer (which answers with pongs
+// while its runner runs) and reports loss, damaged frames and RTT. The
+// heartbeat goes on meanwhile.
+func (r *Runner) CableTest(ctx context.Context, cfg CableTestConfig) (CableReport, error) {
+	if cfg.Count <= 0 {
+		cfg.Count = 100
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 10 * time.Millisecond
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
+	}
+	pongs := make(chan Pong, cfg.Count)
+	r.mu.Lock()
+	if r.pongs != nil {
+		r.mu.Unlock()
+		return CableReport{}, ErrCableTestBusy
+	}
+	r.pongs = pongs
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.pongs = nil
+		r.mu.Unlock()
+	}()
+	before := r.Status().Counters
+	sent := map[uint64]bool{}
+	var rtts []time.Duration
+	collect := func(p Pong) {
+		if sent[p.Seq] {
+			delete(sent, p.Seq)
+			rtts = append(rtts, p.RTT)
+		}
+	}
+	tick := time.NewTicker(cfg.Interval)
+	defer tick.Stop()
+	for i := 0; i < cfg.Count; i++ {
+		err := r.do(ctx, func(st *loopState) {
+			sent[st.link.Ping(time.Now())] = true
+			st.flush(ctx, time.Now())
+		})
+		if err != nil {
+			return CableReport{}, err
+		}
+	wait:
+		for {
+			select {
+			case p := <-pongs:
+				collect(p)
+			case <-tick.C:
+				break wait
+			case <-ctx.Done():
+				return CableReport{}, ctx.Err()
+			}
+		}
+	}
+	deadline := time.NewTimer(cfg.Timeout)
+	defer deadline.Stop()
+	for len(sent) > 0 {
+		select {
+		case p := <-pongs:
+			collect(p)
+		case <-deadline.C:
+			goto done
+		case <-ctx.Done():
+			return CableReport{}, ctx.Err()
+		}
+	}
+done:
+	st := r.Status()
+	after := st.Counters
+	rep := CableReport{
+		Sent: cfg.Count, Received: len(rtts), Modem: st.Modem, Cable: st.Cable,
+		Corrupted: (after.CRCErrors + after.COBSErrors + after.Malformed + after.Oversize) - (before.CRCErrors + before.COBSErrors + before.Malformed + before.Oversize),
+		AuthFail:  after.AuthFailures - before.AuthFailures,
+	}
+	rep.Loss = float64(rep.Sent-rep.Received) / float64(rep.Sent)
+	if len(rtts) > 0 {
+		slices.Sort(rtts)
+		rep.RTTMin, rep.RTTMedian, rep.RTTMax = rtts[0], rtts[len(rtts)/2], rtts[len(rtts)-1]
+	}
+	return rep, nil
+}
