@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -497,4 +499,33 @@ func TestIntegrationProbeBadInput(t *testing.T) {
 		}
 		t.Log(err)
 	})
+}
+
+func TestIntegrationInventory(t *testing.T) {
+	ctx := testContext(t, 20*time.Second)
+	_, err := Inventory(ctx, InventoryConfig{PCIIDs: filepath.Join(t.TempDir(), "pci.ids")})
+	if !errors.Is(err, ErrNoPCIIDs) {
+		t.Fatalf("Inventory without a PCI database = %v, want ErrNoPCIIDs", err)
+	}
+	t.Log(err)
+	testutil.SkipUnlessDevice(t, DefaultPCIIDs)
+	nics, err := Inventory(ctx, InventoryConfig{Logger: rig.TestLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nics) == 0 {
+		t.Fatal("no NICs at all")
+	}
+	for _, n := range nics {
+		t.Logf("%+v", n)
+		if _, err := os.Stat(filepath.Join("/sys/class/net", n.Name)); err != nil {
+			t.Errorf("inventory lists %s, which /sys/class/net does not have", n.Name)
+		}
+		if n.PCIAddress != "" && !n.Virtual && n.Vendor == "" {
+			t.Errorf("%s: PCI device %s without a vendor name", n.Name, n.PCIAddress)
+		}
+		if n.Carrier == "" || n.OperState == "" || n.Duplex == "" {
+			t.Errorf("%s: empty state fields: %+v", n.Name, n)
+		}
+	}
 }

@@ -226,3 +226,20 @@ func TestValidatePeer(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSpeedDuplex(t *testing.T) {
+	speeds := map[string]*int{"1000": ptr(1000), "25000Mb/s": ptr(25000), " 10\n": ptr(10), "-1": nil, "0": nil, "Unknown!": nil, "": nil, "4294967295": nil}
+	for in, want := range speeds {
+		if diff := cmp.Diff(want, parseSpeed(in)); diff != "" {
+			t.Errorf("parseSpeed(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+	duplexes := map[string]Duplex{"full": DuplexFull, "Full": DuplexFull, "half\n": DuplexHalf, "unknown": DuplexUnknown, "": DuplexUnknown, "Unknown! (255)": DuplexUnknown}
+	for in, want := range duplexes {
+		if got := parseDuplex(in); got != want {
+			t.Errorf("parseDuplex(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

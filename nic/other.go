@@ -28,3 +28,8 @@ func Watch(ctx context.Context, cfg WatchConfig) (*Watcher, error) {
 func Probe(ctx context.Context, cfg ProbeConfig, iface string, peer netip.Addr) (*ProbeResult, error) {
 	return nil, unsupported("probe")
 }
+
+// Inventory is not supported on this operating system.
+func Inventory(ctx context.Context, cfg InventoryConfig) ([]NIC, error) {
+	return nil, unsupported("inventory")
+}

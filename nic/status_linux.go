@@ -123,9 +123,6 @@ func linkFrom(l netlink.Link) Link {
 	return out
 }
 
-// speedUnknown is SPEED_UNKNOWN (-1 as a u32) from linux/ethtool.h.
-const speedUnknown = 0xffffffff
-
 // readLinkMode fills speed, duplex and autoneg from ethtool netlink. A
 // driver without link settings leaves them unknown.
 func readLinkMode(st *Status) {

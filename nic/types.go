@@ -177,3 +177,6 @@ type NIC struct {
 	SpeedMbps  *int      `json:"speed_mbps"`
 	Duplex     Duplex    `json:"duplex"`
 }
+
+// speedUnknown is SPEED_UNKNOWN (-1 as a u32) from linux/ethtool.h.
+const speedUnknown = 0xffffffff
