@@ -1,0 +1,388 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/tools/lab"
+)
+
+// scenario is one acceptance check on a running lab. It returns a line of
+// what it measured.
+type scenario struct {
+	name string
+	ci   bool // part of the smaller CI set
+	run  func(ctx context.Context, e *env) (string, error)
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{"identify", true, identify},
+		{"persistent", true, persistent},
+		{"scsi2", false, scsi2},
+		{"serial", true, serialHB},
+		{"nic", true, nicLink},
+		{"freeze", false, freeze},
+	}
+}
+
+// env is what the scenarios share.
+type env struct {
+	lab  *lab.Lab
+	a, b *lab.Node
+	out  io.Writer
+}
+
+func pick(sel string) ([]scenario, error) {
+	all := scenarios()
+	switch sel {
+	case "", "all":
+		return all, nil
+	case "ci":
+		return slices.DeleteFunc(all, func(s scenario) bool { return !s.ci }), nil
+	}
+	want := strings.Split(sel, ",")
+	var out []scenario
+	for _, w := range want {
+		i := slices.IndexFunc(all, func(s scenario) bool { return s.name == w })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown scenario %q", w)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	sel, err := pick(o.scenarios)
+	if err != nil {
+		return err
+	}
+	if o.list {
+		for _, s := range scenarios() {
+			fmt.Fprintf(stdout, "%s\tci=%v\n", s.name, s.ci)
+		}
+		return nil
+	}
+	log := newLogger(stderr, o.verbose)
+	total := time.Now()
+	t := time.Now()
+	parts, err := lab.Prepare(ctx, lab.PartsConfig{CacheDir: o.cache, Install: !o.noInstall, Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "parts: %v (kernel %s, initramfs rebuilt=%v)\n", time.Since(t).Round(time.Millisecond), parts.KernelPackage, parts.Rebuilt)
+	t = time.Now()
+	l, err := lab.Start(ctx, lab.Config{Parts: parts, NIC: o.nic, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	e := &env{lab: l, a: l.Node(0), b: l.Node(1), out: stdout}
+	fmt.Fprintf(stdout, "boot: two nodes ready in %v (a %v, b %v)\n", time.Since(t).Round(time.Millisecond), e.a.BootTime().Round(time.Millisecond), e.b.BootTime().Round(time.Millisecond))
+	var failed []string
+	for _, s := range sel {
+		t := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		msg, err := s.run(sctx, e)
+		cancel()
+		d := time.Since(t).Round(time.Millisecond)
+		if err != nil {
+			failed = append(failed, s.name)
+			fmt.Fprintf(stdout, "FAIL %-10s %v: %v\n", s.name, d, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "ok   %-10s %v: %s\n", s.name, d, msg)
+	}
+	fmt.Fprintf(stdout, "lab: %d scenarios, %d failed, total %v\n", len(sel), len(failed), time.Since(total).Round(time.Millisecond))
+	if len(failed) > 0 {
+		return fmt.Errorf("failed scenarios: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// do runs argv on n and wants exit code want.
+func do(ctx context.Context, n *lab.Node, want int, argv ...string) (string, error) {
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r, err := n.Run(c, argv...)
+	if err != nil {
+		return "", err
+	}
+	if r.Code != want {
+		return r.Stdout, fmt.Errorf("node %s: %s: exit %d, want %d: %s%s", n.Name(), strings.Join(argv, " "), r.Code, want, r.Stdout, r.Stderr)
+	}
+	return r.Stdout, nil
+}
+
+const sgDev = "/dev/sg0"
+
+func sg(args ...string) []string { return append([]string{"hakit", "sg", sgDev}, args...) }
+
+func identify(ctx context.Context, e *env) (string, error) {
+	var ids [2]string
+	for i, n := range []*lab.Node{e.a, e.b} {
+		inq, err := do(ctx, n, 0, sg("inquiry")...)
+		if err != nil {
+			return "", err
+		}
+		ser, err := do(ctx, n, 0, sg("serial")...)
+		if err != nil {
+			return "", err
+		}
+		ids[i] = strings.TrimSpace(inq) + " " + strings.TrimSpace(ser)
+	}
+	if ids[0] != ids[1] {
+		return "", fmt.Errorf("identities differ: a %q, b %q", ids[0], ids[1])
+	}
+	if want := e.lab.Disk().Serial(); !strings.Contains(ids[0], want) {
+		return "", fmt.Errorf("identity %q lacks the LUN serial %s", ids[0], want)
+	}
+	return "same identity on both nodes through SG_IO: " + ids[0], nil
+}
+
+// step is one command with its expected exit code.
+type step struct {
+	n    *lab.Node
+	want int
+	argv []string
+}
+
+func steps(ctx context.Context, ss []step) (time.Duration, error) {
+	var worst time.Duration
+	for _, s := range ss {
+		t := time.Now()
+		if _, err := do(ctx, s.n, s.want, s.argv...); err != nil {
+			return 0, err
+		}
+		worst = max(worst, time.Since(t))
+	}
+	return worst, nil
+}
+
+func persistent(ctx context.Context, e *env) (string, error) {
+	const keyA, keyB = "0xa1", "0xb1"
+	worst, err := steps(ctx, []step{
+		{e.a, 0, sg("tur")}, {e.b, 0, sg("tur")}, // absorb power-on unit attentions
+		{e.a, 0, sg("register", keyA)},
+		{e.b, 0, sg("register", keyB)},
+		{e.a, 0, sg("reserve", keyA)},
+		{e.b, 0, sg("read")},
+		{e.b, 24, sg("write")},
+		{e.a, 0, sg("write")},
+		{e.b, 0, sg("preempt", keyB, keyA)},
+		{e.a, 24, sg("write")},
+		{e.b, 0, sg("write")},
+	})
+	if err != nil {
+		return "", err
+	}
+	keys, err := do(ctx, e.b, 0, sg("readkeys")...)
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(keys, keyA) || !strings.Contains(keys, keyB) {
+		return "", fmt.Errorf("after preempt READ KEYS shows %q, want only %s", keys, keyB)
+	}
+	if _, err := do(ctx, e.b, 0, sg("clear", keyB)...); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("register both, A reserves (Write Exclusive), B write conflicts, B preempts A, A write conflicts; keys after: %s; slowest command %v", strings.TrimSpace(keys), worst.Round(time.Millisecond)), nil
+}
+
+func scsi2(ctx context.Context, e *env) (string, error) {
+	if _, err := steps(ctx, []step{
+		{e.a, 0, sg("reserve6")},
+		{e.b, 24, sg("tur")},
+		{e.b, 24, sg("reserve6")},
+	}); err != nil {
+		return "", err
+	}
+	t := time.Now()
+	if err := e.a.PowerOff(ctx); err != nil {
+		return "", err
+	}
+	var took time.Duration
+	for {
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		r, err := e.b.Run(c, sg("reserve6")...)
+		cancel()
+		if err != nil {
+			return "", err
+		}
+		if r.Code == 0 {
+			took = time.Since(t)
+			break
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("B never took the reservation over: %w", ctx.Err())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := do(ctx, e.b, 0, sg("release6")...); err != nil {
+		return "", err
+	}
+	t = time.Now()
+	if err := e.a.PowerOn(ctx); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("A RESERVE(6): B TUR and RESERVE conflict; A powered off -> B's RESERVE succeeds after %v; A back on in %v", took.Round(time.Millisecond), time.Since(t).Round(time.Millisecond)), nil
+}
+
+// Heartbeat timers over the UART (ms).
+const (
+	hbInterval = 200
+	hbDead     = 1000
+	hbLog      = "/tmp/uartbeat.log"
+	linkLog    = "/tmp/linkwatch.log"
+)
+
+// waitLine polls a guest log until it holds more than `after` lines starting
+// with prefix, and returns the host time it took and the new count.
+func waitLine(ctx context.Context, n *lab.Node, path, prefix string, after int, bound time.Duration) (time.Duration, int, error) {
+	t := time.Now()
+	for {
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		r, err := n.Run(c, "cat", path)
+		cancel()
+		if err != nil {
+			return 0, 0, err
+		}
+		cnt := 0
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if strings.HasPrefix(l, prefix) {
+				cnt++
+			}
+		}
+		if cnt > after {
+			return time.Since(t), cnt, nil
+		}
+		if time.Since(t) > bound {
+			return 0, 0, fmt.Errorf("node %s: no new %q line in %s within %v; log:\n%s", n.Name(), prefix, path, bound, r.Stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func countLines(ctx context.Context, n *lab.Node, path, prefix string) int {
+	r, err := n.Run(ctx, "cat", path)
+	if err != nil {
+		return 0
+	}
+	cnt := 0
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			cnt++
+		}
+	}
+	return cnt
+}
+
+// ensureBeat starts the UART heartbeat on both nodes once and waits until
+// both see the peer.
+func ensureBeat(ctx context.Context, e *env) error {
+	for _, n := range []*lab.Node{e.a, e.b} {
+		if countLines(ctx, n, hbLog, "alive") > 0 {
+			continue
+		}
+		if _, err := n.StartBackground(ctx, hbLog, "hakit", "uartbeat", "/dev/ttyS1", fmt.Sprint(hbInterval), fmt.Sprint(hbDead)); err != nil {
+			return err
+		}
+	}
+	for _, n := range []*lab.Node{e.a, e.b} {
+		if _, _, err := waitLine(ctx, n, hbLog, "alive", 0, 20*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func serialHB(ctx context.Context, e *env) (string, error) {
+	if err := ensureBeat(ctx, e); err != nil {
+		return "", err
+	}
+	deads, alives := countLines(ctx, e.b, hbLog, "dead"), countLines(ctx, e.b, hbLog, "alive")
+	if err := e.a.SetCable(ctx, false); err != nil {
+		return "", err
+	}
+	bound := time.Duration(hbDead+hbInterval)*time.Millisecond + 500*time.Millisecond // + polling slack
+	dead, _, err := waitLine(ctx, e.b, hbLog, "dead", deads, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	if err := e.a.SetCable(ctx, true); err != nil {
+		return "", err
+	}
+	alive, _, err := waitLine(ctx, e.b, hbLog, "alive", alives, 15*time.Second)
+	if err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("UART heartbeat %dms/%dms: cable pulled -> B dead after %v (bound %v), replugged -> alive after %v", hbInterval, hbDead, dead.Round(time.Millisecond), bound, alive.Round(time.Millisecond))
+	if dead > bound {
+		return "", errors.New(msg + ": over the bound")
+	}
+	return msg, nil
+}
+
+func nicLink(ctx context.Context, e *env) (string, error) {
+	var parts []string
+	for _, n := range []*lab.Node{e.a, e.b} {
+		if countLines(ctx, n, linkLog, "carrier") == 0 {
+			if _, err := n.StartBackground(ctx, linkLog, "hakit", "linkwatch", "eth0"); err != nil {
+				return "", err
+			}
+			if _, _, err := waitLine(ctx, n, linkLog, "carrier 1", 0, 10*time.Second); err != nil {
+				return "", err
+			}
+		}
+		downs, ups := countLines(ctx, n, linkLog, "carrier 0"), countLines(ctx, n, linkLog, "carrier 1")
+		if err := n.SetLink(ctx, false); err != nil {
+			return "", err
+		}
+		down, _, err := waitLine(ctx, n, linkLog, "carrier 0", downs, 15*time.Second)
+		if err != nil {
+			return "", err
+		}
+		if err := n.SetLink(ctx, true); err != nil {
+			return "", err
+		}
+		up, _, err := waitLine(ctx, n, linkLog, "carrier 1", ups, 15*time.Second)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s: carrier lost after %v, back after %v", n.Name(), down.Round(time.Millisecond), up.Round(time.Millisecond)))
+	}
+	return "set_link on each end: " + strings.Join(parts, "; "), nil
+}
+
+func freeze(ctx context.Context, e *env) (string, error) {
+	if err := ensureBeat(ctx, e); err != nil {
+		return "", err
+	}
+	deads, alives := countLines(ctx, e.b, hbLog, "dead"), countLines(ctx, e.b, hbLog, "alive")
+	if err := e.a.Freeze(ctx); err != nil {
+		return "", err
+	}
+	dead, _, err := waitLine(ctx, e.b, hbLog, "dead", deads, 10*time.Second)
+	if err != nil {
+		_ = e.a.Thaw(ctx)
+		return "", err
+	}
+	if err := e.a.Thaw(ctx); err != nil {
+		return "", err
+	}
+	alive, _, err := waitLine(ctx, e.b, hbLog, "alive", alives, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("A frozen -> B declares it dead after %v; thawed -> alive after %v", dead.Round(time.Millisecond), alive.Round(time.Millisecond)), nil
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+)
+
+func unsupported() error {
+	return fmt.Errorf("runs only in a Linux guest, not on %s/%s: %w", runtime.GOOS, runtime.GOARCH, errors.ErrUnsupported)
+}
+
+func sgTool(context.Context, []string, io.Writer) error    { return unsupported() }
+func uartbeat(context.Context, []string, io.Writer) error  { return unsupported() }
+func linkwatch(context.Context, []string, io.Writer) error { return unsupported() }
