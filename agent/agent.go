@@ -1,0 +1,332 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Deps are the parts an Agent drives. Nil components are "not configured".
+type Deps struct {
+	Heartbeat Component
+	NICs      Component
+	RAID      Component
+	Disks     []Disk
+	// Logger receives the agent's log; nil discards.
+	Logger *slog.Logger
+	// Notifier reports readiness and watchdog pings to systemd; nil means
+	// NotifierFromEnv.
+	Notifier *Notifier
+	// Watchdog is the hardware watchdog for self_fence.action watchdog;
+	// nil means open the configured device at start.
+	Watchdog Watchdog
+	// SocketMode is the API socket's file mode; 0 means 0660. The
+	// SO_PEERCRED check applies whatever the mode.
+	SocketMode os.FileMode
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrSelfFenced ends Run when self_fence.action is exit.
+var ErrSelfFenced = errors.New("self-fence: this node's key is gone from a shared disk it held")
+
+// Agent is one node's hwagent. Run it once; its API handlers are safe for
+// concurrent use. Disk actions are serialised (one at a time, the guard
+// sees every result).
+type Agent struct {
+	cfg     *Config
+	deps    Deps
+	log     *slog.Logger
+	hub     *Hub
+	access  Access
+	started time.Time
+
+	mu    sync.Mutex // guards guard, disks (last statuses)
+	guard *Guard
+	last  map[string]DiskStatus
+	act   sync.Mutex // serialises disk actions and watcher rounds
+
+	selfFenced chan struct{}
+	fenceOnce  sync.Once
+	wd         Watchdog
+}
+
+// New checks the configuration against the system (the API group exists)
+// and returns an agent that has touched nothing yet.
+func New(cfg *Config, deps Deps) (*Agent, error) {
+	if cfg == nil {
+		return nil, errors.New("hwagent: nil config")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.SocketMode == 0 {
+		deps.SocketMode = 0o660
+	}
+	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{})}
+	if cfg.API.Group != "" {
+		g, err := user.LookupGroup(cfg.API.Group)
+		if err != nil {
+			return nil, &ConfigError{Field: "api.group", Msg: fmt.Sprintf("%q: %v", cfg.API.Group, err)}
+		}
+		gid, _ := strconv.ParseUint(g.Gid, 10, 32)
+		a.access = Access{GID: uint32(gid), HasGroup: true, Group: cfg.API.Group}
+	}
+	return a, nil
+}
+
+// Hub is the agent's event hub.
+func (a *Agent) Hub() *Hub { return a.hub }
+
+// emit logs and publishes an event.
+func (a *Agent) emit(e Event) {
+	e = a.hub.Emit(e)
+	a.log.Info("event", "seq", e.Seq, "source", e.Source, "kind", e.Kind, "msg", e.Msg)
+}
+
+// Run takes the socket lock, listens, starts every component and the disk
+// watcher, reports READY to systemd and serves until ctx ends. A second
+// agent on the same socket fails with ErrAgentRunning before starting
+// anything. On return every goroutine has ended, the socket is removed and
+// no disk was released: registrations and reservations stay as they were.
+func (a *Agent) Run(ctx context.Context) (err error) {
+	lock, err := lockSocket(a.cfg.API.Socket)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	ln, err := listenSocket(a.cfg.API.Socket, a.access, a.deps.SocketMode)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	var mln net.Listener
+	if a.cfg.Metrics.Listen != "" {
+		if mln, err = net.Listen("tcp", a.cfg.Metrics.Listen); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		defer mln.Close()
+	}
+	if a.cfg.SelfFence.Action == "watchdog" {
+		a.wd = a.deps.Watchdog
+		if a.wd == nil {
+			if a.wd, err = OpenWatchdog(a.cfg.SelfFence.WatchdogDevice, time.Duration(a.cfg.SelfFence.WatchdogTimeoutS)*time.Second); err != nil {
+				return fmt.Errorf("self-fence watchdog: %w", err)
+			}
+		}
+		// A clean stop disarms it; a self-fence never gets here with it
+		// armed, because the watchdog is left to expire.
+		defer func() {
+			if !a.guardFenced() {
+				if cerr := a.wd.Disarm(); cerr != nil {
+					a.log.Warn("watchdog disarm", "err", cerr)
+				}
+			}
+		}()
+	}
+	a.started = a.deps.Now()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	srv := &http.Server{Handler: a.Handler(), ConnContext: connContext, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	start("api", func(context.Context) error { return serve(srv, ln) })
+	var msrv *http.Server
+	if mln != nil {
+		msrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		start("metrics", func(context.Context) error { return serve(msrv, mln) })
+	}
+	for name, c := range map[string]Component{"heartbeat": a.deps.Heartbeat, "nic": a.deps.NICs, "raid": a.deps.RAID} {
+		if c != nil {
+			start(name, func(ctx context.Context) error { return c.Run(ctx, a.emit) })
+		}
+	}
+	for _, d := range a.deps.Disks {
+		start("disk "+d.Device(), func(ctx context.Context) error { return a.watchDisk(ctx, d) })
+	}
+	n := a.deps.Notifier
+	if n == nil {
+		n = NotifierFromEnv()
+	}
+	start("notify", func(ctx context.Context) error { return a.keepalive(ctx, n) })
+	a.emit(Event{Source: "agent", Kind: "started", Msg: fmt.Sprintf("hwagent %s (node %d) serving %s", a.cfg.Node.Name, a.cfg.Node.ID, a.cfg.API.Socket)})
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	case <-a.selfFenced:
+		if a.cfg.SelfFence.Action == "exit" {
+			err = ErrSelfFenced
+		} else {
+			<-ctx.Done()
+		}
+	}
+	_ = n.Notify("STOPPING=1")
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
+	wg.Wait()
+	a.log.Info("hwagent stopped", "err", err)
+	return err
+}
+
+func serve(s *http.Server, l net.Listener) error {
+	if err := s.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// keepalive sends READY=1 and then pets the systemd watchdog and the
+// hardware watchdog until ctx ends. A self-fenced node stops petting the
+// hardware watchdog, so it resets the machine.
+func (a *Agent) keepalive(ctx context.Context, n *Notifier) error {
+	if err := n.Notify("READY=1\nSTATUS=serving " + a.cfg.API.Socket); err != nil {
+		a.log.Warn("sd_notify READY", "err", err)
+	}
+	period := n.WatchdogPeriod()
+	if a.wd != nil && (period == 0 || period > a.wd.Timeout()/3) {
+		period = a.wd.Timeout() / 3
+	}
+	if period <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if n.WatchdogPeriod() > 0 {
+			_ = n.Notify("WATCHDOG=1")
+		}
+		if a.wd != nil && !a.guardFenced() {
+			if err := a.wd.Pet(); err != nil {
+				a.log.Warn("watchdog pet", "err", err)
+			}
+		}
+	}
+}
+
+func (a *Agent) guardFenced() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.guard.Fenced()
+}
+
+// diskTimeout bounds one disk call of the watcher.
+func (a *Agent) diskTimeout() time.Duration {
+	return max(2*time.Duration(a.cfg.Timers.DiskStatusMS)*time.Millisecond, 2*time.Second)
+}
+
+// watchDisk reads the PR generation once per period and the full status
+// only when it changed (or the last read failed): one small PR IN per
+// period, no busy loop.
+func (a *Agent) watchDisk(ctx context.Context, d Disk) error {
+	period := time.Duration(a.cfg.Timers.DiskStatusMS) * time.Millisecond
+	var gen uint32
+	stale := true
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if stale {
+			a.refresh(ctx, d)
+			s := a.lastStatus(d.Device())
+			stale, gen = s.Error != "", s.Generation
+		} else {
+			cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
+			g, err := d.Generation(cctx)
+			cancel()
+			if err != nil || g != gen {
+				a.refresh(ctx, d)
+				s := a.lastStatus(d.Device())
+				stale, gen = s.Error != "", s.Generation
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) lastStatus(dev string) DiskStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last[dev]
+}
+
+// refresh reads one disk's status and lets the guard judge it.
+func (a *Agent) refresh(ctx context.Context, d Disk) DiskStatus {
+	cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
+	defer cancel()
+	s, err := d.Status(cctx)
+	s.Device = d.Device()
+	if err != nil {
+		s.Error = err.Error()
+	}
+	s.AsOf = a.deps.Now()
+	a.observe(s)
+	return s
+}
+
+// observe records a status and acts on the guard's verdict.
+func (a *Agent) observe(s DiskStatus) {
+	a.mu.Lock()
+	prev, had := a.last[s.Device]
+	a.last[s.Device] = s
+	v := a.guard.Observe(s)
+	a.mu.Unlock()
+	if had && prev.Error == "" && s.Error != "" {
+		a.emit(Event{Source: "disk", Kind: "unreachable", Msg: s.Device + ": " + s.Error, Data: map[string]any{"device": s.Device}})
+	}
+	if had && prev.Generation != s.Generation && s.Error == "" {
+		a.emit(Event{Source: "disk", Kind: "changed", Msg: fmt.Sprintf("%s: PR generation %d -> %d, keys %v, holder %q", s.Device, prev.Generation, s.Generation, s.Keys, s.Holder), Data: map[string]any{"device": s.Device, "generation": s.Generation, "keys": s.Keys, "holder": s.Holder}})
+	}
+	switch v {
+	case Claimed:
+		a.emit(Event{Source: "guard", Kind: "claimed", Msg: s.Device + ": this node's key " + s.OwnKey + " is registered", Data: map[string]any{"device": s.Device}})
+	case SelfFenced:
+		a.selfFence(s)
+	}
+}
+
+func (a *Agent) selfFence(s DiskStatus) {
+	a.emit(Event{Source: "guard", Kind: "fenced", Msg: fmt.Sprintf("%s: this node's key %s is gone: fenced by the peer; claiming nothing (action %s)", s.Device, s.OwnKey, a.cfg.SelfFence.Action), Data: map[string]any{"device": s.Device, "action": a.cfg.SelfFence.Action}})
+	switch a.cfg.SelfFence.Action {
+	case "none":
+	case "watchdog":
+		a.log.Error("self-fence: watchdog petting stopped; the machine resets when it expires", "device", s.Device, "timeout", a.wd.Timeout())
+	case "exit":
+		a.fenceOnce.Do(func() { close(a.selfFenced) })
+	}
+}

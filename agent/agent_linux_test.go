@@ -1,0 +1,355 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/agenttest"
+	"github.com/hakit/hakit/internal/testutil"
+)
+
+// node is one running agent of a test pair.
+type node struct {
+	cfg    *agent.Config
+	a      *agent.Agent
+	client *agent.Client
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func testConfig(t *testing.T, dir, name, peer string, id, peerID int) *agent.Config {
+	t.Helper()
+	y := fmt.Sprintf("node: {name: %s, id: %d}\npeer: {name: %s, id: %d}\ncluster: {id: 7}\n"+
+		"timers: {keepalive_ms: 100, disk_status_ms: 100}\napi: {socket: %s}\nself_fence: {action: event}\n",
+		name, id, peer, peerID, filepath.Join(dir, name+".sock"))
+	cfg, err := agent.ParseConfig(name, []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func startNode(t *testing.T, cfg *agent.Config, deps agent.Deps) *node {
+	t.Helper()
+	if deps.Logger == nil {
+		deps.Logger = testLogger(t)
+	}
+	if deps.Notifier == nil {
+		deps.Notifier = agent.NewNotifier("", 0)
+	}
+	a, err := agent.New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &node{cfg: cfg, a: a, client: agent.NewClient(cfg.API.Socket), done: make(chan error, 1), cancel: cancel}
+	go func() { n.done <- a.Run(ctx) }()
+	t.Cleanup(func() { n.stop(t) })
+	waitFor(t, "agent "+cfg.Node.Name+" answers", func() bool {
+		_, err := n.client.Status(context.Background())
+		return err == nil
+	})
+	return n
+}
+
+func (n *node) stop(t *testing.T) {
+	n.cancel()
+	select {
+	case err, ok := <-n.done:
+		if ok && err != nil {
+			t.Errorf("agent %s: %v", n.cfg.Node.Name, err)
+		}
+		close(n.done)
+	case <-time.After(5 * time.Second):
+		t.Errorf("agent %s did not stop", n.cfg.Node.Name)
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pair starts agents A and B over one shared in-memory LUN.
+func pair(t *testing.T) (a, b *node, lun *agenttest.LUN) {
+	dir := t.TempDir()
+	lun = agenttest.NewLUN("naa.600140500000000000000000000000aa")
+	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
+	a = startNode(t, testConfig(t, dir, "a", "b", 1, 2), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}}, Heartbeat: agenttest.Static{V: map[string]string{"state": "alive"}}})
+	b = startNode(t, testConfig(t, dir, "b", "a", 2, 1), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}}})
+	return a, b, lun
+}
+
+func TestAgentOwnershipAndSelfFence(t *testing.T) {
+	testutil.SkipUnlessRoot(t) // the socket is chowned to root
+	a, b, lun := pair(t)
+	ctx := context.Background()
+
+	events := make(chan agent.Event, 64)
+	ectx, ecancel := context.WithCancel(ctx)
+	defer ecancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = a.client.Events(ectx, 1, func(e agent.Event) error { events <- e; return nil })
+	}()
+
+	for _, n := range []*node{a, b} {
+		if _, err := n.client.Action(ctx, "register"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := a.client.Action(ctx, "acquire")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Disks[0]; !d.Owner || !d.Registered || !d.PeerRegistered {
+		t.Fatalf("after acquire A sees %+v", d)
+	}
+	// B cannot acquire what A holds: a 502 carrying the disk's answer.
+	if _, err := b.client.Action(ctx, "acquire"); err == nil || !strings.Contains(err.Error(), "reservation conflict") {
+		t.Fatalf("B acquire = %v, want a reservation conflict", err)
+	}
+	// Self-fence refused; unknown node refused.
+	var ae *agent.APIError
+	if _, err := b.client.Fence(ctx, "b"); !errors.As(err, &ae) || ae.Code != http.StatusConflict {
+		t.Errorf("B fencing itself = %v, want 409", err)
+	}
+	if _, err := b.client.Fence(ctx, "zz"); !errors.As(err, &ae) || ae.Code != http.StatusNotFound {
+		t.Errorf("B fencing zz = %v, want 404", err)
+	}
+	fr, err := b.client.Fence(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := fr.Disks[0]; d.PeerRegistered || !d.Owner {
+		t.Fatalf("after fence B sees %+v", d)
+	}
+	// A's watcher notices within a few periods, raises "fenced", claims nothing.
+	deadline := time.After(5 * time.Second)
+	for fenced := false; !fenced; {
+		select {
+		case e := <-events:
+			fenced = e.Source == "guard" && e.Kind == "fenced"
+		case <-deadline:
+			t.Fatal("no fenced event on A")
+		}
+	}
+	st, err := a.client.Status(ctx)
+	if err != nil || !st.Fenced {
+		t.Fatalf("A status fenced=%v err=%v", st.Fenced, err)
+	}
+	if _, err := a.client.Action(ctx, "acquire"); !errors.As(err, &ae) || ae.Code != http.StatusConflict {
+		t.Errorf("fenced A acquire = %v, want 409", err)
+	}
+	if _, err := a.client.Action(ctx, "unfence"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := a.client.Status(ctx); st.Fenced {
+		t.Error("A still fenced after unfence")
+	}
+	if got := len(lun.Keys()); got != 2 {
+		t.Errorf("keys after unfence = %d, want 2", got)
+	}
+	ecancel()
+	wg.Wait()
+}
+
+func TestAgentIdleIsCheap(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	a, _, lun := pair(t)
+	_ = a
+	before := lun.Calls()
+	time.Sleep(500 * time.Millisecond)
+	// Two agents, 100 ms period: about 10 generation reads in 500 ms, and
+	// no full status while nothing changes.
+	if n := lun.Calls() - before; n > 16 {
+		t.Errorf("%d LUN calls in 500 ms of idle, want at most 16 (one generation read per period per node)", n)
+	}
+}
+
+func TestSecondAgentRefused(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	a, _, _ := pair(t)
+	second, err := agent.New(a.cfg, agent.Deps{Notifier: agent.NewNotifier("", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := second.Run(ctx); !errors.Is(err, agent.ErrAgentRunning) {
+		t.Fatalf("second agent: %v, want ErrAgentRunning", err)
+	}
+	// The first one still answers: nothing of it was disturbed.
+	if _, err := a.client.Status(context.Background()); err != nil {
+		t.Fatalf("first agent after the second's attempt: %v", err)
+	}
+}
+
+func TestNotifyReadyAndWatchdog(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "notify")
+	pc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	startNode(t, cfg, agent.Deps{Notifier: agent.NewNotifier(sock, 100*time.Millisecond)})
+	got := map[string]bool{}
+	buf := make([]byte, 512)
+	_ = pc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for !got["READY=1"] || !got["WATCHDOG=1"] {
+		n, err := pc.Read(buf)
+		if err != nil {
+			t.Fatalf("notify socket: %v (got %v)", err, got)
+		}
+		for _, l := range strings.Split(string(buf[:n]), "\n") {
+			got[l] = true
+		}
+	}
+}
+
+func TestSelfFenceExit(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	dir := t.TempDir()
+	lun := agenttest.NewLUN("id")
+	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	cfg.SelfFence.Action = "exit"
+	da := &agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}
+	db := &agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}
+	ctx := context.Background()
+	if err := da.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, agent.Deps{Disks: []agent.Disk{da}, Notifier: agent.NewNotifier("", 0), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitFor(t, "claim", func() bool {
+		st, err := agent.NewClient(cfg.API.Socket).Status(ctx)
+		return err == nil && len(st.Disks) == 1 && st.Disks[0].Registered
+	})
+	if err := db.Fence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, agent.ErrSelfFenced) {
+			t.Fatalf("Run = %v, want ErrSelfFenced", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent did not exit after being fenced")
+	}
+	if _, err := os.Stat(cfg.API.Socket); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+// TestIntegrationPeerCredRefused runs a client as uid/gid 65534 against an
+// agent whose socket file is world-writable: only SO_PEERCRED stands in
+// the way, and it must refuse.
+func TestIntegrationPeerCredRefused(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	dir, err := os.MkdirTemp("", "hwagent-peercred-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	startNode(t, cfg, agent.Deps{SocketMode: 0o666})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "client")
+	if err := copyFile(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	run := func(uid uint32) (string, error) {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "HWAGENT_HELPER_SOCKET="+cfg.API.Socket)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(65534)
+	if err != nil {
+		t.Fatalf("helper as 65534: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "status 403") || !strings.Contains(out, "uid 65534") {
+		t.Errorf("uid 65534 was not refused:\n%s", out)
+	}
+	out, err = run(0)
+	if err != nil || !strings.Contains(out, "status 200") {
+		t.Errorf("root refused: %v\n%s", err, out)
+	}
+}
+
+// TestMain turns the test binary into the client of
+// TestIntegrationPeerCredRefused when HWAGENT_HELPER_SOCKET is set.
+func TestMain(m *testing.M) {
+	if sock := os.Getenv("HWAGENT_HELPER_SOCKET"); sock != "" {
+		peerCredHelper(sock)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func peerCredHelper(sock string) {
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := hc.Get("http://hwagent" + agent.PathStatus)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(2)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Printf("status %d %s\n", resp.StatusCode, b)
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
+}

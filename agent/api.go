@@ -1,0 +1,148 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// API paths, all under /v1. GETs read; POSTs act.
+const (
+	PathStatus    = "/v1/status"
+	PathHeartbeat = "/v1/heartbeat"
+	PathNICs      = "/v1/nics"
+	PathDisks     = "/v1/disks"
+	PathRAID      = "/v1/raid"
+	PathEvents    = "/v1/events" // NDJSON stream; ?since=SEQ replays the ring
+	PathRegister  = "/v1/register"
+	PathAcquire   = "/v1/acquire"
+	PathRelease   = "/v1/release"
+	PathFence     = "/v1/fence" // body FenceRequest
+	PathUnfence   = "/v1/unfence"
+	PathMetrics   = "/metrics" // on the metrics listener only
+)
+
+// Status is the agent's summary (GET /v1/status).
+type Status struct {
+	Node      string    `json:"node"`
+	NodeID    int       `json:"node_id"`
+	Peer      string    `json:"peer"`
+	PeerID    int       `json:"peer_id"`
+	Cluster   int       `json:"cluster"`
+	PID       int       `json:"pid"`
+	Started   time.Time `json:"started"`
+	SelfFence string    `json:"self_fence"`
+	// Fenced is true once this node found its key gone from a disk it held;
+	// it claims nothing until an unfence.
+	Fenced bool `json:"fenced"`
+	// Heartbeat, NICs and RAID are each component's own status, null when
+	// the component is not configured.
+	Heartbeat json.RawMessage `json:"heartbeat"`
+	NICs      json.RawMessage `json:"nics"`
+	RAID      json.RawMessage `json:"raid"`
+	// Disks are the last statuses read by the disk watcher (see AsOf).
+	Disks []DiskStatus `json:"disks"`
+	// LastEvent is the sequence number of the newest event.
+	LastEvent uint64 `json:"last_event"`
+}
+
+// DiskStatus is what a shared disk reported, read from the device.
+type DiskStatus struct {
+	Device   string `json:"device"`
+	Identity string `json:"identity,omitempty"`
+	// OwnKey and PeerKey are the nodes' reservation keys.
+	OwnKey  string `json:"own_key"`
+	PeerKey string `json:"peer_key"`
+	// Keys are the registered keys; Generation is the PR generation.
+	Keys       []string `json:"keys"`
+	Generation uint32   `json:"generation"`
+	// Holder is the reservation holder's key, "" when none; Type its type.
+	Holder string `json:"holder,omitempty"`
+	Type   string `json:"type,omitempty"`
+	// Registered: this node's key is on the disk; Owner: this node holds the
+	// reservation; PeerRegistered: the peer's key is on the disk.
+	Registered     bool `json:"registered"`
+	Owner          bool `json:"owner"`
+	PeerRegistered bool `json:"peer_registered"`
+	// Notes are what the disk layer noticed (absorbed unit attention,
+	// PREEMPT used where PREEMPT AND ABORT was refused, orphan keys).
+	Notes []string `json:"notes,omitempty"`
+	// Error is set when the device could not be read; the fields above are
+	// then unknown.
+	Error string    `json:"error,omitempty"`
+	AsOf  time.Time `json:"as_of"`
+}
+
+// FenceRequest names the node to fence (POST /v1/fence).
+type FenceRequest struct {
+	Node string `json:"node"`
+}
+
+// ActionResult is the answer of every POST: each disk's status after the
+// action, read back from the device.
+type ActionResult struct {
+	Action string       `json:"action"`
+	Disks  []DiskStatus `json:"disks"`
+	Error  string       `json:"error,omitempty"`
+}
+
+// ErrorBody is the JSON of every non-2xx answer.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+// Event is one thing that happened, in order (Seq increases by one).
+type Event struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"` // agent, heartbeat, nic, disk, raid, guard
+	Kind   string    `json:"kind"`   // e.g. started, dead, alive, link-down, fenced
+	Msg    string    `json:"msg"`
+	// Data carries the source's own fields.
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// Component is one part the agent runs (the serial heartbeat, the NIC watch,
+// the RAID reader). Run blocks until ctx ends, reporting what happens
+// through emit; Status returns a JSON-encodable snapshot and must be safe to
+// call concurrently with Run.
+type Component interface {
+	Run(ctx context.Context, emit func(Event)) error
+	Status(ctx context.Context) (any, error)
+}
+
+// Disk is one shared disk with this node's ownership actions. Every method
+// reads or acts on the device; none answers from memory. Implementations
+// must honour ctx's deadline.
+type Disk interface {
+	// Device names the disk (the configured path or URL).
+	Device() string
+	// Generation returns the PR generation, the cheap probe the watcher
+	// runs each period; a change triggers a full Status.
+	Generation(ctx context.Context) (uint32, error)
+	// Status reads keys, reservation and identity.
+	Status(ctx context.Context) (DiskStatus, error)
+	Register(ctx context.Context) error
+	Acquire(ctx context.Context) error
+	Release(ctx context.Context) error
+	// Fence removes the peer's key (PREEMPT AND ABORT, or PREEMPT where
+	// refused) and verifies it is gone.
+	Fence(ctx context.Context) error
+	// Unfence registers this node's key again after it was fenced.
+	Unfence(ctx context.Context) error
+}
+
+// Sentinel errors of the API.
+var (
+	// ErrFenced: this node was fenced; it claims nothing until unfence.
+	ErrFenced = errors.New("this node was fenced: unfence it first")
+	// ErrSelfFence: a request to fence this node itself.
+	ErrSelfFence = errors.New("refusing to fence this node itself")
+	// ErrUnknownNode: a fence request names neither node.
+	ErrUnknownNode = errors.New("unknown node")
+	// ErrAgentRunning: another agent serves the socket.
+	ErrAgentRunning = errors.New("another hwagent is already running")
+	// ErrPermission: the API caller is neither root nor in the group.
+	ErrPermission = errors.New("permission denied")
+)

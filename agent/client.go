@@ -1,0 +1,175 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Client talks to an agent's API over its Unix socket. Safe for concurrent
+// use.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client of the agent at socket.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		DisableCompression: true,
+		MaxIdleConns:       2,
+		IdleConnTimeout:    30 * time.Second,
+	}
+	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
+}
+
+// APIError is a non-2xx answer of the agent.
+type APIError struct {
+	Socket string
+	Path   string
+	Code   int
+	Msg    string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("hwagent %s %s: %d %s: %s", e.Socket, e.Path, e.Code, http.StatusText(e.Code), e.Msg)
+}
+
+// ErrUnreachable wraps every failure to reach the agent at all.
+var ErrUnreachable = errors.New("hwagent not reachable")
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://hwagent"+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.socket, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("hwagent %s %s: %w", c.socket, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		var ar ActionResult
+		if json.Unmarshal(b, &ar) == nil && ar.Action != "" {
+			if r, ok := out.(*ActionResult); ok {
+				*r = ar
+			}
+			eb.Error = ar.Error
+		} else if json.Unmarshal(b, &eb) != nil || eb.Error == "" {
+			eb.Error = string(bytes.TrimSpace(b))
+		}
+		return &APIError{Socket: c.socket, Path: path, Code: resp.StatusCode, Msg: eb.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = append((*raw)[:0], b...)
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("hwagent %s %s: answer: %w", c.socket, path, err)
+	}
+	return nil
+}
+
+// Status is GET /v1/status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	err := c.do(ctx, http.MethodGet, PathStatus, nil, &s)
+	return s, err
+}
+
+// Disks is GET /v1/disks (read from the devices now).
+func (c *Client) Disks(ctx context.Context) ([]DiskStatus, error) {
+	var s []DiskStatus
+	err := c.do(ctx, http.MethodGet, PathDisks, nil, &s)
+	return s, err
+}
+
+// Raw GETs path and returns the JSON answer as is (heartbeat, nics, raid).
+func (c *Client) Raw(ctx context.Context, path string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodGet, path, nil, &raw)
+	return raw, err
+}
+
+// Action POSTs one of register, acquire, release, unfence.
+func (c *Client) Action(ctx context.Context, name string) (ActionResult, error) {
+	var r ActionResult
+	err := c.do(ctx, http.MethodPost, "/v1/"+name, struct{}{}, &r)
+	return r, err
+}
+
+// Fence asks the agent to fence node (the peer).
+func (c *Client) Fence(ctx context.Context, node string) (ActionResult, error) {
+	var r ActionResult
+	err := c.do(ctx, http.MethodPost, PathFence, FenceRequest{Node: node}, &r)
+	return r, err
+}
+
+// Events streams events after since (0: only new ones) to fn until ctx ends,
+// fn returns an error, or the agent closes the stream.
+func (c *Client) Events(ctx context.Context, since uint64, fn func(Event) error) error {
+	path := PathEvents
+	if since > 0 {
+		path += "?since=" + strconv.FormatUint(since, 10)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://hwagent"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var eb ErrorBody
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		return &APIError{Socket: c.socket, Path: path, Code: resp.StatusCode, Msg: eb.Error}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return fmt.Errorf("hwagent events: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return sc.Err()
+}

@@ -1,0 +1,61 @@
+package agent
+
+// Guard is the self-fence decision, pure: it remembers which disks this node
+// claims (its key was seen registered, or it registered or acquired) and
+// decides, from each status read back from a disk, when the node has been
+// fenced: a claimed disk whose status no longer shows this node's key. Once
+// fenced, the node claims nothing until Unfence. It is not safe for
+// concurrent use; the agent serialises it.
+type Guard struct {
+	claimed map[string]bool
+	fenced  bool
+}
+
+// NewGuard returns a guard claiming nothing.
+func NewGuard() *Guard { return &Guard{claimed: map[string]bool{}} }
+
+// Verdict is the guard's reading of one status.
+type Verdict int
+
+const (
+	// Steady: nothing changed.
+	Steady Verdict = iota
+	// Claimed: this node's key appeared; the disk is now claimed.
+	Claimed
+	// SelfFenced: this node's key vanished from a claimed disk.
+	SelfFenced
+)
+
+// Observe takes a disk status read from the device. A status with an error
+// is unknown and changes nothing: a dead path is not a fence.
+func (g *Guard) Observe(s DiskStatus) Verdict {
+	if s.Error != "" {
+		return Steady
+	}
+	was := g.claimed[s.Device]
+	switch {
+	case s.Registered && !was && !g.fenced:
+		g.claimed[s.Device] = true
+		return Claimed
+	case !s.Registered && was:
+		g.fenced = true
+		for d := range g.claimed {
+			delete(g.claimed, d)
+		}
+		return SelfFenced
+	}
+	return Steady
+}
+
+// Release forgets the claim on a disk this node released on purpose (its
+// key goes away by our own hand, not by a fence).
+func (g *Guard) Release(device string) { delete(g.claimed, device) }
+
+// Fenced reports whether the node was fenced since the last Unfence.
+func (g *Guard) Fenced() bool { return g.fenced }
+
+// Unfence clears the fenced state (after an explicit unfence action).
+func (g *Guard) Unfence() { g.fenced = false }
+
+// Claims reports whether the device is claimed.
+func (g *Guard) Claims(device string) bool { return g.claimed[device] }

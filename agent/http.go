@@ -1,0 +1,253 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+type credKey struct{}
+
+// connContext attaches the caller's SO_PEERCRED to each connection.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	cr, err := peerCred(c)
+	if err != nil {
+		return context.WithValue(ctx, credKey{}, err)
+	}
+	return context.WithValue(ctx, credKey{}, cr)
+}
+
+// Handler is the API: every request passes the access check first.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathStatus, a.getStatus)
+	mux.HandleFunc("GET "+PathHeartbeat, a.getComponent(func() Component { return a.deps.Heartbeat }, "heartbeat"))
+	mux.HandleFunc("GET "+PathNICs, a.getComponent(func() Component { return a.deps.NICs }, "nic"))
+	mux.HandleFunc("GET "+PathRAID, a.getComponent(func() Component { return a.deps.RAID }, "raid"))
+	mux.HandleFunc("GET "+PathDisks, a.getDisks)
+	mux.HandleFunc("GET "+PathEvents, a.getEvents)
+	mux.HandleFunc("POST "+PathRegister, a.action("register", Disk.Register))
+	mux.HandleFunc("POST "+PathAcquire, a.action("acquire", Disk.Acquire))
+	mux.HandleFunc("POST "+PathRelease, a.action("release", Disk.Release))
+	mux.HandleFunc("POST "+PathUnfence, a.action("unfence", Disk.Unfence))
+	mux.HandleFunc("POST "+PathFence, a.postFence)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch v := r.Context().Value(credKey{}).(type) {
+		case Cred:
+			if err := a.access.Check(v); err != nil {
+				a.log.Warn("api refused", "uid", v.UID, "pid", v.PID, "path", r.URL.Path)
+				writeError(w, http.StatusForbidden, err)
+				return
+			}
+		case error:
+			writeError(w, http.StatusForbidden, fmt.Errorf("%w: %v", ErrPermission, v))
+			return
+		default:
+			writeError(w, http.StatusForbidden, fmt.Errorf("%w: no peer credentials", ErrPermission))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, ErrorBody{Error: err.Error()})
+}
+
+func (a *Agent) getStatus(w http.ResponseWriter, r *http.Request) {
+	st := Status{Node: a.cfg.Node.Name, NodeID: a.cfg.Node.ID, Peer: a.cfg.Peer.Name, PeerID: a.cfg.Peer.ID, Cluster: a.cfg.Cluster.ID, PID: pid(), Started: a.started, SelfFence: a.cfg.SelfFence.Action, LastEvent: a.hub.Last()}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	st.Heartbeat = componentJSON(ctx, a.deps.Heartbeat)
+	st.NICs = componentJSON(ctx, a.deps.NICs)
+	st.RAID = componentJSON(ctx, a.deps.RAID)
+	a.mu.Lock()
+	st.Fenced = a.guard.Fenced()
+	for _, d := range a.deps.Disks {
+		if s, ok := a.last[d.Device()]; ok {
+			st.Disks = append(st.Disks, s)
+		}
+	}
+	a.mu.Unlock()
+	writeJSON(w, http.StatusOK, st)
+}
+
+func componentJSON(ctx context.Context, c Component) json.RawMessage {
+	if c == nil {
+		return json.RawMessage("null")
+	}
+	v, err := c.Status(ctx)
+	if err != nil {
+		v = ErrorBody{Error: err.Error()}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(ErrorBody{Error: err.Error()})
+	}
+	return b
+}
+
+func (a *Agent) getComponent(c func() Component, name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		comp := c()
+		if comp == nil {
+			writeError(w, http.StatusNotFound, fmt.Errorf("%s is not configured on this node", name))
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		v, err := comp.Status(ctx)
+		if err != nil {
+			writeError(w, http.StatusBadGateway, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// getDisks reads every disk now (never from memory).
+func (a *Agent) getDisks(w http.ResponseWriter, r *http.Request) {
+	a.act.Lock()
+	defer a.act.Unlock()
+	out := make([]DiskStatus, 0, len(a.deps.Disks))
+	for _, d := range a.deps.Disks {
+		out = append(out, a.refresh(r.Context(), d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// action runs one ownership action on every disk, then reads each back.
+func (a *Agent) action(name string, fn func(Disk, context.Context) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a.runAction(w, r, name, fn)
+	}
+}
+
+func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, fn func(Disk, context.Context) error) {
+	a.act.Lock()
+	defer a.act.Unlock()
+	a.mu.Lock()
+	fenced := a.guard.Fenced()
+	if name == "unfence" {
+		a.guard.Unfence()
+	}
+	a.mu.Unlock()
+	if fenced && (name == "register" || name == "acquire") {
+		writeError(w, http.StatusConflict, ErrFenced)
+		return
+	}
+	res := ActionResult{Action: name}
+	var errs []error
+	for _, d := range a.deps.Disks {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*a.diskTimeout())
+		err := fn(d, ctx)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Device(), err))
+		}
+		if name == "release" && err == nil {
+			a.mu.Lock()
+			a.guard.Release(d.Device())
+			a.mu.Unlock()
+		}
+		res.Disks = append(res.Disks, a.refresh(r.Context(), d))
+	}
+	code := http.StatusOK
+	kind := name
+	if err := errors.Join(errs...); err != nil {
+		res.Error = err.Error()
+		code = http.StatusBadGateway
+		kind = name + "-failed"
+	}
+	if len(a.deps.Disks) == 0 {
+		res.Error = "no shared disks configured"
+		code = http.StatusConflict
+		kind = name + "-failed"
+	}
+	a.emit(Event{Source: "disk", Kind: kind, Msg: actionMsg(a.cfg, name, res)})
+	writeJSON(w, code, res)
+}
+
+func actionMsg(c *Config, name string, res ActionResult) string {
+	msg := fmt.Sprintf("%s by %s on %d disk(s)", name, c.Node.Name, len(res.Disks))
+	if name == "fence" {
+		msg = fmt.Sprintf("%s fenced %s on %d disk(s)", c.Node.Name, c.Peer.Name, len(res.Disks))
+	}
+	if res.Error != "" {
+		msg += ": " + res.Error
+	}
+	return msg
+}
+
+func (a *Agent) postFence(w http.ResponseWriter, r *http.Request) {
+	var req FenceRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("fence: body: want {\"node\": \"NAME\"}: %w", err))
+		return
+	}
+	switch req.Node {
+	case a.cfg.Peer.Name, strconv.Itoa(a.cfg.Peer.ID):
+	case a.cfg.Node.Name, strconv.Itoa(a.cfg.Node.ID):
+		writeError(w, http.StatusConflict, fmt.Errorf("%w (%s)", ErrSelfFence, req.Node))
+		return
+	default:
+		writeError(w, http.StatusNotFound, fmt.Errorf("%w %q: this pair is %s and %s", ErrUnknownNode, req.Node, a.cfg.Node.Name, a.cfg.Peer.Name))
+		return
+	}
+	a.runAction(w, r, "fence", Disk.Fence)
+}
+
+// getEvents streams events as NDJSON, one per line, flushed as they come.
+func (a *Agent) getEvents(w http.ResponseWriter, r *http.Request) {
+	var since uint64
+	if s := r.URL.Query().Get("since"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("since=%q: want an event number", s))
+			return
+		}
+		since = n
+	} else {
+		since = a.hub.Last()
+	}
+	backlog, ch, cancel := a.hub.Subscribe(since)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	for _, e := range backlog {
+		if enc.Encode(e) != nil {
+			return
+		}
+	}
+	if fl != nil {
+		fl.Flush()
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e := <-ch:
+			if enc.Encode(e) != nil {
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// peerCred reads SO_PEERCRED of a Unix socket connection and the peer's
+// supplementary groups.
+func peerCred(c net.Conn) (Cred, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return Cred{}, fmt.Errorf("peer credentials: %T is not a Unix socket", c)
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return Cred{}, fmt.Errorf("peer credentials: %w", err)
+	}
+	var u *unix.Ucred
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		u, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return Cred{}, fmt.Errorf("peer credentials: %w", err)
+	}
+	if serr != nil {
+		return Cred{}, fmt.Errorf("peer credentials: SO_PEERCRED: %w", serr)
+	}
+	cr := Cred{PID: u.Pid, UID: u.Uid, GID: u.Gid}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(int(u.Pid)) + "/status"); err == nil {
+		cr.Groups = parseGroups(string(b))
+	}
+	return cr, nil
+}
+
+// lockSocket takes an exclusive lock next to the socket path, so a second
+// agent fails before it touches anything. The returned file holds the lock
+// until closed.
+func lockSocket(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("api socket directory: %w", err)
+	}
+	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("api socket lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			b, _ := os.ReadFile(path + ".lock")
+			return nil, fmt.Errorf("%w on %s (lock held by pid %s)", ErrAgentRunning, path, string(b))
+		}
+		return nil, fmt.Errorf("api socket lock %s.lock: %w", path, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0)
+	return f, nil
+}
+
+// listenSocket removes a stale socket (the lock is ours, so no agent serves
+// it), listens, and restricts the file to the owner and the group.
+func listenSocket(path string, a Access, mode os.FileMode) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("api socket: remove stale %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("api socket: %w", err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(true)
+	if a.HasGroup {
+		if err := os.Chown(path, 0, int(a.GID)); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("api socket: chown to group %s: %w", a.Group, err)
+		}
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("api socket: chmod: %w", err)
+	}
+	return l, nil
+}
