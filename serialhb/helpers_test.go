@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -127,7 +127,7 @@ func startRunner(t testing.TB, cfg serialhb.Config) *serialhb.Runner {
 		cfg.Link.Timers = testTimers
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = rig.TestLogger(t)
+		cfg.Logger = testLogger(t)
 	}
 	r, err := serialhb.NewRunner(cfg)
 	if err != nil {
@@ -146,24 +146,12 @@ func startRunner(t testing.TB, cfg serialhb.Config) *serialhb.Runner {
 	return r
 }
 
-// pair starts node 1 on side A and node 2 on side B of a fresh rig cable
-// and waits until both see each other alive.
-func pair(t testing.TB, timers serialhb.Timers) (*rig.Cable, [2]*serialhb.Runner, [2]*events) {
-	t.Helper()
-	c := rig.CableFor(t, rig.CableConfig{})
-	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
-	b := startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Peer: 1, Timers: timers}})
-	ea, eb := subscribe(t, a), subscribe(t, b)
-	for _, r := range []*serialhb.Runner{a, b} {
-		deadline := time.Now().Add(5 * time.Second)
-		for r.Status().State != serialhb.StateAlive {
-			if time.Now().After(deadline) {
-				t.Fatalf("pair never alive: %+v", r.Status())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+func getenv(k string) string { return os.Getenv(k) }
+
+// testLogger logs through t, except in benchmarks, which print their log.
+func testLogger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.B); ok {
+		return slog.New(slog.DiscardHandler)
 	}
-	ea.drain()
-	eb.drain()
-	return c, [2]*serialhb.Runner{a, b}, [2]*events{ea, eb}
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }

@@ -427,3 +427,25 @@ func TestPortDeadlineAndModem(t *testing.T) {
 		t.Fatal("Close did not unblock Read")
 	}
 }
+
+// pair starts node 1 on side A and node 2 on side B of a fresh rig cable
+// and waits until both see each other alive.
+func pair(t testing.TB, timers serialhb.Timers) (*rig.Cable, [2]*serialhb.Runner, [2]*events) {
+	t.Helper()
+	c := rig.CableFor(t, rig.CableConfig{Logger: testLogger(t)})
+	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
+	b := startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Peer: 1, Timers: timers}})
+	ea, eb := subscribe(t, a), subscribe(t, b)
+	for _, r := range []*serialhb.Runner{a, b} {
+		deadline := time.Now().Add(5 * time.Second)
+		for r.Status().State != serialhb.StateAlive {
+			if time.Now().After(deadline) {
+				t.Fatalf("pair never alive: %+v", r.Status())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	ea.drain()
+	eb.drain()
+	return c, [2]*serialhb.Runner{a, b}, [2]*events{ea, eb}
+}

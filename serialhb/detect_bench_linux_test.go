@@ -1,0 +1,104 @@
+//go:build linux
+
+package serialhb_test
+
+import (
+	"context"
+	"flag"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/serialhb"
+)
+
+// benchTimers are the detection settings: keepalive 10 ms,
+// deadtime 50 ms (warntime and initdead by Heartbeat's rules).
+var benchTimers = serialhb.TimersMS(10, 0, 50, 0)
+
+// BenchmarkDetectDeadPeer cuts the rig cable 200 times between two live
+// runners and measures, on node 1, the time from the cut to the dead event.
+// It reports p50/p99 of (detection - deadtime), the figure (target
+// p99 <= one keepalive), and p50/p99 of the overshoot past the deadline the
+// node itself sets (silence at the event - deadtime), which is the timer
+// and scheduling latency alone.
+func BenchmarkDetectDeadPeer(b *testing.B) {
+	const trials = 200
+	c, rs, es := pair(b, benchTimers)
+	tm := benchTimers.WithDefaults()
+	var detect, overshoot []time.Duration
+	for b.Loop() {
+		for range trials {
+			time.Sleep(3 * tm.Keepalive)
+			es[0].drain()
+			cut := time.Now()
+			c.Cut()
+			ev := es[0].waitState(10*time.Second, serialhb.StateDead)
+			detect = append(detect, ev.Time.Sub(cut)-tm.Deadtime)
+			overshoot = append(overshoot, ev.Silence-tm.Deadtime)
+			c.Reconnect()
+			es[0].waitState(10*time.Second, serialhb.StateAlive)
+		}
+	}
+	if st := rs[0].Status(); st.Counters.Deaths < trials {
+		b.Fatalf("%d deaths for %d cuts", st.Counters.Deaths, trials)
+	}
+	report := func(d []time.Duration, name string) {
+		slices.Sort(d)
+		q := func(p float64) float64 { return float64(d[int(p*float64(len(d)-1))]) / float64(time.Millisecond) }
+		b.ReportMetric(q(0.50), name+"p50-ms")
+		b.ReportMetric(q(0.99), name+"p99-ms")
+		b.ReportMetric(float64(d[len(d)-1])/float64(time.Millisecond), name+"max-ms")
+	}
+	report(detect, "")
+	report(overshoot, "late-")
+	b.ReportMetric(float64(len(detect)), "trials")
+}
+
+var soak = flag.Duration("serialhb.soak", 0, "run TestSoak for this long (e.g. 10m); 0 skips it")
+
+// TestSoak runs two runners on the rig cable with the benchmark timers
+// (keepalive 10 ms, deadtime 50 ms) while every CPU spins, and counts false
+// deaths (target 0). It runs only with -serialhb.soak=DURATION or
+// HAKIT_SERIALHB_SOAK=DURATION; it is not part of the default test run.
+func TestSoak(t *testing.T) {
+	d := *soak
+	if d == 0 {
+		if v, err := time.ParseDuration(getenv("HAKIT_SERIALHB_SOAK")); err == nil {
+			d = v
+		}
+	}
+	if d <= 0 {
+		t.Skip("soak mode off: run with -serialhb.soak=10m (or HAKIT_SERIALHB_SOAK=10m) to soak for 10 minutes")
+	}
+	_, rs, es := pair(t, benchTimers)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var spins atomic.Uint64
+	for range runtime.NumCPU() {
+		go func() {
+			for ctx.Err() == nil {
+				spins.Add(1)
+			}
+		}()
+	}
+	var falseDeaths [2]uint64
+	<-ctx.Done()
+	for i, e := range es {
+		for _, ev := range e.drain() {
+			if ev.Kind == serialhb.EventState && ev.To == serialhb.StateDead {
+				t.Logf("node %d false death: %v", i+1, ev)
+			}
+		}
+	}
+	for i, r := range rs {
+		st := r.Status()
+		falseDeaths[i] = st.Counters.Deaths
+		t.Logf("node %d after %v under load: state %s, false deaths %d, rtt %+v, counters %+v", i+1, d, st.State, falseDeaths[i], st.RTT, st.Counters)
+	}
+	if falseDeaths[0]+falseDeaths[1] > 0 {
+		t.Errorf("false deaths: node 1 %d, node 2 %d (target 0)", falseDeaths[0], falseDeaths[1])
+	}
+}
