@@ -207,7 +207,11 @@ func ParseIpssend(data []byte) (*System, error) {
 					ch, _ = atoi(m)
 				}
 				ctrl.Cluster.Initiators = append(ctrl.Cluster.Initiators, ChannelInitiator{Channel: ch, ID: ptr(id)})
-				provisional(l, fmt.Sprintf("initiator ID of channel %d (0 = all channels)", ch))
+				what := fmt.Sprintf("the initiator ID of channel %d", ch)
+				if ch == 0 {
+					what = "the initiator ID of every channel"
+				}
+				provisional(l, what)
 			case nk == "battery-backup cache" || nk == "battery backup cache":
 				ctrl.Battery = &Battery{State: ptr(val), Present: yesNo(strings.Fields(val + " ?")[0])}
 				if st := condition(val); st == ConditionFailed {
