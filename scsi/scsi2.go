@@ -1,0 +1,176 @@
+package scsi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Clock is the time source of the SCSI-2 arbitration; tests inject one that
+// does not really sleep.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx ends (then it returns ctx.Err()).
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sleep waits d or until ctx is done.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SCSI-2 arbitration errors.
+var (
+	// ErrOwnerAlive: a challenge found the owner still renewing.
+	ErrOwnerAlive = errors.New("owner is alive: reservation renewed during the challenge")
+	// ErrReservationLost: the defender's renewal conflicted: another node
+	// holds the reservation.
+	ErrReservationLost = errors.New("reservation lost to another node")
+)
+
+// SCSI2Config configures SCSI-2 reserve/release arbitration. Transport is
+// required; it must implement Resetter for Challenge.
+type SCSI2Config struct {
+	Transport Transport
+	Name      string
+	// Period is how often the owner renews its RESERVE; 0 means 3 s.
+	Period time.Duration
+	// Wait is how long a challenger waits after the reset before it
+	// reserves; it must exceed Period (0 means 3 x Period, more than two
+	// renewal periods, as shared-SCSI clusters do).
+	Wait time.Duration
+	// Reset is the reset level of a challenge; 0 means ResetLUN.
+	Reset ResetLevel
+	// Clock; nil means SystemClock.
+	Clock Clock
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// SCSI2 arbitrates a logical unit with SCSI-2 RESERVE(6)/RELEASE(6) by the
+// challenge/defense pattern: the owner re-reserves every Period (Defend); a
+// challenger resets the unit (which breaks the reservation), waits longer
+// than Period, and reserves (Challenge). A live owner re-reserves during
+// the wait and wins; a dead one does not and the challenger takes over.
+// Methods may be called from several goroutines if the transport allows it.
+type SCSI2 struct {
+	cfg SCSI2Config
+	dev *Device
+	log *slog.Logger
+}
+
+// NewSCSI2 validates cfg. It does no I/O.
+func NewSCSI2(cfg SCSI2Config) (*SCSI2, error) {
+	if cfg.Transport == nil {
+		return nil, errors.New("scsi: scsi-2: no transport")
+	}
+	if cfg.Period == 0 {
+		cfg.Period = 3 * time.Second
+	}
+	if cfg.Wait == 0 {
+		cfg.Wait = 3 * cfg.Period
+	}
+	if cfg.Period < 0 || cfg.Wait <= cfg.Period {
+		return nil, fmt.Errorf("scsi: scsi-2: wait %v must exceed the renewal period %v", cfg.Wait, cfg.Period)
+	}
+	if cfg.Reset == 0 {
+		cfg.Reset = ResetLUN
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &SCSI2{cfg: cfg, log: log, dev: &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: 8}}, nil
+}
+
+// Reserve sends RESERVE(6); another node's reservation gives an error
+// matching ErrReservationConflict.
+func (s *SCSI2) Reserve(ctx context.Context) error { return s.dev.Reserve6(ctx) }
+
+// Release sends RELEASE(6).
+func (s *SCSI2) Release(ctx context.Context) error { return s.dev.Release6(ctx) }
+
+// Renew is one defense step: RESERVE again. A conflict means another node
+// took the unit: ErrReservationLost.
+func (s *SCSI2) Renew(ctx context.Context) error {
+	err := s.dev.Reserve6(ctx)
+	if errors.Is(err, ErrReservationConflict) {
+		return fmt.Errorf("%w: %w", ErrReservationLost, err)
+	}
+	return err
+}
+
+// Defend renews every Period until ctx ends (returns nil) or the
+// reservation is lost or a renewal fails (returns that error). Transient
+// failures are not retried: the caller decides.
+func (s *SCSI2) Defend(ctx context.Context) error {
+	for {
+		if err := s.Renew(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if err := s.cfg.Clock.Sleep(ctx, s.cfg.Period); err != nil {
+			return nil
+		}
+	}
+}
+
+// ChallengeResult reports a challenge.
+type ChallengeResult struct {
+	// Won is true when this node now holds the reservation.
+	Won bool
+	// Waited is the time between the reset and the RESERVE.
+	Waited time.Duration
+}
+
+// Challenge tries to take the unit from an owner that may be dead: reset,
+// wait Wait, RESERVE. Success means takeover; a conflict means the owner
+// renewed during the wait (it is alive) and gives ErrOwnerAlive.
+func (s *SCSI2) Challenge(ctx context.Context) (ChallengeResult, error) {
+	var r ChallengeResult
+	if err := s.dev.Reserve6(ctx); err == nil {
+		r.Won = true
+		return r, nil
+	} else if !errors.Is(err, ErrReservationConflict) {
+		return r, err
+	}
+	if err := s.dev.Reset(ctx, s.cfg.Reset); err != nil {
+		return r, err
+	}
+	start := s.cfg.Clock.Now()
+	s.log.Info("scsi-2 challenge: unit reset, waiting", "device", s.cfg.Name, "wait", s.cfg.Wait)
+	if err := s.cfg.Clock.Sleep(ctx, s.cfg.Wait); err != nil {
+		return r, err
+	}
+	r.Waited = s.cfg.Clock.Now().Sub(start)
+	err := s.dev.Reserve6(ctx)
+	if errors.Is(err, ErrReservationConflict) {
+		return r, &OpError{Op: "scsi-2 challenge", Device: s.cfg.Name, Err: fmt.Errorf("%w: %w", ErrOwnerAlive, err)}
+	}
+	if err != nil {
+		return r, err
+	}
+	r.Won = true
+	return r, nil
+}

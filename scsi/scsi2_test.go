@@ -1,0 +1,156 @@
+package scsi_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/scsitest"
+)
+
+// fakeClock advances on Sleep and runs during(d) meanwhile: what the other
+// node does while this one waits.
+type fakeClock struct {
+	now    time.Time
+	during func(d time.Duration)
+}
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.during != nil {
+		c.during(d)
+	}
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+func newSCSI2(t *testing.T, nx *scsitest.Nexus, clk scsi.Clock) *scsi.SCSI2 {
+	t.Helper()
+	s, err := scsi.NewSCSI2(scsi.SCSI2Config{Transport: nx, Period: 3 * time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSCSI2Config(t *testing.T) {
+	lun := scsitest.New(scsitest.Config{})
+	nx := lun.Connect("a", "")
+	for _, cfg := range []scsi.SCSI2Config{
+		{},
+		{Transport: nx, Period: 3 * time.Second, Wait: 3 * time.Second},
+		{Transport: nx, Period: -time.Second},
+	} {
+		if _, err := scsi.NewSCSI2(cfg); err == nil {
+			t.Errorf("NewSCSI2(%+v): no error", cfg)
+		}
+	}
+}
+
+// SPC-2 7.21 RESERVE(6): A reserves, B conflicts on I/O and RESERVE, a LUN
+// reset clears the reservation (SAM-4 5.3.2: and reports 29/00).
+func TestSCSI2ReserveConflictReset(t *testing.T) {
+	ctx := ctxT(t)
+	lun := scsitest.New(scsitest.Config{})
+	a, b := lun.Connect("a", ""), lun.Connect("b", "")
+	sa, sb := newSCSI2(t, a, &fakeClock{}), newSCSI2(t, b, &fakeClock{})
+	if err := sa.Reserve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Reserve(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("B reserve: %v", err)
+	}
+	devB := &scsi.Device{Transport: b, UnitAttentionRetries: 2}
+	if err := devB.TestUnitReady(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("B TUR: %v", err)
+	}
+	if _, err := devB.Inquiry(ctx); err != nil {
+		t.Errorf("B INQUIRY under SCSI-2 reservation: %v", err)
+	}
+	if err := devB.Reset(ctx, scsi.ResetLUN); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Reserve(ctx); err != nil {
+		t.Errorf("B reserve after reset: %v", err)
+	}
+	if err := sa.Renew(ctx); !errors.Is(err, scsi.ErrReservationLost) {
+		t.Errorf("A renew: %v", err)
+	}
+	if err := sb.Release(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+// Challenge/defense: a live owner renews during the challenger's wait and
+// wins back; a dead one does not and the challenger takes over.
+func TestSCSI2Challenge(t *testing.T) {
+	ctx := ctxT(t)
+	lun := scsitest.New(scsitest.Config{})
+	a, b := lun.Connect("a", ""), lun.Connect("b", "")
+	owner := newSCSI2(t, a, &fakeClock{})
+	if err := owner.Reserve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Alive: the owner renews every period while B waits.
+	clk := &fakeClock{during: func(d time.Duration) {
+		for range d / (3 * time.Second) {
+			if err := owner.Renew(ctx); err != nil {
+				t.Errorf("owner renew: %v", err)
+			}
+		}
+	}}
+	ch := newSCSI2(t, b, clk)
+	r, err := ch.Challenge(ctx)
+	if !errors.Is(err, scsi.ErrOwnerAlive) || r.Won || r.Waited != 9*time.Second {
+		t.Errorf("challenge of a live owner: %+v %v", r, err)
+	}
+	// Dead: nobody renews.
+	clk.during = nil
+	r, err = ch.Challenge(ctx)
+	if err != nil || !r.Won {
+		t.Errorf("challenge of a dead owner: %+v %v", r, err)
+	}
+	if err := owner.Renew(ctx); !errors.Is(err, scsi.ErrReservationLost) {
+		t.Errorf("old owner renew: %v", err)
+	}
+	// Unreserved unit: won at once.
+	lun2 := scsitest.New(scsitest.Config{})
+	r, err = newSCSI2(t, lun2.Connect("c", ""), &fakeClock{}).Challenge(ctx)
+	if err != nil || !r.Won || r.Waited != 0 {
+		t.Errorf("challenge of a free unit: %+v %v", r, err)
+	}
+}
+
+func TestSCSI2Defend(t *testing.T) {
+	lun := scsitest.New(scsitest.Config{})
+	a, b := lun.Connect("a", ""), lun.Connect("b", "")
+	ctx, cancel := context.WithCancel(ctxT(t))
+	renewals := 0
+	clk := &fakeClock{during: func(time.Duration) {
+		renewals++
+		if renewals == 5 {
+			cancel()
+		}
+	}}
+	if err := newSCSI2(t, a, clk).Defend(ctx); err != nil {
+		t.Errorf("Defend ended by ctx: %v", err)
+	}
+	if renewals != 5 || lun.Count(scsi.OpReserve6) != 5 {
+		t.Errorf("renewals %d reserves %d", renewals, lun.Count(scsi.OpReserve6))
+	}
+	// Another node takes over: Defend reports the loss.
+	ctx2 := ctxT(t)
+	clk2 := &fakeClock{during: func(time.Duration) {
+		_ = (&scsi.Device{Transport: b}).Reset(ctx2, scsi.ResetLUN)
+		_ = (&scsi.Device{Transport: b, UnitAttentionRetries: 2}).Reserve6(ctx2)
+	}}
+	if err := newSCSI2(t, a, clk2).Defend(ctx2); !errors.Is(err, scsi.ErrReservationLost) {
+		t.Errorf("Defend after takeover: %v", err)
+	}
+}
