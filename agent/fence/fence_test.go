@@ -1,0 +1,246 @@
+package fence
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/agenttest"
+)
+
+func TestParseStdin(t *testing.T) {
+	in := "# from stonith-ng\naction=off\n\n  plug = node-b  \nnodename_to_fence=x\nport=node-b\nfoo=bar\nverbose\ndevices=/dev/sdb,/dev/sdc\naction=reboot\n"
+	got, unknown, err := ParseStdin(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"action": "reboot", "plug": "node-b", "verbose": "1", "devices": "/dev/sdb,/dev/sdc"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("opts (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"foo"}, unknown); diff != "" {
+		t.Errorf("unknown (-want +got):\n%s", diff)
+	}
+	if _, _, err := ParseStdin(strings.NewReader("plug\n")); !errors.Is(err, ErrUsage) {
+		t.Errorf("value-less non-boolean: %v", err)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want map[string]string
+		err  bool
+	}{
+		{"short", []string{"-o", "off", "-n", "b"}, map[string]string{"action": "off", "plug": "b"}, false},
+		{"short glued", []string{"-ooff", "-v"}, map[string]string{"action": "off", "verbose": "1"}, false},
+		{"long", []string{"--action=status", "--plug", "2", "--devices=/dev/sdb"}, map[string]string{"action": "status", "plug": "2", "devices": "/dev/sdb"}, false},
+		{"delay", []string{"--delay", "1.5"}, map[string]string{"delay": "1.5"}, false},
+		{"unknown", []string{"--colour=red"}, nil, true},
+		{"missing value", []string{"-o"}, nil, true},
+		{"flag with value", []string{"--verbose=yes"}, nil, true},
+		{"positional", []string{"off"}, nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseArgs(tt.args)
+			if (err != nil) != tt.err {
+				t.Fatalf("err = %v, want error %v", err, tt.err)
+			}
+			if diff := cmp.Diff(tt.want, got); err == nil && diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	o, err := Resolve(map[string]string{"action": "off", "delay": "3"}, map[string]string{"action": "status"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Action != "status" || o.Delay != 3 || o.PowerTimeout != 20 || o.Priority != -1 || o.Config != "/etc/hakit/hwagent.yaml" {
+		t.Errorf("resolved %+v", o)
+	}
+	for _, bad := range []map[string]string{{"action": "explode"}, {"delay": "x"}, {"power_timeout": "0"}, {"priority": "99"}, {"key": "zz"}} {
+		if _, err := Resolve(bad, nil); !errors.Is(err, ErrUsage) {
+			t.Errorf("Resolve(%v) = %v, want ErrUsage", bad, err)
+		}
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteMetadata(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// Well-formed: every token decodes.
+	dec := xml.NewDecoder(bytes.NewReader(buf.Bytes()))
+	for {
+		_, err := dec.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatalf("not well-formed: %v\n%s", err, buf.String())
+		}
+	}
+	if !strings.HasPrefix(buf.String(), `<?xml version="1.0" ?>`) {
+		t.Error("no XML declaration")
+	}
+	var m Metadata
+	if err := xml.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "fence_hwagent" || m.ShortDesc == "" || m.LongDesc == "" || m.VendorURL == "" {
+		t.Errorf("header: %+v", m)
+	}
+	params := map[string]MetaParameter{}
+	for _, p := range m.Parameters {
+		if p.Getopt.Mixed == "" || p.Content.Type == "" || p.ShortDesc.Lang != "en" || p.ShortDesc.Text == "" || (p.Unique != "0" && p.Unique != "1") || (p.Required != "0" && p.Required != "1") {
+			t.Errorf("parameter %+v lacks a required element or attribute", p)
+		}
+		params[p.Name] = p
+	}
+	for _, name := range []string{"action", "plug", "port", "devices", "key", "nodename", "delay"} {
+		if _, ok := params[name]; !ok {
+			t.Errorf("parameter %s missing", name)
+		}
+	}
+	if got := params["action"].Getopt.Mixed; got != "-o, --action=[action]" {
+		t.Errorf("action getopt %q", got)
+	}
+	var actions []string
+	for _, a := range m.Actions {
+		actions = append(actions, a.Name)
+		if a.Name == "on" && (a.OnTarget != "1" || a.Automatic != "1") {
+			t.Errorf("on action: %+v, want on_target and automatic", a)
+		}
+	}
+	if diff := cmp.Diff(Actions, actions); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
+
+// fakeBackend is the local agent's API over in-memory disks.
+type fakeBackend struct {
+	self, peer string
+	disk       *agenttest.Disk
+	down       bool
+}
+
+func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
+	return agent.Status{Node: f.self, Peer: f.peer}, nil
+}
+
+func (f *fakeBackend) Disks(ctx context.Context) ([]agent.DiskStatus, error) {
+	if f.down {
+		return nil, agent.ErrUnreachable
+	}
+	s, err := f.disk.Status(ctx)
+	if err != nil {
+		s.Error = err.Error()
+	}
+	return []agent.DiskStatus{s}, nil
+}
+
+func (f *fakeBackend) Fence(ctx context.Context, node string) (agent.ActionResult, error) {
+	if err := f.disk.Fence(ctx); err != nil {
+		return agent.ActionResult{}, err
+	}
+	d, _ := f.Disks(ctx)
+	return agent.ActionResult{Action: "fence", Disks: d}, nil
+}
+
+func (f *fakeBackend) Action(ctx context.Context, name string) (agent.ActionResult, error) {
+	if name != "unfence" {
+		return agent.ActionResult{}, errors.New("unexpected " + name)
+	}
+	if err := f.disk.Unfence(ctx); err != nil {
+		return agent.ActionResult{}, err
+	}
+	d, _ := f.Disks(ctx)
+	return agent.ActionResult{Action: name, Disks: d}, nil
+}
+
+const cfgYAML = "node: {name: node-a, id: 1}\npeer: {name: node-b, id: 2}\ncluster: {id: 7}\napi: {socket: /nonexistent/a.sock}\nfence: {priority: 1, delay_step_ms: 3000}\n"
+
+func TestActionsOverStdin(t *testing.T) {
+	lun := agenttest.NewLUN("naa.1")
+	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
+	a := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: ka, Peer: kb}
+	b := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: kb, Peer: ka}
+	ctx := context.Background()
+	_ = a.Register(ctx)
+	_ = b.Register(ctx)
+	be := &fakeBackend{self: "node-a", peer: "node-b", disk: a}
+	var slept []time.Duration
+	deps := Deps{
+		Dial:       func(string) Backend { return be },
+		LoadConfig: func(string) (*agent.Config, error) { return agent.ParseConfig("c", []byte(cfgYAML)) },
+		Sleep:      func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
+	}
+	for _, tt := range []struct {
+		name, stdin string
+		code        int
+		out         string // substring of stdout
+		errOut      string // substring of stderr
+	}{
+		{"status peer on", "action=status\nport=node-b\n", ExitOK, "Status: ON", ""},
+		{"status self by id", "action=status\nplug=1\n", ExitOK, "Status: ON", ""},
+		{"monitor", "action=monitor\n", ExitOK, "", ""},
+		{"list", "action=list\n", ExitOK, "node-a,\nnode-b,\n", ""},
+		{"list-status", "action=list-status\n", ExitOK, "node-a,,on\nnode-b,,on\n", ""},
+		{"validate-all", "action=validate-all\nplug=node-b\n", ExitOK, "", ""},
+		{"validate-all bad plug", "action=validate-all\nplug=node-z\n", ExitError, "", "unknown node"},
+		{"off self refused", "action=off\nplug=node-a\n", ExitError, "", "itself"},
+		{"off unknown device", "action=off\nplug=node-b\ndevices=/dev/sdz\n", ExitError, "", "not managed"},
+		{"off peer", "# pacemaker\naction=off\nplug=node-b\ndelay=2\n", ExitOK, "Success: Powered OFF", ""},
+		{"status peer off", "action=status\nplug=node-b\n", ExitOff, "Status: OFF", ""},
+		{"off again is idempotent", "action=reboot\nplug=node-b\npriority=0\n", ExitOK, "Success: Powered OFF", ""},
+		{"on for the peer refused", "action=on\nplug=node-b\n", ExitError, "", "on_target"},
+		{"on self", "action=on\nplug=node-a\n", ExitOK, "Success: Powered ON", ""},
+		{"no plug", "action=status\n", ExitError, "", "plug"},
+		{"bad action", "action=explode\n", ExitError, "", "want one of"},
+		{"metadata", "action=metadata\n", ExitOK, "<resource-agent name=\"fence_hwagent\"", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Run(ctx, nil, strings.NewReader(tt.stdin), &out, &errb, deps)
+			if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errb.String(), tt.errOut) {
+				t.Errorf("exit %d stdout %q stderr %q; want exit %d, stdout ~%q, stderr ~%q", code, out.String(), errb.String(), tt.code, tt.out, tt.errOut)
+			}
+		})
+	}
+	// off with delay=2 and configured priority 1 x 3000 ms; then priority=0 on stdin.
+	if diff := cmp.Diff([]time.Duration{5 * time.Second}, slept); diff != "" {
+		t.Errorf("fence delays (-want +got):\n%s", diff)
+	}
+	be.down = true
+	var out, errb bytes.Buffer
+	if code := Run(ctx, []string{"-o", "status", "-n", "node-b"}, nil, &out, &errb, deps); code != ExitError {
+		t.Errorf("status with the agent down = %d, want 1 (%s)", code, errb.String())
+	}
+}
+
+func FuzzParseStdin(f *testing.F) {
+	f.Add("action=off\nplug=b\n# c\nverbose\n")
+	f.Add("port = x\n\n=\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		opts, _, err := ParseStdin(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for k := range opts {
+			if lookup(k) == nil {
+				t.Fatalf("unknown name %q kept", k)
+			}
+		}
+	})
+}

@@ -1,0 +1,344 @@
+package fence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+)
+
+// Exit codes of the fence-agent API.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitOff   = 2 // status: the node is off (fenced)
+)
+
+// Backend is what the agent needs from the local hwagent; *agent.Client
+// implements it.
+type Backend interface {
+	Status(ctx context.Context) (agent.Status, error)
+	Disks(ctx context.Context) ([]agent.DiskStatus, error)
+	Fence(ctx context.Context, node string) (agent.ActionResult, error)
+	Action(ctx context.Context, name string) (agent.ActionResult, error)
+}
+
+// Deps are the agent's dependencies; zero values are the real ones.
+type Deps struct {
+	// Dial returns the backend for a socket; nil means agent.NewClient.
+	Dial func(socket string) Backend
+	// LoadConfig reads the hwagent configuration; nil means agent.LoadConfig.
+	LoadConfig func(path string) (*agent.Config, error)
+	// Sleep waits d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Logger receives the verbose log; nil writes it to stderr with -v only.
+	Logger *slog.Logger
+}
+
+// Version is printed by --version.
+const Version = "fence_hwagent 0.1 (hakit)"
+
+// Run is fence_hwagent: it reads stdin only when args are empty (as the
+// fence-agents library does) and returns the exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, deps Deps) int {
+	cmd, err := ParseArgs(args)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	var in map[string]string
+	var unknown []string
+	if len(args) == 0 && stdin != nil {
+		if in, unknown, err = ParseStdin(stdin); err != nil {
+			fmt.Fprintln(stderr, err)
+			return ExitError
+		}
+	}
+	o, err := Resolve(in, cmd)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	log := deps.Logger
+	if log == nil {
+		lvl := slog.LevelWarn
+		if o.Verbose {
+			lvl = slog.LevelDebug
+		}
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	}
+	if len(unknown) > 0 {
+		log.Debug("ignored unknown stdin names", "names", unknown)
+	}
+	switch {
+	case o.Help:
+		fmt.Fprintf(stdout, "Usage: %s [options]\n", agentName)
+		for _, p := range Params {
+			fmt.Fprintf(stdout, "   %-32s %s\n", getopt(p), p.Desc)
+		}
+		return ExitOK
+	case o.Version:
+		fmt.Fprintln(stdout, Version)
+		return ExitOK
+	case o.Action == "metadata":
+		if err := WriteMetadata(stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			return ExitError
+		}
+		return ExitOK
+	case o.Action == "manpage":
+		_ = WriteManpage(stdout)
+		return ExitOK
+	}
+	r := &runner{o: o, out: stdout, log: log, deps: deps}
+	code, err := r.run(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s: %v\n", agentName, o.Action, err)
+		log.Debug("failed", "action", o.Action, "err", err)
+	}
+	return code
+}
+
+type runner struct {
+	o    Options
+	out  io.Writer
+	log  *slog.Logger
+	deps Deps
+	cfg  *agent.Config
+	be   Backend
+}
+
+func (r *runner) run(ctx context.Context) (int, error) {
+	load := r.deps.LoadConfig
+	if load == nil {
+		load = agent.LoadConfig
+	}
+	cfg, err := load(r.o.Config)
+	if err != nil {
+		return ExitError, err
+	}
+	r.cfg = cfg
+	if r.o.NodeName != "" && r.o.NodeName != cfg.Node.Name {
+		return ExitError, fmt.Errorf("nodename %q: the configuration %s is node %q's", r.o.NodeName, r.o.Config, cfg.Node.Name)
+	}
+	sock := r.o.Socket
+	if sock == "" {
+		sock = cfg.API.Socket
+	}
+	dial := r.deps.Dial
+	if dial == nil {
+		dial = func(s string) Backend { return agent.NewClient(s) }
+	}
+	r.be = dial(sock)
+	self := false
+	if needsPlug(r.o.Action) || (r.o.Action == "validate-all" && r.o.Plug != "") {
+		if r.o.Plug == "" {
+			return ExitError, fmt.Errorf("%w: plug (-n) is required: the node to act on (%s or %s)", ErrUsage, cfg.Node.Name, cfg.Peer.Name)
+		}
+		var ok bool
+		if self, ok = r.which(r.o.Plug); !ok {
+			return ExitError, fmt.Errorf("plug %q: %w: this pair is %s (id %d) and %s (id %d)", r.o.Plug, agent.ErrUnknownNode, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID)
+		}
+	}
+	timeout := time.Duration(r.o.PowerTimeout * float64(time.Second))
+	switch r.o.Action {
+	case "validate-all":
+		return ExitOK, nil
+	case "list":
+		fmt.Fprintf(r.out, "%s,\n%s,\n", cfg.Node.Name, cfg.Peer.Name)
+		return ExitOK, nil
+	case "monitor", "list-status":
+		disks, err := r.healthy(ctx, timeout)
+		if err != nil {
+			return ExitError, err
+		}
+		if r.o.Action == "list-status" {
+			fmt.Fprintf(r.out, "%s,,%s\n%s,,%s\n", cfg.Node.Name, onOff(allOn(disks, true)), cfg.Peer.Name, onOff(allOn(disks, false)))
+		}
+		return ExitOK, nil
+	case "status":
+		disks, err := r.healthy(ctx, timeout)
+		if err != nil {
+			return ExitError, err
+		}
+		on := allOn(disks, self)
+		fmt.Fprintf(r.out, "Status: %s\n", strings.ToUpper(onOff(on)))
+		if on {
+			return ExitOK, nil
+		}
+		return ExitOff, nil
+	case "on":
+		if !self {
+			return ExitError, fmt.Errorf("on unfences the node it runs on (on_target): run it on %s, not for it", r.o.Plug)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		res, err := r.be.Action(ctx, "unfence")
+		if err != nil {
+			return ExitError, err
+		}
+		if disks := r.only(res.Disks); len(disks) == 0 || !allOn(disks, true) {
+			return ExitError, fmt.Errorf("after unfence this node's key is still missing: %s", describe(disks))
+		}
+		fmt.Fprintln(r.out, "Success: Powered ON")
+		return ExitOK, nil
+	case "off", "reboot":
+		if self {
+			return ExitError, fmt.Errorf("%w: %s is this node", agent.ErrSelfFence, r.o.Plug)
+		}
+		if len(r.o.Devices) > 0 {
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			_, err := r.disks(cctx)
+			cancel()
+			if err != nil {
+				return ExitError, err
+			}
+		}
+		delay := time.Duration(r.o.Delay * float64(time.Second))
+		prio := r.o.Priority
+		if prio < 0 {
+			prio = cfg.Fence.Priority
+		}
+		delay += time.Duration(prio*cfg.Fence.DelayStepMS) * time.Millisecond
+		if delay > 0 {
+			r.log.Debug("fence delay", "delay", delay, "priority", prio)
+			if err := r.sleep(ctx, delay); err != nil {
+				return ExitError, fmt.Errorf("fence delay: %w", err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		res, err := r.be.Fence(ctx, cfg.Peer.Name)
+		if err != nil {
+			return ExitError, err
+		}
+		disks := r.only(res.Disks)
+		for _, d := range disks {
+			if d.Error != "" || d.PeerRegistered {
+				return ExitError, fmt.Errorf("verification failed: %s", describe(disks))
+			}
+		}
+		if len(disks) == 0 {
+			return ExitError, errors.New("no shared disk fenced")
+		}
+		fmt.Fprintln(r.out, "Success: Powered OFF")
+		return ExitOK, nil
+	}
+	return ExitError, fmt.Errorf("%w: action %q", ErrUsage, r.o.Action)
+}
+
+func (r *runner) sleep(ctx context.Context, d time.Duration) error {
+	if r.deps.Sleep != nil {
+		return r.deps.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// which reports whether plug names this node (true) or the peer.
+func (r *runner) which(plug string) (self, ok bool) {
+	switch plug {
+	case r.cfg.Node.Name, strconv.Itoa(r.cfg.Node.ID):
+		return true, true
+	case r.cfg.Peer.Name, strconv.Itoa(r.cfg.Peer.ID):
+		return false, true
+	}
+	return false, false
+}
+
+// disks reads the disks now and keeps those named by --devices, which must
+// all be managed by the agent.
+func (r *runner) disks(ctx context.Context) ([]agent.DiskStatus, error) {
+	all, err := r.be.Disks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, want := range r.o.Devices {
+		if !slices.ContainsFunc(all, func(d agent.DiskStatus) bool { return d.Device == want }) {
+			var have []string
+			for _, d := range all {
+				have = append(have, d.Device)
+			}
+			return nil, fmt.Errorf("device %q is not managed by the local hwagent (it has %v)", want, have)
+		}
+	}
+	if d := r.only(all); len(d) > 0 {
+		return d, nil
+	}
+	return nil, errors.New("the local hwagent manages no shared disk")
+}
+
+// healthy reads the disks and fails when any of them could not be read:
+// unknown is not off.
+func (r *runner) healthy(ctx context.Context, timeout time.Duration) ([]agent.DiskStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	disks, err := r.disks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range disks {
+		if d.Error != "" {
+			return nil, fmt.Errorf("%s: %s", d.Device, d.Error)
+		}
+	}
+	return disks, nil
+}
+
+func (r *runner) only(all []agent.DiskStatus) []agent.DiskStatus {
+	if len(r.o.Devices) == 0 {
+		return all
+	}
+	var out []agent.DiskStatus
+	for _, d := range all {
+		if slices.Contains(r.o.Devices, d.Device) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// allOn: the node's key is on every disk (fence_scsi's rule).
+func allOn(disks []agent.DiskStatus, self bool) bool {
+	if len(disks) == 0 {
+		return false
+	}
+	for _, d := range disks {
+		if (self && !d.Registered) || (!self && !d.PeerRegistered) {
+			return false
+		}
+	}
+	return true
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+func describe(disks []agent.DiskStatus) string {
+	var parts []string
+	for _, d := range disks {
+		s := fmt.Sprintf("%s keys %v", d.Device, d.Keys)
+		if d.Error != "" {
+			s = d.Device + ": " + d.Error
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
