@@ -169,6 +169,10 @@ func condition(state string) Condition {
 		return ConditionUnknown
 	case sub("rebuild", "recover", "resync", "reshap", "copyback") || word("rbld", "rebuilding", "building"):
 		return ConditionRebuilding
+	case sub("unconfigured(bad)", "unconfigured bad"):
+		return ConditionFailed
+	case sub("unconfigured(good)", "unconfigured good"):
+		return ConditionOK
 	case sub("fail", "defunct", "inactive", "faulty", "missing", "offline", "removed") ||
 		word("dead", "offln", "ofln", "msng", "ddd", "ubad"):
 		return ConditionFailed
