@@ -80,10 +80,10 @@ func (r Role) String() string {
 
 // NodeState is the small node state every frame carries.
 type NodeState struct {
-	Role Role
+	Role Role `json:"role"`
 	// Resources is a bit set of the resources the sender owns (bit i:
 	// resource i of the cluster configuration).
-	Resources uint32
+	Resources uint32 `json:"resources"`
 }
 
 // Frame is one decoded heartbeat frame. All integers are big-endian on the
