@@ -104,6 +104,15 @@ func (c *common) parse(args []string) (help bool, err error) {
 	return false, nil
 }
 
+// parseRunner parses args and builds the runner; a nil runner with a nil
+// error means --help was shown.
+func (c *common) parseRunner(args []string, stderr io.Writer) (*serialhb.Runner, error) {
+	if help, err := c.parse(args); help || err != nil {
+		return nil, err
+	}
+	return c.runner(stderr)
+}
+
 func (c *common) runner(stderr io.Writer) (*serialhb.Runner, error) {
 	if c.port == "" {
 		return nil, fmt.Errorf("%w: --port is required", ErrUsage)
@@ -147,11 +156,8 @@ func printJSON(w io.Writer, v any) error {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newFlags("run", "Heartbeat with the peer and print every event (one JSON object a line with --json).", stdout, true)
 	duration := c.fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
-	if help, err := c.parse(args); help || err != nil {
-		return err
-	}
-	r, err := c.runner(stderr)
-	if err != nil {
+	r, err := c.parseRunner(args, stderr)
+	if r == nil || err != nil {
 		return err
 	}
 	if *duration > 0 {
@@ -192,11 +198,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newFlags("status", "Heartbeat until the peer is heard (or --wait passes), then print the link status.", stdout, true)
 	wait := c.fs.Duration("wait", 0, "how long to wait for the peer (0: initdead)")
-	if help, err := c.parse(args); help || err != nil {
-		return err
-	}
-	r, err := c.runner(stderr)
-	if err != nil {
+	r, err := c.parseRunner(args, stderr)
+	if r == nil || err != nil {
 		return err
 	}
 	if *wait <= 0 {
@@ -259,15 +262,12 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	count := c.fs.Int("count", 100, "pings to send")
 	interval := c.fs.Duration("interval", 10*time.Millisecond, "between pings")
 	timeout := c.fs.Duration("timeout", time.Second, "wait for the last pong")
-	if help, err := c.parse(args); help || err != nil {
+	r, err := c.parseRunner(args, stderr)
+	if r == nil || err != nil {
 		return err
 	}
 	if *count < 1 || *interval <= 0 || *timeout <= 0 {
 		return fmt.Errorf("%w: --count, --interval and --timeout must be positive", ErrUsage)
-	}
-	r, err := c.runner(stderr)
-	if err != nil {
-		return err
 	}
 	if err := r.Start(ctx); err != nil {
 		return err
