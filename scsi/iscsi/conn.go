@@ -40,7 +40,6 @@ type conn struct {
 	tasks     map[uint32]*task
 	err       error // why the connection ended
 	dead      chan struct{}
-	wg        sync.WaitGroup
 }
 
 // task is one outstanding request waiting for the target.
@@ -146,7 +145,7 @@ func readPDU(r io.Reader, d digests, maxData int) (rawPDU, error) {
 }
 
 func (c *conn) start() {
-	c.wg.Add(1)
+	c.s.wg.Add(1)
 	go c.readLoop()
 }
 
@@ -193,18 +192,18 @@ func (c *conn) close(err error) {
 	}
 }
 
-// lost is the error of a call whose connection ended.
-func (c *conn) lost(what string) error {
-	return fmt.Errorf("iscsi: %s on %s: %w: %w", what, c.s.url.Portal(), ErrConnectionLost, c.cause())
+// lost is the error of a call whose connection ended during phase.
+func (c *conn) lost(phase string) error {
+	return fmt.Errorf("%w (%s, %s): %w", ErrConnectionLost, c.s.url.Portal(), phase, c.cause())
 }
 
 func (c *conn) readLoop() {
-	defer c.wg.Done()
+	defer c.s.wg.Done()
 	for {
 		p, err := readPDU(c.br, c.dg, c.params.MaxRecvDataSegmentLength)
 		if err != nil {
 			if c.alive() {
-				c.close(fmt.Errorf("read from %s: %w", c.s.url.Portal(), err))
+				c.close(fmt.Errorf("read: %w", err))
 			}
 			return
 		}
@@ -213,7 +212,7 @@ func (c *conn) readLoop() {
 			err = c.handle(m)
 		}
 		if err != nil {
-			c.close(fmt.Errorf("from %s: %w", c.s.url.Portal(), err))
+			c.close(err)
 			return
 		}
 	}
@@ -358,9 +357,9 @@ func (t *task) dataIn(m *dataIn) error {
 // answerPing answers a target's NOP-In ping, from a goroutine so that the
 // reader never blocks on a write.
 func (c *conn) answerPing(m *nopIn) {
-	c.wg.Add(1)
+	c.s.wg.Add(1)
 	go func() {
-		defer c.wg.Done()
+		defer c.s.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.CommandTimeout)
 		defer cancel()
 		if err := c.acquire(ctx); err != nil {
@@ -406,7 +405,7 @@ func (c *conn) write(ctx context.Context, m message) error {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w: %w", ctxError(ctx, "send"), err)
 		}
-		c.close(fmt.Errorf("write to %s: %w", c.s.url.Portal(), err))
+		c.close(fmt.Errorf("write: %w", err))
 		return c.lost("send")
 	}
 	return nil
@@ -454,7 +453,7 @@ func (c *conn) forget(t *task) {
 }
 
 // wait returns the next PDU for t.
-func (c *conn) wait(ctx context.Context, t *task, what string) (message, error) {
+func (c *conn) wait(ctx context.Context, t *task) (message, error) {
 	select {
 	case m := <-t.events:
 		return m, nil
@@ -466,10 +465,10 @@ func (c *conn) wait(ctx context.Context, t *task, what string) (message, error) 
 		default:
 		}
 		c.forget(t)
-		return nil, c.lost(what)
+		return nil, c.lost("waiting for the answer")
 	case <-ctx.Done():
 		c.forget(t)
-		return nil, ctxError(ctx, what+" on "+c.s.url.Portal())
+		return nil, ctxError(ctx, "no answer from "+c.s.url.Portal())
 	}
 }
 
@@ -513,16 +512,15 @@ func (c *conn) command(ctx context.Context, cmd *scsi.Command) (*scsi.Response, 
 		}
 	}
 	for {
-		m, err := c.wait(ctx, t, what)
+		m, err := c.wait(ctx, t)
 		if err != nil {
 			return nil, c.abandon(ctx, t, what, err)
 		}
 		switch m := m.(type) {
 		case *r2t:
 			if m.Length == 0 || uint64(m.Offset)+uint64(m.Length) > uint64(len(out)) || m.TTT == reservedTag {
-				err := &ProtocolError{PDU: opR2T.String(), What: fmt.Sprintf("%s: R2T for %d bytes at offset %d of %d (TTT 0x%08x)", what, m.Length, m.Offset, len(out), m.TTT)}
-				c.close(err)
-				return nil, fmt.Errorf("iscsi: %s: %w", what, err)
+				c.close(&ProtocolError{PDU: opR2T.String(), What: fmt.Sprintf("R2T for %d bytes at offset %d of %d (TTT 0x%08x)", m.Length, m.Offset, len(out), m.TTT)})
+				return nil, fmt.Errorf("iscsi: %s: %w", what, c.lost("R2T"))
 			}
 			if err := c.sendData(ctx, t, out, int(m.Offset), int(m.Length), m.TTT); err != nil {
 				return nil, c.abandon(ctx, t, what, err)
@@ -589,9 +587,9 @@ func (c *conn) sendData(ctx context.Context, t *task, data []byte, off, n int, t
 func (c *conn) abandon(ctx context.Context, t *task, what string, err error) error {
 	c.forget(t)
 	if ctx.Err() != nil && c.alive() {
-		c.wg.Add(1)
+		c.s.wg.Add(1)
 		go func() {
-			defer c.wg.Done()
+			defer c.s.wg.Done()
 			actx, cancel := context.WithTimeout(context.Background(), min(c.s.cfg.CommandTimeout, 5*time.Second))
 			defer cancel()
 			aerr := c.taskManagement(actx, TMFAbortTask, t.itt, t.cmdSN)
@@ -617,9 +615,9 @@ func (c *conn) ping(ctx context.Context) (time.Duration, error) {
 		c.forget(t)
 		return 0, fmt.Errorf("iscsi: ping: %w", err)
 	}
-	m, err := c.wait(ctx, t, "ping")
+	m, err := c.wait(ctx, t)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("iscsi: ping: %w", err)
 	}
 	if _, ok := m.(*nopIn); !ok {
 		return 0, c.unexpected(m, "ping")
@@ -647,9 +645,9 @@ func (c *conn) taskManagement(ctx context.Context, fn uint8, ref, refCmdSN uint3
 		c.forget(t)
 		return fmt.Errorf("iscsi: %s: %w", what, err)
 	}
-	m, err := c.wait(ctx, t, what)
+	m, err := c.wait(ctx, t)
 	if err != nil {
-		return err
+		return fmt.Errorf("iscsi: %s: %w", what, err)
 	}
 	r, ok := m.(*tmResp)
 	if !ok {
@@ -672,9 +670,9 @@ func (c *conn) logout(ctx context.Context) error {
 		c.forget(t)
 		return fmt.Errorf("iscsi: logout: %w", err)
 	}
-	m, err := c.wait(ctx, t, "logout")
+	m, err := c.wait(ctx, t)
 	if err != nil {
-		return err
+		return fmt.Errorf("iscsi: logout: %w", err)
 	}
 	r, ok := m.(*logoutResp)
 	if !ok {

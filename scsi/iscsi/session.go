@@ -130,6 +130,8 @@ type Session struct {
 	itt    atomic.Uint32
 	reconn chan struct{} // one reconnect at a time
 
+	wg sync.WaitGroup // goroutines of every connection
+
 	mu     sync.Mutex
 	c      *conn
 	closed bool
@@ -534,17 +536,19 @@ func (s *Session) Logout(ctx context.Context) error {
 		if c != nil {
 			c.close(ErrClosed)
 		}
+		s.wg.Wait()
 		return nil
 	}
 	err := c.logout(ctx)
 	c.close(ErrClosed)
+	s.wg.Wait()
 	return err
 }
 
-// Close logs out (bounded by Config.CommandTimeout) and closes the
+// Close logs out (within Config.CommandTimeout, at most 5 s) and closes the
 // connection. Calls after the first return nil.
 func (s *Session) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CommandTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.cfg.CommandTimeout, 5*time.Second))
 	defer cancel()
 	return s.Logout(ctx)
 }

@@ -69,7 +69,7 @@ func ParseURL(s string) (URL, error) {
 	if authority == "" {
 		return fail("empty host")
 	}
-	host, port := authority, ""
+	host, port, hasPort := authority, "", false
 	if strings.HasPrefix(authority, "[") {
 		end := strings.IndexByte(authority, ']')
 		if end < 0 {
@@ -82,7 +82,7 @@ func ParseURL(s string) (URL, error) {
 			if !ok {
 				return fail("unexpected %q after ]", after)
 			}
-			port = p
+			port, hasPort = p, true
 		}
 		a, err := netip.ParseAddr(host)
 		if err != nil || !a.Is6() {
@@ -92,9 +92,7 @@ func ParseURL(s string) (URL, error) {
 		if strings.Count(authority, ":") > 1 {
 			return fail("IPv6 address must be bracketed")
 		}
-		if h, p, ok := strings.Cut(authority, ":"); ok {
-			host, port = h, p
-		}
+		host, port, hasPort = strings.Cut(authority, ":")
 		if host == "" {
 			return fail("empty host")
 		}
@@ -104,9 +102,9 @@ func ParseURL(s string) (URL, error) {
 	}
 	u.Host = host
 	u.Port = DefaultPort
-	if port != "" {
+	if hasPort {
 		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '-' {
+		if err != nil || n < 1 || n > 65535 || port[0] < '0' || port[0] > '9' {
 			return fail("invalid port %q", port)
 		}
 		u.Port = n

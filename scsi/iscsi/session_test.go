@@ -1,0 +1,696 @@
+package iscsi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hakit/hakit/scsi"
+)
+
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*13 + i>>8)
+	}
+	return b
+}
+
+// TestWriteHonoursNegotiation checks the split of a write into immediate
+// data, unsolicited Data-Out and R2T-solicited Data-Out against the
+// negotiated values.
+func TestWriteHonoursNegotiation(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		keys      textKeys
+		cfg       func(*Config)
+		imm       int   // immediate data in the command PDU
+		unsol     []int // unsolicited Data-Out segment sizes
+		solicited int   // Data-Out PDUs sent for R2Ts
+	}{
+		{"immediate and unsolicited", textKeys{{"MaxRecvDataSegmentLength", "1024"}, {"FirstBurstLength", "2560"}, {"InitialR2T", "No"}, {"ImmediateData", "Yes"}},
+			nil, 1024, []int{1024, 512}, 3},
+		{"InitialR2T", textKeys{{"MaxRecvDataSegmentLength", "1024"}, {"FirstBurstLength", "2560"}, {"InitialR2T", "Yes"}, {"ImmediateData", "Yes"}},
+			nil, 1024, nil, 4},
+		{"no immediate data", textKeys{{"MaxRecvDataSegmentLength", "4096"}, {"FirstBurstLength", "4096"}, {"InitialR2T", "No"}, {"ImmediateData", "No"}},
+			nil, 0, []int{4096}, 1},
+		{"initiator refuses immediate data", textKeys{{"MaxRecvDataSegmentLength", "4096"}, {"InitialR2T", "Yes"}, {"ImmediateData", "No"}},
+			func(c *Config) { c.NoImmediateData = true }, 0, nil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ft := newFake(t)
+			ft.loginKeys = tc.keys
+			ft.r2tLen = 4096
+			cfg := ft.config()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			s := ft.session(t, cfg)
+			data := pattern(5000)
+			resp, err := s.Execute(context.Background(), &scsi.Command{CDB: []byte{0x2a, 0, 0, 0, 0, 0, 0, 0, 10, 0}, Direction: scsi.ToDevice, Data: data})
+			if err != nil || resp.Status != scsi.StatusGood {
+				t.Fatalf("write: %v %+v", err, resp)
+			}
+			var imm int
+			var unsol []int
+			solicited := 0
+			var itt uint32
+			for _, m := range ft.received() {
+				switch m := m.(type) {
+				case *scsiCmd:
+					imm, itt = len(m.Data), m.ITT
+					if m.Final != (len(tc.unsol) == 0) || !m.Write || m.ExpectedLen != 5000 {
+						t.Errorf("command PDU F=%v W=%v EDTL=%d", m.Final, m.Write, m.ExpectedLen)
+					}
+				case *dataOut:
+					if m.TTT == reservedTag {
+						unsol = append(unsol, len(m.Data))
+					} else {
+						solicited++
+					}
+					if len(m.Data) > s.Stats().Params.MaxXmitDataSegmentLength {
+						t.Errorf("Data-Out of %d bytes beyond MaxRecvDataSegmentLength", len(m.Data))
+					}
+				}
+			}
+			if imm != tc.imm || !cmp.Equal(unsol, tc.unsol) || solicited != tc.solicited {
+				t.Errorf("immediate %d, unsolicited %v, solicited PDUs %d; want %d, %v, %d", imm, unsol, solicited, tc.imm, tc.unsol, tc.solicited)
+			}
+			ft.mu.Lock()
+			got := ft.written[itt]
+			ft.mu.Unlock()
+			if !bytes.Equal(got, data) {
+				t.Errorf("target got %d bytes that differ from the %d written", len(got), len(data))
+			}
+		})
+	}
+}
+
+func TestReadDataIn(t *testing.T) {
+	ft := newFake(t)
+	ft.readData = pattern(2500)
+	ft.dataInSeg = 1000
+	s := ft.session(t, ft.config())
+	ctx := context.Background()
+	resp, err := s.Execute(ctx, &scsi.Command{CDB: []byte{0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, Direction: scsi.FromDevice, AllocLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(resp.Data, ft.readData) || resp.Residual != 4096-2500 || resp.Status != scsi.StatusGood {
+		t.Errorf("read: %d bytes, residual %d, status %v", len(resp.Data), resp.Residual, resp.Status)
+	}
+	resp, err = s.Execute(ctx, &scsi.Command{CDB: []byte{0x12, 0, 0, 0, 36, 0}, Direction: scsi.FromDevice, AllocLen: 36})
+	if err != nil || !bytes.Equal(resp.Data, ft.readData[:36]) || resp.Residual != 0 {
+		t.Errorf("short read: %v %+v", err, resp)
+	}
+	st := s.Stats()
+	if st.Commands != 2 || st.BytesIn != 2536 || !st.Connected || st.TSIH != 0x101 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestSenseAndStatus(t *testing.T) {
+	ft := newFake(t)
+	ft.handle = func(fc *fakeConn, m message) bool {
+		c, ok := m.(*scsiCmd)
+		if !ok {
+			return false
+		}
+		switch c.CDB[0] {
+		case 0x00:
+			fc.send(&scsiResp{ITT: c.ITT, Status: byte(scsi.StatusCheckCondition), Data: []byte{0, 8, 0x70, 0, 6, 0, 0, 0, 0, 0}})
+		case 0x01:
+			fc.send(&scsiResp{ITT: c.ITT, Status: byte(scsi.StatusReservationConflict)})
+		case 0x02:
+			fc.send(&scsiResp{ITT: c.ITT, Response: 1})
+		case 0x03:
+			fc.send(&scsiResp{ITT: c.ITT, Status: 2, Data: []byte{0, 9, 0x70}})
+		}
+		return true
+	}
+	s := ft.session(t, ft.config())
+	ctx := context.Background()
+	resp, err := s.Execute(ctx, tur())
+	if err != nil || resp.Status != scsi.StatusCheckCondition || !bytes.Equal(resp.Sense, []byte{0x70, 0, 6, 0, 0, 0, 0, 0}) {
+		t.Errorf("check condition: %v %+v", err, resp)
+	}
+	resp, err = s.Execute(ctx, &scsi.Command{CDB: []byte{1, 0, 0, 0, 0, 0}})
+	if err != nil || resp.Status != scsi.StatusReservationConflict {
+		t.Errorf("reservation conflict: %v %+v", err, resp)
+	}
+	var re *ResponseError
+	if _, err := s.Execute(ctx, &scsi.Command{CDB: []byte{2, 0, 0, 0, 0, 0}}); !errors.As(err, &re) || re.Response != 1 || !strings.Contains(err.Error(), "target failure") {
+		t.Errorf("target failure: %v", err)
+	}
+	if _, err := s.Execute(ctx, &scsi.Command{CDB: []byte{3, 0, 0, 0, 0, 0}}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "SenseLength 9") {
+		t.Errorf("bad sense length: %v", err)
+	}
+}
+
+// TestMalformed checks that a target sending a broken PDU fails the pending
+// command with an error that says what was wrong, and that the session logs
+// in again for the next command.
+func TestMalformed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bad  func(fc *fakeConn, c *scsiCmd)
+		want string
+	}{
+		{"data-in offset", func(fc *fakeConn, c *scsiCmd) {
+			fc.send(&dataIn{ITT: c.ITT, Offset: 10, Data: []byte{1}})
+		}, "buffer offset 10, want 0"},
+		{"data-in overflow", func(fc *fakeConn, c *scsiCmd) {
+			fc.send(&dataIn{ITT: c.ITT, Data: make([]byte, 100)})
+		}, "overflow the 8-byte buffer"},
+		{"data-in DataSN", func(fc *fakeConn, c *scsiCmd) {
+			fc.send(&dataIn{ITT: c.ITT, DataSN: 3, Data: []byte{1}})
+		}, "DataSN 3, want 0"},
+		{"initiator opcode", func(fc *fakeConn, c *scsiCmd) {
+			fc.send(&scsiCmd{ITT: c.ITT})
+		}, "SCSI Command: not sent by a target"},
+		{"unknown opcode", func(fc *fakeConn, c *scsiCmd) {
+			p := rawPDU{}
+			p.BHS[0] = 0x3a
+			b, _ := appendPDU(nil, &p, digests{})
+			fc.nc.Write(b)
+		}, "opcode 0x3a: unsupported opcode"},
+		{"oversized data segment", func(fc *fakeConn, c *scsiCmd) {
+			fc.send(&dataIn{ITT: c.ITT, Data: make([]byte, 300000)})
+		}, "exceeds MaxRecvDataSegmentLength 262144"},
+		{"bad R2T", func(fc *fakeConn, c *scsiCmd) {
+			fc.send(&r2t{ITT: c.ITT, TTT: 1, Offset: 4, Length: 100})
+		}, "R2T for 100 bytes at offset 4 of 0"},
+		{"garbage", func(fc *fakeConn, c *scsiCmd) {
+			fc.nc.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n" + strings.Repeat("x", 40)))
+		}, "data segment of 3223089 bytes exceeds MaxRecvDataSegmentLength"},
+		{"close mid PDU", func(fc *fakeConn, c *scsiCmd) {
+			p := (&scsiResp{ITT: c.ITT, Data: make([]byte, 64)}).marshal()
+			b, _ := appendPDU(nil, &p, digests{})
+			fc.nc.Write(b[:60])
+			fc.nc.Close()
+		}, "SCSI Response body: unexpected EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ft := newFake(t)
+			var once sync.Once
+			ft.handle = func(fc *fakeConn, m message) bool {
+				c, ok := m.(*scsiCmd)
+				if !ok {
+					return false
+				}
+				handled := false
+				once.Do(func() { tc.bad(fc, c); handled = true })
+				return handled
+			}
+			s := ft.session(t, ft.config())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := s.Execute(ctx, &scsi.Command{CDB: []byte{0x12, 0, 0, 0, 8, 0}, Direction: scsi.FromDevice, AllocLen: 8})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if !errors.Is(err, ErrConnectionLost) {
+				t.Errorf("error %v does not match ErrConnectionLost", err)
+			}
+			if !strings.Contains(err.Error(), "fake:3260") || !strings.Contains(err.Error(), "0x12") {
+				t.Errorf("error %v does not say where (portal, command)", err)
+			}
+			if _, err := s.Execute(ctx, tur()); err != nil {
+				t.Fatalf("command after reconnect: %v", err)
+			}
+			if st := s.Stats(); st.Reconnects != 1 {
+				t.Errorf("reconnects %d", st.Reconnects)
+			}
+		})
+	}
+}
+
+func TestDigestErrorFromTarget(t *testing.T) {
+	ft := newFake(t)
+	ft.loginKeys = textKeys{{"HeaderDigest", "CRC32C"}, {"DataDigest", "CRC32C"}}
+	ft.handle = func(fc *fakeConn, m message) bool {
+		if c, ok := m.(*scsiCmd); ok {
+			p := (&scsiResp{ITT: c.ITT}).marshal()
+			b, _ := appendPDU(nil, &p, fc.dg)
+			b[48] ^= 0xff
+			fc.nc.Write(b)
+			return true
+		}
+		return false
+	}
+	cfg := ft.config()
+	cfg.HeaderDigest, cfg.DataDigest = DigestPreferCRC32C, DigestCRC32C
+	s := ft.session(t, cfg)
+	if p := s.Stats().Params; !p.HeaderDigest || !p.DataDigest {
+		t.Fatalf("digests not negotiated: %+v", p)
+	}
+	_, err := s.Execute(context.Background(), tur())
+	if !errors.Is(err, ErrDigest) || !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "header digest") {
+		t.Errorf("error %v, want a header digest error", err)
+	}
+}
+
+func TestTimeoutAborts(t *testing.T) {
+	ft := newFake(t)
+	aborted := make(chan *tmReq, 1)
+	ft.handle = func(fc *fakeConn, m message) bool {
+		switch m := m.(type) {
+		case *scsiCmd:
+			return true // never answered
+		case *tmReq:
+			aborted <- m
+		}
+		return false
+	}
+	s := ft.session(t, ft.config())
+	start := time.Now()
+	_, err := s.Execute(context.Background(), &scsi.Command{CDB: make([]byte, 6), Timeout: 100 * time.Millisecond})
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Execute returned after %v", el)
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want a deadline error", err)
+	}
+	var cmd *scsiCmd
+	for _, m := range ft.received() {
+		if c, ok := m.(*scsiCmd); ok {
+			cmd = c
+		}
+	}
+	select {
+	case tm := <-aborted:
+		if tm.Function != TMFAbortTask || tm.RefTaskTag != cmd.ITT || tm.RefCmdSN != cmd.CmdSN || !tm.Immediate {
+			t.Errorf("abort %+v for command ITT %#x CmdSN %d", tm, cmd.ITT, cmd.CmdSN)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ABORT TASK")
+	}
+	if st := s.Stats(); st.Timeouts != 1 || st.Failures != 1 {
+		t.Errorf("stats %+v", st)
+	}
+
+	// A cancelled context ends the call at once too.
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := s.Execute(ctx, tur()); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancel: %v", err)
+	}
+}
+
+// TestHungTarget: a target that stops reading must not hang Execute past
+// its deadline, even mid-write.
+func TestHungTarget(t *testing.T) {
+	ft := newFake(t)
+	block := make(chan struct{})
+	defer close(block)
+	ft.handle = func(fc *fakeConn, m message) bool {
+		<-block
+		return true
+	}
+	cfg := ft.config()
+	cfg.CommandTimeout = 300 * time.Millisecond
+	s := ft.session(t, cfg)
+	for _, cmd := range []*scsi.Command{tur(), {CDB: make([]byte, 10), Direction: scsi.ToDevice, Data: make([]byte, 1<<20)}} {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+		_, err := s.Execute(ctx, cmd)
+		cancel()
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("error %v, want a deadline error", err)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("Execute returned after %v", el)
+		}
+	}
+	if _, err := s.Ping(contextWithTimeout(t, 100*time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+func contextWithTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestTargetPing(t *testing.T) {
+	ft := newFake(t)
+	answered := make(chan *nopOut, 1)
+	ft.handle = func(fc *fakeConn, m message) bool {
+		if n, ok := m.(*nopOut); ok && n.ITT == reservedTag {
+			answered <- n
+			return true
+		}
+		return false
+	}
+	s := ft.session(t, ft.config())
+	ft.mu.Lock()
+	fc := ft.conns[0]
+	ft.mu.Unlock()
+	if err := fc.send(&nopIn{LUN: lunField(1), ITT: reservedTag, TTT: 0x4242, Data: []byte("echo")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-answered:
+		if n.TTT != 0x4242 || !n.Immediate || string(n.Data) != "echo" || n.LUN != lunField(1) {
+			t.Errorf("answer %+v", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("target ping not answered")
+	}
+	rtt, err := s.Ping(context.Background())
+	if err != nil || rtt <= 0 {
+		t.Errorf("Ping: %v %v", rtt, err)
+	}
+	if st := s.Stats(); st.TargetPings != 1 || st.LastPingRTT != rtt {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestCommandWindow(t *testing.T) {
+	ft := newFake(t)
+	ft.window = 1
+	release := make(chan struct{})
+	var first atomic.Bool
+	ft.handle = func(fc *fakeConn, m message) bool {
+		if c, ok := m.(*scsiCmd); ok && first.CompareAndSwap(false, true) {
+			// Hold the first command and keep the window shut.
+			fc.mu.Lock()
+			fc.expCmdSN = c.CmdSN + 1
+			fc.mu.Unlock()
+			go func() {
+				<-release
+				fc.openWindow(4)
+				fc.send(&scsiResp{ITT: c.ITT})
+			}()
+			return true
+		}
+		return false
+	}
+	s := ft.session(t, ft.config())
+	errs := make(chan error, 1)
+	go func() {
+		_, err := s.Execute(context.Background(), tur())
+		errs <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	// The window holds one command: a second one waits and times out.
+	_, err := s.Execute(contextWithTimeout(t, 100*time.Millisecond), tur())
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "command window") {
+		t.Errorf("second command: %v, want a window timeout", err)
+	}
+	close(release)
+	if err := <-errs; err != nil {
+		t.Errorf("first command: %v", err)
+	}
+	if _, err := s.Execute(context.Background(), tur()); err != nil {
+		t.Errorf("after the window opened: %v", err)
+	}
+	for _, m := range ft.received() {
+		if c, ok := m.(*scsiCmd); ok && c.CDB[0] == 0 && c.CmdSN > 2 {
+			t.Errorf("CmdSN %d: the timed-out command was sent", c.CmdSN)
+		}
+	}
+}
+
+func TestConcurrentExecute(t *testing.T) {
+	ft := newFake(t)
+	ft.readData = pattern(3000)
+	ft.window = 4
+	s := ft.session(t, ft.config())
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				var resp *scsi.Response
+				var err error
+				if i%2 == 0 {
+					resp, err = s.Execute(context.Background(), &scsi.Command{CDB: make([]byte, 10), Direction: scsi.FromDevice, AllocLen: 3000})
+					if err == nil && !bytes.Equal(resp.Data, ft.readData) {
+						err = errors.New("data differ")
+					}
+				} else {
+					resp, err = s.Execute(context.Background(), &scsi.Command{CDB: make([]byte, 10), Direction: scsi.ToDevice, Data: pattern(9000)})
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// CmdSNs went out in order, each once.
+	next := uint32(1)
+	for _, m := range ft.received() {
+		if c, ok := m.(*scsiCmd); ok {
+			if c.CmdSN != next {
+				t.Fatalf("CmdSN %d, want %d", c.CmdSN, next)
+			}
+			next++
+		}
+	}
+	if next != 161 {
+		t.Errorf("%d commands", next-1)
+	}
+}
+
+func TestReconnect(t *testing.T) {
+	ft := newFake(t)
+	hold := make(chan struct{})
+	ft.handle = func(fc *fakeConn, m message) bool {
+		if c, ok := m.(*scsiCmd); ok && c.CDB[0] == 0x2a {
+			close(hold)
+			return true // the write is in flight when the target dies
+		}
+		return false
+	}
+	var events []ReconnectEvent
+	cfg := ft.config()
+	cfg.Reconnect.MinBackoff = 10 * time.Millisecond
+	var s *Session
+	cfg.OnReconnect = func(ctx context.Context, ev ReconnectEvent) {
+		events = append(events, ev)
+		// The callback may run commands (re-register) before the caller's.
+		if _, err := s.Execute(ctx, tur()); err != nil {
+			t.Errorf("command from OnReconnect: %v", err)
+		}
+	}
+	s = ft.session(t, cfg)
+	errs := make(chan error, 1)
+	go func() {
+		_, err := s.Execute(context.Background(), &scsi.Command{CDB: []byte{0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, Direction: scsi.ToDevice, Data: make([]byte, 512)})
+		errs <- err
+	}()
+	<-hold
+	ft.mu.Lock()
+	ft.refuse = errors.New("connection refused")
+	ft.mu.Unlock()
+	ft.dropAll()
+	if err := <-errs; !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("in-flight write: %v, want ErrConnectionLost", err)
+	}
+	// While the target is down, a call fails within its deadline.
+	if _, err := s.Execute(contextWithTimeout(t, 100*time.Millisecond), tur()); !errors.Is(err, ErrConnectionLost) || !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("while down: %v", err)
+	}
+	time.AfterFunc(100*time.Millisecond, func() {
+		ft.mu.Lock()
+		ft.refuse = nil
+		ft.mu.Unlock()
+	})
+	if _, err := s.Execute(contextWithTimeout(t, 5*time.Second), tur()); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	if len(events) != 1 || events[0].Count != 1 || events[0].TSIH != 0x102 || events[0].Attempts < 2 || !errors.Is(events[0].Cause, ErrConnectionLost) && events[0].Cause == nil {
+		t.Errorf("events %+v", events)
+	}
+	ft.mu.Lock()
+	isids := ft.isids
+	ft.mu.Unlock()
+	if len(isids) != 2 || isids[0] != isids[1] || isids[0] != DefaultISID(cfg.InitiatorName) {
+		t.Errorf("ISIDs %x", isids)
+	}
+	if st := s.Stats(); st.Reconnects != 1 || st.TSIH != 0x102 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestReconnectDisabled(t *testing.T) {
+	ft := newFake(t)
+	cfg := ft.config()
+	cfg.Reconnect.Disabled = true
+	s := ft.session(t, cfg)
+	ft.dropAll()
+	time.Sleep(20 * time.Millisecond)
+	if _, err := s.Execute(context.Background(), tur()); !errors.Is(err, ErrConnectionLost) || !strings.Contains(err.Error(), "reconnect disabled") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestAsyncLogoutRequest(t *testing.T) {
+	ft := newFake(t)
+	s := ft.session(t, ft.config())
+	ft.mu.Lock()
+	fc := ft.conns[0]
+	ft.mu.Unlock()
+	fc.send(&asyncMsg{Event: asyncLogoutRequest, Param3: 2})
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Connected && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := s.Execute(context.Background(), tur()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Reconnects != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestRejectedCommand(t *testing.T) {
+	ft := newFake(t)
+	ft.handle = func(fc *fakeConn, m message) bool {
+		if c, ok := m.(*scsiCmd); ok {
+			p := c.marshal()
+			fc.send(&reject{Reason: 0x05, Data: p.BHS[:]})
+			return true
+		}
+		return false
+	}
+	s := ft.session(t, ft.config())
+	var re *RejectError
+	_, err := s.Execute(context.Background(), tur())
+	if !errors.As(err, &re) || re.Reason != 5 || !strings.Contains(err.Error(), "command not supported") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestTaskManagement(t *testing.T) {
+	ft := newFake(t)
+	ft.handle = func(fc *fakeConn, m message) bool {
+		if tm, ok := m.(*tmReq); ok && tm.Function == TMFTargetColdReset {
+			fc.send(&tmResp{ITT: tm.ITT, Response: 5})
+			return true
+		}
+		return false
+	}
+	s := ft.session(t, ft.config())
+	ctx := context.Background()
+	if err := s.Reset(ctx, scsi.ResetLUN); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TaskManagement(ctx, TMFAbortTaskSet); err != nil {
+		t.Fatal(err)
+	}
+	var te *TMFError
+	if err := s.TaskManagement(ctx, TMFTargetColdReset); !errors.As(err, &te) || !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "TARGET COLD RESET") {
+		t.Errorf("cold reset: %v", err)
+	}
+	if err := s.Reset(ctx, scsi.ResetBus); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("bus reset: %v", err)
+	}
+	if err := s.TaskManagement(ctx, TMFAbortTask); err == nil {
+		t.Error("ABORT TASK without a task accepted")
+	}
+	var fns []uint8
+	for _, m := range ft.received() {
+		if tm, ok := m.(*tmReq); ok {
+			fns = append(fns, tm.Function)
+			if tm.LUN != lunField(1) || tm.RefTaskTag != reservedTag {
+				t.Errorf("TMF %+v", tm)
+			}
+		}
+	}
+	if diff := cmp.Diff([]uint8{TMFLogicalUnitReset, TMFAbortTaskSet, TMFTargetColdReset}, fns); diff != "" {
+		t.Error(diff)
+	}
+	if err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after Logout: %v", err)
+	}
+	if _, err := s.Ping(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("Ping after Logout: %v", err)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	ft := newFake(t)
+	ft.loginStatus = 0x0202
+	u := URL{Host: "fake", Port: 3260, Target: "iqn.2026-11.io.hakit.test:target", LUN: 1}
+	_, err := Dial(context.Background(), u, ft.config())
+	var le *LoginError
+	if !errors.As(err, &le) || !errors.Is(err, ErrNotAuthorized) || le.Status() != 0x0202 || !strings.Contains(err.Error(), "authorization failure") {
+		t.Errorf("error %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		u    URL
+		want string
+	}{
+		{"no initiator", Config{}, u, "InitiatorName"},
+		{"no URL", Config{InitiatorName: "iqn.x:y"}, URL{}, "incomplete URL"},
+		{"user without secret", Config{InitiatorName: "iqn.x:y", CHAPUser: "u"}, u, "no secret"},
+		{"mutual without user", Config{InitiatorName: "iqn.x:y", MutualCHAPSecret: "s"}, u, "mutual CHAP needs"},
+		{"bad MRDSL", Config{InitiatorName: "iqn.x:y", MaxRecvDataSegmentLength: 100}, u, "MaxRecvDataSegmentLength 100"},
+		{"bad digest", Config{InitiatorName: "iqn.x:y", DataDigest: 7}, u, "invalid digest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Dial(context.Background(), tc.u, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// A portal that accepts but never answers: Dial ends with its context.
+	hang := func(ctx context.Context, addr string) (net.Conn, error) {
+		a, b := net.Pipe()
+		go io.Copy(io.Discard, b)
+		t.Cleanup(func() { b.Close() })
+		return a, nil
+	}
+	start := time.Now()
+	_, err = Dial(contextWithTimeout(t, 100*time.Millisecond), u, Config{InitiatorName: "iqn.x:y", Dial: hang})
+	if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) > time.Second {
+		t.Errorf("hung login: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestCheckCommand(t *testing.T) {
+	ft := newFake(t)
+	s := ft.session(t, ft.config())
+	for _, cmd := range []*scsi.Command{
+		nil,
+		{},
+		{CDB: make([]byte, 261)},
+		{CDB: make([]byte, 6), AllocLen: 5},
+		{CDB: make([]byte, 6), Data: []byte{1}},
+		{CDB: make([]byte, 6), Direction: 9},
+		{CDB: make([]byte, 6), Timeout: -1},
+	} {
+		if _, err := s.Execute(context.Background(), cmd); err == nil {
+			t.Errorf("Execute(%+v) accepted", cmd)
+		}
+	}
+	// A 32-byte CDB travels in an extended CDB AHS.
+	cdb := pattern(32)
+	if _, err := s.Execute(context.Background(), &scsi.Command{CDB: cdb}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := ft.received()
+	if c := msgs[len(msgs)-1].(*scsiCmd); !bytes.Equal(c.CDB, cdb) {
+		t.Errorf("CDB %x", c.CDB)
+	}
+}
