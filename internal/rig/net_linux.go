@@ -68,6 +68,15 @@ func NewNet(ctx context.Context, cfg NetConfig) (*Net, error) {
 			return nil, err
 		}
 	}
+	// The kernel sets operstate up asynchronously after the link comes up:
+	// return only once both ends are fully up, so users start from a known
+	// state.
+	for _, side := range []Side{A, B} {
+		if err := nw.WaitOperState(ctx, side, "UP", 5*time.Second); err != nil {
+			nw.Close()
+			return nil, err
+		}
+	}
 	nw.log.Info("rig net ready", "nsA", nw.ns[A], "ifA", nw.ifc[A], "addrA", nw.addr[A], "nsB", nw.ns[B], "ifB", nw.ifc[B], "addrB", nw.addr[B])
 	return nw, nil
 }
@@ -111,6 +120,36 @@ func (nw *Net) SetLink(ctx context.Context, s Side, up bool) error {
 	}
 	nw.log.Info("rig link set", "side", s, "state", state)
 	return nil
+}
+
+// WaitOperState waits until side s's veth end reports the operstate want
+// (as `ip link` prints it: UP, DOWN, LOWERLAYERDOWN, ...), or timeout passes.
+func (nw *Net) WaitOperState(ctx context.Context, s Side, want string, timeout time.Duration) error {
+	if err := s.valid(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last string
+	for {
+		out, err := exec.CommandContext(ctx, "ip", "-n", nw.ns[s], "-o", "link", "show", "dev", nw.ifc[s]).Output()
+		if err == nil {
+			f := strings.Fields(string(out))
+			for i := 0; i+1 < len(f); i++ {
+				if f[i] == "state" {
+					last = f[i+1]
+				}
+			}
+			if last == want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rig: %s end %s: operstate %q, want %q after %v", s, nw.ifc[s], last, want, timeout)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // RemoveAddr removes side s's address (the node goes silent on the link while
