@@ -158,11 +158,6 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", d.Device(), err))
 		}
-		if name == "release" && err == nil {
-			a.mu.Lock()
-			a.guard.Release(d.Device())
-			a.mu.Unlock()
-		}
 		res.Disks = append(res.Disks, a.refresh(r.Context(), d))
 	}
 	code := http.StatusOK

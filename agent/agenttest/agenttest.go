@@ -137,12 +137,10 @@ func (d *Disk) Acquire(ctx context.Context) error {
 
 func (d *Disk) Release(ctx context.Context) error {
 	return d.with(ctx, func(l *LUN) error {
+		// Like scsi.Owner.Release: the reservation goes, the registration
+		// stays.
 		if l.holder == d.Own {
 			l.holder = 0
-		}
-		if i := slices.Index(l.keys, d.Own); i >= 0 {
-			l.keys = slices.Delete(l.keys, i, i+1)
-			l.gen++
 		}
 		return nil
 	})

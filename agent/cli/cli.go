@@ -1,0 +1,346 @@
+// Package cli is the hwagent command: the daemon (run) and the client
+// subcommands people use against a running agent (status, events, the
+// views and the ownership actions), readable or --json.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/raidctl/raidcli"
+)
+
+// ErrUsage wraps command-line mistakes (exit code 2).
+var ErrUsage = errors.New("hwagent: usage")
+
+const usage = `Usage: hwagent <command> [flags]
+
+Daemon:
+  run        run the agent of this node (--config /etc/hakit/hwagent.yaml)
+  check-config  parse and validate a configuration, then exit
+
+Client (talks to the agent over its API socket):
+  status     the agent's summary: peer, heartbeat, links, disks, fenced
+  events     stream the agent's events as they happen (--since N replays)
+  heartbeat  the serial heartbeat's state and counters
+  nics       the heartbeat NIC's link and a probe of the peer
+  disks      each shared disk read now: keys, reservation, who owns it
+  raid       the RAID controller as the agent reads it
+  register | acquire | release | unfence
+             ownership actions on every shared disk, read back after
+  fence NODE remove the peer's key from every shared disk (verified)
+
+Field tools (no agent needed):
+  raid-tool  RAID show/validate front (raidctl), e.g. hwagent raid-tool validate ...
+
+Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
+--config PATH, --json, --timeout DURATION. Every command takes --help.
+`
+
+// Run runs the hwagent command line (without the program name).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: no command", ErrUsage)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "run":
+		return cmdRun(ctx, rest, stderr)
+	case "check-config":
+		return cmdCheckConfig(rest, stdout, stderr)
+	case "raid-tool":
+		return raidcli.Run(ctx, rest, stdout, stderr)
+	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
+		return client(ctx, cmd, rest, stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", ErrUsage, cmd)
+}
+
+func newFlags(name, args string, stderr io.Writer, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet("hwagent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hwagent %s [flags]%s\n\n%s\n\nFlags:\n", name, args, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return nil
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check-config", "", stderr, "Parses and validates the configuration (strict: unknown keys are errors).")
+	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := agent.LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok: node %s (id %d), peer %s (id %d), cluster %d, %d disk(s), socket %s\n", *path, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID, cfg.Cluster.ID, len(cfg.Disks), cfg.API.Socket)
+	return nil
+}
+
+// cmdRun is the daemon. Everything that can fail does so before the agent
+// starts: a bad configuration, a missing key file, a second agent.
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("run", "", stderr, "Runs this node's agent until SIGTERM. Registrations and reservations are kept on exit.")
+	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
+	verbose := fs.Bool("v", false, "log debug messages")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := agent.LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	lvl := slog.LevelInfo
+	if *verbose {
+		lvl = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("node", cfg.Node.Name)
+	return RunAgent(ctx, cfg, log)
+}
+
+// RunAgent builds the hardware parts of cfg and runs the agent until ctx
+// ends.
+func RunAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
+	deps, closeHW, err := hw.Build(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeHW()
+	a, err := agent.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+type clientFlags struct {
+	socket, config string
+	json           bool
+	timeout        time.Duration
+	since          uint64
+}
+
+var clientHelp = map[string]string{
+	"status":    "Shows the agent's summary.",
+	"events":    "Streams the agent's events until interrupted.",
+	"heartbeat": "Shows the serial heartbeat.",
+	"nics":      "Shows the heartbeat NIC and probes the peer.",
+	"disks":     "Reads every shared disk now and shows its keys and reservation.",
+	"raid":      "Shows the RAID controller as the agent reads it.",
+	"register":  "Registers this node's key on every shared disk.",
+	"acquire":   "Reserves every shared disk for this node (Write Exclusive, registrants only).",
+	"release":   "Releases this node's reservation (the registration stays).",
+	"unfence":   "Registers this node's key again after it was fenced, and clears the fenced state.",
+	"fence":     "Fences NODE (the peer): removes its key from every shared disk and verifies.",
+}
+
+func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	extra := ""
+	if cmd == "fence" {
+		extra = " NODE"
+	}
+	fs := newFlags(cmd, extra, stderr, clientHelp[cmd])
+	var f clientFlags
+	fs.StringVar(&f.socket, "socket", "", "agent API socket (default: from --config, else "+agent.DefaultSocket+")")
+	fs.StringVar(&f.config, "config", "", "configuration file to take the socket from")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long (not for events)")
+	if cmd == "events" {
+		fs.Uint64Var(&f.since, "since", 0, "replay the kept events after this number first")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (cmd == "fence") != (fs.NArg() == 1) || fs.NArg() > 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: %s takes %d argument(s)", ErrUsage, cmd, len(strings.Fields(extra)))
+	}
+	sock := f.socket
+	if sock == "" {
+		sock = agent.DefaultSocket
+		if f.config != "" {
+			cfg, err := agent.LoadConfig(f.config)
+			if err != nil {
+				return err
+			}
+			sock = cfg.API.Socket
+		}
+	}
+	c := agent.NewClient(sock)
+	if cmd == "events" {
+		return c.Events(ctx, f.since, func(e agent.Event) error {
+			if f.json {
+				return json.NewEncoder(stdout).Encode(e)
+			}
+			_, err := fmt.Fprintln(stdout, FormatEvent(e))
+			return err
+		})
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	var v any
+	var err error
+	switch cmd {
+	case "status":
+		v, err = c.Status(ctx)
+	case "disks":
+		v, err = c.Disks(ctx)
+	case "heartbeat", "nics", "raid":
+		v, err = c.Raw(ctx, "/v1/"+cmd)
+	case "fence":
+		v, err = c.Fence(ctx, fs.Arg(0))
+	default:
+		v, err = c.Action(ctx, cmd)
+	}
+	if err != nil {
+		// An action that failed still returns the disks' state: show it.
+		if r, ok := v.(agent.ActionResult); ok && len(r.Disks) > 0 && !f.json {
+			writeDisks(stdout, r.Disks)
+		}
+		return err
+	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	switch x := v.(type) {
+	case agent.Status:
+		writeStatus(stdout, x)
+	case []agent.DiskStatus:
+		writeDisks(stdout, x)
+	case agent.ActionResult:
+		fmt.Fprintf(stdout, "%s: done\n", x.Action)
+		writeDisks(stdout, x.Disks)
+	case json.RawMessage:
+		writeRaw(stdout, "", x)
+	}
+	return nil
+}
+
+// FormatEvent is one line for people.
+func FormatEvent(e agent.Event) string {
+	return fmt.Sprintf("%s #%d %-9s %-12s %s", e.Time.Format("15:04:05.000"), e.Seq, e.Source, e.Kind, e.Msg)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func writeStatus(w io.Writer, s agent.Status) {
+	fmt.Fprintf(w, "node       %s (id %d), cluster %d, pid %d, up %s\n", s.Node, s.NodeID, s.Cluster, s.PID, time.Since(s.Started).Round(time.Second))
+	fmt.Fprintf(w, "peer       %s (id %d)\n", s.Peer, s.PeerID)
+	fmt.Fprintf(w, "fenced     %s (self-fence action: %s)\n", yesNo(s.Fenced), s.SelfFence)
+	for _, part := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"heartbeat", s.Heartbeat}, {"nics", s.NICs}, {"raid", s.RAID}} {
+		if string(part.raw) == "null" || len(part.raw) == 0 {
+			fmt.Fprintf(w, "%-10s not configured\n", part.name)
+			continue
+		}
+		fmt.Fprintf(w, "%s:\n", part.name)
+		writeRaw(w, "  ", part.raw)
+	}
+	if len(s.Disks) == 0 {
+		fmt.Fprintln(w, "disks      none read yet")
+	}
+	writeDisks(w, s.Disks)
+	fmt.Fprintf(w, "events     %d so far (hwagent events --since N)\n", s.LastEvent)
+}
+
+func writeDisks(w io.Writer, disks []agent.DiskStatus) {
+	for _, d := range disks {
+		fmt.Fprintf(w, "disk %s\n", d.Device)
+		if d.Error != "" {
+			fmt.Fprintf(w, "  UNREADABLE: %s (ownership unknown)\n", d.Error)
+			continue
+		}
+		if d.Identity != "" {
+			fmt.Fprintf(w, "  identity     %s\n", d.Identity)
+		}
+		fmt.Fprintf(w, "  PR generation=0x%x, %d registered reservation key(s): %s\n", d.Generation, len(d.Keys), strings.Join(d.Keys, " "))
+		if d.Holder != "" {
+			fmt.Fprintf(w, "  reservation  key=%s, %s\n", d.Holder, d.Type)
+		} else {
+			fmt.Fprintln(w, "  reservation  there is NO reservation held")
+		}
+		fmt.Fprintf(w, "  this node    key %s registered=%s owner=%s\n", d.OwnKey, yesNo(d.Registered), yesNo(d.Owner))
+		fmt.Fprintf(w, "  peer         key %s registered=%s\n", d.PeerKey, yesNo(d.PeerRegistered))
+		for _, n := range d.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+	}
+}
+
+// writeRaw prints a JSON object's fields as "key: value" lines, nested
+// objects indented; other JSON as is.
+func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		fmt.Fprintf(w, "%s%s\n", indent, strings.TrimSpace(string(raw)))
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := m[k]
+		if len(v) > 0 && v[0] == '{' && len(indent) < 6 {
+			fmt.Fprintf(w, "%s%s:\n", indent, k)
+			writeRaw(w, indent+"  ", v)
+			continue
+		}
+		fmt.Fprintf(w, "%s%-16s %s\n", indent, k+":", string(v))
+	}
+}
+
+// Main runs Run with the process's arguments and exits: 0, 2 for usage,
+// 1 otherwise.
+func Main(ctx context.Context) {
+	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "hwagent:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,403 @@
+// Package hw wires the agent to the hardware packages: shared disks through
+// scsi ownership (iSCSI sessions; SG_IO device paths when the scsi package
+// offers them), the serial heartbeat through a serialhb Runner, the
+// heartbeat NIC through a nic Watcher and probe, and the RAID controller
+// through a raidctl Source. Build turns an agent.Config into agent.Deps.
+package hw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/nic"
+	"github.com/hakit/hakit/raidctl"
+	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/serialhb"
+)
+
+// Keys returns the reservation keys of this node and of its peer: scsi's
+// NodeKey rule with the decimal cluster id as the cluster identifier.
+func Keys(cfg *agent.Config) (own, peer scsi.Key, err error) {
+	cid := strconv.Itoa(cfg.Cluster.ID)
+	if own, err = scsi.NodeKey(cid, cfg.Node.ID); err != nil {
+		return 0, 0, err
+	}
+	peer, err = scsi.NodeKey(cid, cfg.Peer.ID)
+	return own, peer, err
+}
+
+// ErrNoSGIO: a /dev path disk, which needs the SG_IO transport.
+var ErrNoSGIO = errors.New("device paths need the scsi package's SG_IO transport, which this build lacks: use an iscsi:// URL")
+
+// Build makes the agent's parts from the configuration. It opens nothing:
+// disks log in on first use, components open their devices in Run. The
+// returned close function ends the iSCSI sessions.
+func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	deps := agent.Deps{Logger: log}
+	own, peer, err := Keys(cfg)
+	if err != nil {
+		return deps, nil, err
+	}
+	var disks []*Disk
+	closeAll := func() error {
+		var errs []error
+		for _, d := range disks {
+			errs = append(errs, d.Close())
+		}
+		return errors.Join(errs...)
+	}
+	for i, dc := range cfg.Disks {
+		d, err := NewDisk(dc, own, peer, log)
+		if err != nil {
+			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
+		}
+		disks = append(disks, d)
+		deps.Disks = append(deps.Disks, d)
+	}
+	if cfg.Serial.Port != "" {
+		key, err := serialhb.LoadKey(cfg.Serial.KeyFile)
+		if err != nil {
+			return deps, nil, &agent.ConfigError{Field: "serial.key_file", Msg: err.Error()}
+		}
+		t := cfg.Timers
+		r, err := serialhb.NewRunner(serialhb.Config{
+			Path:   cfg.Serial.Port,
+			Port:   serialhb.PortConfig{Baud: cfg.Serial.Baud},
+			Link:   serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(cfg.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
+			Logger: log.With("part", "serialhb"),
+		})
+		if err != nil {
+			return deps, nil, &agent.ConfigError{Field: "serial", Msg: err.Error()}
+		}
+		deps.Heartbeat = &Heartbeat{R: r}
+	}
+	if cfg.NIC.Interface != "" {
+		addr, _ := netip.ParseAddr(cfg.NIC.PeerAddress)
+		deps.NICs = &NIC{Interface: cfg.NIC.Interface, Peer: addr, NetNS: cfg.NIC.Netns, Logger: log.With("part", "nic")}
+	}
+	if cfg.RAID.Tool != "" {
+		src, err := RAIDSource(cfg.RAID)
+		if err != nil {
+			return deps, nil, &agent.ConfigError{Field: "raid", Msg: err.Error()}
+		}
+		deps.RAID = &RAID{Src: src}
+	}
+	return deps, closeAll, nil
+}
+
+// RAIDSource maps the configuration to a raidctl Source.
+func RAIDSource(c agent.RAIDConfig) (raidctl.Source, error) {
+	tool := raidctl.Tool(c.Tool)
+	if c.Tool == "md" {
+		tool = raidctl.ToolMdadm
+	}
+	if c.File != "" {
+		if c.Tool == "md" {
+			tool = ""
+		}
+		return raidctl.File{Path: c.File, Tool: tool}, nil
+	}
+	return raidctl.NewExec(raidctl.ExecConfig{Tool: tool})
+}
+
+// Disk is one shared disk over an iSCSI session and a scsi.Owner. Its
+// methods are safe for concurrent use.
+type Disk struct {
+	cfg       agent.DiskConfig
+	own, peer scsi.Key
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	sess     *iscsi.Session
+	owner    *scsi.Owner
+	identity string
+}
+
+// NewDisk checks the device and prepares the disk; the session logs in on
+// first use.
+func NewDisk(c agent.DiskConfig, own, peer scsi.Key, log *slog.Logger) (*Disk, error) {
+	if !strings.HasPrefix(c.Device, "iscsi://") {
+		return nil, fmt.Errorf("%s: %w", c.Device, ErrNoSGIO)
+	}
+	if _, err := iscsi.ParseURL(c.Device); err != nil {
+		return nil, err
+	}
+	return &Disk{cfg: c, own: own, peer: peer, log: log.With("device", c.Device)}, nil
+}
+
+// Device implements agent.Disk.
+func (d *Disk) Device() string { return d.cfg.Device }
+
+// Key is this node's key on the disk.
+func (d *Disk) Key() scsi.Key { return d.own }
+
+// PeerKey is the peer's key on the disk.
+func (d *Disk) PeerKey() scsi.Key { return d.peer }
+
+// Owner logs in when needed and returns the owner.
+func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.owner != nil {
+		return d.owner, nil
+	}
+	u, err := iscsi.ParseURL(d.cfg.Device)
+	if err != nil {
+		return nil, err
+	}
+	var owner *scsi.Owner
+	s, err := iscsi.Dial(ctx, u, iscsi.Config{
+		InitiatorName:  d.cfg.Initiator,
+		CommandTimeout: 5 * time.Second,
+		Logger:         d.log,
+		// A new session after a reconnect has no registration: put this
+		// node's key back if it had one (scsi.Owner.Reassert).
+		OnReconnect: func(ctx context.Context, _ iscsi.ReconnectEvent) {
+			if owner != nil {
+				if _, err := owner.Reassert(ctx); err != nil {
+					d.log.Warn("reassert after reconnect", "err", err)
+				}
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: s, Name: d.cfg.Device, Key: d.own, Logger: d.log})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	d.sess, d.owner = s, owner
+	return owner, nil
+}
+
+// Close logs out (keeping the registration: the target keeps it per
+// I_T nexus only while the session lives; tgtd drops it with the session,
+// a real array keeps it).
+func (d *Disk) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sess == nil {
+		return nil
+	}
+	err := d.sess.Close()
+	d.sess, d.owner = nil, nil
+	return err
+}
+
+// Generation implements agent.Disk: one READ KEYS.
+func (d *Disk) Generation(ctx context.Context) (uint32, error) {
+	o, err := d.Owner(ctx)
+	if err != nil {
+		return 0, err
+	}
+	k, err := o.Device().ReadKeys(ctx)
+	return k.Generation, err
+}
+
+// Status implements agent.Disk.
+func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
+	s := agent.DiskStatus{Device: d.cfg.Device, OwnKey: d.own.String(), PeerKey: d.peer.String(), Keys: []string{}}
+	o, err := d.Owner(ctx)
+	if err != nil {
+		return s, err
+	}
+	d.mu.Lock()
+	id := d.identity
+	d.mu.Unlock()
+	if id == "" {
+		if ident, err := o.Device().Identify(ctx); err == nil {
+			id = ident.ID
+			d.mu.Lock()
+			d.identity = id
+			d.mu.Unlock()
+		}
+	}
+	s.Identity = id
+	st, err := o.Status(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Generation = st.Keys.Generation
+	for _, k := range st.Keys.Keys {
+		s.Keys = append(s.Keys, k.String())
+	}
+	s.Registered = st.OwnRegistrations > 0
+	s.PeerRegistered = slices.Contains(st.Keys.Keys, d.peer)
+	s.Owner = st.Owned()
+	if st.Reservation.Held {
+		s.Holder, s.Type = st.Reservation.Key.String(), st.Reservation.Type.String()
+	}
+	s.Notes = append(s.Notes, st.Notes...)
+	for _, ua := range st.UnitAttentions {
+		s.Notes = append(s.Notes, "unit attention: "+ua.String())
+	}
+	return s, nil
+}
+
+func (d *Disk) act(ctx context.Context, fn func(*scsi.Owner) error) error {
+	o, err := d.Owner(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(o)
+}
+
+// Register implements agent.Disk.
+func (d *Disk) Register(ctx context.Context) error {
+	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Register(ctx); return err })
+}
+
+// Acquire implements agent.Disk.
+func (d *Disk) Acquire(ctx context.Context) error {
+	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Acquire(ctx); return err })
+}
+
+// Release implements agent.Disk.
+func (d *Disk) Release(ctx context.Context) error {
+	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Release(ctx); return err })
+}
+
+// Unfence implements agent.Disk.
+func (d *Disk) Unfence(ctx context.Context) error {
+	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Unfence(ctx); return err })
+}
+
+// Fence implements agent.Disk; a peer key already gone is success (fencing
+// is idempotent; the caller reads the state back).
+func (d *Disk) Fence(ctx context.Context) error {
+	return d.act(ctx, func(o *scsi.Owner) error {
+		r, err := o.Fence(ctx, d.peer)
+		if errors.Is(err, scsi.ErrKeyNotRegistered) {
+			return nil
+		}
+		if err == nil && r.Fallback != "" {
+			d.log.Info("fence fallback", "method", r.MethodName, "why", r.Fallback)
+		}
+		return err
+	})
+}
+
+// Heartbeat runs a serialhb Runner as an agent component.
+type Heartbeat struct{ R *serialhb.Runner }
+
+// Run implements agent.Component.
+func (h *Heartbeat) Run(ctx context.Context, emit func(agent.Event)) error {
+	events, cancel := h.R.Subscribe(64)
+	defer cancel()
+	if err := h.R.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+		defer c()
+		_ = h.R.Stop(sctx)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.R.Done():
+			return errors.New("serial heartbeat runner stopped")
+		case e, ok := <-events:
+			if !ok {
+				return nil
+			}
+			kind := e.Kind.String()
+			if e.Kind == serialhb.EventState {
+				kind = e.To.String()
+			}
+			emit(agent.Event{Time: e.Time, Source: "heartbeat", Kind: kind, Msg: "serial: " + e.String(), Data: map[string]any{"from": e.From.String(), "to": e.To.String(), "peer": e.Peer}})
+		}
+	}
+}
+
+// Status implements agent.Component.
+func (h *Heartbeat) Status(context.Context) (any, error) { return h.R.Status(), nil }
+
+// NIC watches the heartbeat NIC and probes the peer on demand.
+type NIC struct {
+	Interface string
+	Peer      netip.Addr
+	NetNS     string
+	Logger    *slog.Logger
+}
+
+// NICStatus is the NIC component's status.
+type NICStatus struct {
+	Status *nic.Status      `json:"status"`
+	Probe  *nic.ProbeResult `json:"probe"`
+	Error  string           `json:"error,omitempty"`
+}
+
+// Run implements agent.Component: netlink events, no polling.
+func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
+	w, err := nic.Watch(ctx, nic.WatchConfig{NetNS: n.NetNS, Interfaces: []string{n.Interface}, Logger: n.Logger})
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			<-w.Done()
+			return nil
+		case <-w.Done():
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("nic watch ended: %w", w.Err())
+		case e, ok := <-w.Events():
+			if !ok {
+				continue
+			}
+			kind := string(e.Kind)
+			if e.Kind == nic.Changed {
+				kind = "link-" + string(e.New.OperState)
+			}
+			emit(agent.Event{Time: e.Time, Source: "nic", Kind: kind, Msg: fmt.Sprintf("%s: %s carrier %s operstate %s (%v)", n.Interface, e.Kind, e.New.Carrier, e.New.OperState, e.Fields), Data: map[string]any{"interface": n.Interface, "carrier": e.New.Carrier, "operstate": e.New.OperState}})
+		}
+	}
+}
+
+// Status implements agent.Component: the link now and one probe of the peer.
+func (n *NIC) Status(ctx context.Context) (any, error) {
+	var out NICStatus
+	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
+	if err != nil {
+		out.Error = err.Error()
+		return out, nil
+	}
+	out.Status = st
+	pr, err := nic.Probe(ctx, nic.ProbeConfig{NetNS: n.NetNS, Count: 2, Interval: 200 * time.Millisecond}, n.Interface, n.Peer)
+	if err != nil {
+		out.Error = err.Error()
+	}
+	out.Probe = pr
+	return out, nil
+}
+
+// RAID reads the controller when asked (no background work).
+type RAID struct{ Src raidctl.Source }
+
+// Run implements agent.Component.
+func (r *RAID) Run(ctx context.Context, _ func(agent.Event)) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Status implements agent.Component.
+func (r *RAID) Status(ctx context.Context) (any, error) { return r.Src.Read(ctx) }

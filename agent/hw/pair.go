@@ -1,0 +1,168 @@
+package hw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/rig"
+)
+
+// RigPair describes two nodes on the rig: the shared disk, the serial cable,
+// the heartbeat link, and each node's initiator name.
+type RigPair struct {
+	Disk  *rig.Disk
+	Cable *rig.Cable
+	Net   *rig.Net
+	// IQN is each side's initiator name (allowed by the disk's ACL).
+	IQN [2]string
+	// Dir holds the configs, key file and sockets; it must exist.
+	Dir string
+	// KeepaliveMS is the heartbeat keepalive; 0 means 100.
+	KeepaliveMS int
+	// DiskStatusMS is the disk watcher's period; 0 means 200.
+	DiskStatusMS int
+	// SelfFence is the self-fence action; "" means event.
+	SelfFence string
+}
+
+var sides = [2]rig.Side{rig.A, rig.B}
+
+// Configs writes the key file and both nodes' YAML configurations into Dir
+// and returns their paths and parsed forms.
+func (p RigPair) Configs() (paths [2]string, cfgs [2]*agent.Config, err error) {
+	keyFile := filepath.Join(p.Dir, "hb.key")
+	if err := os.WriteFile(keyFile, []byte("rig-shared-key-0123456789abcdef"), 0o600); err != nil {
+		return paths, cfgs, err
+	}
+	ka, ds := p.KeepaliveMS, p.DiskStatusMS
+	if ka == 0 {
+		ka = 100
+	}
+	if ds == 0 {
+		ds = 200
+	}
+	sf := p.SelfFence
+	if sf == "" {
+		sf = "event"
+	}
+	for i, s := range sides {
+		o := sides[1-i]
+		name, peer := "node-"+strings.ToLower(s.String()), "node-"+strings.ToLower(o.String())
+		y := fmt.Sprintf(`node: {name: %s, id: %d}
+peer: {name: %s, id: %d, socket: %s}
+cluster: {id: 42, name: rig}
+serial: {port: %s, baud: 115200, key_file: %s}
+nic: {interface: %s, peer_address: %s, netns: %s}
+disks:
+  - device: %s
+    initiator: %s
+timers: {keepalive_ms: %d, disk_status_ms: %d}
+api: {socket: %s}
+self_fence: {action: %s}
+fence: {priority: %d, delay_step_ms: 500}
+`, name, i+1, peer, 2-i, filepath.Join(p.Dir, peer+".sock"),
+			p.Cable.Path(s), keyFile,
+			p.Net.Interface(s), p.Net.Addr(o).Addr(), p.Net.Namespace(s),
+			p.Disk.URL(), p.IQN[i],
+			ka, ds, filepath.Join(p.Dir, name+".sock"), sf, i)
+		paths[i] = filepath.Join(p.Dir, name+".yaml")
+		if err := os.WriteFile(paths[i], []byte(y), 0o644); err != nil {
+			return paths, cfgs, err
+		}
+		if cfgs[i], err = agent.ParseConfig(paths[i], []byte(y)); err != nil {
+			return paths, cfgs, err
+		}
+	}
+	return paths, cfgs, nil
+}
+
+// Pair is two agents running in this process.
+type Pair struct {
+	Paths   [2]string
+	Configs [2]*agent.Config
+	Clients [2]*agent.Client
+	cancel  context.CancelFunc
+	done    [2]chan error
+}
+
+// StartPair runs both nodes' agents and waits until both answer.
+func StartPair(ctx context.Context, p RigPair, log *slog.Logger) (*Pair, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	paths, cfgs, err := p.Configs()
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	pr := &Pair{Paths: paths, Configs: cfgs, cancel: cancel}
+	for i, cfg := range cfgs {
+		deps, closeHW, err := Build(cfg, log.With("node", cfg.Node.Name))
+		if err != nil {
+			pr.Close()
+			return nil, err
+		}
+		a, err := agent.New(cfg, deps)
+		if err != nil {
+			closeHW()
+			pr.Close()
+			return nil, err
+		}
+		pr.Clients[i] = agent.NewClient(cfg.API.Socket)
+		pr.done[i] = make(chan error, 1)
+		go func() {
+			err := a.Run(rctx)
+			closeHW()
+			pr.done[i] <- err
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := range pr.Clients {
+		for {
+			_, err := pr.Clients[i].Status(ctx)
+			if err == nil {
+				break
+			}
+			select {
+			case err := <-pr.done[i]:
+				pr.done[i] <- err
+				pr.Close()
+				return nil, fmt.Errorf("agent %s: %w", cfgs[i].Node.Name, err)
+			default:
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				pr.Close()
+				return nil, fmt.Errorf("agent %s does not answer: %w", cfgs[i].Node.Name, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return pr, nil
+}
+
+// Close stops both agents and returns their errors.
+func (p *Pair) Close() error {
+	p.cancel()
+	var errs []error
+	for i, d := range p.done {
+		if d == nil {
+			continue
+		}
+		select {
+		case err := <-d:
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agent %s: %w", p.Configs[i].Node.Name, err))
+			}
+		case <-time.After(10 * time.Second):
+			errs = append(errs, fmt.Errorf("agent %s did not stop", p.Configs[i].Node.Name))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,182 @@
+package hw_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/fence"
+	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/internal/rig"
+)
+
+const (
+	iqnA = "iqn.2026-11.io.hakit:node-a"
+	iqnB = "iqn.2026-11.io.hakit:node-b"
+)
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// rigPair builds the rig and starts two agents on it.
+func rigPair(t *testing.T) (hw.RigPair, *hw.Pair) {
+	t.Helper()
+	disk := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}})
+	cable := rig.CableFor(t, rig.CableConfig{})
+	nw := rig.NetFor(t, rig.NetConfig{})
+	rp := hw.RigPair{Disk: disk, Cable: cable, Net: nw, IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := hw.StartPair(ctx, rp, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return rp, p
+}
+
+// collector gathers one agent's events.
+type collector struct {
+	mu     sync.Mutex
+	events []agent.Event
+}
+
+func (c *collector) wait(t *testing.T, what string, match func(agent.Event) bool) agent.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		for _, e := range c.events {
+			if match(e) {
+				c.mu.Unlock()
+				return e
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s event", what)
+	return agent.Event{}
+}
+
+func collect(t *testing.T, c *agent.Client) *collector {
+	col := &collector{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Events(ctx, 1, func(e agent.Event) error {
+			col.mu.Lock()
+			col.events = append(col.events, e)
+			col.mu.Unlock()
+			return nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return col
+}
+
+func heartbeatState(t *testing.T, c *agent.Client) string {
+	raw, err := c.Raw(context.Background(), agent.PathHeartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct{ State string }
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.State
+}
+
+func TestIntegrationTwoAgentsOnRig(t *testing.T) {
+	rp, p := rigPair(t)
+	ctx := context.Background()
+	a, b := p.Clients[0], p.Clients[1]
+	evA, evB := collect(t, a), collect(t, b)
+
+	for _, c := range []*agent.Client{a, b} {
+		deadline := time.Now().Add(5 * time.Second)
+		for heartbeatState(t, c) != "alive" {
+			if time.Now().After(deadline) {
+				t.Fatalf("serial heartbeat never alive: %s", heartbeatState(t, c))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	raw, err := a.Raw(ctx, agent.PathNICs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns hw.NICStatus
+	if err := json.Unmarshal(raw, &ns); err != nil || ns.Probe == nil || ns.Probe.State != "reachable" {
+		t.Fatalf("A's NIC view: %s (%v)", raw, err)
+	}
+
+	for _, c := range []*agent.Client{a, b} {
+		if _, err := c.Action(ctx, "register"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := a.Action(ctx, "acquire")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Disks[0]; !d.Owner || !d.PeerRegistered || d.Identity == "" {
+		t.Fatalf("A after acquire: %+v", d)
+	}
+	disksB, err := b.Disks(ctx)
+	if err != nil || disksB[0].Owner || !disksB[0].Registered || disksB[0].Identity != r.Disks[0].Identity {
+		t.Fatalf("B's view: %+v %v", disksB, err)
+	}
+
+	// Pull the serial cable: both sides declare the peer dead.
+	rp.Cable.Cut()
+	for _, c := range []*collector{evA, evB} {
+		c.wait(t, "heartbeat dead", func(e agent.Event) bool { return e.Source == "heartbeat" && e.Kind == "dead" })
+	}
+	// Heartbeat link down on B's side: A sees its carrier go.
+	if err := rp.Net.SetLink(ctx, rig.B, false); err != nil {
+		t.Fatal(err)
+	}
+	evA.wait(t, "link down", func(e agent.Event) bool {
+		return e.Source == "nic" && strings.HasPrefix(e.Kind, "link-") && e.Kind != "link-up"
+	})
+
+	// B fences A through fence_hwagent as Pacemaker would.
+	var out, errb bytes.Buffer
+	stdin := "action=off\nplug=node-a\nconfig=" + p.Paths[1] + "\n"
+	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{}); code != fence.ExitOK {
+		t.Fatalf("fence_hwagent off: exit %d: %s %s", code, out.String(), errb.String())
+	}
+	evA.wait(t, "self-fence", func(e agent.Event) bool { return e.Source == "guard" && e.Kind == "fenced" })
+	st, err := a.Status(ctx)
+	if err != nil || !st.Fenced {
+		t.Fatalf("A status after fence: fenced=%v %v", st.Fenced, err)
+	}
+	out.Reset()
+	stdin = "action=status\nplug=node-a\nconfig=" + p.Paths[1] + "\n"
+	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{}); code != fence.ExitOff {
+		t.Fatalf("status of fenced A: exit %d, want 2: %s %s", code, out.String(), errb.String())
+	}
+	disksB, err = b.Disks(ctx)
+	if err != nil || !disksB[0].Owner || disksB[0].PeerRegistered {
+		t.Fatalf("B after fencing A: %+v %v", disksB, err)
+	}
+	// A unfences itself (fence_hwagent on, run on A).
+	out.Reset()
+	stdin = "action=on\nplug=node-a\nconfig=" + p.Paths[0] + "\n"
+	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{}); code != fence.ExitOK {
+		t.Fatalf("fence_hwagent on: exit %d: %s %s", code, out.String(), errb.String())
+	}
+}
