@@ -269,7 +269,7 @@ func ensureInitramfs(ctx context.Context, cfg PartsConfig, uroot, kroot string, 
 	sort.Strings(keys)
 	for _, name := range keys {
 		out := filepath.Join(stage, "bin", name)
-		if _, err := runTool(ctx, cfg.RepoDir, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, names[name]); err != nil {
+		if _, err := runTool(ctx, cfg.RepoDir, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, names[name]); err != nil {
 			return "", false, err
 		}
 		if err := hashFile(h, name, out); err != nil {

@@ -80,7 +80,7 @@ const dirPrefix = "hakit-lab-"
 
 // Start boots the lab's nodes (in parallel) and returns once every node is
 // ready. On error everything started is stopped and removed.
-func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
+func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	if cfg.Parts == nil {
 		return nil, fmt.Errorf("%w: lab.Config.Parts is nil (call lab.Prepare)", ErrMissing)
 	}
@@ -98,11 +98,10 @@ func Start(ctx context.Context, cfg Config) (l *Lab, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	l = &Lab{cfg: cfg, log: logger(cfg.Logger), dir: dir}
+	l := &Lab{cfg: cfg, log: logger(cfg.Logger), dir: dir}
 	defer func() {
 		if err != nil {
 			l.Close()
-			l = nil
 		}
 	}()
 	names := make([]string, cfg.Nodes)

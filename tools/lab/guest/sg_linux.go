@@ -174,7 +174,8 @@ func sgTool(ctx context.Context, args []string, w io.Writer) error {
 		}
 	case "serial":
 		if len(r.data) >= 4 {
-			fmt.Fprintf(w, "serial=%q\n", strings.TrimSpace(string(r.data[4:])))
+			end := min(len(r.data), 4+int(r.data[3]))
+			fmt.Fprintf(w, "serial=%q\n", strings.Trim(string(r.data[4:end]), "\x00 "))
 		}
 	case "readkeys", "readres":
 		if len(r.data) < 8 {

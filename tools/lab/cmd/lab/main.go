@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -35,6 +36,8 @@ type options struct {
 	list      bool
 	verbose   bool
 	noInstall bool
+	// bootTimeout bounds each node's boot to the ready marker.
+	bootTimeout time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -44,6 +47,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cache, "cache", "", "cache directory for kernel, u-root and initramfs (default $XDG_CACHE_HOME/hakit-lab or /var/cache/hakit-lab)")
 	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenario names, or all, or ci")
 	fs.StringVar(&o.nic, "nic", "e1000", "heartbeat NIC model: e1000 or virtio-net-pci")
+	fs.DurationVar(&o.bootTimeout, "boot-timeout", 2*time.Minute, "kill a node that is not ready within this bound and show its console")
 	fs.BoolVar(&o.list, "list", false, "list the scenarios and exit")
 	fs.BoolVar(&o.verbose, "v", false, "log every step")
 	fs.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install a missing QEMU; fail with instructions")

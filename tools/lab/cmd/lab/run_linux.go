@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "parts: %v (kernel %s, initramfs rebuilt=%v)\n", time.Since(t).Round(time.Millisecond), parts.KernelPackage, parts.Rebuilt)
 	t = time.Now()
-	l, err := lab.Start(ctx, lab.Config{Parts: parts, NIC: o.nic, Logger: log})
+	l, err := lab.Start(ctx, lab.Config{Parts: parts, NIC: o.nic, BootTimeout: o.bootTimeout, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -110,13 +110,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// do runs argv on n and wants exit code want.
+// codeUnitAttention is the probe's exit code for a unit attention.
+const codeUnitAttention = 6
+
+// do runs argv on n and wants exit code want. A unit attention is reported
+// once per event (a reset, a preemption): the command is then retried, as
+// an initiator must.
 func do(ctx context.Context, n *lab.Node, want int, argv ...string) (string, error) {
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	r, err := n.Run(c, argv...)
-	if err != nil {
-		return "", err
+	var r lab.Result
+	for range 3 {
+		var err error
+		if r, err = n.Run(c, argv...); err != nil {
+			return "", err
+		}
+		if r.Code != codeUnitAttention || want == codeUnitAttention {
+			break
+		}
 	}
 	if r.Code != want {
 		return r.Stdout, fmt.Errorf("node %s: %s: exit %d, want %d: %s%s", n.Name(), strings.Join(argv, " "), r.Code, want, r.Stdout, r.Stderr)
@@ -257,12 +268,7 @@ func waitLine(ctx context.Context, n *lab.Node, path, prefix string, after int, 
 		if err != nil {
 			return 0, 0, err
 		}
-		cnt := 0
-		for _, l := range strings.Split(r.Stdout, "\n") {
-			if strings.HasPrefix(l, prefix) {
-				cnt++
-			}
-		}
+		cnt := countPrefix(r.Stdout, prefix)
 		if cnt > after {
 			return time.Since(t), cnt, nil
 		}
@@ -278,8 +284,13 @@ func countLines(ctx context.Context, n *lab.Node, path, prefix string) int {
 	if err != nil {
 		return 0
 	}
+	return countPrefix(r.Stdout, prefix)
+}
+
+// countPrefix counts the lines of s that start with prefix.
+func countPrefix(s, prefix string) int {
 	cnt := 0
-	for _, l := range strings.Split(r.Stdout, "\n") {
+	for _, l := range strings.Split(s, "\n") {
 		if strings.HasPrefix(l, prefix) {
 			cnt++
 		}
