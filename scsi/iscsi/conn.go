@@ -39,6 +39,7 @@ type conn struct {
 	window    chan struct{} // closed when MaxCmdSN moves
 	tasks     map[uint32]*task
 	err       error // why the connection ended
+	endedAt   time.Time
 	dead      chan struct{}
 }
 
@@ -162,12 +163,18 @@ func (c *conn) alive() bool {
 }
 
 func (c *conn) cause() error {
+	_, err := c.ended()
+	return err
+}
+
+// ended returns why and when the connection ended.
+func (c *conn) ended() (time.Time, error) {
 	if c == nil {
-		return errors.New("no connection")
+		return time.Now(), errors.New("no connection")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.err
+	return c.endedAt, c.err
 }
 
 // close ends the connection with err as the cause of every pending call.
@@ -175,7 +182,7 @@ func (c *conn) close(err error) {
 	c.mu.Lock()
 	first := c.err == nil
 	if first {
-		c.err = err
+		c.err, c.endedAt = err, time.Now()
 		close(c.dead)
 	}
 	c.mu.Unlock()

@@ -25,7 +25,9 @@ var (
 	// allowed to access the target (status 0x0202).
 	ErrNotAuthorized = errors.New("iscsi: initiator not authorized")
 	// ErrTargetNotFound matches a login to a target name the portal does
-	// not serve (status 0x0203).
+	// not serve (status 0x0203). Some targets, tgtd among them, answer an
+	// initiator outside the target's ACL with this status too, not with
+	// 0x0202.
 	ErrTargetNotFound = errors.New("iscsi: target not found")
 )
 
@@ -79,7 +81,8 @@ func (e *LoginError) Text() string {
 	case 0x0202:
 		return "authorization failure (initiator not allowed)"
 	case 0x0203:
-		return "target not found"
+		// tgtd answers this to an initiator outside the target's ACL too.
+		return "target not found, or initiator not in its ACL"
 	case 0x0204:
 		return "target removed"
 	case 0x0205:

@@ -7,10 +7,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -165,5 +170,193 @@ func TestIntegrationSession(t *testing.T) {
 				t.Errorf("Execute after Logout: %v", err)
 			}
 		})
+	}
+}
+
+func TestIntegrationACL(t *testing.T) {
+	t.Parallel()
+	d := rig.DiskFor(t, rig.DiskConfig{Size: 4 << 20, Initiators: []string{nodeA, nodeB}})
+	for _, name := range []string{nodeA, nodeB} {
+		s := dialDisk(t, d, Config{InitiatorName: name})
+		goodAfterUA(t, testCtx(t), s, "TEST UNIT READY as "+name, &scsi.Command{CDB: make([]byte, 6)})
+	}
+	u, _ := ParseURL(d.URL())
+	_, err := Dial(testCtx(t), u, Config{InitiatorName: "iqn.2026-11.io.hakit.test:stranger", Logger: rig.TestLogger(t)})
+	// tgtd answers an initiator outside the ACL with 0x0203 (target not
+	// found), as for a target it does not have: it does not reveal the
+	// target. (The fake target test covers 0x0202.)
+	var le *LoginError
+	if !errors.As(err, &le) || le.Status() != 0x0203 || !errors.Is(err, ErrTargetNotFound) {
+		t.Fatalf("login of an initiator outside the ACL: %v, want tgtd's LoginError 0x0203", err)
+	}
+	t.Logf("refused as expected: %v", err)
+	u.Target += "-nope"
+	if _, err := Dial(testCtx(t), u, Config{InitiatorName: nodeA}); !errors.Is(err, ErrTargetNotFound) {
+		t.Errorf("unknown target: %v", err)
+	}
+}
+
+func TestIntegrationCHAP(t *testing.T) {
+	t.Parallel()
+	d := rig.DiskFor(t, rig.DiskConfig{Size: 4 << 20})
+	ctx := testCtx(t)
+	for _, args := range [][]string{
+		{"--lld", "iscsi", "--op", "new", "--mode", "account", "--user", "alice", "--password", "alicesecret12"},
+		{"--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", "1", "--user", "alice"},
+		{"--lld", "iscsi", "--op", "new", "--mode", "account", "--user", "disk", "--password", "disksecret123"},
+		{"--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", "1", "--user", "disk", "--outgoing"},
+	} {
+		if _, err := d.Tgtadm(ctx, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, _ := ParseURL(d.URL())
+	try := func(cfg Config) error {
+		cfg.InitiatorName = nodeA
+		cfg.Logger = rig.TestLogger(t)
+		s, err := Dial(ctx, u, cfg)
+		if err == nil {
+			goodAfterUA(t, ctx, s, "TEST UNIT READY", &scsi.Command{CDB: make([]byte, 6)})
+			s.Close()
+		}
+		return err
+	}
+	if err := try(Config{CHAPUser: "alice", CHAPSecret: "alicesecret12"}); err != nil {
+		t.Errorf("CHAP: %v", err)
+	}
+	if err := try(Config{CHAPUser: "alice", CHAPSecret: "alicesecret12", MutualCHAPUser: "disk", MutualCHAPSecret: "disksecret123"}); err != nil {
+		t.Errorf("mutual CHAP: %v", err)
+	}
+	// Credentials in the URL, libiscsi style.
+	withUser, err := ParseURL(strings.Replace(d.URL(), "iscsi://", "iscsi://alice%alicesecret12@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Dial(ctx, withUser, Config{InitiatorName: nodeA})
+	if err != nil {
+		t.Errorf("CHAP from the URL: %v", err)
+	} else {
+		s.Close()
+	}
+	if err := try(Config{CHAPUser: "alice", CHAPSecret: "wrongsecret12"}); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("wrong secret: %v, want ErrAuthentication", err)
+	}
+	if err := try(Config{CHAPUser: "alice", CHAPSecret: "alicesecret12", MutualCHAPSecret: "notthedisks1"}); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("wrong mutual secret: %v, want ErrAuthentication", err)
+	}
+	if err := try(Config{}); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("no CHAP on a CHAP target: %v, want ErrAuthentication", err)
+	}
+}
+
+func TestIntegrationReconnect(t *testing.T) {
+	t.Parallel()
+	d := rig.DiskFor(t, rig.DiskConfig{Size: 4 << 20, Initiators: []string{nodeA, nodeB}})
+	events := make(chan ReconnectEvent, 4)
+	s := dialDisk(t, d, Config{InitiatorName: nodeA, OnReconnect: func(ctx context.Context, ev ReconnectEvent) { events <- ev }})
+	other := dialDisk(t, d, Config{InitiatorName: nodeB})
+	ctx := testCtx(t)
+	goodAfterUA(t, ctx, s, "TEST UNIT READY", &scsi.Command{CDB: make([]byte, 6)})
+	goodAfterUA(t, ctx, other, "TEST UNIT READY (B)", &scsi.Command{CDB: make([]byte, 6)})
+	data := bytes.Repeat([]byte("hakit-reconnect!"), 2048)
+	good(t, ctx, s, "WRITE(10)", &scsi.Command{CDB: rw10(0x2a, 100, uint16(len(data)/512)), Direction: scsi.ToDevice, Data: data})
+	tsih := s.Stats().TSIH
+
+	// A dropped connection: only node A's.
+	n, err := d.DropConnections(ctx, nodeA)
+	if err != nil || n != 1 {
+		t.Fatalf("drop: %d %v", n, err)
+	}
+	start := time.Now()
+	resp := goodAfterUA(t, ctx, s, "READ(10) after a drop", &scsi.Command{CDB: rw10(0x28, 100, uint16(len(data)/512)), Direction: scsi.FromDevice, AllocLen: len(data)})
+	if !bytes.Equal(resp.Data, data) {
+		t.Error("data differ after reconnect")
+	}
+	ev := <-events
+	t.Logf("reconnect after drop: %+v in %v", ev, time.Since(start))
+	if ev.Count != 1 || ev.TSIH == tsih || ev.Cause == nil {
+		t.Errorf("event %+v (old TSIH %#x)", ev, tsih)
+	}
+	if st := other.Stats(); st.Reconnects != 0 {
+		t.Errorf("node B reconnected too: %+v", st)
+	}
+
+	// A target restart: the session logs in again once tgtd is back.
+	if err := d.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp = goodAfterUA(t, ctx, s, "READ(10) after a restart", &scsi.Command{CDB: rw10(0x28, 100, uint16(len(data)/512)), Direction: scsi.FromDevice, AllocLen: len(data)})
+	if !bytes.Equal(resp.Data, data) {
+		t.Error("data differ after restart")
+	}
+	ev = <-events
+	t.Logf("reconnect after restart: %+v", ev)
+	if ev.Count != 2 {
+		t.Errorf("event %+v", ev)
+	}
+	goodAfterUA(t, ctx, other, "TEST UNIT READY (B) after restart", &scsi.Command{CDB: make([]byte, 6)})
+
+	// Target down: calls fail within their deadline, then recover.
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	start = time.Now()
+	_, err = s.Execute(short, &scsi.Command{CDB: make([]byte, 6)})
+	cancel()
+	if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) > 2*time.Second {
+		t.Errorf("target down: %v after %v", err, time.Since(start))
+	}
+	t.Logf("target down: %v", err)
+}
+
+// TestIntegrationLibiscsi compares INQUIRY and READ CAPACITY(16) with
+// libiscsi's iscsi-inq and iscsi-readcapacity16 on the same LUN.
+func TestIntegrationLibiscsi(t *testing.T) {
+	t.Parallel()
+	testutil.SkipUnlessTools(t, "iscsi-inq", "iscsi-readcapacity16")
+	d := rig.DiskFor(t, rig.DiskConfig{Size: 12 << 20, Initiators: []string{nodeA}})
+	ctx := testCtx(t)
+	s := dialDisk(t, d, Config{InitiatorName: nodeA})
+	goodAfterUA(t, ctx, s, "TEST UNIT READY", &scsi.Command{CDB: make([]byte, 6)})
+	inq := good(t, ctx, s, "INQUIRY", inquiryCmd()).Data
+	rc := good(t, ctx, s, "READ CAPACITY(16)", readCap16Cmd()).Data
+
+	run := func(tool string) string {
+		out, err := exec.CommandContext(ctx, tool, "-i", nodeA, d.URL()).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tool, err, out)
+		}
+		return string(out)
+	}
+	field := func(out, key string) string {
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, key+":"); ok {
+				return v
+			}
+		}
+		t.Fatalf("no %q in:\n%s", key, out)
+		return ""
+	}
+	out := run("iscsi-inq")
+	if v := field(out, "Vendor"); v != string(inq[8:16]) {
+		t.Errorf("vendor %q, libiscsi %q", inq[8:16], v)
+	}
+	if v := field(out, "Product"); v != string(inq[16:32]) {
+		t.Errorf("product %q, libiscsi %q", inq[16:32], v)
+	}
+	if v := field(out, "Revision"); v != string(inq[32:36]) {
+		t.Errorf("revision %q, libiscsi %q", inq[32:36], v)
+	}
+	out = run("iscsi-readcapacity16")
+	last, blk := binary.BigEndian.Uint64(rc), binary.BigEndian.Uint32(rc[8:])
+	if v := field(out, "RETURNED LOGICAL BLOCK ADDRESS"); v != strconv.FormatUint(last, 10) {
+		t.Errorf("last LBA %d, libiscsi %s", last, v)
+	}
+	if v := field(out, "LOGICAL BLOCK LENGTH IN BYTES"); v != strconv.FormatUint(uint64(blk), 10) {
+		t.Errorf("block length %d, libiscsi %s", blk, v)
+	}
+	if v := field(out, "Total size"); v != strconv.FormatUint((last+1)*uint64(blk), 10) || v != "12582912" {
+		t.Errorf("size %d, libiscsi %s", (last+1)*uint64(blk), v)
 	}
 }

@@ -175,6 +175,24 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// checkBytes compares a decoder's result with want, or its error with
+// wantErr when that is set.
+func checkBytes(t *testing.T, got []byte, err error, want []byte, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error %v, want %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
 func TestExtendedCDB(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -190,18 +208,7 @@ func TestExtendedCDB(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := extendedCDB(tc.ahs)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Error(diff)
-			}
+			checkBytes(t, got, err, tc.want, tc.err)
 		})
 	}
 }
@@ -221,18 +228,7 @@ func TestSense(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := (&scsiResp{Data: tc.data}).sense()
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Error(diff)
-			}
+			checkBytes(t, got, err, tc.want, tc.err)
 		})
 	}
 }

@@ -91,7 +91,7 @@ type ReconnectEvent struct {
 	TSIH uint16
 	// Attempts is the number of logins tried for this reconnect.
 	Attempts int
-	// Downtime is the time since the connection was found lost.
+	// Downtime is the time from the end of the previous connection.
 	Downtime time.Duration
 	// Cause is why the previous connection ended.
 	Cause error
@@ -135,7 +135,6 @@ type Session struct {
 	mu     sync.Mutex
 	c      *conn
 	closed bool
-	lostAt time.Time
 	stats  Stats
 }
 
@@ -331,10 +330,6 @@ func (s *Session) connection(ctx context.Context) (*conn, error) {
 func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error) {
 	s.mu.Lock()
 	old, closed := s.c, s.closed
-	if s.lostAt.IsZero() {
-		s.lostAt = time.Now()
-	}
-	lostAt := s.lostAt
 	s.mu.Unlock()
 	if closed {
 		return nil, nil, ErrClosed
@@ -342,7 +337,7 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error)
 	if old != nil && old.alive() {
 		return nil, old, nil
 	}
-	cause := old.cause()
+	lostAt, cause := old.ended()
 	wait := s.cfg.Reconnect.MinBackoff
 	for attempt := 1; ; attempt++ {
 		c, err := s.login(ctx)
@@ -354,7 +349,6 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error)
 				return nil, nil, ErrClosed
 			}
 			s.c = c
-			s.lostAt = time.Time{}
 			s.stats.Reconnects++
 			s.stats.TSIH, s.stats.Params = c.tsih, c.params
 			ev := &ReconnectEvent{Count: s.stats.Reconnects, TSIH: c.tsih, Attempts: attempt, Downtime: time.Since(lostAt), Cause: cause}
