@@ -22,6 +22,7 @@ var errNotSent = errors.New("iscsi: command not sent")
 // and hands it to the task waiting for it; writers take wlock in turn.
 type conn struct {
 	s      *Session
+	portal string // host:port it is connected to
 	nc     net.Conn
 	br     *bufio.Reader
 	params Params
@@ -106,7 +107,7 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 		if done {
 			params, tsih, expStatSN := l.result()
 			nc.SetDeadline(time.Time{})
-			c := &conn{s: s, nc: nc, br: br, params: params, dg: params.digests(), tsih: tsih, lun: s.lun,
+			c := &conn{s: s, portal: lc.Portal, nc: nc, br: br, params: params, dg: params.digests(), tsih: tsih, lun: s.lun,
 				wlock: make(chan struct{}, 1), cmdSN: resp.ExpCmdSN, expCmdSN: resp.ExpCmdSN, maxCmdSN: resp.MaxCmdSN,
 				expStatSN: expStatSN, window: make(chan struct{}), tasks: map[uint32]*task{}, dead: make(chan struct{})}
 			return c, nil
@@ -201,7 +202,7 @@ func (c *conn) close(err error) {
 
 // lost is the error of a call whose connection ended during phase.
 func (c *conn) lost(phase string) error {
-	return fmt.Errorf("%w (%s, %s): %w", ErrConnectionLost, c.s.url.Portal(), phase, c.cause())
+	return fmt.Errorf("%w (%s, %s): %w", ErrConnectionLost, c.portal, phase, c.cause())
 }
 
 func (c *conn) readLoop() {
@@ -475,7 +476,7 @@ func (c *conn) wait(ctx context.Context, t *task) (message, error) {
 		return nil, c.lost("waiting for the answer")
 	case <-ctx.Done():
 		c.forget(t)
-		return nil, ctxError(ctx, "no answer from "+c.s.url.Portal())
+		return nil, ctxError(ctx, "no answer from "+c.portal)
 	}
 }
 
@@ -686,7 +687,7 @@ func (c *conn) logout(ctx context.Context) error {
 		return c.unexpected(m, "logout")
 	}
 	if r.Response != 0 {
-		return fmt.Errorf("iscsi: logout from %s: response %d", c.s.url.Portal(), r.Response)
+		return fmt.Errorf("iscsi: logout from %s: response %d", c.portal, r.Response)
 	}
 	c.s.log.Info("iscsi logout", "tsih", c.tsih)
 	return nil

@@ -62,6 +62,8 @@ type LoginError struct {
 	Class, Detail uint8
 	// Target is the portal and target name of the login.
 	Target string
+	// Redirect is the portal (host:port) a redirection (class 1) names.
+	Redirect string
 }
 
 // Status returns the two status bytes as one number, e.g. 0x0202.
@@ -118,7 +120,11 @@ func (e *LoginError) Text() string {
 }
 
 func (e *LoginError) Error() string {
-	return fmt.Sprintf("iscsi: login to %s refused: status 0x%04x (%s)", e.Target, e.Status(), e.Text())
+	s := fmt.Sprintf("iscsi: login to %s refused: status 0x%04x (%s)", e.Target, e.Status(), e.Text())
+	if e.Redirect != "" {
+		s += " to " + e.Redirect
+	}
+	return s
 }
 
 // Is matches ErrAuthentication, ErrNotAuthorized and ErrTargetNotFound.

@@ -21,6 +21,7 @@ type fakeTarget struct {
 	t           testing.TB
 	loginKeys   textKeys
 	loginStatus uint16
+	redirect    string // TargetAddress sent with loginStatus
 	window      uint32 // MaxCmdSN - ExpCmdSN + 1; 0 means 32
 	readData    []byte
 	dataInSeg   int
@@ -175,6 +176,9 @@ func (fc *fakeConn) serve() {
 		fc.mu.Unlock()
 		if ft.loginStatus != 0 {
 			resp.StatusClass, resp.StatusDetail = uint8(ft.loginStatus>>8), uint8(ft.loginStatus)
+			if ft.redirect != "" {
+				resp.Data, _ = encodeText(textKeys{{"TargetAddress", ft.redirect}})
+			}
 			writeMessage(fc.nc, resp, digests{})
 			return
 		}

@@ -104,7 +104,14 @@ func (l *login) step(r *loginResp) (next *loginReq, done bool, err error) {
 		return nil, false, &ProtocolError{PDU: opLoginResp.String(), What: fmt.Sprintf("login not complete after %d exchanges", maxLoginSteps)}
 	}
 	if r.StatusClass != 0 {
-		return nil, false, &LoginError{Class: r.StatusClass, Detail: r.StatusDetail, Target: l.cfg.Portal + " " + l.cfg.TargetName}
+		le := &LoginError{Class: r.StatusClass, Detail: r.StatusDetail, Target: l.cfg.Portal + " " + l.cfg.TargetName}
+		if r.StatusClass == 1 {
+			keys, _ := decodeText(r.Data)
+			if v, ok := keys.get("TargetAddress"); ok {
+				le.Redirect = redirectAddr(v)
+			}
+		}
+		return nil, false, le
 	}
 	if r.ITT != l.cfg.ITT {
 		return nil, false, &ProtocolError{PDU: opLoginResp.String(), What: fmt.Sprintf("ITT 0x%08x, sent 0x%08x", r.ITT, l.cfg.ITT)}
@@ -445,4 +452,23 @@ func (l *login) finish() error {
 		l.params.FirstBurstLength = l.params.MaxBurstLength
 	}
 	return nil
+}
+
+// redirectAddr turns a TargetAddress value, domainname[:port][,tag], into a
+// host:port to dial.
+func redirectAddr(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	if v == "" {
+		return ""
+	}
+	if strings.HasPrefix(v, "[") {
+		if strings.HasSuffix(v, "]") {
+			return v + ":" + strconv.Itoa(DefaultPort)
+		}
+		return v
+	}
+	if !strings.Contains(v, ":") {
+		return v + ":" + strconv.Itoa(DefaultPort)
+	}
+	return v
 }

@@ -268,11 +268,28 @@ func (s *Session) count(f func(*Stats)) {
 	s.mu.Unlock()
 }
 
-// login dials the portal and runs one login.
+// maxRedirects bounds the login redirections followed in one login.
+const maxRedirects = 3
+
+// login dials the portal and logs in, following login redirections.
 func (s *Session) login(ctx context.Context) (*conn, error) {
-	nc, err := s.cfg.Dial(ctx, s.url.Portal())
+	portal := s.url.Portal()
+	for i := 0; ; i++ {
+		c, err := s.loginAt(ctx, portal)
+		var le *LoginError
+		if err == nil || !errors.As(err, &le) || le.Redirect == "" || i == maxRedirects {
+			return c, err
+		}
+		s.log.Info("iscsi login redirected", "from", portal, "to", le.Redirect, "status", fmt.Sprintf("0x%04x", le.Status()))
+		portal = le.Redirect
+	}
+}
+
+// loginAt dials one portal and runs one login.
+func (s *Session) loginAt(ctx context.Context, portal string) (*conn, error) {
+	nc, err := s.cfg.Dial(ctx, portal)
 	if err != nil {
-		return nil, fmt.Errorf("iscsi: connect to %s: %w", s.url.Portal(), err)
+		return nil, fmt.Errorf("iscsi: connect to %s: %w", portal, err)
 	}
 	c, err := runLogin(ctx, nc, loginConfig{
 		InitiatorName: s.cfg.InitiatorName, TargetName: s.url.Target, ISID: s.isid, ITT: s.nextITT(), CmdSN: 1,
@@ -280,7 +297,7 @@ func (s *Session) login(ctx context.Context) (*conn, error) {
 		HeaderDigest: s.cfg.HeaderDigest, DataDigest: s.cfg.DataDigest,
 		MaxRecvDataSegmentLength: s.cfg.MaxRecvDataSegmentLength, FirstBurstLength: s.cfg.FirstBurstLength,
 		MaxBurstLength: s.cfg.MaxBurstLength, ImmediateData: !s.cfg.NoImmediateData, InitialR2T: s.cfg.InitialR2T,
-		Rand: s.cfg.Rand, Portal: s.url.Portal(),
+		Rand: s.cfg.Rand, Portal: portal,
 	}, s)
 	if err != nil {
 		nc.Close()

@@ -694,3 +694,32 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("CDB %x", c.CDB)
 	}
 }
+
+func TestLoginRedirect(t *testing.T) {
+	ft := newFake(t)
+	moved := newFake(t)
+	moved.loginStatus = 0x0101
+	var dialled []string
+	cfg := ft.config()
+	cfg.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
+		dialled = append(dialled, addr)
+		if addr == "fake:3260" {
+			return moved.dial(ctx, addr)
+		}
+		return ft.dial(ctx, addr)
+	}
+	moved.loginKeys = nil
+	moved.redirect = "[::1]:3261,1"
+	s := ft.session(t, cfg)
+	if _, err := s.Execute(context.Background(), tur()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"fake:3260", "[::1]:3261"}, dialled); diff != "" {
+		t.Error(diff)
+	}
+	for v, want := range map[string]string{"h": "h:3260", "h:1,2": "h:1", "[::1]": "[::1]:3260", "[::1]:5": "[::1]:5", ",1": ""} {
+		if got := redirectAddr(v); got != want {
+			t.Errorf("redirectAddr(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
