@@ -257,32 +257,27 @@ func (a *Agent) watchDisk(ctx context.Context, d Disk) error {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if stale {
-			a.refresh(ctx, d)
-			s := a.lastStatus(d.Device())
-			stale, gen = s.Error != "", s.Generation
-		} else {
+		// Under the action lock: an action and its read-back are never
+		// interleaved with a watcher round, so the guard judges each state
+		// in order.
+		a.act.Lock()
+		if !stale {
 			cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
 			g, err := d.Generation(cctx)
 			cancel()
-			if err != nil || g != gen {
-				a.refresh(ctx, d)
-				s := a.lastStatus(d.Device())
-				stale, gen = s.Error != "", s.Generation
-			}
+			stale = err != nil || g != gen
 		}
+		if stale {
+			s := a.refresh(ctx, d)
+			stale, gen = s.Error != "", s.Generation
+		}
+		a.act.Unlock()
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 	}
-}
-
-func (a *Agent) lastStatus(dev string) DiskStatus {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.last[dev]
 }
 
 // refresh reads one disk's status and lets the guard judge it.

@@ -11,6 +11,8 @@ import (
 const (
 	PathStatus    = "/v1/status"
 	PathHeartbeat = "/v1/heartbeat"
+	// PathCableTest runs the heartbeat's cable test (POST).
+	PathCableTest = "/v1/heartbeat/test"
 	PathNICs      = "/v1/nics"
 	PathDisks     = "/v1/disks"
 	PathRAID      = "/v1/raid"
@@ -110,6 +112,12 @@ type Event struct {
 type Component interface {
 	Run(ctx context.Context, emit func(Event)) error
 	Status(ctx context.Context) (any, error)
+}
+
+// Tester is implemented by components with an on-demand test (the serial
+// heartbeat's cable test): POST /v1/heartbeat/test.
+type Tester interface {
+	Test(ctx context.Context) (any, error)
 }
 
 // Disk is one shared disk with this node's ownership actions. Every method

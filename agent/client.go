@@ -173,3 +173,10 @@ func (c *Client) Events(ctx context.Context, since uint64, fn func(Event) error)
 	}
 	return sc.Err()
 }
+
+// CableTest runs the heartbeat's cable test and returns its JSON report.
+func (c *Client) CableTest(ctx context.Context) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.do(ctx, http.MethodPost, PathCableTest, struct{}{}, &raw)
+	return raw, err
+}

@@ -36,6 +36,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathRelease, a.action("release", Disk.Release))
 	mux.HandleFunc("POST "+PathUnfence, a.action("unfence", Disk.Unfence))
 	mux.HandleFunc("POST "+PathFence, a.postFence)
+	mux.HandleFunc("POST "+PathCableTest, a.postTest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch v := r.Context().Value(credKey{}).(type) {
 		case Cred:
@@ -245,4 +246,21 @@ func (a *Agent) getEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// postTest runs the heartbeat's cable test.
+func (a *Agent) postTest(w http.ResponseWriter, r *http.Request) {
+	t, ok := a.deps.Heartbeat.(Tester)
+	if !ok {
+		writeError(w, http.StatusNotFound, errors.New("no serial heartbeat with a cable test on this node"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	v, err := t.Test(ctx)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, fmt.Errorf("cable test: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }

@@ -329,6 +329,11 @@ func (h *Heartbeat) Run(ctx context.Context, emit func(agent.Event)) error {
 // Status implements agent.Component.
 func (h *Heartbeat) Status(context.Context) (any, error) { return h.R.Status(), nil }
 
+// Test implements agent.Tester: a burst of 50 pings, 10 ms apart.
+func (h *Heartbeat) Test(ctx context.Context) (any, error) {
+	return h.R.CableTest(ctx, serialhb.CableTestConfig{Count: 50, Interval: 10 * time.Millisecond})
+}
+
 // NIC watches the heartbeat NIC and probes the peer on demand.
 type NIC struct {
 	Interface string

@@ -30,6 +30,10 @@ type RigPair struct {
 	DiskStatusMS int
 	// SelfFence is the self-fence action; "" means event.
 	SelfFence string
+	// RAIDTool and RAIDFiles give each node a saved RAID capture; empty
+	// means no RAID backend.
+	RAIDTool  string
+	RAIDFiles [2]string
 }
 
 var sides = [2]rig.Side{rig.A, rig.B}
@@ -72,6 +76,13 @@ fence: {priority: %d, delay_step_ms: 500}
 			p.Net.Interface(s), p.Net.Addr(o).Addr(), p.Net.Namespace(s),
 			p.Disk.URL(), p.IQN[i],
 			ka, ds, filepath.Join(p.Dir, name+".sock"), sf, i)
+		if p.RAIDTool != "" {
+			f, err := filepath.Abs(p.RAIDFiles[i])
+			if err != nil {
+				return paths, cfgs, err
+			}
+			y += fmt.Sprintf("raid: {tool: %s, file: %s}\n", p.RAIDTool, f)
+		}
 		paths[i] = filepath.Join(p.Dir, name+".yaml")
 		if err := os.WriteFile(paths[i], []byte(y), 0o644); err != nil {
 			return paths, cfgs, err

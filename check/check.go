@@ -1,0 +1,162 @@
+// Package check is hwcheck's library: install-time diagnostics of a
+// hot-standby pair, run on one node with access to both nodes' agents. Each
+// probe is a function returning Results (pass, warn, fail or skip, with the
+// measurement and a fix hint); Run runs them all into a Report.
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+)
+
+// Verdict is a check's outcome.
+type Verdict string
+
+// Verdicts, from best to worst; Skip means not run (with the reason).
+const (
+	Pass Verdict = "pass"
+	Skip Verdict = "skip"
+	Warn Verdict = "warn"
+	Fail Verdict = "fail"
+)
+
+// Result is one check's outcome.
+type Result struct {
+	// Group is the probe ("inventory", "serial", "nic", "disks", "pr",
+	// "scsi2", "raid"); Name the check within it.
+	Group   string  `json:"group"`
+	Name    string  `json:"name"`
+	Verdict Verdict `json:"verdict"`
+	// Measured is what was measured or found, in words and numbers.
+	Measured string `json:"measured"`
+	// Hint says how to fix a warn or fail.
+	Hint     string        `json:"hint,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Report is every result of one run.
+type Report struct {
+	Node     string          `json:"node"`
+	Peer     string          `json:"peer"`
+	Started  time.Time       `json:"started"`
+	Duration time.Duration   `json:"duration_ns"`
+	Results  []Result        `json:"results"`
+	Counts   map[Verdict]int `json:"counts"`
+}
+
+// Env is what the probes may use. Nil clients or configs skip the probes
+// that need them, saying so.
+type Env struct {
+	// Local and Peer are the two agents' API clients.
+	Local, Peer *agent.Client
+	// LocalConfig and PeerConfig are the nodes' configurations (the peer's
+	// only when readable from here, as on the rig).
+	LocalConfig, PeerConfig *agent.Config
+	// PRTest is the consent to change reservations and registrations (never
+	// data): the PR matrix and the SCSI-2 test run only with it.
+	PRTest bool
+	// Inventory lists the local hardware (ghw); it can be slow on big
+	// machines.
+	Inventory bool
+	Logger    *slog.Logger
+}
+
+// Probe is one probe of Run.
+type Probe struct {
+	Group string
+	Run   func(ctx context.Context, env Env) []Result
+}
+
+// Probes are Run's probes, in order.
+var Probes = []Probe{
+	{"inventory", Inventory},
+	{"serial", SerialCable},
+	{"nic", HeartbeatNIC},
+	{"disks", SharedDisks},
+	{"scsi2", SCSI2},
+	{"pr", PRMatrix},
+	{"raid", RAIDPair},
+}
+
+// Run runs every probe (each with its own deadline) and returns the report.
+func Run(ctx context.Context, env Env) Report {
+	r := Report{Started: time.Now(), Counts: map[Verdict]int{}}
+	if env.LocalConfig != nil {
+		r.Node, r.Peer = env.LocalConfig.Node.Name, env.LocalConfig.Peer.Name
+	}
+	for _, p := range Probes {
+		start := time.Now()
+		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		res := p.Run(pctx, env)
+		cancel()
+		for i := range res {
+			res[i].Group = p.Group
+			if res[i].Duration == 0 {
+				res[i].Duration = time.Since(start) / time.Duration(len(res))
+			}
+			r.Counts[res[i].Verdict]++
+		}
+		r.Results = append(r.Results, res...)
+	}
+	r.Duration = time.Since(r.Started)
+	return r
+}
+
+// ExitCode is 0 with no failure (1 with failures); strict counts warnings
+// as failures.
+func (r Report) ExitCode(strict bool) int {
+	if r.Counts[Fail] > 0 || (strict && r.Counts[Warn] > 0) {
+		return 1
+	}
+	return 0
+}
+
+// WriteText prints the report for people.
+func (r Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "hwcheck: node %s, peer %s, %s\n\n", r.Node, r.Peer, r.Started.Format(time.RFC3339))
+	group := ""
+	for _, c := range r.Results {
+		if c.Group != group {
+			group = c.Group
+			fmt.Fprintf(w, "%s\n", strings.ToUpper(group))
+		}
+		fmt.Fprintf(w, "  [%-4s] %-32s %s\n", strings.ToUpper(string(c.Verdict)), c.Name, c.Measured)
+		if c.Hint != "" && (c.Verdict == Warn || c.Verdict == Fail || c.Verdict == Skip) {
+			fmt.Fprintf(w, "         %-32s fix: %s\n", "", c.Hint)
+		}
+	}
+	fmt.Fprintf(w, "\n%d pass, %d warn, %d fail, %d skipped in %s\n", r.Counts[Pass], r.Counts[Warn], r.Counts[Fail], r.Counts[Skip], r.Duration.Round(time.Millisecond))
+}
+
+// WriteJSON prints the report as JSON.
+func (r Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func res(name string, v Verdict, measured, hint string) Result {
+	return Result{Name: name, Verdict: v, Measured: measured, Hint: hint}
+}
+
+func skip(name, why, hint string) []Result { return []Result{res(name, Skip, why, hint)} }
+
+// both returns the two clients or a skip result naming what is missing.
+func both(env Env, name string) ([2]*agent.Client, []Result) {
+	switch {
+	case env.Local == nil:
+		return [2]*agent.Client{}, skip(name, "no local agent", "start hwagent on this node (systemctl start hwagent)")
+	case env.Peer == nil:
+		return [2]*agent.Client{}, skip(name, "no access to the peer's agent", "give --peer-socket (peer.socket in the configuration) so both nodes can be checked")
+	}
+	return [2]*agent.Client{env.Local, env.Peer}, nil
+}
+
+var sideNames = [2]string{"this node", "peer"}

@@ -1,0 +1,114 @@
+package check_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/check"
+	"github.com/hakit/hakit/internal/rig"
+)
+
+const (
+	iqnA = "iqn.2026-11.io.hakit:node-a"
+	iqnB = "iqn.2026-11.io.hakit:node-b"
+)
+
+func logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func rigEnv(t testing.TB) (check.Env, hw.RigPair) {
+	t.Helper()
+	rp := hw.RigPair{
+		Disk:  rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}}),
+		Cable: rig.CableFor(t, rig.CableConfig{}),
+		Net:   rig.NetFor(t, rig.NetConfig{}),
+		IQN:   [2]string{iqnA, iqnB},
+		Dir:   t.TempDir(),
+		// The synthetic ipssend pair: partners named, IDs 6 and 7.
+		RAIDTool:  "ipssend",
+		RAIDFiles: [2]string{"../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := hw.StartPair(ctx, rp, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	// The heartbeat must be up before the serial checks can pass.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := p.Clients[0].Status(ctx)
+		var hb struct{ State string }
+		if err == nil && json.Unmarshal(st.Heartbeat, &hb) == nil && hb.State == "alive" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("heartbeat not alive: %s %v", st.Heartbeat, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t)}, rp
+}
+
+func TestIntegrationHWCheckOnRig(t *testing.T) {
+	env, rp := rigEnv(t)
+	rep := check.Run(context.Background(), env)
+	var buf bytes.Buffer
+	rep.WriteText(&buf)
+	t.Logf("report:\n%s", buf.String())
+	must := map[string]check.Verdict{}
+	for _, r := range rep.Results {
+		must[r.Group+"/"+r.Name] = r.Verdict
+		if r.Verdict == check.Fail {
+			t.Errorf("%s/%s failed: %s", r.Group, r.Name, r.Measured)
+		}
+	}
+	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner"} {
+		if must[name] != check.Pass {
+			t.Errorf("%s: %q, want pass", name, must[name])
+		}
+	}
+	// Unpinned identity is a warning, not a pass.
+	if must["disks/disk 0 identity"] != check.Warn {
+		t.Errorf("disk identity: %q, want warn (not pinned)", must["disks/disk 0 identity"])
+	}
+	// A broken link makes the NIC check fail with the hint.
+	if err := rp.Net.SetLink(context.Background(), rig.B, false); err != nil {
+		t.Fatal(err)
+	}
+	res := check.HeartbeatNIC(context.Background(), env)
+	if res[0].Verdict != check.Fail || res[0].Hint == "" {
+		t.Errorf("NIC check with the link down: %+v", res[0])
+	}
+	if rep.ExitCode(false) != 0 {
+		t.Errorf("exit code %d", rep.ExitCode(false))
+	}
+}
+
+// BenchmarkHWCheckRig measures hwcheck's total time on the rig (target
+// under 10 s).
+func BenchmarkHWCheckRig(b *testing.B) {
+	env, _ := rigEnv(b)
+	var total time.Duration
+	for b.Loop() {
+		rep := check.Run(context.Background(), env)
+		total += rep.Duration
+		if rep.Counts[check.Fail] > 0 {
+			var buf bytes.Buffer
+			rep.WriteText(&buf)
+			b.Fatalf("failures:\n%s", buf.String())
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/run")
+}

@@ -1,0 +1,272 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/iscsi"
+)
+
+// step times one check.
+func step(name string, fn func() (Verdict, string, string)) Result {
+	start := time.Now()
+	v, m, hint := fn()
+	r := res(name, v, m, hint)
+	r.Duration = time.Since(start)
+	return r
+}
+
+// PRMatrix runs the persistent reservation matrix from both nodes through
+// their agents: register, reserve, the reservation seen from the other,
+// conflict from the other, preempt (the peer fences this node, and this
+// node's self-fence guard notices), unfence, release. It changes only
+// registrations and reservations, never data, and needs env.PRTest. It
+// leaves both nodes registered and no reservation held.
+func PRMatrix(ctx context.Context, env Env) []Result {
+	if !env.PRTest {
+		return skip("PR matrix", "changes reservations: not run without consent", "run on a test LUN or in a maintenance window with --pr-test")
+	}
+	cs, sk := both(env, "PR matrix")
+	if sk != nil {
+		return sk
+	}
+	a, b := cs[0], cs[1]
+	sa, err := a.Status(ctx)
+	if err != nil {
+		return []Result{res("PR matrix", Fail, err.Error(), "")}
+	}
+	var out []Result
+	first := func(r agent.ActionResult) agent.DiskStatus {
+		if len(r.Disks) == 0 {
+			return agent.DiskStatus{Error: "no disk"}
+		}
+		return r.Disks[0]
+	}
+	var disksA []agent.DiskStatus
+	out = append(out, step("register (both nodes)", func() (Verdict, string, string) {
+		if _, err := a.Action(ctx, "register"); err != nil {
+			return Fail, err.Error(), "the target refuses PR OUT REGISTER: check its persistent reservation support"
+		}
+		if _, err := b.Action(ctx, "register"); err != nil {
+			return Fail, err.Error(), ""
+		}
+		if disksA, err = a.Disks(ctx); err != nil || len(disksA) == 0 {
+			return Fail, fmt.Sprint("read back: ", err), ""
+		}
+		d := disksA[0]
+		if !d.Registered || !d.PeerRegistered {
+			return Fail, fmt.Sprintf("keys %v after both registered", d.Keys), "registrations are per I_T nexus: check that each node logs in with its own initiator name"
+		}
+		return Pass, fmt.Sprintf("keys %s", strings.Join(d.Keys, " ")), ""
+	}))
+	out = append(out, step("reserve (this node)", func() (Verdict, string, string) {
+		r, err := a.Action(ctx, "acquire")
+		if err != nil {
+			return Fail, err.Error(), "another reservation may be held: hwagent disks on both nodes"
+		}
+		if d := first(r); !d.Owner {
+			return Fail, fmt.Sprintf("holder %q after acquire", d.Holder), ""
+		}
+		return Pass, fmt.Sprintf("%s, key %s", first(r).Type, first(r).Holder), ""
+	}))
+	out = append(out, step("reservation seen from the peer", func() (Verdict, string, string) {
+		d, err := b.Disks(ctx)
+		if err != nil || len(d) == 0 {
+			return Fail, fmt.Sprint(err), ""
+		}
+		if d[0].Holder != d[0].PeerKey || d[0].Owner {
+			return Fail, fmt.Sprintf("peer sees holder %q, expected this node's key %s", d[0].Holder, d[0].PeerKey), "the nodes do not see the same LUN"
+		}
+		return Pass, "holder " + d[0].Holder, ""
+	}))
+	out = append(out, step("conflict from the peer", func() (Verdict, string, string) {
+		_, err := b.Action(ctx, "acquire")
+		if err == nil {
+			return Fail, "the peer reserved a unit this node holds", "the target does not enforce persistent reservations: do not use it as a shared disk"
+		}
+		msg := strings.ToLower(err.Error())
+		switch {
+		case strings.Contains(msg, "conflict"):
+			return Pass, "RESERVATION CONFLICT", ""
+		case strings.Contains(msg, "held by another"):
+			return Pass, "refused: the peer read the reservation held by this node's key", ""
+		}
+		return Warn, "refused, but neither by RESERVATION CONFLICT nor by the holder's key: " + err.Error(), ""
+	}))
+	safe := sa.SelfFence == "none" || sa.SelfFence == "event"
+	if !safe {
+		out = append(out, res("preempt (peer fences this node)", Skip, "this node's self_fence.action is "+sa.SelfFence+": being fenced would stop or reset it", "run the matrix with self_fence.action event, or from the other node"))
+	} else {
+		out = append(out, step("preempt (peer fences this node)", func() (Verdict, string, string) {
+			r, err := b.Fence(ctx, sa.Node)
+			if err != nil {
+				return Fail, err.Error(), ""
+			}
+			d := first(r)
+			if d.PeerRegistered || !d.Owner {
+				return Fail, fmt.Sprintf("after fence: keys %v holder %s", d.Keys, d.Holder), ""
+			}
+			m := "this node's key removed, the peer holds " + d.Holder
+			for _, n := range d.Notes {
+				if strings.Contains(n, "PREEMPT") {
+					m += " (" + n + ")"
+				}
+			}
+			return Pass, m, ""
+		}))
+		out = append(out, step("self-fence guard notices", func() (Verdict, string, string) {
+			start := time.Now()
+			for time.Since(start) < 5*time.Second {
+				st, err := a.Status(ctx)
+				if err == nil && st.Fenced {
+					return Pass, fmt.Sprintf("fenced state raised after %v", time.Since(start).Round(time.Millisecond)), ""
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			return Fail, "this node's agent did not notice its key was gone within 5 s", "check timers.disk_status_ms"
+		}))
+		out = append(out, step("unfence (this node registers again)", func() (Verdict, string, string) {
+			r, err := a.Action(ctx, "unfence")
+			if err != nil {
+				return Fail, err.Error(), ""
+			}
+			if !first(r).Registered {
+				return Fail, fmt.Sprintf("keys %v", first(r).Keys), ""
+			}
+			return Pass, "registered again", ""
+		}))
+	}
+	out = append(out, step("release", func() (Verdict, string, string) {
+		for _, c := range cs {
+			if _, err := c.Action(ctx, "release"); err != nil {
+				return Fail, err.Error(), ""
+			}
+		}
+		d, err := a.Disks(ctx)
+		if err != nil || len(d) == 0 {
+			return Fail, fmt.Sprint(err), ""
+		}
+		if d[0].Holder != "" {
+			return Fail, "still held by " + d[0].Holder, ""
+		}
+		return Pass, "no reservation held, both keys registered", ""
+	}))
+	out = append(out, res("clear", Skip, "not run: PR OUT CLEAR would drop the registrations of a live pair", "on a test LUN: hwagent disk clear (scsi CLI front)"))
+	return out
+}
+
+// hwcheckISID gives hwcheck's own sessions an ISID different from the
+// agent's, so logging in never replaces the agent's session (and its
+// registration).
+func hwcheckISID(initiator string) [6]byte {
+	isid := iscsi.DefaultISID(initiator)
+	isid[5] ^= 0x5a
+	return isid
+}
+
+// SCSI2 tests SCSI-2 RESERVE/RELEASE between the nodes and the takeover by
+// LUN reset (challenge/defense): this node reserves, the peer conflicts;
+// while this node defends, a challenge fails; when it stops, the
+// challenge takes over. It needs both nodes' configurations with iscsi://
+// disks (it logs in with each node's initiator name) and env.PRTest, and is
+// skipped when a persistent reservation is held.
+func SCSI2(ctx context.Context, env Env) []Result {
+	if !env.PRTest {
+		return skip("SCSI-2 reserve/release", "changes reservations: not run without consent", "add --pr-test")
+	}
+	if env.LocalConfig == nil || env.PeerConfig == nil || len(env.LocalConfig.Disks) == 0 || len(env.PeerConfig.Disks) == 0 {
+		return skip("SCSI-2 reserve/release", "needs both nodes' configurations", "give --peer-config (readable from this node, as on the rig)")
+	}
+	da, db := env.LocalConfig.Disks[0], env.PeerConfig.Disks[0]
+	if !strings.HasPrefix(da.Device, "iscsi://") || !strings.HasPrefix(db.Device, "iscsi://") {
+		return skip("SCSI-2 reserve/release", "device paths: the peer's side cannot be driven from here", "run sg_reserve from both nodes by hand")
+	}
+	if env.Local != nil {
+		if d, err := env.Local.Disks(ctx); err == nil && len(d) > 0 && d[0].Holder != "" {
+			return skip("SCSI-2 reserve/release", "a persistent reservation is held by "+d[0].Holder, "release it first (hwagent release)")
+		}
+	}
+	const period = 100 * time.Millisecond
+	var s2 [2]*scsi.SCSI2
+	for i, dc := range []agent.DiskConfig{da, db} {
+		u, err := iscsi.ParseURL(dc.Device)
+		if err != nil {
+			return []Result{res("SCSI-2 login", Fail, err.Error(), "")}
+		}
+		sess, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: dc.Initiator, ISID: hwcheckISID(dc.Initiator), CommandTimeout: 5 * time.Second, Logger: env.Logger})
+		if err != nil {
+			return []Result{res("SCSI-2 login ("+sideNames[i]+")", Fail, err.Error(), "check the portal and the target's ACL for "+dc.Initiator)}
+		}
+		defer sess.Close()
+		if s2[i], err = scsi.NewSCSI2(scsi.SCSI2Config{Transport: sess, Name: dc.Device, Period: period, Wait: 3 * period, Logger: env.Logger}); err != nil {
+			return []Result{res("SCSI-2", Fail, err.Error(), "")}
+		}
+	}
+	a, b := s2[0], s2[1]
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Release(cctx)
+		_ = b.Release(cctx)
+	}()
+	var out []Result
+	out = append(out, step("reserve (this node)", func() (Verdict, string, string) {
+		if err := a.Reserve(ctx); err != nil {
+			return Fail, err.Error(), "the unit is reserved elsewhere or refuses RESERVE(6)"
+		}
+		return Pass, "RESERVE(6) granted", ""
+	}))
+	out = append(out, step("conflict from the peer", func() (Verdict, string, string) {
+		err := b.Reserve(ctx)
+		switch {
+		case err == nil:
+			return Fail, "the peer reserved a unit this node holds", "the target ignores SCSI-2 reservations"
+		case errors.Is(err, scsi.ErrReservationConflict):
+			return Pass, "RESERVATION CONFLICT", ""
+		}
+		return Warn, err.Error(), ""
+	}))
+	out = append(out, step("live owner wins a challenge", func() (Verdict, string, string) {
+		dctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Defend(dctx) }()
+		r, err := b.Challenge(ctx)
+		stop()
+		<-done
+		switch {
+		case errors.Is(err, scsi.ErrOwnerAlive):
+			return Pass, fmt.Sprintf("challenge after LUN reset and %v wait lost to the defending owner", r.Waited.Round(time.Millisecond)), ""
+		case err == nil && r.Won:
+			return Fail, "the challenger took a unit whose owner was renewing", "renewal period too long for the wait, or resets do not clear reservations as expected"
+		}
+		return Fail, fmt.Sprint(err), ""
+	}))
+	out = append(out, step("LUN reset takeover of a dead owner", func() (Verdict, string, string) {
+		r, err := b.Challenge(ctx)
+		if err != nil || !r.Won {
+			return Fail, fmt.Sprint("challenge: ", err), "the target may not support LUN RESET through this path"
+		}
+		if err := a.Renew(ctx); !errors.Is(err, scsi.ErrReservationLost) {
+			return Fail, fmt.Sprint("the old owner's renewal after takeover: ", err), ""
+		}
+		return Pass, fmt.Sprintf("taken over after LUN reset and %v; the old owner now conflicts", r.Waited.Round(time.Millisecond)), ""
+	}))
+	out = append(out, step("release", func() (Verdict, string, string) {
+		if err := b.Release(ctx); err != nil {
+			return Fail, err.Error(), ""
+		}
+		if err := a.Reserve(ctx); err != nil {
+			return Fail, "after release the other node cannot reserve: " + err.Error(), ""
+		}
+		if err := a.Release(ctx); err != nil {
+			return Fail, err.Error(), ""
+		}
+		return Pass, "RELEASE(6) frees the unit for the other node", ""
+	}))
+	return out
+}

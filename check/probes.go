@@ -1,0 +1,321 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/nic"
+	"github.com/hakit/hakit/raidctl"
+	"github.com/hakit/hakit/serialhb"
+	"github.com/jaypipes/ghw/pkg/block"
+	"github.com/jaypipes/ghw/pkg/option"
+)
+
+// Inventory lists this node's disks (with identity), NICs, PCI RAID and
+// SAS controllers, serial ports and USB serial adapters.
+func Inventory(ctx context.Context, env Env) []Result {
+	if !env.Inventory {
+		return skip("hardware inventory", "not asked for", "add --inventory")
+	}
+	var out []Result
+	bi, err := block.New(option.WithNullAlerter())
+	if err != nil {
+		out = append(out, res("disks", Warn, "ghw: "+err.Error(), "run as root on the node itself"))
+	} else {
+		var names []string
+		noID := 0
+		for _, d := range bi.Disks {
+			id := d.WWN
+			if id == "" || id == "unknown" {
+				id = d.SerialNumber
+			}
+			if id == "" || id == "unknown" {
+				noID++
+				id = "no WWN/serial"
+			}
+			names = append(names, fmt.Sprintf("%s (%s %s, %s)", d.Name, d.Vendor, d.Model, id))
+		}
+		v, hint := Pass, ""
+		switch {
+		case len(bi.Disks) == 0:
+			v, hint = Warn, "no block device seen: check the HBA driver and the enclosure cabling"
+		case noID > 0:
+			v, hint = Warn, "disks without WWN or serial cannot be matched across nodes by ghw; hwcheck's shared-disk check uses VPD 0x83 instead"
+		}
+		out = append(out, res("disks", v, fmt.Sprintf("%d: %s", len(bi.Disks), strings.Join(names, "; ")), hint))
+	}
+	nics, err := nic.Inventory(ctx, nic.InventoryConfig{Logger: env.Logger})
+	if err != nil {
+		out = append(out, res("NICs", Warn, err.Error(), "install Debian's pci.ids package (make deps does)"))
+	} else {
+		var names []string
+		for _, n := range nics {
+			s := n.Name
+			if n.Driver != "" {
+				s += " " + n.Driver
+			}
+			if n.SpeedMbps != nil {
+				s += fmt.Sprintf(" %dMb/s", *n.SpeedMbps)
+			}
+			names = append(names, s+" "+string(n.Carrier))
+		}
+		out = append(out, res("NICs", Pass, fmt.Sprintf("%d: %s", len(nics), strings.Join(names, "; ")), ""))
+	}
+	ctrls := raidControllers("/sys/bus/pci/devices")
+	if len(ctrls) == 0 {
+		out = append(out, res("RAID/SAS controllers", Warn, "none on the PCI bus", "a shared enclosure needs a RAID or SAS HBA on each node (iSCSI needs none)"))
+	} else {
+		out = append(out, res("RAID/SAS controllers", Pass, strings.Join(ctrls, "; "), ""))
+	}
+	ports, err := serialhb.ListPorts()
+	switch {
+	case err != nil:
+		out = append(out, res("serial ports", Warn, err.Error(), ""))
+	case len(ports) == 0:
+		out = append(out, res("serial ports", Warn, "none found", "the serial heartbeat needs a COM port or a USB serial adapter"))
+	default:
+		var names []string
+		for _, p := range ports {
+			s := p.Name
+			if p.USB {
+				s += fmt.Sprintf(" (USB %s:%s %s serial %q)", p.VID, p.PID, p.Product, p.Serial)
+			}
+			names = append(names, s)
+		}
+		out = append(out, res("serial ports", Pass, strings.Join(names, "; "), ""))
+	}
+	return out
+}
+
+// raidControllers reads PCI class 0x0104 (RAID) and 0x0107 (SAS) devices
+// from sysfs: no PCI ID database needed.
+func raidControllers(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "class"))
+		if err != nil {
+			continue
+		}
+		class := strings.TrimSpace(string(b))
+		kind := map[string]string{"0x0104": "RAID", "0x0107": "SAS"}[class[:min(6, len(class))]]
+		if kind == "" {
+			continue
+		}
+		v, _ := os.ReadFile(filepath.Join(dir, e.Name(), "vendor"))
+		d, _ := os.ReadFile(filepath.Join(dir, e.Name(), "device"))
+		out = append(out, fmt.Sprintf("%s %s %s:%s", e.Name(), kind, strings.TrimSpace(string(v)), strings.TrimSpace(string(d))))
+	}
+	return out
+}
+
+// heartbeatView is the part of serialhb's status the checks read.
+type heartbeatView struct {
+	State     string `json:"state"`
+	PortOpen  bool   `json:"port_open"`
+	PortErr   string `json:"port_err"`
+	Cable     string `json:"cable"`
+	LastHeard time.Time
+	Counters  map[string]any `json:"counters"`
+}
+
+type cableView struct {
+	Sent      int           `json:"sent"`
+	Received  int           `json:"received"`
+	Loss      float64       `json:"loss"`
+	Corrupted uint64        `json:"corrupted"`
+	AuthFail  uint64        `json:"auth_failures"`
+	RTTMin    time.Duration `json:"rtt_min_ns"`
+	RTTMedian time.Duration `json:"rtt_median_ns"`
+	RTTMax    time.Duration `json:"rtt_max_ns"`
+	Cable     string        `json:"cable"`
+}
+
+// SerialCable checks the heartbeat over the null-modem cable from both
+// nodes, then runs a cable test (a burst of pings) from this node.
+func SerialCable(ctx context.Context, env Env) []Result {
+	cs, sk := both(env, "serial heartbeat")
+	if sk != nil {
+		return sk
+	}
+	var out []Result
+	for i, c := range cs {
+		raw, err := c.Raw(ctx, agent.PathHeartbeat)
+		if err != nil {
+			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, err.Error(), "configure serial: in hwagent.yaml"))
+			continue
+		}
+		var h heartbeatView
+		_ = json.Unmarshal(raw, &h)
+		switch {
+		case !h.PortOpen:
+			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, "port not open: "+h.PortErr, "check the device path, that no getty holds the port, and the USB adapter"))
+		case h.State != "alive":
+			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, fmt.Sprintf("peer %s, cable: %s", h.State, h.Cable), "check the null-modem cable (crossed TX/RX), the baud rate and the shared key on both nodes"))
+		default:
+			out = append(out, res("heartbeat ("+sideNames[i]+")", Pass, "peer alive", ""))
+		}
+	}
+	start := time.Now()
+	raw, err := env.Local.CableTest(ctx)
+	if err != nil {
+		return append(out, res("cable test", Fail, err.Error(), "the peer's agent must run to answer the pings"))
+	}
+	var cv cableView
+	_ = json.Unmarshal(raw, &cv)
+	m := fmt.Sprintf("%d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
+	r := res("cable test", Pass, m, "")
+	switch {
+	case cv.Received == 0:
+		r.Verdict, r.Hint = Fail, "no pong: check the cable, the peer's port and the shared key"
+	case cv.Loss > 0 || cv.Corrupted > 0:
+		r.Verdict, r.Hint = Warn, "loss or damaged frames: a long or unshielded cable, a ground loop, or a too-high baud rate"
+	case cv.AuthFail > 0:
+		r.Verdict, r.Hint = Warn, "frames with a wrong key arrived: another cluster on the line, or stale key files"
+	}
+	r.Duration = time.Since(start)
+	return append(out, r)
+}
+
+// HeartbeatNIC checks the heartbeat link and that each node reaches the
+// other over it.
+func HeartbeatNIC(ctx context.Context, env Env) []Result {
+	cs, sk := both(env, "heartbeat NIC")
+	if sk != nil {
+		return sk
+	}
+	var out []Result
+	for i, c := range cs {
+		name := "link and peer (" + sideNames[i] + ")"
+		raw, err := c.Raw(ctx, agent.PathNICs)
+		if err != nil {
+			out = append(out, res(name, Fail, err.Error(), "configure nic: in hwagent.yaml"))
+			continue
+		}
+		var v struct {
+			Status *nic.Status      `json:"status"`
+			Probe  *nic.ProbeResult `json:"probe"`
+			Error  string           `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		switch {
+		case v.Status == nil:
+			out = append(out, res(name, Fail, v.Error, "check the interface name in nic.interface"))
+		case v.Status.Carrier != nic.CarrierUp:
+			out = append(out, res(name, Fail, fmt.Sprintf("%s: carrier %s, operstate %s", v.Status.Name, v.Status.Carrier, v.Status.OperState), "plug the crossover cable and bring the interface up (ip link set IF up)"))
+		case v.Probe == nil || v.Probe.State != nic.ProbeReachable:
+			st := "no probe"
+			if v.Probe != nil {
+				st = string(v.Probe.State)
+			}
+			out = append(out, res(name, Fail, fmt.Sprintf("%s up, peer %s: %s %s", v.Status.Name, peerAddr(v.Probe), st, v.Error), "link up but the peer is silent: check nic.peer_address, the peer's address and its firewall (ICMP echo)"))
+		default:
+			speed := "speed unknown"
+			if v.Status.SpeedMbps != nil {
+				speed = fmt.Sprintf("%d Mb/s %s", *v.Status.SpeedMbps, v.Status.Duplex)
+			}
+			out = append(out, res(name, Pass, fmt.Sprintf("%s carrier up, %s, peer %s answers in %v", v.Status.Name, speed, v.Probe.Peer, v.Probe.RTT.Round(time.Microsecond)), ""))
+		}
+	}
+	return out
+}
+
+func peerAddr(p *nic.ProbeResult) string {
+	if p == nil {
+		return "?"
+	}
+	return p.Peer.String()
+}
+
+// SharedDisks checks that both nodes see the same shared disks, matched by
+// VPD 0x83 identity, and that it is the identity the configuration pins.
+func SharedDisks(ctx context.Context, env Env) []Result {
+	cs, sk := both(env, "shared disks")
+	if sk != nil {
+		return sk
+	}
+	var views [2][]agent.DiskStatus
+	for i, c := range cs {
+		d, err := c.Disks(ctx)
+		if err != nil {
+			return []Result{res("disks seen from "+sideNames[i], Fail, err.Error(), "check the agent and the disks: section")}
+		}
+		views[i] = d
+	}
+	peerIDs := map[string]bool{}
+	for _, d := range views[1] {
+		if d.Error == "" && d.Identity != "" {
+			peerIDs[d.Identity] = true
+		}
+	}
+	var out []Result
+	if len(views[0]) == 0 {
+		return []Result{res("shared disks", Fail, "no shared disk configured", "list the shared disks under disks: in hwagent.yaml")}
+	}
+	for i, d := range views[0] {
+		name := fmt.Sprintf("disk %d identity", i)
+		var want string
+		if env.LocalConfig != nil && i < len(env.LocalConfig.Disks) {
+			want = env.LocalConfig.Disks[i].Identity
+		}
+		switch {
+		case d.Error != "":
+			out = append(out, res(name, Fail, d.Device+": "+d.Error, "the disk does not answer from this node: check the path, the HBA or the iSCSI login"))
+		case d.Identity == "":
+			out = append(out, res(name, Warn, d.Device+": no VPD 0x83 identity reported (unknown)", "the disk cannot be proven to be the same on both nodes"))
+		case !peerIDs[d.Identity]:
+			out = append(out, res(name, Fail, fmt.Sprintf("%s: %s not seen by the peer", d.Device, d.Identity), "the peer's disks: list names a different LUN; compare `hwagent disks` on both nodes"))
+		case want != "" && want != d.Identity:
+			out = append(out, res(name, Fail, fmt.Sprintf("%s: %s, the configuration expects %s", d.Device, d.Identity, want), "a different LUN is at this path: fix disks[].device or disks[].identity"))
+		case want == "":
+			out = append(out, res(name, Warn, fmt.Sprintf("%s: %s on both nodes, not pinned in the configuration", d.Device, d.Identity), "add identity: "+d.Identity+" to this disk in hwagent.yaml on both nodes"))
+		default:
+			out = append(out, res(name, Pass, fmt.Sprintf("%s: %s on both nodes", d.Device, d.Identity), ""))
+		}
+	}
+	return out
+}
+
+// RAIDPair reads both nodes' controllers through their agents and runs the
+// raidctl pair validator.
+func RAIDPair(ctx context.Context, env Env) []Result {
+	cs, sk := both(env, "RAID pair")
+	if sk != nil {
+		return sk
+	}
+	var nodes [2]raidctl.Node
+	for i, c := range cs {
+		raw, err := c.Raw(ctx, agent.PathRAID)
+		var ae *agent.APIError
+		if errors.As(err, &ae) && ae.Code == 404 {
+			return skip("RAID pair", "no RAID backend configured on "+sideNames[i], "set raid: {tool: ...} on both nodes when the enclosure is behind RAID controllers")
+		}
+		if err != nil {
+			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "check that the vendor CLI is installed and answers")}
+		}
+		var sys raidctl.System
+		if err := json.Unmarshal(raw, &sys); err != nil {
+			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "")}
+		}
+		if nodes[i], err = raidctl.NodeFromSystem([]string{"A", "B"}[i], &sys, ""); err != nil {
+			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "")}
+		}
+	}
+	rep := raidctl.ValidatePair(nodes[0], nodes[1])
+	var out []Result
+	for _, f := range rep.Findings {
+		v := map[raidctl.Severity]Verdict{raidctl.SeverityError: Fail, raidctl.SeverityWarning: Warn, raidctl.SeverityInfo: Pass}[f.Severity]
+		out = append(out, res(f.Rule, v, fmt.Sprintf("node %s %s: %s", f.Node, f.Subject, f.Message), f.Fix))
+	}
+	if rep.Count(raidctl.SeverityError) == 0 && rep.Count(raidctl.SeverityWarning) == 0 {
+		out = append(out, res("pair settings", Pass, "partners, initiator IDs, merge groups and cache policy agree", ""))
+	}
+	return out
+}
