@@ -28,16 +28,21 @@ const (
 	iqnB = "iqn.2026-11.io.hakit.test:node-b"
 )
 
-// tnode is one node on the rig's tgtd: an iSCSI session and its Owner.
-type tnode struct {
-	name  string
-	sess  *iscsi.Session
-	owner *scsi.Owner
-	dev   *scsi.Device
-}
-
 func diskFor(t testing.TB) *rig.Disk {
 	return rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}, Logger: quietLogger()})
+}
+
+// tgtdPair starts a rig disk and dials nodes A and B with type typ.
+func tgtdPair(t *testing.T, typ scsi.ReservationType) (*rig.Disk, *tnode, *tnode) {
+	t.Helper()
+	d := diskFor(t)
+	return d, dialNode(t, d, iqnA, keyA, typ, nil), dialNode(t, d, iqnB, keyB, typ, nil)
+}
+
+// tnode is one node on the rig's tgtd: a node over an iSCSI session.
+type tnode struct {
+	*node
+	sess *iscsi.Session
 }
 
 func dialNode(t testing.TB, d *rig.Disk, iqn string, key scsi.Key, typ scsi.ReservationType, wrap func(scsi.Transport) scsi.Transport) *tnode {
@@ -61,27 +66,7 @@ func dialNode(t testing.TB, d *rig.Disk, iqn string, key scsi.Key, typ scsi.Rese
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tnode{name: iqn, sess: s, owner: o, dev: &scsi.Device{Transport: s, Name: iqn}}
-}
-
-func (n *tnode) write(ctx context.Context) error {
-	cmd, _ := scsi.Write10(0, make([]byte, 512), 512)
-	_, err := n.dev.Do(ctx, cmd)
-	return err
-}
-
-// writeAfterUA writes, stepping over unit attentions, and returns them.
-func (n *tnode) writeAfterUA(ctx context.Context) ([]scsi.Sense, error) {
-	var uas []scsi.Sense
-	for range 8 {
-		err := n.write(ctx)
-		se, ok := scsi.AsSense(err)
-		if !ok || !errors.Is(err, scsi.ErrUnitAttention) {
-			return uas, err
-		}
-		uas = append(uas, se.Sense)
-	}
-	return uas, errors.New("unit attentions do not stop")
+	return &tnode{node: &node{name: iqn, owner: o, dev: &scsi.Device{Transport: s, Name: iqn}}, sess: s}
 }
 
 // The scenario of a two-node fence on tgtd: both register; A acquires
@@ -207,9 +192,7 @@ func countKeys(ks []scsi.Key, k scsi.Key) int {
 // Write Exclusive - Registrants Only (the default): registrants write, a
 // fenced node does not.
 func TestIntegrationRegistrantsOnly(t *testing.T) {
-	d := diskFor(t)
-	a := dialNode(t, d, iqnA, keyA, 0, nil)
-	b := dialNode(t, d, iqnB, keyB, 0, nil)
+	_, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	chk(a.owner.Acquire(ctx))(t)
 	if _, err := b.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
@@ -233,9 +216,7 @@ func TestIntegrationRegistrantsOnly(t *testing.T) {
 // challenge/defense pattern with a short period, against a live and a
 // dead owner.
 func TestIntegrationSCSI2(t *testing.T) {
-	d := diskFor(t)
-	a := dialNode(t, d, iqnA, keyA, 0, nil)
-	b := dialNode(t, d, iqnB, keyB, 0, nil)
+	_, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	const period = 50 * time.Millisecond
 	sa, err := scsi.NewSCSI2(scsi.SCSI2Config{Transport: a.sess, Name: "A", Period: period})
@@ -300,9 +281,7 @@ func TestIntegrationSCSI2(t *testing.T) {
 // reservation as orphans; the reconnected session is unregistered until
 // Reassert repairs it.
 func TestIntegrationDroppedSession(t *testing.T) {
-	d := diskFor(t)
-	a := dialNode(t, d, iqnA, keyA, 0, nil)
-	b := dialNode(t, d, iqnB, keyB, 0, nil)
+	d, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	chk(b.owner.Register(ctx))(t)
 	chk(a.owner.Acquire(ctx))(t)
@@ -345,9 +324,7 @@ func TestIntegrationDroppedSession(t *testing.T) {
 // does not re-register on its own (fenced and lost look alike), and
 // Acquire/Register rebuild the state.
 func TestIntegrationTargetRestart(t *testing.T) {
-	d := diskFor(t)
-	a := dialNode(t, d, iqnA, keyA, 0, nil)
-	b := dialNode(t, d, iqnB, keyB, 0, nil)
+	d, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	chk(b.owner.Register(ctx))(t)
 	chk(a.owner.Acquire(ctx))(t)
@@ -376,45 +353,14 @@ func TestIntegrationTargetRestart(t *testing.T) {
 // In every round exactly one keeps write access and the other's writes
 // conflict, and the loser's error says why.
 func TestIntegrationSplitBrain(t *testing.T) {
-	d := diskFor(t)
-	a := dialNode(t, d, iqnA, keyA, 0, nil)
-	b := dialNode(t, d, iqnB, keyB, 0, nil)
+	_, a, b := tgtdPair(t, 0)
 	rounds := 1000
 	if testing.Short() {
 		rounds = 50
 	}
 	wins := map[string]int{}
 	for i := range rounds {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		chk(a.owner.Unfence(ctx))(t)
-		chk(b.owner.Unfence(ctx))(t)
-		var wg sync.WaitGroup
-		var errA, errB error
-		start := make(chan struct{})
-		wg.Add(2)
-		go func() { defer wg.Done(); <-start; _, errA = a.owner.Fence(ctx, keyB) }()
-		go func() { defer wg.Done(); <-start; _, errB = b.owner.Fence(ctx, keyA) }()
-		close(start)
-		wg.Wait()
-		if (errA == nil) == (errB == nil) {
-			cancel()
-			t.Fatalf("round %d: both or neither won: A %v; B %v", i, errA, errB)
-		}
-		winner, loser, lerr := a, b, errB
-		if errB == nil {
-			winner, loser, lerr = b, a, errA
-		}
-		wins[winner.name]++
-		if !errors.Is(lerr, scsi.ErrNotRegistered) && !errors.Is(lerr, scsi.ErrKeyNotRegistered) {
-			t.Errorf("round %d: loser's error does not say why: %v", i, lerr)
-		}
-		if _, err := winner.writeAfterUA(ctx); err != nil {
-			t.Fatalf("round %d: winner %s write: %v", i, winner.name, err)
-		}
-		if _, err := loser.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
-			t.Fatalf("round %d: loser %s write: %v, want conflict", i, loser.name, err)
-		}
-		cancel()
+		wins[splitRound(t, i, a.node, b.node)]++
 	}
 	t.Logf("%d rounds, wins: %v", rounds, wins)
 }

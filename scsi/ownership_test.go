@@ -21,6 +21,7 @@ const (
 )
 
 type node struct {
+	name  string
 	nx    *scsitest.Nexus
 	owner *scsi.Owner
 	dev   *scsi.Device
@@ -33,7 +34,7 @@ func newNode(t *testing.T, lun *scsitest.LUN, name string, key scsi.Key, typ scs
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{nx: nx, owner: o, dev: &scsi.Device{Transport: nx, Name: name}}
+	return &node{name: name, nx: nx, owner: o, dev: &scsi.Device{Transport: nx, Name: name}}
 }
 
 // registeredPair makes nodes A and B on a LUN with cfg and registers both.
@@ -443,42 +444,45 @@ func TestAPTPLRefused(t *testing.T) {
 }
 
 // splitRound: both nodes fence each other at the same instant; exactly one
-// must keep write access and the other's writes must conflict.
-func splitRound(t *testing.T, lun *scsitest.LUN, a, b *node) {
-	ctx := ctxT(t)
+// must keep write access and the other's writes must conflict, and the
+// loser's error must say why. It returns the winner's name.
+func splitRound(t *testing.T, round int, a, b *node) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	chk(a.owner.Unfence(ctx))(t)
 	chk(b.owner.Unfence(ctx))(t)
 	var wg sync.WaitGroup
 	var errA, errB error
 	start := make(chan struct{})
 	wg.Add(2)
-	go func() { defer wg.Done(); <-start; _, errA = a.owner.Fence(ctx, keyB) }()
-	go func() { defer wg.Done(); <-start; _, errB = b.owner.Fence(ctx, keyA) }()
+	go func() { defer wg.Done(); <-start; _, errA = a.owner.Fence(ctx, b.owner.Key()) }()
+	go func() { defer wg.Done(); <-start; _, errB = b.owner.Fence(ctx, a.owner.Key()) }()
 	close(start)
 	wg.Wait()
 	if (errA == nil) == (errB == nil) {
-		t.Fatalf("both or neither won: A %v, B %v", errA, errB)
+		t.Fatalf("round %d: both or neither won: A %v; B %v", round, errA, errB)
 	}
 	winner, loser, lerr := a, b, errB
 	if errB == nil {
 		winner, loser, lerr = b, a, errA
 	}
 	if !errors.Is(lerr, scsi.ErrNotRegistered) && !errors.Is(lerr, scsi.ErrKeyNotRegistered) {
-		t.Errorf("loser's error does not say why: %v", lerr)
+		t.Errorf("round %d: loser's error does not say why: %v", round, lerr)
 	}
 	if _, err := winner.writeAfterUA(ctx); err != nil {
-		t.Errorf("winner write: %v", err)
+		t.Fatalf("round %d: winner %s write: %v", round, winner.name, err)
 	}
 	if _, err := loser.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
-		t.Errorf("loser write: %v, want conflict", err)
+		t.Fatalf("round %d: loser %s write: %v, want conflict", round, loser.name, err)
 	}
+	return winner.name
 }
 
 func TestSplitBrainFake(t *testing.T) {
-	lun := scsitest.New(scsitest.Config{NoPreemptAndAbort: true})
-	a, b := newNode(t, lun, "node-a", keyA, 0), newNode(t, lun, "node-b", keyB, 0)
-	for range 200 {
-		splitRound(t, lun, a, b)
+	_, a, b := registeredPair(t, ctxT(t), scsitest.Config{NoPreemptAndAbort: true}, 0)
+	for i := range 200 {
+		splitRound(t, i, a, b)
 		if t.Failed() {
 			return
 		}
