@@ -19,8 +19,9 @@ var (
 	key      = []byte("0123456789abcdef0123456789abcdef")
 	otherKey = []byte("this is not the key of the pair!")
 	// testTimers keep detection quick while leaving room for a loaded
-	// machine: warn after 6 lost keepalives, dead after 10.
-	testTimers = serialhb.TimersMS(50, 300, 500, 1000)
+	// machine (2 cores shared by parallel test runs): warn after 4 lost
+	// keepalives, dead after 7.
+	testTimers = serialhb.TimersMS(100, 400, 700, 1400)
 )
 
 const helperEnv = "HAKIT_SERIALHB_PEER"
@@ -115,7 +116,9 @@ func (e *events) drain() []serialhb.Event {
 	}
 }
 
-func startRunner(t testing.TB, cfg serialhb.Config) *serialhb.Runner {
+// startRunner starts a runner for the test, subscribed to its events from
+// before the start, and stops it when the test ends.
+func startRunner(t testing.TB, cfg serialhb.Config) (*serialhb.Runner, *events) {
 	t.Helper()
 	if cfg.Link.Cluster == 0 {
 		cfg.Link.Cluster = 7
@@ -133,6 +136,7 @@ func startRunner(t testing.TB, cfg serialhb.Config) *serialhb.Runner {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ev := subscribe(t, r)
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +147,7 @@ func startRunner(t testing.TB, cfg serialhb.Config) *serialhb.Runner {
 			t.Errorf("stop: %v", err)
 		}
 	})
-	return r
+	return r, ev
 }
 
 func getenv(k string) string { return os.Getenv(k) }

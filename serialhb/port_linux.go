@@ -64,7 +64,32 @@ func OpenPort(ctx context.Context, path string, cfg PortConfig) (*SerialPort, er
 		}
 		return nil, &OpError{Op: "open", Device: path, Err: err}
 	}
+	cloexec(lock.Name())
 	return &SerialPort{path: path, p: p, lock: lock}, nil
+}
+
+// cloexec marks every descriptor of this process on the device dev
+// close-on-exec. go.bug.st/serial opens the port without O_CLOEXEC, so
+// without this every program the agent runs (a vendor CLI) would inherit
+// the port and keep it open.
+func cloexec(dev string) {
+	real, err := filepath.EvalSymlinks(dev)
+	if err != nil {
+		return
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if t, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && t == real {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 func kind(m fs.FileMode) string {
@@ -98,13 +123,38 @@ func lockTTY(path string) (*os.File, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNotTTY, err)
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: another heartbeat process has it open", ErrPortBusy)
+			holder := flockHolder(fd)
+			unix.Close(fd)
+			return nil, fmt.Errorf("%w: another heartbeat process has it open%s", ErrPortBusy, holder)
 		}
+		unix.Close(fd)
 		return nil, fmt.Errorf("flock: %w", err)
 	}
-	return os.NewFile(uintptr(fd), path), nil
+	return os.NewFile(uintptr(fd), path), nil // named by path: cloexec resolves it
+}
+
+// flockHolder names the process holding an flock on fd's file, from
+// /proc/locks, as " (pid N, name)", or "" if it cannot tell.
+func flockHolder(fd int) string {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return ""
+	}
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return ""
+	}
+	want := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		// "1: FLOCK  ADVISORY  WRITE 1234 00:05:3 0 EOF"
+		if len(f) >= 6 && f[1] == "FLOCK" && f[5] == want {
+			comm, _ := os.ReadFile("/proc/" + f[4] + "/comm")
+			return fmt.Sprintf(" (pid %s, %s)", f[4], strings.TrimSpace(string(comm)))
+		}
+	}
+	return ""
 }
 
 // uucpLock returns the pid in a live UUCP lock file for the device, or 0.

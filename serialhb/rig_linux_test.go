@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/serialhb"
+	"golang.org/x/sys/unix"
 )
 
 func TestRigAliveCutReconnect(t *testing.T) {
@@ -27,6 +29,7 @@ func TestRigAliveCutReconnect(t *testing.T) {
 	c, rs, es := pair(t, testTimers)
 	tm := testTimers.WithDefaults()
 	for i, r := range rs {
+		waitFor(t, "an RTT sample", func() bool { return r.Status().RTT.Samples > 0 })
 		st := r.Status()
 		if st.Peer.Node != uint16(2-i) || st.Peer.Incarnation != rs[1-i].Incarnation() || st.RTT.Samples == 0 {
 			t.Errorf("node %d status: peer %+v rtt %+v", i+1, st.Peer, st.RTT)
@@ -63,9 +66,11 @@ func TestRigAliveCutReconnect(t *testing.T) {
 	}
 }
 
+// TestRigNoise is not parallel, and warns only after 12 keepalives of
+// silence, so that a stall of the loaded test machine is not taken for an
+// effect of the noise.
 func TestRigNoise(t *testing.T) {
-	t.Parallel()
-	c, rs, es := pair(t, testTimers)
+	c, rs, es := pair(t, serialhb.TimersMS(50, 600, 1000, 2000))
 	rng := rand.New(rand.NewPCG(3, 4))
 	frame := func(seq uint64) []byte {
 		w, err := serialhb.EncodeFrame(&serialhb.Frame{Type: serialhb.TypeHeartbeat, Cluster: 7, Node: 2, Incarnation: 1, Seq: seq}, key)
@@ -126,8 +131,7 @@ func TestRigWrongKey(t *testing.T) {
 	t.Parallel()
 	c := rig.CableFor(t, rig.CableConfig{})
 	timers := serialhb.TimersMS(20, 50, 100, 300)
-	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
-	ea := subscribe(t, a)
+	a, ea := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
 	startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Key: otherKey, Timers: timers}})
 	ev := ea.waitState(5*time.Second, serialhb.StateDead)
 	if ev.From != serialhb.StateInitDead {
@@ -150,8 +154,7 @@ func TestRigReplay(t *testing.T) {
 	t.Parallel()
 	c := rig.CableFor(t, rig.CableConfig{})
 	timers := serialhb.TimersMS(20, 50, 100, 200)
-	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
-	ea := subscribe(t, a)
+	a, ea := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b, err := serialhb.OpenPort(ctx, c.PathB(), serialhb.PortConfig{})
@@ -239,8 +242,7 @@ func startPeer(t *testing.T, path string) *peerProcess {
 func TestRigPeerProcessStopContRestart(t *testing.T) {
 	t.Parallel()
 	c := rig.CableFor(t, rig.CableConfig{})
-	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2}})
-	ea := subscribe(t, a)
+	a, ea := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2}})
 	peer := startPeer(t, c.PathB())
 	if ev := ea.waitState(5*time.Second, serialhb.StateAlive); ev.Incarnation != peer.incarnation {
 		t.Fatalf("alive with incarnation %d, peer process says %d", ev.Incarnation, peer.incarnation)
@@ -284,6 +286,15 @@ func TestRigPeerProcessStopContRestart(t *testing.T) {
 func TestRigUnplugReplug(t *testing.T) {
 	t.Parallel()
 	c, rs, es := pair(t, testTimers)
+	// After Unplug the rig leaves PathA dangling to /dev/pts/N. Once every
+	// descriptor of that pty is closed, a pty made by a parallel test may
+	// take index N and the dangling path would lead to it; holding one
+	// descriptor keeps N allocated until the replug.
+	pin, err := os.OpenFile(c.PTS(rig.A), os.O_RDONLY|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pin.Close()
 	if err := c.Unplug(rig.A); err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +307,7 @@ func TestRigUnplugReplug(t *testing.T) {
 	if err := c.Replug(rig.A); err != nil {
 		t.Fatal(err)
 	}
+	pin.Close()
 	es[0].wait(5*time.Second, "port reopened", func(e serialhb.Event) bool { return e.Kind == serialhb.EventPortOpened })
 	es[1].waitState(5*time.Second, serialhb.StateAlive)
 	deadline := time.Now().Add(5 * time.Second)
@@ -346,7 +358,7 @@ func TestOpenPortErrors(t *testing.T) {
 		{"directory", t.TempDir(), 0, serialhb.ErrNotTTY, "directory"},
 		{"char device not a tty", "/dev/null", 0, serialhb.ErrNotTTY, "/dev/null"},
 		{"missing", filepath.Join(t.TempDir(), "ttyS9"), 0, os.ErrNotExist, "ttyS9"},
-		{"busy", c.PathA(), 0, serialhb.ErrPortBusy, "another heartbeat process"},
+		{"busy", c.PathA(), 0, serialhb.ErrPortBusy, fmt.Sprintf("another heartbeat process has it open (pid %d,", os.Getpid())},
 		{"baud 4800", c.PathB(), 4800, serialhb.ErrUnsupportedBaud, "4800"},
 		{"baud 230400", c.PathB(), 230400, serialhb.ErrUnsupportedBaud, "230400"},
 	} {
@@ -390,6 +402,22 @@ func TestPortDeadlineAndModem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	// No descriptor of the port leaks into programs the process runs.
+	real, _ := filepath.EvalSymlinks(c.PathA())
+	ents, _ := os.ReadDir("/proc/self/fd")
+	found := 0
+	for _, e := range ents {
+		if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); target == real {
+			found++
+			fd, _ := strconv.Atoi(e.Name())
+			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+				t.Errorf("fd %d on the port is not close-on-exec (%#x, %v)", fd, flags, err)
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("%d descriptors on %s, want the port's and its lock's", found, real)
+	}
 	m, err := p.ModemLines()
 	if err != nil || m.Known() {
 		t.Errorf("pty modem lines: %+v, %v; want all unknown and no error", m, err)
@@ -433,9 +461,8 @@ func TestPortDeadlineAndModem(t *testing.T) {
 func pair(t testing.TB, timers serialhb.Timers) (*rig.Cable, [2]*serialhb.Runner, [2]*events) {
 	t.Helper()
 	c := rig.CableFor(t, rig.CableConfig{Logger: testLogger(t)})
-	a := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
-	b := startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Peer: 1, Timers: timers}})
-	ea, eb := subscribe(t, a), subscribe(t, b)
+	a, ea := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
+	b, eb := startRunner(t, serialhb.Config{Path: c.PathB(), Link: serialhb.LinkConfig{Node: 2, Peer: 1, Timers: timers}})
 	for _, r := range []*serialhb.Runner{a, b} {
 		deadline := time.Now().Add(5 * time.Second)
 		for r.Status().State != serialhb.StateAlive {

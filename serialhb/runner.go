@@ -308,6 +308,7 @@ func (st *loopState) detach(now time.Time, err error) {
 	st.openAt = now.Add(st.backoff)
 	st.modem = ModemLines{}
 	st.r.log.Warn("serialhb port lost", "path", st.r.cfg.Path, "err", err)
+	st.snapshot(now)
 	st.r.publish([]Event{{Time: now, Kind: EventPortLost, From: st.link.State(), To: st.link.State(), Err: err.Error()}})
 }
 
@@ -325,6 +326,7 @@ func (st *loopState) tryReopen(ctx context.Context, now time.Time) {
 	st.reopens++
 	st.attach(ctx, p, now)
 	st.r.log.Info("serialhb port reopened", "path", st.r.cfg.Path)
+	st.snapshot(now)
 	st.r.publish([]Event{{Time: now, Kind: EventPortOpened, From: st.link.State(), To: st.link.State()}})
 }
 
@@ -414,6 +416,9 @@ func (st *loopState) flush(ctx context.Context, now time.Time) {
 	for _, e := range rd.Events {
 		st.r.log.Info("serialhb event", "event", e.String())
 	}
+	// The snapshot goes first, so that a subscriber reading Status on an
+	// event sees the state the event reports.
+	st.snapshot(now)
 	st.r.publish(rd.Events)
 	if len(rd.Pongs) > 0 {
 		st.r.mu.Lock()

@@ -16,10 +16,9 @@ import (
 func TestRunnerDouble(t *testing.T) {
 	t.Parallel()
 	c := serialhbtest.NewCable()
-	timers := serialhb.TimersMS(10, 50, 100, 200)
-	a := startRunner(t, serialhb.Config{Path: "end0", Open: c.Opener(0), ReopenMin: 5 * time.Millisecond, Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
-	b := startRunner(t, serialhb.Config{Path: "end1", Open: c.Opener(1), Link: serialhb.LinkConfig{Node: 2, Timers: timers, State: serialhb.NodeState{Role: serialhb.RoleStandby}}})
-	ea, eb := subscribe(t, a), subscribe(t, b)
+	timers := serialhb.TimersMS(10, 200, 400, 800)
+	a, ea := startRunner(t, serialhb.Config{Path: "end0", Open: c.Opener(0), ReopenMin: 5 * time.Millisecond, Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
+	b, eb := startRunner(t, serialhb.Config{Path: "end1", Open: c.Opener(1), Link: serialhb.LinkConfig{Node: 2, Timers: timers, State: serialhb.NodeState{Role: serialhb.RoleStandby}}})
 	ea.waitState(5*time.Second, serialhb.StateAlive)
 	eb.waitState(5*time.Second, serialhb.StateAlive)
 
@@ -50,7 +49,7 @@ func TestRunnerDouble(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	c.Replug(0)
 	ea.wait(5*time.Second, "port opened", func(e serialhb.Event) bool { return e.Kind == serialhb.EventPortOpened })
-	ea.waitState(5*time.Second, serialhb.StateAlive)
+	waitFor(t, "alive after replug", func() bool { return a.Status().State == serialhb.StateAlive })
 
 	// Garbage without delimiters and random blocks never blocks the runner.
 	junk := make([]byte, 1<<20)
