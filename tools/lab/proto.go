@@ -21,6 +21,9 @@ const CommandPort = "lab.cmd"
 // follows it.
 const ReadyMarker = "HAKIT-LAB-READY"
 
+// HeartbeatKeyFile is the serialhb key file the guest init writes at boot.
+const HeartbeatKeyFile = "/tmp/lab-hb.key"
+
 // maxLine bounds one message on the command channel.
 const maxLine = 4 << 20
 

@@ -12,7 +12,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	tests := []Request{
 		{ID: 1, Argv: []string{"hakit", "sg", "/dev/sg0", "tur"}},
 		{ID: 2, Argv: []string{"cat", "/tmp/x y"}, TimeoutMS: 1500},
-		{ID: 3, Argv: []string{"hakit", "uartbeat"}, Background: true, Log: "/tmp/hb.log"},
+		{ID: 3, Argv: []string{"hakit", "hb", "run"}, Background: true, Log: "/tmp/hb.log"},
 	}
 	for _, req := range tests {
 		t.Run(strings.Join(req.Argv, " "), func(t *testing.T) {

@@ -1,9 +1,9 @@
 // Command guest is the multi-call binary put into the lab's initramfs as
 // /lab/bin/hakit. Its first argument picks the tool:
 //
-//	hakit sg DEV OP [ARGS]       raw SCSI probe over SG_IO (see sg_linux.go)
-//	hakit uartbeat DEV MS DEADMS  byte heartbeat over a tty, prints alive/dead
-//	hakit linkwatch IFACE         prints carrier changes of IFACE
+//	hakit hb ...             serialhb's command line (serialhb/hbcli)
+//	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO (see sg_linux.go)
+//	hakit linkwatch IFACE    prints carrier changes of IFACE
 //
 // The lab's scenarios read what these print; exit codes follow sg_persist
 // where they can (24 reservation conflict, 6 unit attention).
@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hakit/hakit/serialhb/hbcli"
 )
 
 // exitError carries an exit code out of a tool.
@@ -31,7 +33,7 @@ func (e *exitError) Unwrap() error { return e.err }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	if err == nil {
 		return
 	}
@@ -43,18 +45,32 @@ func main() {
 	os.Exit(1)
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit sg|uartbeat|linkwatch ...")}
-	}
-	tools := map[string]func(context.Context, []string, io.Writer) error{
+// tool is one command of the multi-call binary.
+type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	tools := map[string]tool{
+		"hb":        usageCode(hbcli.Run, hbcli.ErrUsage),
 		"sg":        sgTool,
-		"uartbeat":  uartbeat,
 		"linkwatch": linkwatch,
+	}
+	if len(args) == 0 {
+		return &exitError{2, errors.New("usage: hakit hb|sg|linkwatch ...")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {
 		return &exitError{2, fmt.Errorf("unknown tool %q", args[0])}
 	}
-	return f(ctx, args[1:], stdout)
+	return f(ctx, args[1:], stdout, stderr)
+}
+
+// usageCode maps a front end's usage error to exit code 2.
+func usageCode(f tool, usage error) tool {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		err := f(ctx, args, stdout, stderr)
+		if errors.Is(err, usage) {
+			return &exitError{2, err}
+		}
+		return err
+	}
 }

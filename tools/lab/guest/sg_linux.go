@@ -81,7 +81,7 @@ func parseKey(s string) (uint64, error) {
 // release6, read, write, readkeys, readres, register KEY, reserve KEY,
 // release KEY, preempt KEY VICTIM, clear KEY. PR reservations use type 1
 // (Write Exclusive): only the holder may write.
-func sgTool(ctx context.Context, args []string, w io.Writer) error {
+func sgTool(ctx context.Context, args []string, w, _ io.Writer) error {
 	if len(args) < 2 {
 		return &exitError{2, errors.New("usage: hakit sg DEV OP [ARGS]")}
 	}

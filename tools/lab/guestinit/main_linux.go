@@ -42,6 +42,10 @@ func run(ctx context.Context, console io.Writer) error {
 	if params["lab.disk"] == "1" {
 		waitFor(ctx, "/dev/sg0", 20*time.Second)
 	}
+	// A fixed key for the lab's heartbeat (serialhb needs one, mode 0600).
+	if err := os.WriteFile(lab.HeartbeatKeyFile, []byte("hakit lab heartbeat key, not a secret\n"), 0o600); err != nil {
+		return err
+	}
 	port, err := openPort(ctx, lab.CommandPort, 20*time.Second)
 	if err != nil {
 		return err

@@ -249,17 +249,20 @@ func scsi2(ctx context.Context, e *env) (string, error) {
 	return fmt.Sprintf("A RESERVE(6): B TUR and RESERVE conflict; A powered off -> B's RESERVE succeeds after %v; A back on in %v", took.Round(time.Millisecond), time.Since(t).Round(time.Millisecond)), nil
 }
 
-// Heartbeat timers over the UART (ms).
+// Heartbeat timers over the UART (ms), and the lines hb run prints on a
+// state change.
 const (
 	hbInterval = 200
 	hbDead     = 1000
-	hbLog      = "/tmp/uartbeat.log"
+	hbLog      = "/tmp/hb.log"
 	linkLog    = "/tmp/linkwatch.log"
+	hbAlive    = "-> alive"
+	hbDeadLine = "-> dead"
 )
 
-// waitLine polls a guest log until it holds more than `after` lines starting
-// with prefix, and returns the host time it took and the new count.
-func waitLine(ctx context.Context, n *lab.Node, path, prefix string, after int, bound time.Duration) (time.Duration, int, error) {
+// waitLine polls a guest log until it holds more than `after` lines holding
+// pat, and returns the host time it took and the new count.
+func waitLine(ctx context.Context, n *lab.Node, path, pat string, after int, bound time.Duration) (time.Duration, int, error) {
 	t := time.Now()
 	for {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -268,49 +271,53 @@ func waitLine(ctx context.Context, n *lab.Node, path, prefix string, after int, 
 		if err != nil {
 			return 0, 0, err
 		}
-		cnt := countPrefix(r.Stdout, prefix)
+		cnt := countLines(r.Stdout, pat)
 		if cnt > after {
 			return time.Since(t), cnt, nil
 		}
 		if time.Since(t) > bound {
-			return 0, 0, fmt.Errorf("node %s: no new %q line in %s within %v; log:\n%s", n.Name(), prefix, path, bound, r.Stdout)
+			return 0, 0, fmt.Errorf("node %s: no new %q line in %s within %v; log:\n%s", n.Name(), pat, path, bound, r.Stdout)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func countLines(ctx context.Context, n *lab.Node, path, prefix string) int {
+// count counts the lines of a guest file that hold pat (0 when it is
+// missing).
+func count(ctx context.Context, n *lab.Node, path, pat string) int {
 	r, err := n.Run(ctx, "cat", path)
 	if err != nil {
 		return 0
 	}
-	return countPrefix(r.Stdout, prefix)
+	return countLines(r.Stdout, pat)
 }
 
-// countPrefix counts the lines of s that start with prefix.
-func countPrefix(s, prefix string) int {
+// countLines counts the lines of s that hold pat.
+func countLines(s, pat string) int {
 	cnt := 0
 	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, prefix) {
+		if strings.Contains(l, pat) {
 			cnt++
 		}
 	}
 	return cnt
 }
 
-// ensureBeat starts the UART heartbeat on both nodes once and waits until
-// both see the peer.
+// ensureBeat starts serialhb (hakit hb run) on ttyS1 of both nodes once and
+// waits until both see the peer alive.
 func ensureBeat(ctx context.Context, e *env) error {
-	for _, n := range []*lab.Node{e.a, e.b} {
-		if countLines(ctx, n, hbLog, "alive") > 0 {
+	for i, n := range []*lab.Node{e.a, e.b} {
+		if count(ctx, n, hbLog, hbAlive) > 0 {
 			continue
 		}
-		if _, err := n.StartBackground(ctx, hbLog, "hakit", "uartbeat", "/dev/ttyS1", fmt.Sprint(hbInterval), fmt.Sprint(hbDead)); err != nil {
+		if _, err := n.StartBackground(ctx, hbLog, "hakit", "hb", "run", "--port", "/dev/ttyS1", "--baud", "115200",
+			"--key-file", lab.HeartbeatKeyFile, "--node", fmt.Sprint(i+1), "--peer", fmt.Sprint(2-i),
+			"--keepalive", fmt.Sprint(hbInterval), "--deadtime", fmt.Sprint(hbDead)); err != nil {
 			return err
 		}
 	}
 	for _, n := range []*lab.Node{e.a, e.b} {
-		if _, _, err := waitLine(ctx, n, hbLog, "alive", 0, 20*time.Second); err != nil {
+		if _, _, err := waitLine(ctx, n, hbLog, hbAlive, 0, 20*time.Second); err != nil {
 			return err
 		}
 	}
@@ -321,23 +328,23 @@ func serialHB(ctx context.Context, e *env) (string, error) {
 	if err := ensureBeat(ctx, e); err != nil {
 		return "", err
 	}
-	deads, alives := countLines(ctx, e.b, hbLog, "dead"), countLines(ctx, e.b, hbLog, "alive")
+	deads, alives := count(ctx, e.b, hbLog, hbDeadLine), count(ctx, e.b, hbLog, hbAlive)
 	if err := e.a.SetCable(ctx, false); err != nil {
 		return "", err
 	}
 	bound := time.Duration(hbDead+hbInterval)*time.Millisecond + 500*time.Millisecond // + polling slack
-	dead, _, err := waitLine(ctx, e.b, hbLog, "dead", deads, 10*time.Second)
+	dead, _, err := waitLine(ctx, e.b, hbLog, hbDeadLine, deads, 10*time.Second)
 	if err != nil {
 		return "", err
 	}
 	if err := e.a.SetCable(ctx, true); err != nil {
 		return "", err
 	}
-	alive, _, err := waitLine(ctx, e.b, hbLog, "alive", alives, 15*time.Second)
+	alive, _, err := waitLine(ctx, e.b, hbLog, hbAlive, alives, 15*time.Second)
 	if err != nil {
 		return "", err
 	}
-	msg := fmt.Sprintf("UART heartbeat %dms/%dms: cable pulled -> B dead after %v (bound %v), replugged -> alive after %v", hbInterval, hbDead, dead.Round(time.Millisecond), bound, alive.Round(time.Millisecond))
+	msg := fmt.Sprintf("serialhb over the UART, keepalive %dms deadtime %dms: cable pulled -> B dead after %v (bound %v), replugged -> alive after %v", hbInterval, hbDead, dead.Round(time.Millisecond), bound, alive.Round(time.Millisecond))
 	if dead > bound {
 		return "", errors.New(msg + ": over the bound")
 	}
@@ -347,7 +354,7 @@ func serialHB(ctx context.Context, e *env) (string, error) {
 func nicLink(ctx context.Context, e *env) (string, error) {
 	var parts []string
 	for _, n := range []*lab.Node{e.a, e.b} {
-		if countLines(ctx, n, linkLog, "carrier") == 0 {
+		if count(ctx, n, linkLog, "carrier") == 0 {
 			if _, err := n.StartBackground(ctx, linkLog, "hakit", "linkwatch", "eth0"); err != nil {
 				return "", err
 			}
@@ -355,7 +362,7 @@ func nicLink(ctx context.Context, e *env) (string, error) {
 				return "", err
 			}
 		}
-		downs, ups := countLines(ctx, n, linkLog, "carrier 0"), countLines(ctx, n, linkLog, "carrier 1")
+		downs, ups := count(ctx, n, linkLog, "carrier 0"), count(ctx, n, linkLog, "carrier 1")
 		if err := n.SetLink(ctx, false); err != nil {
 			return "", err
 		}
@@ -379,11 +386,11 @@ func freeze(ctx context.Context, e *env) (string, error) {
 	if err := ensureBeat(ctx, e); err != nil {
 		return "", err
 	}
-	deads, alives := countLines(ctx, e.b, hbLog, "dead"), countLines(ctx, e.b, hbLog, "alive")
+	deads, alives := count(ctx, e.b, hbLog, hbDeadLine), count(ctx, e.b, hbLog, hbAlive)
 	if err := e.a.Freeze(ctx); err != nil {
 		return "", err
 	}
-	dead, _, err := waitLine(ctx, e.b, hbLog, "dead", deads, 10*time.Second)
+	dead, _, err := waitLine(ctx, e.b, hbLog, hbDeadLine, deads, 10*time.Second)
 	if err != nil {
 		_ = e.a.Thaw(ctx)
 		return "", err
@@ -391,7 +398,7 @@ func freeze(ctx context.Context, e *env) (string, error) {
 	if err := e.a.Thaw(ctx); err != nil {
 		return "", err
 	}
-	alive, _, err := waitLine(ctx, e.b, hbLog, "alive", alives, 10*time.Second)
+	alive, _, err := waitLine(ctx, e.b, hbLog, hbAlive, alives, 10*time.Second)
 	if err != nil {
 		return "", err
 	}
