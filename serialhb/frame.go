@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"strconv"
 )
@@ -114,17 +115,38 @@ func AppendBody(dst []byte, f *Frame, key []byte) ([]byte, error) {
 	if len(key) < MinKeyLen {
 		return dst, fmt.Errorf("serialhb: encode: %w (%d bytes, need %d)", ErrShortKey, len(key), MinKeyLen)
 	}
+	if err := checkFrame(f); err != nil {
+		return dst, err
+	}
+	return appendBody(dst, f, newMACer(key)), nil
+}
+
+func checkFrame(f *Frame) error {
 	if f.Type < TypeHeartbeat || f.Type > TypePong {
-		return dst, fmt.Errorf("serialhb: encode: invalid message type %d", f.Type)
+		return fmt.Errorf("serialhb: encode: invalid message type %d", f.Type)
 	}
 	if f.Flags&^flagsKnown != 0 {
-		return dst, fmt.Errorf("serialhb: encode: unknown flags %#x", f.Flags)
+		return fmt.Errorf("serialhb: encode: unknown flags %#x", f.Flags)
 	}
-	return appendBody(dst, f, key), nil
+	return nil
+}
+
+// macer computes truncated HMAC-SHA256 with one reusable hash state.
+type macer struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+func newMACer(key []byte) *macer { return &macer{h: hmac.New(sha256.New, key)} }
+
+func (m *macer) mac(header []byte) []byte {
+	m.h.Reset()
+	m.h.Write(header)
+	return m.h.Sum(m.sum[:0])[:MACLen]
 }
 
 // appendBody is AppendBody without the checks.
-func appendBody(dst []byte, f *Frame, key []byte) []byte {
+func appendBody(dst []byte, f *Frame, m *macer) []byte {
 	start := len(dst)
 	var h [HeaderLen]byte
 	h[0] = Version
@@ -142,14 +164,8 @@ func appendBody(dst []byte, f *Frame, key []byte) []byte {
 	binary.BigEndian.PutUint64(h[48:], uint64(f.EchoTimestamp))
 	binary.BigEndian.PutUint32(h[56:], f.EchoDelayUS)
 	dst = append(dst, h[:]...)
-	dst = append(dst, mac(key, h[:])...)
+	dst = append(dst, m.mac(h[:])...)
 	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
-}
-
-func mac(key, header []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(header)
-	return m.Sum(nil)[:MACLen]
 }
 
 // ParseBody decodes and verifies an unstuffed frame body. The checks run in
@@ -159,6 +175,13 @@ func mac(key, header []byte) []byte {
 // the MAC (ErrAuth). The returned frame is valid only when err is nil,
 // except for ErrForeignCluster, where it holds the decoded header.
 func ParseBody(b []byte, key []byte, cluster *uint32) (Frame, error) {
+	if len(key) < MinKeyLen {
+		return Frame{}, fmt.Errorf("serialhb: decode: %w (%d bytes, need %d)", ErrShortKey, len(key), MinKeyLen)
+	}
+	return parseBody(b, newMACer(key), cluster)
+}
+
+func parseBody(b []byte, m *macer, cluster *uint32) (Frame, error) {
 	var f Frame
 	if len(b) != BodyLen {
 		return f, fmt.Errorf("%w: body is %d bytes, want %d", ErrMalformed, len(b), BodyLen)
@@ -193,10 +216,7 @@ func ParseBody(b []byte, key []byte, cluster *uint32) (Frame, error) {
 	if cluster != nil && f.Cluster != *cluster {
 		return f, fmt.Errorf("%w: cluster %d, this node is in %d", ErrForeignCluster, f.Cluster, *cluster)
 	}
-	if len(key) < MinKeyLen {
-		return Frame{}, fmt.Errorf("serialhb: decode: %w (%d bytes, need %d)", ErrShortKey, len(key), MinKeyLen)
-	}
-	if !hmac.Equal(b[HeaderLen:HeaderLen+MACLen], mac(key, h)) {
+	if !hmac.Equal(b[HeaderLen:HeaderLen+MACLen], m.mac(h)) {
 		return Frame{}, fmt.Errorf("%w: MAC mismatch from node %d (wrong key?)", ErrAuth, f.Node)
 	}
 	return f, nil
@@ -227,12 +247,7 @@ func EncodeFrame(f *Frame, key []byte) ([]byte, error) {
 // DecodeFrame decodes one COBS-stuffed frame, with or without its zero
 // delimiters, and verifies it like ParseBody.
 func DecodeFrame(wire []byte, key []byte, cluster *uint32) (Frame, error) {
-	for len(wire) > 0 && wire[0] == 0 {
-		wire = wire[1:]
-	}
-	for len(wire) > 0 && wire[len(wire)-1] == 0 {
-		wire = wire[:len(wire)-1]
-	}
+	wire = trimZeros(wire)
 	var buf [BodyLen + 8]byte
 	body, err := AppendUnCOBS(buf[:0], wire)
 	if err != nil {
@@ -242,3 +257,50 @@ func DecodeFrame(wire []byte, key []byte, cluster *uint32) (Frame, error) {
 }
 
 func crcOf(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// Codec encodes and decodes frames with one key and cluster id, reusing its
+// HMAC state (no per-frame key setup). It is not safe for concurrent use.
+type Codec struct {
+	m       *macer
+	cluster uint32
+	buf     [BodyLen + 8]byte
+}
+
+// NewCodec returns a codec for key (at least MinKeyLen bytes) and cluster.
+func NewCodec(key []byte, cluster uint32) (*Codec, error) {
+	if len(key) < MinKeyLen {
+		return nil, fmt.Errorf("serialhb: codec: %w (%d bytes, need %d)", ErrShortKey, len(key), MinKeyLen)
+	}
+	return &Codec{m: newMACer(key), cluster: cluster}, nil
+}
+
+// AppendFrame appends the wire bytes of f, with the codec's cluster id.
+func (c *Codec) AppendFrame(dst []byte, f *Frame) ([]byte, error) {
+	g := *f
+	g.Cluster = c.cluster
+	if err := checkFrame(&g); err != nil {
+		return dst, err
+	}
+	return appendWire(dst, appendBody(c.buf[:0], &g, c.m)), nil
+}
+
+// Decode decodes and verifies one stuffed block (delimiters optional), like
+// DecodeFrame with the codec's cluster id.
+func (c *Codec) Decode(wire []byte) (Frame, error) {
+	wire = trimZeros(wire)
+	body, err := AppendUnCOBS(c.buf[:0], wire)
+	if err != nil {
+		return Frame{}, err
+	}
+	return parseBody(body, c.m, &c.cluster)
+}
+
+func trimZeros(wire []byte) []byte {
+	for len(wire) > 0 && wire[0] == 0 {
+		wire = wire[1:]
+	}
+	for len(wire) > 0 && wire[len(wire)-1] == 0 {
+		wire = wire[:len(wire)-1]
+	}
+	return wire
+}

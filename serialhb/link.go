@@ -214,6 +214,7 @@ type Link struct {
 	win       uint64 // bit i: peer.Seq-i accepted
 	lastRx    rxRec
 
+	mac      *macer
 	rtt      RTTStats
 	counters Counters
 	ready    Ready
@@ -246,6 +247,7 @@ func NewLink(cfg LinkConfig, now time.Time) (*Link, error) {
 		state:  StateInitDead,
 	}
 	l.cfg.Key = append([]byte(nil), cfg.Key...)
+	l.mac = newMACer(l.cfg.Key)
 	return l, nil
 }
 
@@ -366,7 +368,7 @@ func (l *Link) send(now time.Time, t Type, flags uint8, echo rxRec) {
 		}
 	}
 	var body [BodyLen]byte
-	b := appendWire(make([]byte, 0, WireLen), appendBody(body[:0], &f, l.cfg.Key))
+	b := appendWire(make([]byte, 0, WireLen), appendBody(body[:0], &f, l.mac))
 	l.sent[l.seq%replayWindow] = sentRec{seq: l.seq, at: now}
 	l.counters.Sent++
 	l.ready.Frames = append(l.ready.Frames, b)
@@ -393,7 +395,7 @@ func (l *Link) Step(now time.Time, block []byte) {
 		l.counters.Resyncs++
 		return
 	}
-	f, err := ParseBody(body, l.cfg.Key, &l.cfg.Cluster)
+	f, err := parseBody(body, l.mac, &l.cfg.Cluster)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrCRC):
