@@ -65,7 +65,7 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 	} else {
 		nc.SetDeadline(time.Now().Add(s.cfg.CommandTimeout))
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	stop := onDone(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	wrap := func(err error, what string) error {
 		if ctx.Err() != nil {
@@ -76,7 +76,10 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 	br := bufio.NewReaderSize(nc, 64<<10)
 	l := newLogin(lc)
 	req, err := l.first()
-	for err == nil {
+	if err != nil {
+		return nil, wrap(err, "build request")
+	}
+	for {
 		if err := writeMessage(nc, req, digests{}); err != nil {
 			return nil, wrap(err, "send")
 		}
@@ -84,18 +87,17 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 		if err != nil {
 			return nil, wrap(err, "receive")
 		}
-		if p.opcode() == opReject {
-			m, _ := parseMessage(p)
-			return nil, &RejectError{Reason: m.(*reject).Reason, PDU: opLoginReq.String()}
-		}
-		if p.opcode() != opLoginResp {
-			return nil, &ProtocolError{PDU: p.opcode().String(), What: "unexpected during login"}
-		}
 		m, err := parseMessage(p)
 		if err != nil {
-			return nil, err
+			return nil, wrap(err, "receive")
 		}
-		resp := m.(*loginResp)
+		resp, ok := m.(*loginResp)
+		if !ok {
+			if r, ok := m.(*reject); ok {
+				return nil, wrap(&RejectError{Reason: r.Reason, PDU: opLoginReq.String()}, "receive")
+			}
+			return nil, wrap(&ProtocolError{PDU: opOf(m).String(), What: "unexpected during login"}, "receive")
+		}
 		var done bool
 		req, done, err = l.step(resp)
 		if err != nil {
@@ -105,6 +107,10 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 			return nil, wrap(err, "negotiate")
 		}
 		if done {
+			stop()
+			if ctx.Err() != nil {
+				return nil, wrap(ctx.Err(), "finish")
+			}
 			params, tsih, expStatSN := l.result()
 			nc.SetDeadline(time.Time{})
 			c := &conn{s: s, portal: lc.Portal, nc: nc, br: br, params: params, dg: params.digests(), tsih: tsih, lun: s.lun,
@@ -113,7 +119,6 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 			return c, nil
 		}
 	}
-	return nil, wrap(err, "build request")
 }
 
 func writeMessage(w io.Writer, m message, d digests) error {
@@ -406,7 +411,7 @@ func (c *conn) release() { <-c.wlock }
 func (c *conn) write(ctx context.Context, m message) error {
 	dl, _ := ctx.Deadline()
 	c.nc.SetWriteDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)) })
+	stop := onDone(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)) })
 	err := writeMessage(c.nc, m, c.dg)
 	stop()
 	if err != nil {
@@ -697,4 +702,24 @@ func (c *conn) logout(ctx context.Context) error {
 func opOf(m message) opcode {
 	p := m.marshal()
 	return p.opcode()
+}
+
+// onDone runs f when ctx ends, unless the returned stop was called first;
+// once stop returns, f neither runs nor is running.
+func onDone(ctx context.Context, f func()) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	after := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			f()
+		}
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		after()
+	}
 }

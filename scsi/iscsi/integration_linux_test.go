@@ -267,6 +267,9 @@ func TestIntegrationReconnect(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("drop: %d %v", n, err)
 	}
+	// tgtadm returns before the connection is gone; a command sent in
+	// between fails with ErrConnectionLost, as it must.
+	waitDisconnected(t, s)
 	start := time.Now()
 	resp := goodAfterUA(t, ctx, s, "READ(10) after a drop", &scsi.Command{CDB: rw10(0x28, 100, uint16(len(data)/512)), Direction: scsi.FromDevice, AllocLen: len(data)})
 	if !bytes.Equal(resp.Data, data) {
@@ -285,6 +288,7 @@ func TestIntegrationReconnect(t *testing.T) {
 	if err := d.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
+	waitDisconnected(t, s)
 	resp = goodAfterUA(t, ctx, s, "READ(10) after a restart", &scsi.Command{CDB: rw10(0x28, 100, uint16(len(data)/512)), Direction: scsi.FromDevice, AllocLen: len(data)})
 	if !bytes.Equal(resp.Data, data) {
 		t.Error("data differ after restart")
@@ -308,6 +312,17 @@ func TestIntegrationReconnect(t *testing.T) {
 		t.Errorf("target down: %v after %v", err, time.Since(start))
 	}
 	t.Logf("target down: %v", err)
+}
+
+func waitDisconnected(t *testing.T, s *Session) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Connected {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not notice the lost connection within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestIntegrationLibiscsi compares INQUIRY and READ CAPACITY(16) with
