@@ -136,12 +136,13 @@ func (c *Client) Fence(ctx context.Context, node string) (ActionResult, error) {
 	return r, err
 }
 
-// Events streams events after since (0: only new ones) to fn until ctx ends,
-// fn returns an error, or the agent closes the stream.
-func (c *Client) Events(ctx context.Context, since uint64, fn func(Event) error) error {
+// Events streams the kept events numbered after since, then new ones, to
+// fn until ctx ends, fn returns an error, or the agent closes the stream.
+// A negative since means only new events.
+func (c *Client) Events(ctx context.Context, since int64, fn func(Event) error) error {
 	path := PathEvents
-	if since > 0 {
-		path += "?since=" + strconv.FormatUint(since, 10)
+	if since >= 0 {
+		path += "?since=" + strconv.FormatInt(since, 10)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://hwagent"+path, nil)
 	if err != nil {

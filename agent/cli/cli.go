@@ -146,7 +146,7 @@ type clientFlags struct {
 	socket, config string
 	json           bool
 	timeout        time.Duration
-	since          uint64
+	since          int64
 }
 
 var clientHelp = map[string]string{
@@ -175,7 +175,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long (not for events)")
 	if cmd == "events" {
-		fs.Uint64Var(&f.since, "since", 0, "replay the kept events after this number first")
+		fs.Int64Var(&f.since, "since", -1, "replay the kept events numbered after this first (0: all kept); default only new ones")
 	}
 	if err := parse(fs, args); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,45 +45,22 @@ func rigPair(t *testing.T) (hw.RigPair, *hw.Pair) {
 	return rp, p
 }
 
-// collector gathers one agent's events.
-type collector struct {
-	mu     sync.Mutex
-	events []agent.Event
-}
-
-func (c *collector) wait(t *testing.T, what string, match func(agent.Event) bool) agent.Event {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		for _, e := range c.events {
-			if match(e) {
-				c.mu.Unlock()
-				return e
-			}
-		}
-		c.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %s event", what)
-	return agent.Event{}
-}
-
+// collect follows c's events for the test.
 func collect(t *testing.T, c *agent.Client) *collector {
-	col := &collector{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = c.Events(ctx, 1, func(e agent.Event) error {
-			col.mu.Lock()
-			col.events = append(col.events, e)
-			col.mu.Unlock()
-			return nil
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return col
+	l := agent.Follow(c, 1, nil)
+	t.Cleanup(l.Close)
+	return &collector{l}
+}
+
+type collector struct{ l *agent.EventLog }
+
+func (c *collector) wait(t *testing.T, what string, match func(agent.Event) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.l.Wait(ctx, what, match); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func heartbeatState(t *testing.T, c *agent.Client) string {

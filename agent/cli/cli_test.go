@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/agenttest"
+)
+
+// startAgent runs node a over an in-memory LUN shared with a registered b.
+func startAgent(t *testing.T) (sock, cfgPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	sock = filepath.Join(dir, "a.sock")
+	y := fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\ntimers: {disk_status_ms: 100}\napi: {socket: %s}\n", sock)
+	cfgPath = filepath.Join(dir, "a.yaml")
+	if err := os.WriteFile(cfgPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := agent.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lun := agenttest.NewLUN("naa.6001")
+	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
+	peer := &agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}
+	if err := peer.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(cfg, agent.Deps{
+		Disks:     []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}},
+		Heartbeat: agenttest.Static{V: map[string]any{"state": "alive", "rtt": map[string]int{"last_ns": 5}}},
+		Notifier:  agent.NewNotifier("", 0),
+		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	c := agent.NewClient(sock)
+	for i := 0; ; i++ {
+		if _, err := c.Status(context.Background()); err == nil {
+			break
+		} else if i > 200 {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return sock, cfgPath
+}
+
+func run(args ...string) (string, string, error) {
+	var out, errb bytes.Buffer
+	err := Run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestClientCommands(t *testing.T) {
+	sock, cfgPath := startAgent(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string // substrings of stdout
+		err  string   // substring of the error, "" for none
+	}{
+		{"status", []string{"status", "--socket", sock}, []string{"node       a (id 1)", "peer       b (id 2)", "heartbeat:", "state:", "nics       not configured"}, ""},
+		{"status via config", []string{"status", "--config", cfgPath}, []string{"fenced     no"}, ""},
+		{"disks", []string{"disks", "--socket", sock}, []string{"disk lun0", "identity     naa.6001", "registered reservation key(s)", "there is NO reservation held", "peer         key 0x700000002 registered=yes"}, ""},
+		{"register", []string{"register", "--socket", sock}, []string{"register: done", "this node    key 0x700000001 registered=yes"}, ""},
+		{"acquire", []string{"acquire", "--socket", sock}, []string{"reservation  key=0x700000001", "owner=yes"}, ""},
+		{"heartbeat json", []string{"heartbeat", "--socket", sock, "--json"}, []string{`"state": "alive"`}, ""},
+		{"nics not configured", []string{"nics", "--socket", sock}, nil, "not configured"},
+		{"fence self", []string{"fence", "--socket", sock, "a"}, nil, "itself"},
+		{"fence needs a node", []string{"fence", "--socket", sock}, nil, "takes 1 argument"},
+		{"fence peer", []string{"fence", "--socket", sock, "b"}, []string{"fence: done", "peer         key 0x700000002 registered=no"}, ""},
+		{"release", []string{"release", "--socket", sock, "--json"}, []string{`"action": "release"`}, ""},
+		{"no agent", []string{"status", "--socket", filepath.Join(t.TempDir(), "none.sock")}, nil, "not reachable"},
+		{"bad flag", []string{"status", "--colour"}, nil, "flag provided but not defined"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := run(tt.args...)
+			if tt.err == "" && err != nil {
+				t.Fatalf("err = %v\n%s", err, out)
+			}
+			if tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Fatalf("err = %v, want ~%q", err, tt.err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	var st agent.Status
+	out, _, err := run("status", "--socket", sock, "--json")
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.Node != "a" {
+		t.Errorf("status --json: %v %q", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var ev bytes.Buffer
+	if err := Run(ctx, []string{"events", "--socket", sock, "--since", "0"}, &ev, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ev.String(), "agent     started") || !strings.Contains(ev.String(), "fenced b") {
+		t.Errorf("events:\n%s", ev.String())
+	}
+}
+
+func TestUsageAndConfig(t *testing.T) {
+	if out, _, err := run("--help"); err != nil || !strings.Contains(out, "Usage: hwagent") {
+		t.Errorf("--help: %v %q", err, out)
+	}
+	if _, _, err := run("frobnicate"); !errors.Is(err, ErrUsage) {
+		t.Errorf("unknown command: %v", err)
+	}
+	if _, _, err := run(); !errors.Is(err, ErrUsage) {
+		t.Errorf("no command: %v", err)
+	}
+	if _, errb, err := run("status", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errb, "Usage: hwagent status") {
+		t.Errorf("status --help: %v %q", err, errb)
+	}
+	if out, _, err := run("check-config", "--config", "../../dist/hwagent.yaml"); err != nil || !strings.Contains(out, "ok: node node-a") {
+		t.Errorf("check-config: %v %q", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nnic: {interface: eth1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := run("run", "--config", bad)
+	var ce *agent.ConfigError
+	if !errors.As(err, &ce) || ce.Line != 4 {
+		t.Errorf("run with a bad config: %v, want a ConfigError at line 4", err)
+	}
+	if _, _, err := run("run", "--config", "/nonexistent/hwagent.yaml"); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("run with a missing config: %v", err)
+	}
+}
+
+func TestRunSecondAgentAndMissingDevice(t *testing.T) {
+	sock, cfgPath := startAgent(t)
+	_ = sock
+	// A second agent on the same socket: refused, the first untouched.
+	cfg, err := agent.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := RunAgent(ctx, cfg, nil); !errors.Is(err, agent.ErrAgentRunning) {
+		t.Errorf("second agent: %v, want ErrAgentRunning", err)
+	}
+	if _, _, err := run("status", "--socket", sock); err != nil {
+		t.Errorf("first agent after the second's attempt: %v", err)
+	}
+	// A missing key file and a device path without SG_IO: clear errors
+	// before anything starts.
+	cfg2 := *cfg
+	cfg2.API.Socket = filepath.Join(t.TempDir(), "x.sock")
+	cfg2.Serial = agent.SerialConfig{Port: "/dev/ttyS9", Baud: 19200, KeyFile: "/nonexistent/key"}
+	if err := RunAgent(ctx, &cfg2, nil); err == nil || !strings.Contains(err.Error(), "serial.key_file") {
+		t.Errorf("missing key file: %v", err)
+	}
+	cfg2.Serial = agent.SerialConfig{}
+	cfg2.Disks = []agent.DiskConfig{{Device: "/dev/sdz"}}
+	if err := RunAgent(ctx, &cfg2, nil); err == nil || !strings.Contains(err.Error(), "disks[0].device") {
+		t.Errorf("device path: %v", err)
+	}
+	if _, err := os.Stat(cfg2.API.Socket); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed start left its socket: %v", err)
+	}
+}
