@@ -2,207 +2,126 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
-	"unsafe"
+	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/sgio"
 )
 
-// sgIOHdr is struct sg_io_hdr from <scsi/sg.h> (amd64 layout).
-type sgIOHdr struct {
-	interfaceID    int32
-	dxferDirection int32
-	cmdLen         uint8
-	mxSbLen        uint8
-	iovecCount     uint16
-	dxferLen       uint32
-	dxferp         uintptr
-	cmdp           uintptr
-	sbp            uintptr
-	timeout        uint32
-	flags          uint32
-	packID         int32
-	usrPtr         uintptr
-	status         uint8
-	maskedStatus   uint8
-	msgStatus      uint8
-	sbLenWr        uint8
-	hostStatus     uint16
-	driverStatus   uint16
-	resid          int32
-	duration       uint32
-	info           uint32
-}
-
+// Exit codes as sg_persist uses them.
 const (
-	sgIO           = 0x2285
-	dxferNone      = -1
-	dxferToDev     = -2
-	dxferFromDev   = -3
-	statusConflict = 0x18
-	statusCheck    = 0x02
+	exitConflict      = 24
+	exitUnitAttention = 6
 )
 
-// sgResult is one command's outcome.
-type sgResult struct {
-	status byte
-	sense  []byte
-	data   []byte
-}
-
-func sgExec(f *os.File, cdb []byte, dir int32, data []byte) (sgResult, error) {
-	sense := make([]byte, 64)
-	h := sgIOHdr{interfaceID: 'S', dxferDirection: dir, cmdLen: uint8(len(cdb)), mxSbLen: uint8(len(sense)),
-		dxferLen: uint32(len(data)), cmdp: uintptr(unsafe.Pointer(&cdb[0])), sbp: uintptr(unsafe.Pointer(&sense[0])), timeout: 10000}
-	if len(data) > 0 {
-		h.dxferp = uintptr(unsafe.Pointer(&data[0]))
-	}
-	_, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), sgIO, uintptr(unsafe.Pointer(&h)))
-	if errno != 0 {
-		return sgResult{}, fmt.Errorf("SG_IO: %w", errno)
-	}
-	if h.hostStatus != 0 || h.driverStatus&^0x08 != 0 {
-		return sgResult{}, fmt.Errorf("SG_IO: host status %#x driver status %#x", h.hostStatus, h.driverStatus)
-	}
-	return sgResult{status: h.status, sense: sense[:h.sbLenWr], data: data[:len(data)-int(h.resid)]}, nil
-}
-
-func parseKey(s string) (uint64, error) {
-	return strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
-}
-
-// sgTool: hakit sg DEV OP [ARGS]. OPs: tur, inquiry, serial, reserve6,
-// release6, read, write, readkeys, readres, register KEY, reserve KEY,
-// release KEY, preempt KEY VICTIM, clear KEY. PR reservations use type 1
-// (Write Exclusive): only the holder may write.
+// sgTool: hakit sg DEV OP [KEYS]: one SCSI command through hakit's scsi
+// package over SG_IO. OPs: tur, identify, reserve6, release6, read, write
+// (block 0), readkeys, readres, register KEY, reserve KEY, release KEY,
+// clear KEY, preempt KEY VICTIM. Persistent reservations are type 1 (Write
+// Exclusive): only the holder may write.
 func sgTool(ctx context.Context, args []string, w, _ io.Writer) error {
 	if len(args) < 2 {
-		return &exitError{2, errors.New("usage: hakit sg DEV OP [ARGS]")}
+		return &exitError{2, errors.New("usage: hakit sg DEV OP [KEYS]")}
 	}
-	f, err := os.OpenFile(args[0], os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	op, rest := args[1], args[2:]
-	keys := make([]uint64, len(rest))
+	keys := make([]scsi.Key, len(rest))
 	for i, a := range rest {
-		if keys[i], err = parseKey(a); err != nil {
-			return &exitError{2, fmt.Errorf("key %q: %w", a, err)}
+		k, err := scsi.ParseKey(a)
+		if err != nil {
+			return &exitError{2, err}
 		}
+		keys[i] = k
 	}
 	need := map[string]int{"register": 1, "reserve": 1, "release": 1, "clear": 1, "preempt": 2}
 	if len(keys) != need[op] {
-		return &exitError{2, fmt.Errorf("%s wants %d keys", op, need[op])}
+		return &exitError{2, fmt.Errorf("%s wants %d keys, got %d", op, need[op], len(keys))}
 	}
-	prout := func(sa byte, typ byte, rk, sark uint64) ([]byte, []byte) {
-		p := make([]byte, 24)
-		binary.BigEndian.PutUint64(p[0:], rk)
-		binary.BigEndian.PutUint64(p[8:], sark)
-		return []byte{0x5f, sa, typ, 0, 0, 0, 0, 0, 24, 0}, p
-	}
-	var cdb, data []byte
-	dir := int32(dxferNone)
-	switch op {
-	case "tur":
-		cdb = make([]byte, 6)
-	case "inquiry":
-		cdb, data, dir = []byte{0x12, 0, 0, 0, 96, 0}, make([]byte, 96), dxferFromDev
-	case "serial":
-		cdb, data, dir = []byte{0x12, 1, 0x80, 0, 255, 0}, make([]byte, 255), dxferFromDev
-	case "reserve6":
-		cdb = []byte{0x16, 0, 0, 0, 0, 0}
-	case "release6":
-		cdb = []byte{0x17, 0, 0, 0, 0, 0}
-	case "read":
-		cdb, data, dir = []byte{0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, make([]byte, 512), dxferFromDev
-	case "write":
-		cdb, data, dir = []byte{0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, make([]byte, 512), dxferToDev
-		copy(data, "hakit lab write\n")
-	case "readkeys", "readres":
-		sa := byte(0)
-		if op == "readres" {
-			sa = 1
-		}
-		cdb, data, dir = []byte{0x5e, sa, 0, 0, 0, 0, 0, 1, 0, 0}, make([]byte, 256), dxferFromDev
-	case "register":
-		cdb, data = prout(0, 0, 0, keys[0])
-		dir = dxferToDev
-	case "reserve":
-		cdb, data = prout(1, 1, keys[0], 0)
-		dir = dxferToDev
-	case "release":
-		cdb, data = prout(2, 1, keys[0], 0)
-		dir = dxferToDev
-	case "clear":
-		cdb, data = prout(3, 0, keys[0], 0)
-		dir = dxferToDev
-	case "preempt":
-		cdb, data = prout(4, 1, keys[0], keys[1])
-		dir = dxferToDev
-	default:
-		return &exitError{2, fmt.Errorf("unknown op %q", op)}
-	}
-	r, err := sgExec(f, cdb, dir, data)
+	sg, err := sgio.Open(args[0])
 	if err != nil {
 		return err
 	}
+	defer sg.Close()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	d := &scsi.Device{Transport: sg, Name: args[0]}
+	err = sgOp(ctx, d, op, keys, w)
 	switch {
-	case r.status == statusConflict:
+	case errors.Is(err, scsi.ErrReservationConflict):
 		fmt.Fprintf(w, "%s: RESERVATION CONFLICT\n", op)
-		return &exitError{24, errors.New("reservation conflict")}
-	case r.status == statusCheck:
-		key, asc, ascq := senseKey(r.sense)
-		fmt.Fprintf(w, "%s: CHECK CONDITION key=%#x asc=%#x ascq=%#x\n", op, key, asc, ascq)
-		if key == 6 {
-			return &exitError{6, errors.New("unit attention")}
-		}
-		return &exitError{1, errors.New("check condition")}
-	case r.status != 0:
-		return fmt.Errorf("%s: status %#x", op, r.status)
+		return &exitError{exitConflict, err}
+	case errors.Is(err, scsi.ErrUnitAttention):
+		fmt.Fprintf(w, "%s: UNIT ATTENTION: %v\n", op, err)
+		return &exitError{exitUnitAttention, err}
+	case err != nil:
+		return err
 	}
-	switch op {
-	case "inquiry":
-		if len(r.data) >= 32 {
-			fmt.Fprintf(w, "vendor=%q product=%q\n", strings.TrimSpace(string(r.data[8:16])), strings.TrimSpace(string(r.data[16:32])))
-		}
-	case "serial":
-		if len(r.data) >= 4 {
-			end := min(len(r.data), 4+int(r.data[3]))
-			fmt.Fprintf(w, "serial=%q\n", strings.Trim(string(r.data[4:end]), "\x00 "))
-		}
-	case "readkeys", "readres":
-		if len(r.data) < 8 {
-			return errors.New("short PR IN data")
-		}
-		n := int(binary.BigEndian.Uint32(r.data[4:8]))
-		fmt.Fprintf(w, "generation=%#x", binary.BigEndian.Uint32(r.data[0:4]))
-		for i := 8; i+8 <= 8+n && i+8 <= len(r.data); i += 8 {
-			fmt.Fprintf(w, " %#x", binary.BigEndian.Uint64(r.data[i:]))
-			if op == "readres" {
-				fmt.Fprintf(w, " type=%d", r.data[i+13]&0xf)
-				break
-			}
-		}
-		fmt.Fprintln(w)
-	default:
-		fmt.Fprintf(w, "%s: GOOD\n", op)
-	}
+	fmt.Fprintf(w, "%s: GOOD\n", op)
 	return nil
 }
 
-func senseKey(s []byte) (key, asc, ascq byte) {
-	switch {
-	case len(s) >= 4 && s[0]&0x7f >= 0x72:
-		return s[1] & 0xf, s[2], s[3]
-	case len(s) >= 14:
-		return s[2] & 0xf, s[12], s[13]
+func sgOp(ctx context.Context, d *scsi.Device, op string, keys []scsi.Key, w io.Writer) error {
+	// REGISTER and CLEAR carry no type; the others Write Exclusive.
+	prout := func(a scsi.PROutAction, p scsi.PROutParams) error {
+		var t scsi.ReservationType
+		if a != scsi.PROutRegister && a != scsi.PROutClear {
+			t = scsi.TypeWriteExclusive
+		}
+		return d.PROut(ctx, a, t, p)
 	}
-	return 0, 0, 0
+	switch op {
+	case "tur":
+		return d.TestUnitReady(ctx)
+	case "identify":
+		id, err := d.Identify(ctx)
+		if err == nil {
+			fmt.Fprintf(w, "id=%s source=%q vendor=%q product=%q serial=%q\n", id.ID, id.Source, id.Vendor, id.Product, id.Serial)
+		}
+		return err
+	case "reserve6":
+		return d.Reserve6(ctx)
+	case "release6":
+		return d.Release6(ctx)
+	case "read":
+		_, err := d.Do(ctx, scsi.Read10(0, 1, 512))
+		return err
+	case "write":
+		block := make([]byte, 512)
+		copy(block, "hakit lab write\n")
+		cmd, err := scsi.Write10(0, block, 512)
+		if err == nil {
+			_, err = d.Do(ctx, cmd)
+		}
+		return err
+	case "readkeys":
+		k, err := d.ReadKeys(ctx)
+		if err == nil {
+			s := make([]string, len(k.Keys))
+			for i, key := range k.Keys {
+				s[i] = key.String()
+			}
+			fmt.Fprintf(w, "generation=%#x keys=%s\n", k.Generation, strings.Join(s, ","))
+		}
+		return err
+	case "readres":
+		r, err := d.ReadReservation(ctx)
+		if err == nil {
+			fmt.Fprintf(w, "generation=%#x held=%v key=%s type=%d\n", r.Generation, r.Held, r.Key, r.Type)
+		}
+		return err
+	case "register":
+		return prout(scsi.PROutRegister, scsi.PROutParams{ServiceActionKey: keys[0]})
+	case "reserve":
+		return prout(scsi.PROutReserve, scsi.PROutParams{Key: keys[0]})
+	case "release":
+		return prout(scsi.PROutRelease, scsi.PROutParams{Key: keys[0]})
+	case "clear":
+		return prout(scsi.PROutClear, scsi.PROutParams{Key: keys[0]})
+	case "preempt":
+		return prout(scsi.PROutPreempt, scsi.PROutParams{Key: keys[0], ServiceActionKey: keys[1]})
+	}
+	return &exitError{2, fmt.Errorf("unknown op %q", op)}
 }

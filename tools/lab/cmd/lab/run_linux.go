@@ -142,15 +142,11 @@ func sg(args ...string) []string { return append([]string{"hakit", "sg", sgDev},
 func identify(ctx context.Context, e *env) (string, error) {
 	var ids [2]string
 	for i, n := range []*lab.Node{e.a, e.b} {
-		inq, err := do(ctx, n, 0, sg("inquiry")...)
+		out, err := do(ctx, n, 0, sg("identify")...)
 		if err != nil {
 			return "", err
 		}
-		ser, err := do(ctx, n, 0, sg("serial")...)
-		if err != nil {
-			return "", err
-		}
-		ids[i] = strings.TrimSpace(inq) + " " + strings.TrimSpace(ser)
+		ids[i], _, _ = strings.Cut(out, "\n")
 	}
 	if ids[0] != ids[1] {
 		return "", fmt.Errorf("identities differ: a %q, b %q", ids[0], ids[1])
@@ -158,7 +154,7 @@ func identify(ctx context.Context, e *env) (string, error) {
 	if want := e.lab.Disk().Serial(); !strings.Contains(ids[0], want) {
 		return "", fmt.Errorf("identity %q lacks the LUN serial %s", ids[0], want)
 	}
-	return "same identity on both nodes through SG_IO: " + ids[0], nil
+	return "same identity on both nodes (scsi.Device.Identify over SG_IO): " + ids[0], nil
 }
 
 // step is one command with its expected exit code.
@@ -197,10 +193,18 @@ func persistent(ctx context.Context, e *env) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	res, err := do(ctx, e.b, 0, sg("readres")...)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(res, "key="+keyB) {
+		return "", fmt.Errorf("after preempt READ RESERVATION shows %q, want holder %s", res, keyB)
+	}
 	keys, err := do(ctx, e.b, 0, sg("readkeys")...)
 	if err != nil {
 		return "", err
 	}
+	keys, _, _ = strings.Cut(keys, "\n")
 	if strings.Contains(keys, keyA) || !strings.Contains(keys, keyB) {
 		return "", fmt.Errorf("after preempt READ KEYS shows %q, want only %s", keys, keyB)
 	}
