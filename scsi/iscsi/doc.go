@@ -13,7 +13,8 @@
 // rest of a write goes in answer to the target's R2Ts; reads collect Data-In
 // PDUs with status in the last one or in a SCSI Response. The session answers
 // the target's NOP-In pings, sends its own (Ping) and runs task management
-// (Reset for a LUN RESET, AbortTask). Only ErrorRecoveryLevel 0 is
+// (Reset for a LUN RESET, TaskManagement, and ABORT TASK for a command whose
+// context ends before its answer). Only ErrorRecoveryLevel 0 is
 // negotiated: any protocol error closes the connection and fails the commands
 // that were pending on it.
 //

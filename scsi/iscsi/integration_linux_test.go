@@ -98,23 +98,35 @@ func goodAfterUA(t *testing.T, ctx context.Context, s *Session, what string, cmd
 
 func TestIntegrationSession(t *testing.T) {
 	t.Parallel()
-	for _, dg := range []Digest{DigestNone, DigestCRC32C} {
-		t.Run("digest="+dg.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target []string // tgtd target parameters, name=value
+		cfg    Config
+		check  func(Params) bool
+	}{
+		{"plain", nil, Config{}, func(p Params) bool { return !p.HeaderDigest && !p.DataDigest && p.InitialR2T }},
+		// tgtd offers no digest unless told to.
+		{"crc32c", []string{"HeaderDigest=CRC32C,None", "DataDigest=CRC32C,None"}, Config{HeaderDigest: DigestCRC32C, DataDigest: DigestCRC32C},
+			func(p Params) bool { return p.HeaderDigest && p.DataDigest }},
+		{"unsolicited", []string{"InitialR2T=No", "FirstBurstLength=65536"}, Config{MaxRecvDataSegmentLength: 8192},
+			func(p Params) bool { return !p.InitialR2T && p.ImmediateData && p.FirstBurstLength == 65536 }},
+		{"no immediate data", []string{"ImmediateData=No", "InitialR2T=No"}, Config{},
+			func(p Params) bool { return !p.InitialR2T && !p.ImmediateData }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := rig.DiskFor(t, rig.DiskConfig{Size: 8 << 20})
 			ctx := testCtx(t)
-			if dg == DigestCRC32C {
-				// tgtd offers no digest unless told to.
-				for _, k := range []string{"HeaderDigest", "DataDigest"} {
-					if _, err := d.Tgtadm(ctx, "--lld", "iscsi", "--op", "update", "--mode", "target", "--tid", "1", "--name", k, "--value", "CRC32C,None"); err != nil {
-						t.Fatal(err)
-					}
+			for _, kv := range tc.target {
+				k, v, _ := strings.Cut(kv, "=")
+				if _, err := d.Tgtadm(ctx, "--lld", "iscsi", "--op", "update", "--mode", "target", "--tid", "1", "--name", k, "--value", v); err != nil {
+					t.Fatal(err)
 				}
 			}
-			s := dialDisk(t, d, Config{HeaderDigest: dg, DataDigest: dg, MaxRecvDataSegmentLength: 8192})
+			s := dialDisk(t, d, tc.cfg)
 			st := s.Stats()
-			if st.Params.HeaderDigest != (dg == DigestCRC32C) || st.Params.DataDigest != (dg == DigestCRC32C) {
-				t.Errorf("digests negotiated %+v", st.Params)
+			if !tc.check(st.Params) {
+				t.Errorf("negotiated %+v", st.Params)
 			}
 			t.Logf("params %+v", st.Params)
 
