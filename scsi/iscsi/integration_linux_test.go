@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -385,5 +387,62 @@ func TestIntegrationLibiscsi(t *testing.T) {
 	}
 	if v := field(out, "Total size"); v != strconv.FormatUint((last+1)*uint64(blk), 10) || v != "12582912" {
 		t.Errorf("size %d, libiscsi %s", (last+1)*uint64(blk), v)
+	}
+}
+
+// TestIntegrationCapture records one session with tgtd; with -update it
+// writes the streams to testdata/tgtd for TestCapturedTgtd and FuzzPDU.
+func TestIntegrationCapture(t *testing.T) {
+	t.Parallel()
+	d := rig.DiskFor(t, rig.DiskConfig{Size: 4 << 20, Initiators: []string{nodeA}})
+	var rec *recordConn
+	u, _ := ParseURL(d.URL())
+	ctx := testCtx(t)
+	s, err := Dial(ctx, u, Config{InitiatorName: nodeA, Logger: rig.TestLogger(t), Dial: func(ctx context.Context, addr string) (net.Conn, error) {
+		var dl net.Dialer
+		c, err := dl.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		rec = &recordConn{Conn: c}
+		return rec, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodAfterUA(t, ctx, s, "TEST UNIT READY", &scsi.Command{CDB: make([]byte, 6)})
+	good(t, ctx, s, "INQUIRY", &scsi.Command{CDB: []byte{0x12, 0, 0, 0, 255, 0}, Direction: scsi.FromDevice, AllocLen: 255})
+	good(t, ctx, s, "READ CAPACITY(16)", readCap16Cmd())
+	good(t, ctx, s, "WRITE(10)", &scsi.Command{CDB: rw10(0x2a, 0, 40), Direction: scsi.ToDevice, Data: bytes.Repeat([]byte{0xa5}, 40*512)})
+	good(t, ctx, s, "READ(10)", &scsi.Command{CDB: rw10(0x28, 0, 40), Direction: scsi.FromDevice, AllocLen: 40 * 512})
+	if resp, err := s.Execute(ctx, &scsi.Command{CDB: rw10(0x28, 1<<30, 1), Direction: scsi.FromDevice, AllocLen: 512}); err != nil || resp.Status != scsi.StatusCheckCondition {
+		t.Fatalf("READ past the end: %v %+v", err, resp)
+	}
+	if _, err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reset(ctx, scsi.ResetLUN); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	in, out := rec.in, rec.out
+	rec.mu.Unlock()
+	for name, stream := range map[string][]byte{"received": in, "sent": out} {
+		lines, err := summarize(stream)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if *update {
+			os.MkdirAll(filepath.Join("testdata", "tgtd"), 0o755)
+			if err := os.WriteFile(filepath.Join("testdata", "tgtd", name+".bin"), stream, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("testdata", "tgtd", name+".golden"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -318,6 +318,21 @@ func FuzzPDU(f *testing.F) {
 			f.Add(append([]byte{sel}, b...))
 		}
 	}
+	// And every PDU of the session recorded against tgtd.
+	for _, name := range []string{"sent", "received"} {
+		stream, err := os.ReadFile(filepath.Join("testdata", "tgtd", name+".bin"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for len(stream) > 0 {
+			_, n, err := decodePDU(stream, digests{}, 1<<20)
+			if err != nil {
+				f.Fatalf("testdata/tgtd/%s.bin: %v", name, err)
+			}
+			f.Add(append([]byte{0}, stream[:n]...))
+			stream = stream[n:]
+		}
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 {
 			return
