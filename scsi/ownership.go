@@ -302,49 +302,81 @@ func (o *Owner) Reassert(ctx context.Context) (*Result, error) {
 		if err := o.tur(ctx); err != nil {
 			return err
 		}
-		if err := o.readState(ctx, r); err != nil {
-			return err
-		}
-		if countKey(r.Keys.Keys, o.cfg.Key) == 0 {
-			return o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer or never registered; unfence to join again", ErrNotRegistered, o.cfg.Key))
-		}
-		err := o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
-		switch {
-		case err == nil:
-			r.note("this I_T nexus is registered")
-		case errors.Is(err, ErrReservationConflict):
-			r.note("this I_T nexus was not registered (session replaced): registering again")
-			if err := o.register(ctx, r); err != nil {
-				return err
-			}
-			k, err := o.dev.ReadKeys(ctx)
-			if err != nil {
-				return err
-			}
-			if countKey(k.Keys, o.cfg.Key) < 2 {
-				// The orphan went between the two reads: a peer fenced
-				// this node. Do not stay registered.
-				uerr := o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key})
-				return o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer while re-registering (undo: %v)", ErrNotRegistered, o.cfg.Key, uerr))
-			}
-			r.Keys = k
-		default:
-			return err
-		}
-		if err := o.dropOrphans(ctx, r, r.Keys, r.Reservation); err != nil {
-			if errors.Is(err, ErrReservationConflict) {
-				return o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer while re-registering: %w", ErrNotRegistered, o.cfg.Key, err))
-			}
-			return err
-		}
-		if err := o.readState(ctx, r); err != nil {
-			return err
-		}
-		if n := countKey(r.Keys.Keys, o.cfg.Key); n != 1 {
-			return o.unverified("reassert", "own key %s registered %d times, want 1", o.cfg.Key, n)
-		}
-		return nil
+		_, err := o.reassertLocked(ctx, r)
+		return err
 	})
+}
+
+// reassertLocked is Reassert; replaced reports whether this nexus had to
+// be registered again.
+func (o *Owner) reassertLocked(ctx context.Context, r *Result) (replaced bool, err error) {
+	if err := o.readState(ctx, r); err != nil {
+		return false, err
+	}
+	if countKey(r.Keys.Keys, o.cfg.Key) == 0 {
+		return false, o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer or never registered; unfence to join again", ErrNotRegistered, o.cfg.Key))
+	}
+	err = o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
+	switch {
+	case err == nil:
+		r.note("this I_T nexus is registered")
+	case errors.Is(err, ErrReservationConflict):
+		replaced = true
+		r.note("this I_T nexus was not registered (session replaced): registering again")
+		if err := o.register(ctx, r); err != nil {
+			return replaced, err
+		}
+		k, err := o.dev.ReadKeys(ctx)
+		if err != nil {
+			return replaced, err
+		}
+		if countKey(k.Keys, o.cfg.Key) < 2 {
+			// The orphan went between the two reads: a peer fenced
+			// this node. Do not stay registered.
+			uerr := o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key})
+			return replaced, o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer while re-registering (undo: %v)", ErrNotRegistered, o.cfg.Key, uerr))
+		}
+		r.Keys = k
+	default:
+		return false, err
+	}
+	if err := o.dropOrphans(ctx, r, r.Keys, r.Reservation); err != nil {
+		if errors.Is(err, ErrReservationConflict) {
+			return replaced, o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer while re-registering: %w", ErrNotRegistered, o.cfg.Key, err))
+		}
+		return replaced, err
+	}
+	if err := o.readState(ctx, r); err != nil {
+		return replaced, err
+	}
+	if n := countKey(r.Keys.Keys, o.cfg.Key); n != 1 {
+		return replaced, o.unverified("reassert", "own key %s registered %d times, want 1", o.cfg.Key, n)
+	}
+	return replaced, nil
+}
+
+// onNexus runs op, a PR OUT with this node's key. When it conflicts while
+// this node's key is still registered, this I_T nexus may have lost its
+// registration with a replaced session (tgtd): reassert it and, if it was
+// replaced, run op once more. A fenced node's key is gone, so it is never
+// re-registered here.
+func (o *Owner) onNexus(ctx context.Context, r *Result, op func() error) error {
+	err := op()
+	if !errors.Is(err, ErrReservationConflict) {
+		return err
+	}
+	k, kerr := o.dev.ReadKeys(ctx)
+	if kerr != nil || countKey(k.Keys, o.cfg.Key) == 0 {
+		return err
+	}
+	replaced, rerr := o.reassertLocked(ctx, r)
+	if rerr != nil {
+		return rerr
+	}
+	if !replaced {
+		return err
+	}
+	return op()
 }
 
 // Acquire registers (as Register) and reserves the logical unit with the
@@ -418,7 +450,9 @@ func (o *Owner) Release(ctx context.Context) (*Result, error) {
 			r.note("reservation held by key %s, not by own key %s: not released", res.Key, o.cfg.Key)
 			return nil
 		}
-		if err := o.prOut(ctx, PROutRelease, res.Type, PROutParams{Key: o.cfg.Key}); err != nil {
+		if err := o.onNexus(ctx, r, func() error {
+			return o.prOut(ctx, PROutRelease, res.Type, PROutParams{Key: o.cfg.Key})
+		}); err != nil {
 			return err
 		}
 		if err := o.readState(ctx, r); err != nil {
@@ -470,6 +504,29 @@ func (o *Owner) Unfence(ctx context.Context) (*Result, error) {
 		}
 		if err := o.readState(ctx, r); err != nil {
 			return err
+		}
+		return nil
+	})
+}
+
+// Clear removes every registration and the reservation (PR OUT CLEAR,
+// SPC-4 5.12.11.6) with this node's key, and verifies no key remains. Every
+// node must register again afterwards.
+func (o *Owner) Clear(ctx context.Context) (*Result, error) {
+	return o.do(func(r *Result) error {
+		if err := o.tur(ctx); err != nil {
+			return err
+		}
+		if err := o.onNexus(ctx, r, func() error {
+			return o.prOut(ctx, PROutClear, 0, PROutParams{Key: o.cfg.Key})
+		}); err != nil {
+			return err
+		}
+		if err := o.readState(ctx, r); err != nil {
+			return err
+		}
+		if len(r.Keys.Keys) != 0 || r.Reservation.Held {
+			return o.unverified("clear", "keys %s and reservation %s remain", keyList(r.Keys.Keys), describeReservation(r.Reservation))
 		}
 		return nil
 	})
@@ -535,16 +592,20 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 		r.Method = PROutPreempt
 		r.Fallback = "target does not support PREEMPT AND ABORT (learned earlier): used PREEMPT; the peer's queued commands were not aborted"
 	}
-	err = o.prOut(ctx, r.Method, o.cfg.Type, p)
-	if r.Method == PROutPreemptAndAbort && IsUnsupported(err) {
-		o.support.PreemptAndAbort = Unsupported
-		r.Method = PROutPreempt
-		r.Fallback = fmt.Sprintf("target refused PREEMPT AND ABORT (%v): used PREEMPT; the peer's queued commands were not aborted", senseText(err))
-		o.log.Warn("PREEMPT AND ABORT refused, falling back to PREEMPT", "device", o.cfg.Name, "err", err)
-		err = o.prOut(ctx, r.Method, o.cfg.Type, p)
-	} else if r.Method == PROutPreemptAndAbort && err == nil {
-		o.support.PreemptAndAbort = Supported
+	preempt := func() error {
+		err := o.prOut(ctx, r.Method, o.cfg.Type, p)
+		if r.Method == PROutPreemptAndAbort && IsUnsupported(err) {
+			o.support.PreemptAndAbort = Unsupported
+			r.Method = PROutPreempt
+			r.Fallback = fmt.Sprintf("target refused PREEMPT AND ABORT (%v): used PREEMPT; the peer's queued commands were not aborted", senseText(err))
+			o.log.Warn("PREEMPT AND ABORT refused, falling back to PREEMPT", "device", o.cfg.Name, "err", err)
+			err = o.prOut(ctx, r.Method, o.cfg.Type, p)
+		} else if r.Method == PROutPreemptAndAbort && err == nil {
+			o.support.PreemptAndAbort = Supported
+		}
+		return err
 	}
+	err = o.onNexus(ctx, &r.Result, preempt)
 	r.MethodName = r.Method.String()
 	if errors.Is(err, ErrReservationConflict) {
 		return r, o.opErr("fence", fmt.Errorf("%w (key %s): %s conflicted: this node's registration is gone (a peer fenced it first, or this session was replaced): %w", ErrNotRegistered, o.cfg.Key, r.Method, err))

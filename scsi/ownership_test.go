@@ -490,3 +490,29 @@ func TestSplitBrainFake(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A node whose session was replaced (tgtd) can still fence: the PREEMPT
+// conflicts, its key is still registered (orphan), so its nexus is
+// registered again and the PREEMPT repeated. Clear works the same way.
+func TestFenceAndClearAfterReconnect(t *testing.T) {
+	ctx := ctxT(t)
+	lun, a, b := registeredPair(t, ctx, scsitest.Config{NoPreemptAndAbort: true}, 0)
+	chk(a.owner.Acquire(ctx))(t)
+	b.nx.Reconnect()
+	r := chk(b.owner.Fence(ctx, keyA))(t)
+	if !strings.Contains(strings.Join(r.Notes, "|"), "session replaced") || len(r.Keys.Keys) != 1 || r.Keys.Keys[0] != keyB {
+		t.Errorf("fence after reconnect: notes %q keys %v", r.Notes, r.Keys.Keys)
+	}
+	if _, err := a.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("A write: %v", err)
+	}
+	b.nx.Reconnect()
+	chk(b.owner.Clear(ctx))(t)
+	if len(lun.Keys()) != 0 {
+		t.Errorf("keys after clear: %v", lun.Keys())
+	}
+	// A fenced node cannot clear.
+	if _, err := a.owner.Clear(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("clear by an unregistered node: %v", err)
+	}
+}

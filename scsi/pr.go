@@ -13,6 +13,19 @@ type Key uint64
 // String gives the key as sg_persist prints it: 0x followed by hex digits.
 func (k Key) String() string { return "0x" + strconv.FormatUint(uint64(k), 16) }
 
+// MarshalText gives the key as String does, so JSON carries it exactly.
+func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a key as ParseKey does.
+func (k *Key) UnmarshalText(b []byte) error {
+	v, err := ParseKey(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
 // ParseKey reads a key in hex (with or without 0x) as sg_persist accepts it.
 func ParseKey(s string) (Key, error) {
 	t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0x"), "0X")
@@ -68,6 +81,19 @@ func (t ReservationType) Short() string {
 		}
 	}
 	return strconv.Itoa(int(t))
+}
+
+// MarshalText gives the short name, so JSON shows "we-ro".
+func (t ReservationType) MarshalText() ([]byte, error) { return []byte(t.Short()), nil }
+
+// UnmarshalText reads a short name or number.
+func (t *ReservationType) UnmarshalText(b []byte) error {
+	v, err := ParseReservationType(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
 }
 
 // Valid reports whether t is one of the six SPC-4 types.
@@ -319,18 +345,18 @@ func (r Reservation) MarshalBinary() ([]byte, error) {
 
 // Capabilities is the REPORT CAPABILITIES answer (SPC-4 6.14.4).
 type Capabilities struct {
-	ReplaceLostReservation  bool // RLR_C
-	CompatibleReservation   bool // CRH
-	SpecifyInitiatorPorts   bool // SIP_C
-	AllTargetPorts          bool // ATP_C
-	PersistThroughPowerLoss bool // PTPL_C
+	ReplaceLostReservation  bool `json:"replace_lost_reservation"`   // RLR_C
+	CompatibleReservation   bool `json:"compatible_reservation"`     // CRH
+	SpecifyInitiatorPorts   bool `json:"specify_initiator_ports"`    // SIP_C
+	AllTargetPorts          bool `json:"all_target_ports"`           // ATP_C
+	PersistThroughPowerLoss bool `json:"persist_through_power_loss"` // PTPL_C
 	// TypeMaskValid says whether Types is meaningful (TMV).
-	TypeMaskValid bool
-	AllowCommands byte
+	TypeMaskValid bool `json:"type_mask_valid"`
+	AllowCommands byte `json:"allow_commands"`
 	// PTPLActive: APTPL is in effect (PTPL_A).
-	PTPLActive bool
+	PTPLActive bool `json:"ptpl_active"`
 	// Types lists the supported reservation types (when TypeMaskValid).
-	Types []ReservationType
+	Types []ReservationType `json:"types"`
 }
 
 // Supports reports whether t is in the type mask; an invalid mask means

@@ -1,0 +1,41 @@
+package diskcli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hakit/hakit/internal/rig"
+)
+
+// TestIntegrationDiskCLI drives the command line against the rig's tgtd
+// through the iSCSI initiator, as two nodes.
+func TestIntegrationDiskCLI(t *testing.T) {
+	const iqnA, iqnB = "iqn.2026-11.io.hakit.test:cli-a", "iqn.2026-11.io.hakit.test:cli-b"
+	d := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}})
+	url := d.URL()
+	a := []string{"--initiator", iqnA, "--cluster", "alpha", "--node", "1"}
+	b := []string{"--initiator", iqnB, "--cluster", "alpha", "--node", "2"}
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{append([]string{"identify", url}, a...), 0, "identity:  naa."},
+		{append([]string{"register", url}, a...), 0, "registered key 0x686b8ed3f6ad0001 (verified)"},
+		{append([]string{"reserve", url}, a...), 0, "Key=0x686b8ed3f6ad0001  (this node)"},
+		{append([]string{"register", url}, b...), 0, "2 registered reservation keys follow"},
+		{append([]string{"status", url}, b...), 0, "READ FULL STATUS no"},
+		{append([]string{"fence", url, "--victim", "0x686b8ed3f6ad0001"}, b...), 0, "fallback: target refused PREEMPT AND ABORT (ILLEGAL REQUEST 24/00"},
+		{append([]string{"status", url}, a...), 2, "This node: NOT registered"},
+		{append([]string{"unfence", url}, a...), 0, "unfenced"},
+		{append([]string{"reset", url}, a...), 0, "lun reset done"},
+		{append([]string{"keys", url, "--json"}, a...), 0, `"0x686b8ed3f6ad0002"`},
+		{append([]string{"clear", url, "--yes"}, a...), 0, "there are NO registered reservation keys"},
+	}
+	for _, s := range steps {
+		out, errs, code := run(t, Runner{}, s.args...)
+		if code != s.code || !strings.Contains(out+errs, s.want) {
+			t.Errorf("disk %s: exit %d, want %d and %q:\n%s%s", strings.Join(s.args, " "), code, s.code, s.want, out, errs)
+		}
+	}
+}
