@@ -357,6 +357,12 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error)
 	lostAt, cause := old.ended()
 	wait := s.cfg.Reconnect.MinBackoff
 	for attempt := 1; ; attempt++ {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return nil, nil, ErrClosed
+		}
 		c, err := s.login(ctx)
 		if err == nil {
 			s.mu.Lock()
