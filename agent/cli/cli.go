@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/raidctl/raidcli"
+	"github.com/hakit/hakit/serialhb/hbcli"
 )
 
 // ErrUsage wraps command-line mistakes (exit code 2).
@@ -41,8 +43,9 @@ Client (talks to the agent over its API socket):
              ownership actions on every shared disk, read back after
   fence NODE remove the peer's key from every shared disk (verified)
 
-Field tools (no agent needed):
-  raid-tool  RAID show/validate front (raidctl), e.g. hwagent raid-tool validate ...
+Field tools (no agent needed; stop the agent before using its serial port):
+  raid-tool  RAID show/validate (raidctl), e.g. hwagent raid-tool validate ...
+  hb         serial heartbeat tools (serialhb): run, status, cabletest, ports
 
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
 --config PATH, --json, --timeout DURATION. Every command takes --help.
@@ -65,6 +68,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "raid-tool":
 		return raidcli.Run(ctx, rest, stdout, stderr)
+	case "hb":
+		return hbcli.Run(ctx, rest, stdout, stderr)
 	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
@@ -118,6 +123,12 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, err := agent.LoadConfig(*path)
 	if err != nil {
 		return err
+	}
+	// One P is plenty for an agent that sleeps between heartbeats, and it
+	// halves the idle CPU of the Go scheduler (see BenchmarkAgentIdle); an
+	// explicit GOMAXPROCS in the environment wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	lvl := slog.LevelInfo
 	if *verbose {

@@ -131,6 +131,12 @@ func TestUsageAndConfig(t *testing.T) {
 	if out, _, err := run("--help"); err != nil || !strings.Contains(out, "Usage: hwagent") {
 		t.Errorf("--help: %v %q", err, out)
 	}
+	if out, _, err := run("hb", "--help"); err != nil || !strings.Contains(out, "cabletest") {
+		t.Errorf("hb --help: %v %q", err, out)
+	}
+	if out, _, err := run("raid-tool", "--help"); err != nil || !strings.Contains(out, "validate") {
+		t.Errorf("raid-tool --help: %v %q", err, out)
+	}
 	if _, _, err := run("frobnicate"); !errors.Is(err, ErrUsage) {
 		t.Errorf("unknown command: %v", err)
 	}

@@ -222,11 +222,31 @@ func TestActionsOverStdin(t *testing.T) {
 	if diff := cmp.Diff([]time.Duration{5 * time.Second}, slept); diff != "" {
 		t.Errorf("fence delays (-want +got):\n%s", diff)
 	}
-	be.down = true
+	// The agent does not answer: the direct path takes over.
 	var out, errb bytes.Buffer
+	direct := deps
+	direct.Dial = func(string) Backend { return unreachable{} }
+	direct.Direct = func(*agent.Config) (Backend, func() error, error) { return be, func() error { return nil }, nil }
+	if code := Run(ctx, []string{"-o", "status", "-n", "node-b", "-v"}, nil, &out, &errb, direct); code != ExitOff || !strings.Contains(errb.String(), "directly") {
+		t.Errorf("direct status = %d, stdout %q stderr %q", code, out.String(), errb.String())
+	}
+	direct.Direct = nil
+	if code := Run(ctx, []string{"-o", "status", "-n", "node-b"}, nil, &out, &errb, direct); code != ExitError {
+		t.Errorf("status with no agent and no direct path = %d, want 1", code)
+	}
+	be.down = true
+	out.Reset()
+	errb.Reset()
 	if code := Run(ctx, []string{"-o", "status", "-n", "node-b"}, nil, &out, &errb, deps); code != ExitError {
 		t.Errorf("status with the agent down = %d, want 1 (%s)", code, errb.String())
 	}
+}
+
+// unreachable is a local agent that does not answer.
+type unreachable struct{ Backend }
+
+func (unreachable) Status(context.Context) (agent.Status, error) {
+	return agent.Status{}, agent.ErrUnreachable
 }
 
 func FuzzParseStdin(f *testing.F) {

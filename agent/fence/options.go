@@ -250,3 +250,12 @@ func needsPlug(action string) bool {
 	}
 	return false
 }
+
+// needsDisks reports whether an action reads or changes the disks.
+func needsDisks(action string) bool {
+	switch action {
+	case "on", "off", "reboot", "status", "monitor", "list-status":
+		return true
+	}
+	return false
+}

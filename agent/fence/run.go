@@ -36,6 +36,10 @@ type Deps struct {
 	Dial func(socket string) Backend
 	// LoadConfig reads the hwagent configuration; nil means agent.LoadConfig.
 	LoadConfig func(path string) (*agent.Config, error)
+	// Direct returns the backend acting on the disks itself, used when the
+	// local agent does not answer; nil means no direct path (the agent is
+	// required). cmd/fence_hwagent passes hw.NewDirect.
+	Direct func(cfg *agent.Config) (Backend, func() error, error)
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives the verbose log; nil writes it to stderr with -v only.
@@ -137,6 +141,23 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		dial = func(s string) Backend { return agent.NewClient(s) }
 	}
 	r.be = dial(sock)
+	if needsDisks(r.o.Action) {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := r.be.Status(sctx)
+		cancel()
+		if errors.Is(err, agent.ErrUnreachable) {
+			if r.deps.Direct == nil {
+				return ExitError, err
+			}
+			r.log.Info("the local hwagent does not answer: acting on the disks directly", "socket", sock, "err", err)
+			be, closeDirect, derr := r.deps.Direct(cfg)
+			if derr != nil {
+				return ExitError, fmt.Errorf("%w; direct: %w", err, derr)
+			}
+			defer closeDirect()
+			r.be = be
+		}
+	}
 	self := false
 	if needsPlug(r.o.Action) || (r.o.Action == "validate-all" && r.o.Plug != "") {
 		if r.o.Plug == "" {

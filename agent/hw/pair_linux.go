@@ -101,6 +101,7 @@ type Pair struct {
 	Clients [2]*agent.Client
 	cancel  context.CancelFunc
 	done    [2]chan error
+	closed  bool
 }
 
 // StartPair runs both nodes' agents and waits until both answer.
@@ -158,9 +159,14 @@ func StartPair(ctx context.Context, p RigPair, log *slog.Logger) (*Pair, error) 
 	return pr, nil
 }
 
-// Close stops both agents and returns their errors.
+// Close stops both agents and returns their errors; a second Close does
+// nothing.
 func (p *Pair) Close() error {
 	p.cancel()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
 	var errs []error
 	for i, d := range p.done {
 		if d == nil {

@@ -155,4 +155,22 @@ func TestIntegrationTwoAgentsOnRig(t *testing.T) {
 	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{}); code != fence.ExitOK {
 		t.Fatalf("fence_hwagent on: exit %d: %s %s", code, out.String(), errb.String())
 	}
+
+	// With the agents stopped, fence_hwagent acts on the disk directly.
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	direct := func(cfg *agent.Config) (fence.Backend, func() error, error) {
+		d, err := hw.NewDirect(cfg, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, d.Close, nil
+	}
+	stdin = "action=on\nplug=node-b\nverbose=1\nconfig=" + p.Paths[1] + "\n"
+	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{Direct: direct}); code != fence.ExitOK || !strings.Contains(errb.String(), "directly") {
+		t.Fatalf("direct fence_hwagent on: exit %d: %s %s", code, out.String(), errb.String())
+	}
 }
