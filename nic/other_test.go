@@ -5,6 +5,7 @@ package nic
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -15,5 +16,11 @@ func TestUnsupported(t *testing.T) {
 	}
 	if _, err := Watch(ctx, WatchConfig{}); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Watch = %v, want ErrUnsupported", err)
+	}
+	if _, err := Probe(ctx, ProbeConfig{}, "eth0", netip.MustParseAddr("127.0.0.1")); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Probe = %v, want ErrUnsupported", err)
+	}
+	if _, err := Inventory(ctx, InventoryConfig{}); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Inventory = %v, want ErrUnsupported", err)
 	}
 }

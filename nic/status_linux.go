@@ -77,23 +77,16 @@ func getLink(name string) (netlink.Link, map[uint16]*uint32, error) {
 	case len(msgs) != 1:
 		return nil, nil, fmt.Errorf("%w: rtnetlink returned %d links", ErrNoSuchInterface, len(msgs))
 	}
+	if len(msgs[0]) < unix.SizeofIfInfomsg {
+		return nil, nil, fmt.Errorf("rtnetlink: short link message (%d bytes)", len(msgs[0]))
+	}
 	link, err := netlink.LinkDeserialize(nil, msgs[0])
 	if err != nil {
 		return nil, nil, fmt.Errorf("rtnetlink decode link: %w", err)
 	}
-	counters := make(map[uint16]*uint32)
-	attrs, err := nl.ParseRouteAttr(msgs[0][unix.SizeofIfInfomsg:])
+	counters, err := carrierCounters(msgs[0])
 	if err != nil {
-		return nil, nil, fmt.Errorf("rtnetlink decode attributes: %w", err)
-	}
-	for _, a := range attrs {
-		switch a.Attr.Type {
-		case unix.IFLA_CARRIER_CHANGES, unix.IFLA_CARRIER_UP_COUNT, unix.IFLA_CARRIER_DOWN_COUNT:
-			if len(a.Value) == 4 {
-				v := nl.NativeEndian().Uint32(a.Value)
-				counters[a.Attr.Type] = &v
-			}
-		}
+		return nil, nil, err
 	}
 	return link, counters, nil
 }
