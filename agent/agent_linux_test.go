@@ -353,3 +353,37 @@ func copyFile(src, dst string) error {
 	}
 	return os.WriteFile(dst, b, 0o755)
 }
+
+func TestMetricsLoopback(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	cfg.Metrics.Listen = addr
+	lun := agenttest.NewLUN("id")
+	d := &agenttest.Disk{LUN: lun, Name: "lun0", Own: agenttest.Key(7, 1), Peer: agenttest.Key(7, 2)}
+	if err := d.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, cfg, agent.Deps{Disks: []agent.Disk{d}})
+	var body string
+	waitFor(t, "metrics", func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return strings.Contains(body, `hakit_disk_registered{device="lun0"} 1`)
+	})
+	for _, want := range []string{"# TYPE hakit_fenced gauge", "hakit_fenced 0", "hakit_events_total"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+}

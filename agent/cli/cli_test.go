@@ -55,6 +55,9 @@ func startAgent(t *testing.T) (sock, cfgPath string) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+		if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("socket left after a clean stop: %v", err)
+		}
 	})
 	c := agent.NewClient(sock)
 	for i := 0; ; i++ {
