@@ -373,7 +373,9 @@ func TestIntegrationWatchResync(t *testing.T) {
 	ifA := nw.Interface(rig.A)
 	// A tiny socket buffer and an event channel nobody reads: the kernel
 	// must drop messages and report ENOBUFS.
-	w, err := Watch(ctx, WatchConfig{NetNS: nw.NamespacePath(rig.A), Buffer: 1, ReceiveBuffer: 1, Logger: rig.TestLogger(t)})
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	w, err := Watch(wctx, WatchConfig{NetNS: nw.NamespacePath(rig.A), Buffer: 1, ReceiveBuffer: 1, Logger: rig.TestLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,6 +413,15 @@ func TestIntegrationWatchResync(t *testing.T) {
 		t.Errorf("mtu %d, want 1280", st.MTU)
 	}
 	t.Logf("resyncs: %d", w.Resyncs())
+	// Stopping with an unread event pending.
+	c.mtu(t, 1500)
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	select {
+	case <-w.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("watcher blocked on an unread event did not stop within 5s")
+	}
 }
 
 func TestIntegrationProbe(t *testing.T) {

@@ -30,14 +30,22 @@ const (
 	OperUp             OperState = "up"
 )
 
-// operStates maps IF_OPER_* (linux/if.h) to names.
-var operStates = [...]OperState{OperUnknown, OperNotPresent, OperDown, OperLowerLayerDown, OperTesting, OperDormant, OperUp}
-
-// OperStateFromKernel names the kernel's IF_OPER_* value; values it does not
-// know are OperUnknown.
+// OperStateFromKernel names the kernel's IF_OPER_* value (linux/if.h);
+// values it does not know are OperUnknown.
 func OperStateFromKernel(v uint8) OperState {
-	if int(v) < len(operStates) {
-		return operStates[v]
+	switch v {
+	case 1:
+		return OperNotPresent
+	case 2:
+		return OperDown
+	case 3:
+		return OperLowerLayerDown
+	case 4:
+		return OperTesting
+	case 5:
+		return OperDormant
+	case 6:
+		return OperUp
 	}
 	return OperUnknown
 }
