@@ -156,7 +156,7 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 		}
 		return Pass, "no reservation held, both keys registered", ""
 	}))
-	out = append(out, res("clear", Skip, "not run: PR OUT CLEAR would drop the registrations of a live pair", "on a test LUN: hwagent disk clear (scsi CLI front)"))
+	out = append(out, res("clear", Skip, "not run: PR OUT CLEAR would drop the registrations of a live pair", "on a test LUN: hwagent disk clear DEVICE"))
 	return out
 }
 

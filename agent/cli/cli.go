@@ -19,7 +19,9 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
+	"github.com/hakit/hakit/scsi/diskcli"
 	"github.com/hakit/hakit/serialhb/hbcli"
 )
 
@@ -46,6 +48,9 @@ Client (talks to the agent over its API socket):
 Field tools (no agent needed; stop the agent before using its serial port):
   raid-tool  RAID show/validate (raidctl), e.g. hwagent raid-tool validate ...
   hb         serial heartbeat tools (serialhb): run, status, cabletest, ports
+  disk       SCSI disk tools (scsi): identify, keys, reservation, register, reserve,
+             release, fence, clear, reset on /dev/sdX, /dev/sgN or iscsi:// URLs
+  nic        NIC tools (nic): link status, watch, peer probe, inventory
 
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
 --config PATH, --json, --timeout DURATION. Every command takes --help.
@@ -70,6 +75,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return raidcli.Run(ctx, rest, stdout, stderr)
 	case "hb":
 		return hbcli.Run(ctx, rest, stdout, stderr)
+	case "disk":
+		return diskcli.Run(ctx, rest, stdout, stderr)
+	case "nic":
+		return niccli.Run(ctx, rest, stdout, stderr)
 	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}

@@ -137,6 +137,11 @@ func TestUsageAndConfig(t *testing.T) {
 	if out, _, err := run("hb", "--help"); err != nil || !strings.Contains(out, "cabletest") {
 		t.Errorf("hb --help: %v %q", err, out)
 	}
+	for _, tool := range []string{"disk", "nic"} {
+		if out, errb, err := run(tool, "--help"); err != nil || !strings.Contains(out+errb, "sage") {
+			t.Errorf("%s --help: %v %q %q", tool, err, out, errb)
+		}
+	}
 	if out, _, err := run("raid-tool", "--help"); err != nil || !strings.Contains(out, "validate") {
 		t.Errorf("raid-tool --help: %v %q", err, out)
 	}
