@@ -53,7 +53,10 @@ func NewNet(ctx context.Context, cfg NetConfig) (*Net, error) {
 	steps := [][]string{
 		{"netns", "add", nw.ns[A]},
 		{"netns", "add", nw.ns[B]},
-		{"link", "add", nw.ifc[A], "netns", nw.ns[A], "type", "veth", "peer", "name", nw.ifc[B], "netns", nw.ns[B]},
+		// Distinct interface indexes on the two ends: with equal ones (each
+		// namespace would give index 2) the kernel treats the peer's carrier
+		// change as non-urgent and may report it up to a second late.
+		{"link", "add", nw.ifc[A], "index", "100", "netns", nw.ns[A], "type", "veth", "peer", "name", nw.ifc[B], "index", "200", "netns", nw.ns[B]},
 	}
 	for _, s := range []Side{A, B} {
 		steps = append(steps,
