@@ -29,6 +29,7 @@ type node struct {
 	client *agent.Client
 	done   chan error
 	cancel context.CancelFunc
+	once   sync.Once
 }
 
 func testConfig(t *testing.T, dir, name, peer string, id, peerID int) *agent.Config {
@@ -67,16 +68,17 @@ func startNode(t *testing.T, cfg *agent.Config, deps agent.Deps) *node {
 }
 
 func (n *node) stop(t *testing.T) {
-	n.cancel()
-	select {
-	case err, ok := <-n.done:
-		if ok && err != nil {
-			t.Errorf("agent %s: %v", n.cfg.Node.Name, err)
+	n.once.Do(func() {
+		n.cancel()
+		select {
+		case err := <-n.done:
+			if err != nil {
+				t.Errorf("agent %s: %v", n.cfg.Node.Name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("agent %s did not stop", n.cfg.Node.Name)
 		}
-		close(n.done)
-	case <-time.After(5 * time.Second):
-		t.Errorf("agent %s did not stop", n.cfg.Node.Name)
-	}
+	})
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
@@ -385,5 +387,70 @@ func TestMetricsLoopback(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
+	}
+}
+
+// fakeWatchdog counts pets and records a disarm.
+type fakeWatchdog struct {
+	mu       sync.Mutex
+	pets     int
+	disarmed bool
+}
+
+func (w *fakeWatchdog) Pet() error { w.mu.Lock(); w.pets++; w.mu.Unlock(); return nil }
+
+func (w *fakeWatchdog) Timeout() time.Duration { return 300 * time.Millisecond }
+
+func (w *fakeWatchdog) Disarm() error { w.mu.Lock(); w.disarmed = true; w.mu.Unlock(); return nil }
+
+func (w *fakeWatchdog) state() (int, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pets, w.disarmed
+}
+
+func TestSelfFenceWatchdog(t *testing.T) {
+	dir := t.TempDir()
+	lun := agenttest.NewLUN("id")
+	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
+	da := &agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}
+	db := &agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}
+	ctx := context.Background()
+	_ = da.Register(ctx)
+	_ = db.Register(ctx)
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	cfg.SelfFence.Action = "watchdog"
+	wd := &fakeWatchdog{}
+	n := startNode(t, cfg, agent.Deps{Disks: []agent.Disk{da}, Watchdog: wd})
+	waitFor(t, "watchdog pets", func() bool { p, _ := wd.state(); return p >= 2 })
+	waitFor(t, "claim", func() bool {
+		st, err := n.client.Status(ctx)
+		return err == nil && len(st.Disks) == 1 && st.Disks[0].Registered
+	})
+	if err := db.Fence(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "fenced", func() bool { st, err := n.client.Status(ctx); return err == nil && st.Fenced })
+	p1, _ := wd.state()
+	time.Sleep(300 * time.Millisecond) // three watchdog periods
+	p2, _ := wd.state()
+	if p2 > p1+1 {
+		t.Errorf("watchdog still petted after the self-fence: %d -> %d", p1, p2)
+	}
+	n.stop(t)
+	if _, disarmed := wd.state(); disarmed {
+		t.Error("a fenced node disarmed its watchdog on stop; it must let it expire")
+	}
+}
+
+func TestWatchdogDisarmedOnCleanStop(t *testing.T) {
+	cfg := testConfig(t, t.TempDir(), "a", "b", 1, 2)
+	cfg.SelfFence.Action = "watchdog"
+	wd := &fakeWatchdog{}
+	n := startNode(t, cfg, agent.Deps{Watchdog: wd})
+	waitFor(t, "watchdog pets", func() bool { p, _ := wd.state(); return p >= 1 })
+	n.stop(t)
+	if _, disarmed := wd.state(); !disarmed {
+		t.Error("clean stop left the watchdog armed")
 	}
 }
