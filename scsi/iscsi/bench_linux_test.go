@@ -35,8 +35,8 @@ func benchSession(b *testing.B) *Session {
 	return s
 }
 
-// benchRoundTrips runs cmd b.N times and reports the median and 99th
-// percentile round trip.
+// benchRoundTrips runs cmd b.N times and reports the median, 99th
+// percentile and longest round trip.
 func benchRoundTrips(b *testing.B, s *Session, cmd *scsi.Command) {
 	ctx := context.Background()
 	rtts := make([]time.Duration, 0, b.N)
@@ -53,6 +53,7 @@ func benchRoundTrips(b *testing.B, s *Session, cmd *scsi.Command) {
 	slices.Sort(rtts)
 	b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-us")
 	b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-us")
+	b.ReportMetric(float64(rtts[len(rtts)-1].Microseconds()), "max-us")
 }
 
 // BenchmarkTestUnitReady measures the round trip of TEST UNIT READY against
