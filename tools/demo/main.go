@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hakit/hakit/agent/demo"
 	"github.com/hakit/hakit/internal/rig"
 	"golang.org/x/sys/unix"
 )
@@ -48,8 +49,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hold := fs.Bool("hold", false, "keep the rig up until Ctrl-C (default: show it, exercise it, tear it down)")
 	size := fs.Int64("size", 64<<20, "size of the shared LUN in bytes")
 	verbose := fs.Bool("v", false, "log the rig's actions")
+	rigOnly := fs.Bool("rig-only", false, "only build and exercise the rig; do not run the agents, hwcheck and the fencing sequence")
+	raidA := fs.String("raid-a", "fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "saved ipssend GETCONFIG output for node A's RAID controller")
+	raidB := fs.String("raid-b", "fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt", "saved ipssend GETCONFIG output for node B's RAID controller")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: demo [flags]\n\nBuilds hakit's two-node rig (shared iSCSI LUN on tgtd, serial null-modem cable\nof ptys, veth heartbeat link between two namespaces), shows it, exercises it\nand removes it. Needs root, tgt, iproute2.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: demo [flags]\n\nBuilds hakit's two-node rig (shared iSCSI LUN on tgtd, serial null-modem cable\nof ptys, veth heartbeat link between two namespaces), shows it, exercises it,\nthen runs hwagent for node A and node B on it, runs hwcheck, pulls the serial\ncable, sets the heartbeat link down and fences node A from node B, showing\neach event; then removes everything. Needs root, tgt, iproute2.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +99,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	if err := exercise(ctx, stdout, disk, cable, nw); err != nil {
 		return err
+	}
+	if !*rigOnly {
+		r := demo.Rig{Disk: disk, Cable: cable, Net: nw, IQNA: iqnA, IQNB: iqnB, RAIDTool: "ipssend",
+			RAIDFiles: [2]string{*raidA, *raidB}}
+		if err := demo.RunDemo(ctx, stdout, r, log); err != nil {
+			return err
+		}
 	}
 	if *hold {
 		fmt.Fprintln(stdout, "\nrig is up; press Ctrl-C to tear it down")
