@@ -3,11 +3,12 @@
 package serialhb_test
 
 import (
-	"context"
 	"flag"
+	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,35 +58,52 @@ func BenchmarkDetectDeadPeer(b *testing.B) {
 	b.ReportMetric(float64(len(detect)), "trials")
 }
 
-var soak = flag.Duration("serialhb.soak", 0, "run TestSoak for this long (e.g. 10m); 0 skips it")
+var (
+	soak       = flag.Duration("serialhb.soak", 0, "run TestSoak for this long (e.g. 10m); 0 skips it")
+	soakRT     = flag.Int("serialhb.soak-realtime", 0, "TestSoak: run the test process with SetRealtime(priority) (0: normal scheduling)")
+	soakTimers = flag.String("serialhb.soak-timers", "10,0,50,0", "TestSoak timers in ms: keepalive,warntime,deadtime,initdead (0: default)")
+)
 
-// TestSoak runs two runners on the rig cable with the benchmark timers
-// (keepalive 10 ms, deadtime 50 ms) while every CPU spins, and counts false
-// deaths (target 0). It runs only with -serialhb.soak=DURATION or
+// TestSoak runs two runners on the rig cable (default: the benchmark
+// timers, keepalive 10 ms and deadtime 50 ms) while one busy-looping
+// process per CPU keeps the machine fully loaded, and counts false deaths
+// (target 0). It runs only with -serialhb.soak=DURATION or
 // HAKIT_SERIALHB_SOAK=DURATION; it is not part of the default test run.
 func TestSoak(t *testing.T) {
 	d := *soak
 	if d == 0 {
-		if v, err := time.ParseDuration(getenv("HAKIT_SERIALHB_SOAK")); err == nil {
+		if v, err := time.ParseDuration(os.Getenv("HAKIT_SERIALHB_SOAK")); err == nil {
 			d = v
 		}
 	}
 	if d <= 0 {
 		t.Skip("soak mode off: run with -serialhb.soak=10m (or HAKIT_SERIALHB_SOAK=10m) to soak for 10 minutes")
 	}
-	_, rs, es := pair(t, benchTimers)
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var spins atomic.Uint64
-	for range runtime.NumCPU() {
-		go func() {
-			for ctx.Err() == nil {
-				spins.Add(1)
-			}
-		}()
+	var ms [4]int
+	if _, err := fmt.Sscanf(*soakTimers, "%d,%d,%d,%d", &ms[0], &ms[1], &ms[2], &ms[3]); err != nil {
+		t.Fatalf("-serialhb.soak-timers %q: %v", *soakTimers, err)
 	}
+	timers := serialhb.TimersMS(ms[0], ms[1], ms[2], ms[3])
+	if err := timers.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if *soakRT > 0 {
+		if err := serialhb.SetRealtime(*soakRT); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, rs, es := pair(t, timers)
+	for range runtime.NumCPU() {
+		burn := exec.Command(os.Args[0], "-test.run=^$")
+		burn.Env = append(os.Environ(), helperEnv+"=burn")
+		if err := burn.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { burn.Process.Kill(); burn.Wait() })
+	}
+	start := time.Now()
+	time.Sleep(d)
 	var falseDeaths [2]uint64
-	<-ctx.Done()
 	for i, e := range es {
 		for _, ev := range e.drain() {
 			if ev.Kind == serialhb.EventState && ev.To == serialhb.StateDead {
@@ -96,7 +114,8 @@ func TestSoak(t *testing.T) {
 	for i, r := range rs {
 		st := r.Status()
 		falseDeaths[i] = st.Counters.Deaths
-		t.Logf("node %d after %v under load: state %s, false deaths %d, rtt %+v, counters %+v", i+1, d, st.State, falseDeaths[i], st.RTT, st.Counters)
+		t.Logf("node %d after %v with %d busy processes (%s, realtime %d): state %s, false deaths %d, rtt %+v, counters %+v",
+			i+1, time.Since(start).Round(time.Second), runtime.NumCPU(), timers, *soakRT, st.State, falseDeaths[i], st.RTT, st.Counters)
 	}
 	if falseDeaths[0]+falseDeaths[1] > 0 {
 		t.Errorf("false deaths: node 1 %d, node 2 %d (target 0)", falseDeaths[0], falseDeaths[1])

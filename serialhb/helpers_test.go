@@ -29,7 +29,12 @@ const helperEnv = "HAKIT_SERIALHB_PEER"
 // TestMain runs the peer helper process when the test binary is re-executed
 // with HAKIT_SERIALHB_PEER set (see startPeer).
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" {
+	switch os.Getenv(helperEnv) {
+	case "":
+	case "burn": // a CPU hog for TestSoak
+		for {
+		}
+	default:
 		os.Exit(peerMain())
 	}
 	os.Exit(m.Run())
@@ -149,8 +154,6 @@ func startRunner(t testing.TB, cfg serialhb.Config) (*serialhb.Runner, *events) 
 	})
 	return r, ev
 }
-
-func getenv(k string) string { return os.Getenv(k) }
 
 // testLogger logs through t, except in benchmarks, which print their log.
 func testLogger(t testing.TB) *slog.Logger {

@@ -32,6 +32,10 @@ const DefaultBaud = 19200
 type PortConfig struct {
 	// Baud is one of 9600, 19200, 38400, 57600 or 115200; 0 means 19200.
 	Baud int
+	// LibraryRead reads through go.bug.st/serial's blocking Read (one
+	// thread held in select while the line is silent) instead of the
+	// runtime poller.
+	LibraryRead bool
 }
 
 func (c PortConfig) baud() (int, error) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,9 +25,10 @@ const pollSlice = 100 * time.Millisecond
 // SerialPort is a Port on a tty through go.bug.st/serial. Read, Write,
 // ModemLines and Close may be called concurrently; one reader at a time.
 type SerialPort struct {
-	path string
-	p    serial.Port
-	lock *os.File // holds an flock on the device while open
+	path        string
+	p           serial.Port // configures the line, reads modem lines
+	lock        *os.File    // non-blocking, on the poller; holds an flock on the device while open
+	libraryRead bool
 }
 
 // OpenPort opens the serial port at path (8N1, no flow control). Errors:
@@ -65,7 +67,7 @@ func OpenPort(ctx context.Context, path string, cfg PortConfig) (*SerialPort, er
 		return nil, &OpError{Op: "open", Device: path, Err: err}
 	}
 	cloexec(lock.Name())
-	return &SerialPort{path: path, p: p, lock: lock}, nil
+	return &SerialPort{path: path, p: p, lock: lock, libraryRead: cfg.LibraryRead}, nil
 }
 
 // cloexec marks every descriptor of this process on the device dev
@@ -108,10 +110,11 @@ func kind(m fs.FileMode) string {
 	return "non-terminal file"
 }
 
-// lockTTY opens path, checks that it is a terminal and takes an exclusive
-// flock on it, which root cannot bypass (unlike TIOCEXCL).
+// lockTTY opens path non-blocking (an *os.File on the runtime poller),
+// checks that it is a terminal and takes an exclusive flock on it, which
+// root cannot bypass (unlike TIOCEXCL).
 func lockTTY(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EBUSY) {
 			return nil, fmt.Errorf("%w: %w (another program opened it exclusively)", ErrPortBusy, err)
@@ -186,10 +189,59 @@ func (s *SerialPort) Path() string { return s.path }
 // os.ErrDeadlineExceeded (and context.DeadlineExceeded) when ctx's deadline
 // passes first, ctx.Err() when ctx is cancelled, ErrPortClosed after Close,
 // or an *OpError when the device fails (e.g. EIO after a USB unplug).
+//
+// By default it reads through the runtime poller on a non-blocking
+// descriptor (no thread is held while the line is silent); with
+// PortConfig.LibraryRead it uses go.bug.st/serial's Read, whose timeout
+// returns (0, nil), in slices of at most 100 ms.
 func (s *SerialPort) Read(ctx context.Context, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if s.libraryRead {
+		return s.readLibrary(ctx, p)
+	}
+	n, err := s.polled(ctx, "read", s.lock.SetReadDeadline, func() (int, error) { return s.lock.Read(p) })
+	if n > 0 {
+		return n, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = s.ioErr("read", fmt.Errorf("%w: end of file (hang-up)", ErrPortClosed))
+	}
+	return 0, err
+}
+
+// polled runs one I/O call on the poller descriptor within ctx: ctx's
+// deadline becomes the descriptor's, and cancelling ctx interrupts the call.
+func (s *SerialPort) polled(ctx context.Context, op string, setDeadline func(time.Time) error, io func() (int, error)) (int, error) {
+	if ctx.Err() != nil {
+		return 0, ctxErr(op, s.path, ctx)
+	}
+	dl, _ := ctx.Deadline()
+	if err := setDeadline(dl); err != nil {
+		return 0, s.ioErr(op, err)
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		setDeadline(time.Now())
+	})
+	n, err := io()
+	if !stop() {
+		// The callback has started: wait for it, so that it cannot cut
+		// short a later call.
+		<-fired
+	}
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil:
+		return n, ctxErr(op, s.path, ctx)
+	}
+	return n, s.ioErr(op, err)
+}
+
+func (s *SerialPort) readLibrary(ctx context.Context, p []byte) (int, error) {
 	for {
 		wait := pollSlice
 		if dl, ok := ctx.Deadline(); ok {
@@ -222,44 +274,17 @@ func ctxErr(op, dev string, ctx context.Context) error {
 
 func (s *SerialPort) ioErr(op string, err error) error {
 	var pe *serial.PortError
-	if errors.As(err, &pe) && pe.Code() == serial.PortClosed {
-		err = fmt.Errorf("%w: %v", ErrPortClosed, err)
+	if (errors.As(err, &pe) && pe.Code() == serial.PortClosed) || errors.Is(err, os.ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrPortClosed, err)
 	}
 	return &OpError{Op: op, Device: s.path, Err: err}
 }
 
-// Write writes p. When ctx has a deadline the write runs aside and Write
-// returns an error wrapping os.ErrDeadlineExceeded if it does not finish in
-// time (the port should then be closed).
+// Write writes p through the runtime poller, within ctx's deadline (an
+// error wrapping os.ErrDeadlineExceeded when the line does not drain in
+// time, e.g. a port stuck by flow control).
 func (s *SerialPort) Write(ctx context.Context, p []byte) (int, error) {
-	if ctx.Err() != nil {
-		return 0, ctxErr("write", s.path, ctx)
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		n, err := s.p.Write(p)
-		if err != nil {
-			return n, s.ioErr("write", err)
-		}
-		return n, nil
-	}
-	type result struct {
-		n   int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		n, err := s.p.Write(p)
-		done <- result{n, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return r.n, s.ioErr("write", r.err)
-		}
-		return r.n, nil
-	case <-ctx.Done():
-		return 0, ctxErr("write", s.path, ctx)
-	}
+	return s.polled(ctx, "write", s.lock.SetWriteDeadline, func() (int, error) { return s.lock.Write(p) })
 }
 
 // ModemLines reads DSR, CTS and DCD. A port without modem lines (a pty
@@ -284,8 +309,9 @@ func line(on bool) Line {
 
 // Close closes the port and releases its lock. It unblocks a pending Read.
 func (s *SerialPort) Close() error {
+	lerr := s.lock.Close()
 	err := s.p.Close()
-	if lerr := s.lock.Close(); err == nil && !errors.Is(lerr, os.ErrClosed) {
+	if err == nil && !errors.Is(lerr, os.ErrClosed) {
 		err = lerr
 	}
 	return err

@@ -39,38 +39,52 @@ func TestRigAliveCutReconnect(t *testing.T) {
 		}
 	}
 
-	cut := time.Now()
-	c.Cut()
-	for i, e := range es {
-		ev := e.waitState(5*time.Second, serialhb.StateDead)
-		if d := ev.Time.Sub(cut); d > tm.Deadtime+tm.Keepalive {
-			t.Errorf("node %d declared the peer dead %v after the cut, want <= deadtime + keepalive = %v", i+1, d, tm.Deadtime+tm.Keepalive)
-		} else {
-			t.Logf("node %d: dead %v after the cut (silence %v)", i+1, d, ev.Silence)
+	// Three cuts; each node must detect within deadtime + keepalive of the
+	// cut. One late detection per node is forgiven as a stall of the shared
+	// test machine; a systematic delay fails every trial.
+	const trials = 3
+	var late [2]int
+	for trial := range trials {
+		cut := time.Now()
+		c.Cut()
+		for i, e := range es {
+			ev := e.waitState(5*time.Second, serialhb.StateDead)
+			d := ev.Time.Sub(cut)
+			t.Logf("trial %d node %d: dead %v after the cut (silence %v)", trial, i+1, d, ev.Silence)
+			if d > tm.Deadtime+tm.Keepalive {
+				late[i]++
+			}
 		}
-	}
-	if st := rs[0].Status(); st.Cable != serialhb.CableUnknown {
-		t.Errorf("cut cable on a pty: verdict %q, want %q", st.Cable, serialhb.CableUnknown)
-	}
-	c.Reconnect()
-	for _, e := range es {
-		ev := e.waitState(5*time.Second, serialhb.StateAlive)
-		if ev.From != serialhb.StateDead {
-			t.Errorf("back alive from %s, want dead", ev.From)
+		if st := rs[0].Status(); st.Cable != serialhb.CableUnknown {
+			t.Errorf("cut cable on a pty: verdict %q, want %q", st.Cable, serialhb.CableUnknown)
 		}
+		c.Reconnect()
+		for _, e := range es {
+			ev := e.waitState(5*time.Second, serialhb.StateAlive)
+			if ev.From != serialhb.StateDead {
+				t.Errorf("back alive from %s, want dead", ev.From)
+			}
+		}
+		time.Sleep(2 * tm.Keepalive)
 	}
 	for i, r := range rs {
-		if st := r.Status(); st.Counters.Restarts != 0 || st.Counters.Deaths != 1 {
-			t.Errorf("node %d counters after one cut: %+v", i+1, st.Counters)
+		if late[i] > 1 {
+			t.Errorf("node %d detected the cut later than deadtime + keepalive = %v in %d of %d trials", i+1, tm.Deadtime+tm.Keepalive, late[i], trials)
+		}
+		if st := r.Status(); st.Counters.Restarts != 0 || st.Counters.Deaths != trials {
+			t.Errorf("node %d counters after %d cuts: %+v", i+1, trials, st.Counters)
 		}
 	}
 }
 
-// TestRigNoise is not parallel, and warns only after 12 keepalives of
-// silence, so that a stall of the loaded test machine is not taken for an
-// effect of the noise.
+// TestRigNoise is not parallel, and warns only after 1.5 s of silence, so
+// that a stall of the loaded test machine (whole-process stalls of 0.6 s
+// were seen with parallel package builds) is not taken for an effect of the
+// noise; a framer wedged by the noise for longer than that still fails it.
+// The framer's recovery after any garbage is checked exactly by
+// FuzzLinkFeed and the noise scenario.
 func TestRigNoise(t *testing.T) {
-	c, rs, es := pair(t, serialhb.TimersMS(50, 600, 1000, 2000))
+	c, rs, es := pair(t, serialhb.TimersMS(50, 1500, 3000, 6000))
 	rng := rand.New(rand.NewPCG(3, 4))
 	frame := func(seq uint64) []byte {
 		w, err := serialhb.EncodeFrame(&serialhb.Frame{Type: serialhb.TypeHeartbeat, Cluster: 7, Node: 2, Incarnation: 1, Seq: seq}, key)
@@ -82,7 +96,7 @@ func TestRigNoise(t *testing.T) {
 	if err := c.SetNoise(rig.Noise{Drop: 0.0005, Flip: 0.0005, Insert: 0.0005}); err != nil {
 		t.Fatal(err)
 	}
-	end := time.Now().Add(2 * time.Second)
+	end := time.Now().Add(3 * time.Second)
 	for i := 0; time.Now().Before(end); i++ {
 		var junk []byte
 		switch i % 4 {
@@ -396,8 +410,17 @@ func TestOpenPortErrors(t *testing.T) {
 
 func TestPortDeadlineAndModem(t *testing.T) {
 	t.Parallel()
+	for _, lib := range []bool{false, true} {
+		t.Run(fmt.Sprintf("library-read=%v", lib), func(t *testing.T) {
+			t.Parallel()
+			testPortDeadlineAndModem(t, serialhb.PortConfig{LibraryRead: lib})
+		})
+	}
+}
+
+func testPortDeadlineAndModem(t *testing.T, cfg serialhb.PortConfig) {
 	c := rig.CableFor(t, rig.CableConfig{})
-	p, err := serialhb.OpenPort(context.Background(), c.PathA(), serialhb.PortConfig{})
+	p, err := serialhb.OpenPort(context.Background(), c.PathA(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,6 +461,14 @@ func TestPortDeadlineAndModem(t *testing.T) {
 	n, err = p.Read(context.Background(), buf)
 	if err != nil || string(buf[:n]) != "xy" {
 		t.Errorf("read: %q, %v", buf[:n], err)
+	}
+	cctx, ccancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, ccancel)
+	if _, err := p.Read(cctx, buf); !errors.Is(err, context.Canceled) {
+		t.Errorf("read with a cancelled context: %v, want context.Canceled", err)
+	}
+	if _, err := p.Write(context.Background(), []byte("out")); err != nil {
+		t.Errorf("write: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -25,7 +26,8 @@ type Config struct {
 	// to reopen a port that failed (a USB adapter unplugged); 0 means 50 ms
 	// and 2 s.
 	ReopenMin, ReopenMax time.Duration
-	// WriteTimeout bounds one frame write; 0 means the keepalive interval.
+	// WriteTimeout bounds one write of frames; 0 means the keepalive
+	// interval. A write that times out is counted, not a port failure.
 	WriteTimeout time.Duration
 	// Logger receives the runner's log; nil discards.
 	Logger *slog.Logger
@@ -34,12 +36,15 @@ type Config struct {
 // Status is a snapshot of a runner.
 type Status struct {
 	LinkStatus
-	Path     string     `json:"path"`
-	PortOpen bool       `json:"port_open"`
-	PortErr  string     `json:"port_err,omitempty"` // the last port failure
-	Reopens  uint64     `json:"reopens"`            // successful reopens after a failure
-	Modem    ModemLines `json:"modem"`
-	Cable    Cable      `json:"cable"`
+	Path     string `json:"path"`
+	PortOpen bool   `json:"port_open"`
+	PortErr  string `json:"port_err,omitempty"` // the last port failure
+	Reopens  uint64 `json:"reopens"`            // successful reopens after a failure
+	// WriteTimeouts counts writes that did not finish within WriteTimeout
+	// (Heartbeat's "TTY write timeout"); the port is kept.
+	WriteTimeouts uint64     `json:"write_timeouts"`
+	Modem         ModemLines `json:"modem"`
+	Cable         Cable      `json:"cable"`
 	// DroppedEvents counts events not delivered to a slow subscriber.
 	DroppedEvents uint64 `json:"dropped_events"`
 }
@@ -242,18 +247,19 @@ func (r *Runner) publish(evs []Event) {
 
 // loopState belongs to the loop goroutine.
 type loopState struct {
-	r        *Runner
-	link     *Link
-	port     Port
-	rx       chan rxChunk
-	stopRead context.CancelFunc
-	openAt   time.Time
-	backoff  time.Duration
-	portErr  string
-	reopens  uint64
-	modem    ModemLines
-	modemAt  time.Time
-	buf      []byte
+	r             *Runner
+	link          *Link
+	port          Port
+	rx            chan rxChunk
+	stopRead      context.CancelFunc
+	openAt        time.Time
+	backoff       time.Duration
+	portErr       string
+	reopens       uint64
+	writeTimeouts uint64
+	modem         ModemLines
+	modemAt       time.Time
+	buf           []byte
 }
 
 type rxChunk struct {
@@ -409,7 +415,15 @@ func (st *loopState) flush(ctx context.Context, now time.Time) {
 		wctx, cancel := context.WithTimeout(ctx, st.r.cfg.WriteTimeout)
 		_, err := st.port.Write(wctx, st.buf)
 		cancel()
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The line does not drain (flow control, a stalled
+			// reader): the port is still there. Count it; a frame cut
+			// short is resynchronised by the receiver.
+			st.writeTimeouts++
+			st.r.log.Debug("serialhb write timeout", "path", st.r.cfg.Path, "err", err)
+		default:
 			st.detach(now, err)
 		}
 	}
@@ -442,6 +456,7 @@ func (st *loopState) snapshot(now time.Time) {
 	st.r.status.PortOpen = st.port != nil
 	st.r.status.PortErr = st.portErr
 	st.r.status.Reopens = st.reopens
+	st.r.status.WriteTimeouts = st.writeTimeouts
 	st.r.status.Modem = st.modem
 	st.r.mu.Unlock()
 }
