@@ -39,6 +39,35 @@ type Device struct {
 	// OnUnitAttention, when set, is called with each unit attention
 	// absorbed by a retry.
 	OnUnitAttention func(Sense)
+	// TransportRetries is how many times a command that only reads (TEST
+	// UNIT READY, INQUIRY, READ CAPACITY, REPORT LUNS, PERSISTENT RESERVE
+	// IN, READ) is sent again after the transport failed it (a lost
+	// connection that the transport re-establishes) while ctx is alive.
+	// Commands that change state are never repeated here. 0 means none.
+	TransportRetries int
+}
+
+// Idempotent reports whether cmd only reads, so sending it twice is
+// harmless.
+func Idempotent(cmd *Command) bool {
+	if cmd == nil || len(cmd.CDB) == 0 {
+		return false
+	}
+	switch cmd.CDB[0] {
+	case OpTestUnitReady, OpInquiry, OpServiceActionIn, OpReportLUNs, OpPRIn, OpRead10:
+		return true
+	}
+	return false
+}
+
+// IsTransportError reports whether err is a failure below SCSI status (no
+// *SenseError in its chain) that is not the end of ctx.
+func IsTransportError(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	_, sense := AsSense(err)
+	return !sense
 }
 
 // Do runs cmd and turns a non-GOOD status into a *SenseError (wrapped in an
@@ -48,12 +77,17 @@ func (d *Device) Do(ctx context.Context, cmd *Command) (*Response, error) {
 	if d == nil || d.Transport == nil {
 		return nil, &OpError{Op: op, Err: errors.New("no transport")}
 	}
+	lost := 0
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, &OpError{Op: op, Device: d.Name, Err: err}
 		}
 		resp, err := d.Transport.Execute(ctx, cmd)
 		if err != nil {
+			if lost < d.TransportRetries && Idempotent(cmd) && IsTransportError(ctx, err) {
+				lost++
+				continue
+			}
 			return nil, &OpError{Op: op, Device: d.Name, Err: err}
 		}
 		err = CheckStatus(op, resp)

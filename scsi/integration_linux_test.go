@@ -320,6 +320,25 @@ func TestIntegrationDroppedSession(t *testing.T) {
 	}
 }
 
+// The reconnect hook (iscsi.Config.OnReconnect calling Owner.Recovery's
+// Reassert) keeps the registration whole across dropped sessions without the
+// caller noticing: each write after a drop succeeds.
+func TestIntegrationReconnectHook(t *testing.T) {
+	d := diskFor(t)
+	a, hookErr := dialWithRecovery(t, d)
+	ctx := ctxT(t)
+	for range 3 {
+		if n, err := d.DropConnections(ctx, iqnA); err != nil || n != 1 {
+			t.Fatalf("drop: %d %v", n, err)
+		}
+		rejoin(t, a, hookErr)
+	}
+	st := chk(a.owner.Status(ctx))(t)
+	if st.OwnRegistrations != 1 || !st.Owned() || len(st.Keys.Keys) != 1 {
+		t.Errorf("after 3 drops: keys %v reservation %+v", st.Keys.Keys, st.Reservation)
+	}
+}
+
 // A tgtd restart loses the PR state (no APTPL): Status says so, Reassert
 // does not re-register on its own (fenced and lost look alike), and
 // Acquire/Register rebuild the state.

@@ -113,12 +113,22 @@ func NewOwner(cfg OwnerConfig) (*Owner, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	o := &Owner{cfg: cfg, log: log}
-	o.dev = &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: cfg.UnitAttentionRetries,
+	o.dev = &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: cfg.UnitAttentionRetries, TransportRetries: 2,
 		OnUnitAttention: func(s Sense) {
 			o.uas = append(o.uas, s)
 			o.log.Info("unit attention absorbed", "device", cfg.Name, "sense", s.String())
 		}}
 	return o, nil
+}
+
+// Recovery returns a second Owner with the same configuration and its own
+// lock, for a transport's reconnect hook (iscsi.Config.OnReconnect): the
+// hook runs inside the call that found the connection down, which may be a
+// call of this Owner holding its lock, so the hook must not use this Owner.
+// The two share no state but the device.
+func (o *Owner) Recovery() *Owner {
+	r, _ := NewOwner(o.cfg)
+	return r
 }
 
 // Key returns this node's key.
@@ -130,7 +140,7 @@ func (o *Owner) Type() ReservationType { return o.cfg.Type }
 // Device returns a command layer on the Owner's transport (with the same
 // unit attention retries, without the Owner's bookkeeping).
 func (o *Owner) Device() *Device {
-	return &Device{Transport: o.cfg.Transport, Name: o.cfg.Name, UnitAttentionRetries: o.cfg.UnitAttentionRetries}
+	return &Device{Transport: o.cfg.Transport, Name: o.cfg.Name, UnitAttentionRetries: o.cfg.UnitAttentionRetries, TransportRetries: 2}
 }
 
 // Result is what an ownership action did besides its main effect.
@@ -199,9 +209,21 @@ func countKey(ks []Key, k Key) int {
 	return n
 }
 
+// prOut sends one PR OUT. The actions whose repetition leaves the same
+// state (REGISTER AND IGNORE EXISTING KEY, RESERVE, RELEASE) are sent once
+// more when the transport lost the answer; REGISTER, PREEMPT and CLEAR are
+// not (the callers verify by reading back).
 func (o *Owner) prOut(ctx context.Context, a PROutAction, typ ReservationType, p PROutParams) error {
 	o.log.Debug("persistent reserve out", "device", o.cfg.Name, "action", a.String(), "type", typ.Short(), "key", p.Key, "sa_key", p.ServiceActionKey)
-	return o.dev.PROut(ctx, a, typ, p)
+	err := o.dev.PROut(ctx, a, typ, p)
+	switch a {
+	case PROutRegisterAndIgnore, PROutReserve, PROutRelease:
+		if IsTransportError(ctx, err) {
+			o.log.Warn("persistent reserve out: answer lost, sending again", "device", o.cfg.Name, "action", a.String(), "err", err)
+			err = o.dev.PROut(ctx, a, typ, p)
+		}
+	}
+	return err
 }
 
 // register runs REGISTER AND IGNORE EXISTING KEY with this node's key, with
@@ -606,6 +628,12 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 		return err
 	}
 	err = o.onNexus(ctx, &r.Result, preempt)
+	if IsTransportError(ctx, err) {
+		// The answer was lost: whether the PREEMPT ran is read back below.
+		r.note("the answer to %s was lost (%v): the result is judged by the read-back", r.Method, err)
+		o.log.Warn("preempt answer lost, verifying by read-back", "device", o.cfg.Name, "err", err)
+		err = nil
+	}
 	r.MethodName = r.Method.String()
 	if errors.Is(err, ErrReservationConflict) {
 		return r, o.opErr("fence", fmt.Errorf("%w (key %s): %s conflicted: this node's registration is gone (a peer fenced it first, or this session was replaced): %w", ErrNotRegistered, o.cfg.Key, r.Method, err))

@@ -3,6 +3,7 @@ package scsi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -67,12 +68,19 @@ func (n *node) read(ctx context.Context) error {
 	return err
 }
 
-// writeAfterUA writes, skipping over unit attentions, and returns the
-// unit attentions seen and the final error.
+// writeAfterUA writes, skipping over unit attentions and sending once more
+// after a transport failure (a connection dropped under the write, as an
+// application would), and returns the unit attentions seen and the final
+// error.
 func (n *node) writeAfterUA(ctx context.Context) ([]scsi.Sense, error) {
 	var uas []scsi.Sense
+	lost := 0
 	for range 8 {
 		err := n.write(ctx)
+		if scsi.IsTransportError(ctx, err) && lost == 0 {
+			lost++
+			continue
+		}
 		se, ok := scsi.AsSense(err)
 		if !ok || !errors.Is(err, scsi.ErrUnitAttention) {
 			return uas, err
@@ -514,5 +522,65 @@ func TestFenceAndClearAfterReconnect(t *testing.T) {
 	// A fenced node cannot clear.
 	if _, err := a.owner.Clear(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
 		t.Errorf("clear by an unregistered node: %v", err)
+	}
+}
+
+// flaky fails the first Execute of each listed operation code with a
+// transport error (an answer lost with the connection) and passes the
+// others.
+type flaky struct {
+	scsi.Transport
+	fail map[byte]int
+	// applied: the failed command is executed before the error (the
+	// answer, not the command, was lost).
+	applied bool
+}
+
+var errLost = errors.New("connection lost")
+
+func (f *flaky) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+	if f.fail[cmd.CDB[0]] > 0 {
+		f.fail[cmd.CDB[0]]--
+		if f.applied {
+			_, _ = f.Transport.Execute(ctx, cmd)
+		}
+		return nil, errLost
+	}
+	return f.Transport.Execute(ctx, cmd)
+}
+
+// Reads are repeated after a lost answer; a PREEMPT is not, and Fence
+// judges it by the read-back.
+func TestLostAnswers(t *testing.T) {
+	ctx := ctxT(t)
+	for _, applied := range []bool{true, false} {
+		t.Run(fmt.Sprintf("applied=%v", applied), func(t *testing.T) {
+			lun, a, _ := registeredPair(t, ctx, scsitest.Config{}, 0)
+			f := &flaky{Transport: a.nx, fail: map[byte]int{}, applied: applied}
+			o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: f, Key: keyA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.fail[scsi.OpPRIn], f.fail[scsi.OpTestUnitReady] = 2, 1
+			chk(o.Status(ctx))(t)
+			f.fail[scsi.OpPROut] = 1
+			r, err := o.Fence(ctx, keyB)
+			if applied {
+				if err != nil || !strings.Contains(strings.Join(r.Notes, "|"), "was lost") {
+					t.Errorf("fence with lost answer, applied: %v notes %q", err, r.Notes)
+				}
+				if d := cmp.Diff([]scsi.Key{keyA}, lun.Keys()); d != "" {
+					t.Errorf("keys (-want +got):\n%s", d)
+				}
+			} else if !errors.Is(err, scsi.ErrNotVerified) {
+				t.Errorf("fence with lost command: %v, want ErrNotVerified", err)
+			}
+			// A write is not repeated by the Device.
+			f.fail[scsi.OpWrite10] = 1
+			w, _ := scsi.Write10(0, make([]byte, 512), 512)
+			if _, err := (&scsi.Device{Transport: f, TransportRetries: 3}).Do(ctx, w); !errors.Is(err, errLost) {
+				t.Errorf("write: %v", err)
+			}
+		})
 	}
 }

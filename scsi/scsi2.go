@@ -99,7 +99,7 @@ func NewSCSI2(cfg SCSI2Config) (*SCSI2, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &SCSI2{cfg: cfg, log: log, dev: &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: 8}}, nil
+	return &SCSI2{cfg: cfg, log: log, dev: &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: 8, TransportRetries: 2}}, nil
 }
 
 // Reserve sends RESERVE(6); another node's reservation gives an error

@@ -331,7 +331,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer closer.Close()
 	e := &env{out: stdout, json: o.json, device: device, opts: o, tr: tr, cluster: o.cluster,
-		dev: &scsi.Device{Transport: tr, Name: device, UnitAttentionRetries: 8,
+		dev: &scsi.Device{Transport: tr, Name: device, UnitAttentionRetries: 8, TransportRetries: 2,
 			OnUnitAttention: func(s scsi.Sense) { fmt.Fprintf(stderr, "note: %s: %s (absorbed)\n", device, s) }}}
 	if key != 0 {
 		e.owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: tr, Name: device, Key: key, Type: typ, APTPL: o.aptpl, Logger: log})
