@@ -117,8 +117,7 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	}
 	specs := make([]NodeSpec, cfg.Nodes)
 	for i := range specs {
-		specs[i] = NodeSpec{Name: names[i], Kernel: cfg.Parts.Kernel, Initrd: cfg.Parts.Initramfs, Dir: dir,
-			Addr: fmt.Sprintf("10.99.%d.%d/24", i/2, i%2+1)}
+		specs[i] = NodeSpec{Name: names[i], Kernel: cfg.Parts.Kernel, Initrd: cfg.Parts.Initramfs, Dir: dir}
 		if l.disk != nil {
 			specs[i].Disk = &DiskEnd{Portal: l.disk.Addr(), TargetIQN: l.disk.IQN(), LUN: rig.DiskLUN, Initiator: initiators[i]}
 		}
@@ -136,6 +135,7 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 		if err != nil {
 			return nil, err
 		}
+		specs[i].Addr, specs[i+1].Addr = fmt.Sprintf("10.99.%d.1/24", i/2), fmt.Sprintf("10.99.%d.2/24", i/2)
 		specs[i].Serial = &SerialEnd{Port: sp, Server: true}
 		specs[i+1].Serial = &SerialEnd{Port: sp}
 		specs[i].Net = &NetEnd{LocalPort: up1, RemotePort: up2, Model: cfg.NIC, MAC: fmt.Sprintf("52:54:00:99:%02x:01", i/2)}

@@ -4,6 +4,7 @@
 //	hakit hb ...             serialhb's command line (serialhb/hbcli)
 //	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO (see sg_linux.go)
 //	hakit linkwatch IFACE    prints carrier changes of IFACE
+//	hakit lio setup          LIO with two initiator ports onto one LUN
 //
 // The lab's scenarios read what these print; exit codes follow sg_persist
 // where they can (24 reservation conflict, 6 unit attention).
@@ -53,9 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"hb":        usageCode(hbcli.Run, hbcli.ErrUsage),
 		"sg":        sgTool,
 		"linkwatch": linkwatch,
+		"lio":       lio,
 	}
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit hb|sg|linkwatch ...")}
+		return &exitError{2, errors.New("usage: hakit hb|sg|linkwatch|lio ...")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {

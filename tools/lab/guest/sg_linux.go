@@ -21,7 +21,8 @@ const (
 // sgTool: hakit sg DEV OP [KEYS]: one SCSI command through hakit's scsi
 // package over SG_IO. OPs: tur, identify, reserve6, release6, read, write
 // (block 0), readkeys, readres, register KEY, reserve KEY, release KEY,
-// clear KEY, preempt KEY VICTIM. Persistent reservations are type 1 (Write
+// clear KEY, preempt KEY VICTIM, and for SPC-4 targets register-aptpl KEY,
+// preempt-abort KEY VICTIM, fullstatus, caps. Persistent reservations are type 1 (Write
 // Exclusive): only the holder may write.
 func sgTool(ctx context.Context, args []string, w, _ io.Writer) error {
 	if len(args) < 2 {
@@ -36,7 +37,7 @@ func sgTool(ctx context.Context, args []string, w, _ io.Writer) error {
 		}
 		keys[i] = k
 	}
-	need := map[string]int{"register": 1, "reserve": 1, "release": 1, "clear": 1, "preempt": 2}
+	need := map[string]int{"register": 1, "register-aptpl": 1, "reserve": 1, "release": 1, "clear": 1, "preempt": 2, "preempt-abort": 2}
 	if len(keys) != need[op] {
 		return &exitError{2, fmt.Errorf("%s wants %d keys, got %d", op, need[op], len(keys))}
 	}
@@ -67,7 +68,7 @@ func sgOp(ctx context.Context, d *scsi.Device, op string, keys []scsi.Key, w io.
 	// REGISTER and CLEAR carry no type; the others Write Exclusive.
 	prout := func(a scsi.PROutAction, p scsi.PROutParams) error {
 		var t scsi.ReservationType
-		if a != scsi.PROutRegister && a != scsi.PROutClear {
+		if a != scsi.PROutRegister && a != scsi.PROutClear && a != scsi.PROutRegisterAndIgnore {
 			t = scsi.TypeWriteExclusive
 		}
 		return d.PROut(ctx, a, t, p)
@@ -122,6 +123,25 @@ func sgOp(ctx context.Context, d *scsi.Device, op string, keys []scsi.Key, w io.
 		return prout(scsi.PROutClear, scsi.PROutParams{Key: keys[0]})
 	case "preempt":
 		return prout(scsi.PROutPreempt, scsi.PROutParams{Key: keys[0], ServiceActionKey: keys[1]})
+	case "preempt-abort":
+		return prout(scsi.PROutPreemptAndAbort, scsi.PROutParams{Key: keys[0], ServiceActionKey: keys[1]})
+	case "register-aptpl":
+		return prout(scsi.PROutRegister, scsi.PROutParams{ServiceActionKey: keys[0], APTPL: true})
+	case "fullstatus":
+		fs, err := d.ReadFullStatus(ctx)
+		if err == nil {
+			fmt.Fprintf(w, "generation=%#x registrations=%d\n", fs.Generation, len(fs.Registrations))
+			for _, r := range fs.Registrations {
+				fmt.Fprintf(w, "key=%s holder=%v type=%d rtpi=%d initiator=%s\n", r.Key, r.Holder, r.Type, r.RelativeTargetPort, r.Initiator)
+			}
+		}
+		return err
+	case "caps":
+		c, err := d.ReportCapabilities(ctx)
+		if err == nil {
+			fmt.Fprintf(w, "ptpl_c=%v ptpl_a=%v atp_c=%v sip_c=%v types=%v\n", c.PersistThroughPowerLoss, c.PTPLActive, c.AllTargetPorts, c.SpecifyInitiatorPorts, c.Types)
+		}
+		return err
 	}
 	return &exitError{2, fmt.Errorf("unknown op %q", op)}
 }

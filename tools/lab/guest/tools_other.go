@@ -16,3 +16,4 @@ func unsupported() error {
 
 func sgTool(context.Context, []string, io.Writer, io.Writer) error    { return unsupported() }
 func linkwatch(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
+func lio(context.Context, []string, io.Writer, io.Writer) error       { return unsupported() }

@@ -28,6 +28,7 @@ func scenarios() []scenario {
 		{"serial", true, serialHB},
 		{"nic", true, nicLink},
 		{"freeze", false, freeze},
+		{"lio", false, lioSPC4},
 	}
 }
 
@@ -407,4 +408,84 @@ func freeze(ctx context.Context, e *env) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("A frozen -> B declares it dead after %v; thawed -> alive after %v", dead.Round(time.Millisecond), alive.Round(time.Millisecond)), nil
+}
+
+// lioSPC4 sets up LIO in node A (two initiator ports onto one RAM LUN) and
+// runs what tgtd lacks: READ FULL STATUS and APTPL (PREEMPT AND ABORT: see
+// lioSteps).
+func lioSPC4(ctx context.Context, e *env) (string, error) {
+	msg, err := lioSteps(ctx, e)
+	if err != nil {
+		if r, derr := e.a.Run(ctx, "dmesg"); derr == nil {
+			err = fmt.Errorf("%w\n--- dmesg of a (tail) ---\n%s", err, lastLines(r.Stdout, 25))
+		}
+	}
+	return msg, err
+}
+
+func lioSteps(ctx context.Context, e *env) (string, error) {
+	out, err := do(ctx, e.a, 0, "hakit", "lio", "setup")
+	if err != nil {
+		return "", err
+	}
+	paths := strings.Fields(out)
+	if len(paths) != 2 {
+		return "", fmt.Errorf("lio setup printed %q, want two sg paths", out)
+	}
+	p1, p2 := paths[0], paths[1]
+	at := func(dev string, args ...string) []string { return append([]string{"hakit", "sg", dev}, args...) }
+	const key1, key2 = "0x11", "0x22"
+	worst, err := steps(ctx, []step{
+		{e.a, 0, at(p1, "tur")}, {e.a, 0, at(p2, "tur")},
+		{e.a, 0, at(p1, "register", key1)},
+		{e.a, 0, at(p2, "register", key2)},
+		{e.a, 0, at(p1, "reserve", key1)},
+		{e.a, 24, at(p2, "write")},
+	})
+	if err != nil {
+		return "", err
+	}
+	before, err := do(ctx, e.a, 0, at(p2, "fullstatus")...)
+	if err != nil {
+		return "", err
+	}
+	if countLines(before, "key=") != 2 || !strings.Contains(before, "key="+key1+" holder=true") {
+		return "", fmt.Errorf("READ FULL STATUS before preempt: %q, want two registrations, %s holding", before, key1)
+	}
+	// PREEMPT AND ABORT through tcm_loop deadlocks Debian's 6.1 kernel:
+	// core_tmr_lun_reset flushes the submission work it runs in
+	// (target_queued_submit_work), so the command never completes. The
+	// scenario preempts without abort and says so.
+	if _, err := steps(ctx, []step{
+		{e.a, 0, at(p2, "preempt", key2, key1)},
+		{e.a, 24, at(p1, "write")},
+		{e.a, 0, at(p2, "write")},
+	}); err != nil {
+		return "", err
+	}
+	after, err := do(ctx, e.a, 0, at(p2, "fullstatus")...)
+	if err != nil {
+		return "", err
+	}
+	if countLines(after, "key=") != 1 || !strings.Contains(after, "key="+key2+" holder=true") {
+		return "", fmt.Errorf("READ FULL STATUS after PREEMPT: %q, want only %s, holding", after, key2)
+	}
+	if _, err := do(ctx, e.a, 0, at(p1, "register-aptpl", "0x33")...); err != nil {
+		return "", err
+	}
+	caps, err := do(ctx, e.a, 0, at(p2, "caps")...)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(caps, "ptpl_a=true") {
+		return "", fmt.Errorf("after REGISTER with APTPL, REPORT CAPABILITIES says %q, want ptpl_a=true", caps)
+	}
+	first := func(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+	return fmt.Sprintf("LIO via tcm_loop (%s, %s): READ FULL STATUS shows both I_T nexuses, PREEMPT removes %s and its writes conflict, APTPL accepted (%s); PREEMPT AND ABORT not run (deadlocks tcm_loop on kernel 6.1); slowest command %v",
+		p1, p2, key1, first(caps), worst.Round(time.Millisecond)), nil
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
