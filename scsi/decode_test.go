@@ -302,3 +302,28 @@ func FuzzParsePRIn(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCapacity feeds READ CAPACITY(16) and REPORT LUNS data.
+func FuzzParseCapacity(f *testing.F) {
+	b, _ := Capacity{LastLBA: 0x1ffff, BlockSize: 512, PhysicalExponent: 3}.MarshalBinary()
+	f.Add(b)
+	f.Add(MarshalReportLUNs([]uint64{0, 1, 300}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if c, err := ParseReadCapacity16(b); err == nil && len(b) >= 16 {
+			enc, _ := c.MarshalBinary()
+			if again, err := ParseReadCapacity16(enc); err != nil || again != c {
+				t.Errorf("capacity round trip: %+v %+v %v", c, again, err)
+			}
+		}
+		if luns, err := ParseReportLUNs(b); err == nil {
+			for _, l := range luns {
+				if l > 0x3fff {
+					return // other addressing methods do not round trip
+				}
+			}
+			if again, err := ParseReportLUNs(MarshalReportLUNs(luns)); err != nil || !cmp.Equal(again, luns) {
+				t.Errorf("luns round trip: %v %v", luns, again)
+			}
+		}
+	})
+}

@@ -251,7 +251,9 @@ func (o *Owner) register(ctx context.Context, r *Result) error {
 // held the reservation, re-establishes it for this nexus. typ keeps the
 // reservation's current type.
 func (o *Owner) dropOrphans(ctx context.Context, r *Result, keys Keys, res Reservation) error {
-	if countKey(keys.Keys, o.cfg.Key) < 2 && !(res.Held && res.Key == o.cfg.Key) {
+	// After REGISTER AND IGNORE this nexus is registered, so an orphan
+	// holding the reservation shows as a second registration of own key.
+	if countKey(keys.Keys, o.cfg.Key) < 2 {
 		return nil
 	}
 	typ := o.cfg.Type
