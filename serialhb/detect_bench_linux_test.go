@@ -27,6 +27,7 @@ var benchTimers = serialhb.TimersMS(10, 0, 50, 0)
 // and scheduling latency alone.
 func BenchmarkDetectDeadPeer(b *testing.B) {
 	const trials = 200
+	useRealtime(b)
 	c, rs, es := pair(b, benchTimers)
 	tm := benchTimers.WithDefaults()
 	var detect, overshoot []time.Duration
@@ -60,7 +61,7 @@ func BenchmarkDetectDeadPeer(b *testing.B) {
 
 var (
 	soak       = flag.Duration("serialhb.soak", 0, "run TestSoak for this long (e.g. 10m); 0 skips it")
-	soakRT     = flag.Int("serialhb.soak-realtime", 0, "TestSoak: run the test process with SetRealtime(priority) (0: normal scheduling)")
+	realtime   = flag.Int("serialhb.realtime", 0, "TestSoak and BenchmarkDetectDeadPeer: run the test process with SetRealtime(priority) (0: normal scheduling)")
 	soakTimers = flag.String("serialhb.soak-timers", "10,0,50,0", "TestSoak timers in ms: keepalive,warntime,deadtime,initdead (0: default)")
 )
 
@@ -87,11 +88,7 @@ func TestSoak(t *testing.T) {
 	if err := timers.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if *soakRT > 0 {
-		if err := serialhb.SetRealtime(*soakRT); err != nil {
-			t.Fatal(err)
-		}
-	}
+	useRealtime(t)
 	_, rs, es := pair(t, timers)
 	for range runtime.NumCPU() {
 		burn := exec.Command(os.Args[0], "-test.run=^$")
@@ -115,9 +112,18 @@ func TestSoak(t *testing.T) {
 		st := r.Status()
 		falseDeaths[i] = st.Counters.Deaths
 		t.Logf("node %d after %v with %d busy processes (%s, realtime %d): state %s, false deaths %d, rtt %+v, counters %+v",
-			i+1, time.Since(start).Round(time.Second), runtime.NumCPU(), timers, *soakRT, st.State, falseDeaths[i], st.RTT, st.Counters)
+			i+1, time.Since(start).Round(time.Second), runtime.NumCPU(), timers, *realtime, st.State, falseDeaths[i], st.RTT, st.Counters)
 	}
 	if falseDeaths[0]+falseDeaths[1] > 0 {
 		t.Errorf("false deaths: node 1 %d, node 2 %d (target 0)", falseDeaths[0], falseDeaths[1])
+	}
+}
+
+// useRealtime applies -serialhb.realtime to the test process.
+func useRealtime(t testing.TB) {
+	if *realtime > 0 {
+		if err := serialhb.SetRealtime(*realtime); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

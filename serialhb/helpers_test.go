@@ -31,8 +31,9 @@ const helperEnv = "HAKIT_SERIALHB_PEER"
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-	case "burn": // a CPU hog for TestSoak
-		for {
+	case "burn": // a CPU hog for TestSoak, until killed
+		for x := uint64(1); ; x = x*6364136223846793005 + 1442695040888963407 {
+			_ = x
 		}
 	default:
 		os.Exit(peerMain())

@@ -38,7 +38,6 @@ type scenario struct {
 	l       *Link
 	now     time.Time
 	out     bytes.Buffer
-	lastRx  map[string]uint64
 	peerInc uint64
 }
 
