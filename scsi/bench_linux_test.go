@@ -83,7 +83,8 @@ func BenchmarkRejoin(b *testing.B) {
 }
 
 // dialWithRecovery dials node A with a reconnect hook that reasserts its
-// registration (through Owner.Recovery), and acquires the LUN. The hook's
+// registration (Owner.Reassert on the node's own Owner, safe even when an
+// Owner call triggers the reconnect), and acquires the LUN. The hook's
 // results arrive on the channel.
 func dialWithRecovery(tb testing.TB, d *rig.Disk) (*node, chan error) {
 	tb.Helper()
@@ -93,23 +94,22 @@ func dialWithRecovery(tb testing.TB, d *rig.Disk) (*node, chan error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var recovery *scsi.Owner
+	var owner *scsi.Owner
 	hookErr := make(chan error, 1)
 	s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: iqnA, Logger: quietLogger(),
 		Reconnect: iscsi.ReconnectPolicy{MinBackoff: time.Millisecond},
 		OnReconnect: func(ctx context.Context, _ iscsi.ReconnectEvent) {
-			_, err := recovery.Reassert(ctx)
+			_, err := owner.Reassert(ctx)
 			hookErr <- err
 		}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
-	owner, err := scsi.NewOwner(scsi.OwnerConfig{Transport: s, Name: "A", Key: keyA})
+	owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: s, Name: "A", Key: keyA})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	recovery = owner.Recovery()
 	if _, err := owner.Acquire(ctx); err != nil {
 		tb.Fatal(err)
 	}

@@ -320,8 +320,7 @@ func TestIntegrationDroppedSession(t *testing.T) {
 	}
 }
 
-// The reconnect hook (iscsi.Config.OnReconnect calling Owner.Recovery's
-// Reassert) keeps the registration whole across dropped sessions without the
+// The reconnect hook (iscsi.Config.OnReconnect calling Owner.Reassert) keeps the registration whole across dropped sessions without the
 // caller noticing: each write after a drop succeeds.
 func TestIntegrationReconnectHook(t *testing.T) {
 	d := diskFor(t)
@@ -333,9 +332,26 @@ func TestIntegrationReconnectHook(t *testing.T) {
 		}
 		rejoin(t, a, hookErr)
 	}
-	st := chk(a.owner.Status(ctx))(t)
+	// A drop noticed by an Owner call: the hook runs inside it.
+	if _, err := d.DropConnections(ctx, iqnA); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.owner.Status(ctx)
+	if scsi.IsTransportError(ctx, err) { // the answer was lost with the connection
+		st, err = a.owner.Status(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-hookErr; err != nil {
+		t.Fatalf("hook: %v", err)
+	}
+	st = chk(a.owner.Status(ctx))(t)
 	if st.OwnRegistrations != 1 || !st.Owned() || len(st.Keys.Keys) != 1 {
-		t.Errorf("after 3 drops: keys %v reservation %+v", st.Keys.Keys, st.Reservation)
+		t.Errorf("after 4 drops: keys %v reservation %+v", st.Keys.Keys, st.Reservation)
+	}
+	if _, err := a.writeAfterUA(ctx); err != nil {
+		t.Errorf("write: %v", err)
 	}
 }
 

@@ -159,6 +159,10 @@ type Result struct {
 func (o *Owner) do(action func(r *Result) error) (*Result, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.doLocked(action)
+}
+
+func (o *Owner) doLocked(action func(r *Result) error) (*Result, error) {
 	o.uas = nil
 	r := &Result{}
 	err := action(r)
@@ -321,8 +325,18 @@ func (o *Owner) opErr(op string, err error) error {
 // still there (if the peer fenced us meanwhile, undo and report fenced),
 // then PREEMPT with own key as both keys and the reservation's type, which
 // drops the orphan and moves its reservation to this nexus.
+//
+// Reassert may be called from a transport's reconnect hook
+// (iscsi.Config.OnReconnect), which runs inside the call that found the
+// connection down, possibly a call of this Owner holding its lock: when the
+// lock is taken, Reassert runs on a sibling Owner (Recovery) instead of
+// waiting for it.
 func (o *Owner) Reassert(ctx context.Context) (*Result, error) {
-	return o.do(func(r *Result) error {
+	if !o.mu.TryLock() {
+		return o.Recovery().Reassert(ctx)
+	}
+	defer o.mu.Unlock()
+	return o.doLocked(func(r *Result) error {
 		if err := o.tur(ctx); err != nil {
 			return err
 		}

@@ -584,3 +584,60 @@ func TestLostAnswers(t *testing.T) {
 		})
 	}
 }
+
+// reconnecting replaces its nexus's session on the next command after
+// drop() and calls hook first, as iscsi.Session does with OnReconnect.
+type reconnecting struct {
+	nx      *scsitest.Nexus
+	hook    func(ctx context.Context)
+	mu      sync.Mutex
+	pending bool
+}
+
+func (r *reconnecting) drop() { r.mu.Lock(); r.pending = true; r.mu.Unlock() }
+
+func (r *reconnecting) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+	r.mu.Lock()
+	p := r.pending
+	r.pending = false
+	r.mu.Unlock()
+	if p {
+		r.nx.Reconnect()
+		r.hook(ctx)
+	}
+	return r.nx.Execute(ctx, cmd)
+}
+
+// The reconnect hook may call Reassert on the Owner whose own call
+// triggered the reconnect (it holds the lock): no deadlock, and the
+// registration is whole afterwards.
+func TestReassertFromReconnectHook(t *testing.T) {
+	ctx := ctxT(t)
+	lun, a, _ := registeredPair(t, ctx, scsitest.Config{NoReadFullStatus: true}, 0)
+	chk(a.owner.Acquire(ctx))(t)
+	rt := &reconnecting{nx: a.nx}
+	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: rt, Key: keyA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hookErr error
+	rt.hook = func(ctx context.Context) { _, hookErr = o.Reassert(ctx) }
+	rt.drop()
+	done := make(chan struct{})
+	var st *scsi.State
+	go func() { defer close(done); st, err = o.Status(ctx) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Status with a reconnect hook calling Reassert did not return: deadlock")
+	}
+	if err != nil || hookErr != nil {
+		t.Fatalf("status %v, hook %v", err, hookErr)
+	}
+	if st.OwnRegistrations != 1 || !st.Owned() || len(lun.Keys()) != 2 {
+		t.Errorf("after hook: own %d owned %v keys %v", st.OwnRegistrations, st.Owned(), lun.Keys())
+	}
+	if _, err := a.writeAfterUA(ctx); err != nil {
+		t.Errorf("write after hook reassert: %v", err)
+	}
+}
