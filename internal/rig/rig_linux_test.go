@@ -234,8 +234,8 @@ func TestCableUnplugReplug(t *testing.T) {
 	if err := c.Unplug(B); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(c.PathB()); err == nil {
-		t.Errorf("path B still resolves after unplug")
+	if _, err := os.Lstat(c.PathB()); err == nil {
+		t.Errorf("path B still exists after unplug")
 	}
 	if err := c.Replug(B); err != nil {
 		t.Fatal(err)

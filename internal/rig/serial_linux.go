@@ -348,9 +348,9 @@ func (c *Cable) Stats() CableStats {
 	return c.stats
 }
 
-// Unplug removes side s's port, as a USB serial adapter pulled out: the pty
-// is closed (node s's reads and writes fail with an I/O error) and the path
-// dangles until Replug.
+// Unplug removes side s's port, as a USB serial adapter pulled out: the path
+// is removed and the pty closed (node s's reads and writes fail with an I/O
+// error) until Replug.
 func (c *Cable) Unplug(s Side) error {
 	if err := s.valid(); err != nil {
 		return err
@@ -363,6 +363,10 @@ func (c *Cable) Unplug(s Side) error {
 		return nil
 	}
 	close(e.stop)
+	// The path goes first, as /dev/ttyUSBn does when an adapter is pulled:
+	// once the pty is freed its number can be given to another pty, which a
+	// reopening node must never find behind this path.
+	_ = os.Remove(c.Path(s))
 	e.master.Close()
 	e.holder.Close()
 	c.log.Info("rig cable unplugged", "side", s)
