@@ -67,11 +67,8 @@ func ParseReportLUNs(b []byte) ([]uint64, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("scsi: REPORT LUNS: %w: %d bytes, want at least 8", ErrShortData, len(b))
 	}
-	n := int(be32(b))
 	body := b[8:]
-	if n > len(body) {
-		n = len(body)
-	}
+	n := lenField(be32(b), len(body))
 	luns := []uint64{}
 	for i := 0; i+8 <= n; i += 8 {
 		e := body[i:]

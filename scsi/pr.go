@@ -279,12 +279,9 @@ func ParseReadKeys(b []byte) (Keys, error) {
 		return Keys{}, fmt.Errorf("scsi: READ KEYS: %w: %d bytes, want at least 8", ErrShortData, len(b))
 	}
 	k := Keys{Generation: be32(b)}
-	n := int(be32(b[4:]))
 	body := b[8:]
-	if n > len(body) {
-		k.Truncated = true
-		n = len(body)
-	}
+	k.Truncated = uint64(be32(b[4:])) > uint64(len(body))
+	n := lenField(be32(b[4:]), len(body))
 	for i := 0; i+8 <= n; i += 8 {
 		k.Keys = append(k.Keys, Key(be64(body[i:])))
 	}
@@ -466,22 +463,19 @@ func ParseReadFullStatus(b []byte) (FullStatus, error) {
 		return FullStatus{}, fmt.Errorf("scsi: READ FULL STATUS: %w: %d bytes, want at least 8", ErrShortData, len(b))
 	}
 	fs := FullStatus{Generation: be32(b)}
-	n := int(be32(b[4:]))
 	body := b[8:]
-	if n > len(body) {
-		fs.Truncated, n = true, len(body)
-	}
-	body = body[:n]
+	fs.Truncated = uint64(be32(b[4:])) > uint64(len(body))
+	body = body[:lenField(be32(b[4:]), len(body))]
 	for len(body) > 0 {
 		if len(body) < 24 {
 			fs.Truncated = true
 			break
 		}
-		dlen := int(be32(body[20:]))
-		if dlen > len(body)-24 {
+		if uint64(be32(body[20:])) > uint64(len(body)-24) {
 			fs.Truncated = true
 			break
 		}
+		dlen := int(be32(body[20:]))
 		r := Registration{
 			Key:                Key(be64(body)),
 			AllTargetPorts:     body[12]&0x02 != 0,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -137,8 +138,18 @@ func TestBadInput(t *testing.T) {
 		{"unknown scheme", Runner{}, []string{"keys", "sda"}, 15, "want /dev/sdX, /dev/sgN or iscsi://"},
 		{"malformed url", Runner{}, []string{"keys", "iscsi://127.0.0.1:3260/not-an-iqn/1"}, 15, "iscsi://127.0.0.1:3260/not-an-iqn/1"},
 		{"url without lun", Runner{}, []string{"keys", "iscsi://127.0.0.1/iqn.2026-11.x:y"}, 15, "open iscsi://"},
-		{"missing device", Runner{}, []string{"identify", "/dev/sg-does-not-exist"}, 15, "no such file or directory"},
-		{"regular file", Runner{}, []string{"identify", file}, 15, "not a SCSI generic or SCSI block device"},
+	}
+	if runtime.GOOS == "linux" {
+		tests = append(tests, []struct {
+			name string
+			r    Runner
+			args []string
+			code int
+			msg  string
+		}{
+			{"missing device", Runner{}, []string{"identify", "/dev/sg-does-not-exist"}, 15, "no such file or directory"},
+			{"regular file", Runner{}, []string{"identify", file}, 15, "not a SCSI generic or SCSI block device"},
+		}...)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
