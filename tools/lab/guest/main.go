@@ -3,7 +3,7 @@
 //
 //	hakit hb ...             serialhb's command line (serialhb/hbcli)
 //	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO (see sg_linux.go)
-//	hakit linkwatch IFACE    prints carrier changes of IFACE
+//	hakit nic ...            nic's command line (nic/niccli)
 //	hakit lio setup          LIO with two initiator ports onto one LUN
 //
 // The lab's scenarios read what these print; exit codes follow sg_persist
@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/serialhb/hbcli"
 )
 
@@ -51,13 +52,13 @@ type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tools := map[string]tool{
-		"hb":        usageCode(hbcli.Run, hbcli.ErrUsage),
-		"sg":        sgTool,
-		"linkwatch": linkwatch,
-		"lio":       lio,
+		"hb":  usageCode(hbcli.Run, hbcli.ErrUsage),
+		"sg":  sgTool,
+		"nic": usageCode(niccli.Run, niccli.ErrUsage),
+		"lio": lio,
 	}
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit hb|sg|linkwatch|lio ...")}
+		return &exitError{2, errors.New("usage: hakit hb|nic|sg|lio ...")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {

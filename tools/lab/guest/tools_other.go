@@ -14,6 +14,5 @@ func unsupported() error {
 	return fmt.Errorf("runs only in a Linux guest, not on %s/%s: %w", runtime.GOOS, runtime.GOARCH, errors.ErrUnsupported)
 }
 
-func sgTool(context.Context, []string, io.Writer, io.Writer) error    { return unsupported() }
-func linkwatch(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
-func lio(context.Context, []string, io.Writer, io.Writer) error       { return unsupported() }
+func sgTool(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
+func lio(context.Context, []string, io.Writer, io.Writer) error    { return unsupported() }

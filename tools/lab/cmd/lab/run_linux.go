@@ -260,7 +260,7 @@ const (
 	hbInterval = 200
 	hbDead     = 1000
 	hbLog      = "/tmp/hb.log"
-	linkLog    = "/tmp/linkwatch.log"
+	linkLog    = "/tmp/nicwatch.log"
 	hbAlive    = "-> alive"
 	hbDeadLine = "-> dead"
 )
@@ -357,34 +357,42 @@ func serialHB(ctx context.Context, e *env) (string, error) {
 }
 
 func nicLink(ctx context.Context, e *env) (string, error) {
+	// Lines of nic watch: the initial state, then each change.
+	const present, lost, back = "eth0 present", "carrier up->down", "carrier down->up"
 	var parts []string
 	for _, n := range []*lab.Node{e.a, e.b} {
-		if count(ctx, n, linkLog, "carrier") == 0 {
-			if _, err := n.StartBackground(ctx, linkLog, "hakit", "linkwatch", "eth0"); err != nil {
+		if count(ctx, n, linkLog, present) == 0 {
+			if _, err := n.StartBackground(ctx, linkLog, "hakit", "nic", "watch", "eth0"); err != nil {
 				return "", err
 			}
-			if _, _, err := waitLine(ctx, n, linkLog, "carrier 1", 0, 10*time.Second); err != nil {
+			if _, _, err := waitLine(ctx, n, linkLog, present, 0, 10*time.Second); err != nil {
 				return "", err
 			}
 		}
-		downs, ups := count(ctx, n, linkLog, "carrier 0"), count(ctx, n, linkLog, "carrier 1")
+		// e1000 raises carrier about 2 s after the init sets eth0 up.
+		if count(ctx, n, linkLog, present+": admin up carrier up") == 0 {
+			if _, _, err := waitLine(ctx, n, linkLog, back, 0, 15*time.Second); err != nil {
+				return "", err
+			}
+		}
+		downs, ups := count(ctx, n, linkLog, lost), count(ctx, n, linkLog, back)
 		if err := n.SetLink(ctx, false); err != nil {
 			return "", err
 		}
-		down, _, err := waitLine(ctx, n, linkLog, "carrier 0", downs, 15*time.Second)
+		down, _, err := waitLine(ctx, n, linkLog, lost, downs, 15*time.Second)
 		if err != nil {
 			return "", err
 		}
 		if err := n.SetLink(ctx, true); err != nil {
 			return "", err
 		}
-		up, _, err := waitLine(ctx, n, linkLog, "carrier 1", ups, 15*time.Second)
+		up, _, err := waitLine(ctx, n, linkLog, back, ups, 15*time.Second)
 		if err != nil {
 			return "", err
 		}
 		parts = append(parts, fmt.Sprintf("%s: carrier lost after %v, back after %v", n.Name(), down.Round(time.Millisecond), up.Round(time.Millisecond)))
 	}
-	return "set_link on each end: " + strings.Join(parts, "; "), nil
+	return "set_link on each end, seen by nic watch in the guest: " + strings.Join(parts, "; "), nil
 }
 
 func freeze(ctx context.Context, e *env) (string, error) {
