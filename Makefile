@@ -4,7 +4,6 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
-BENCHTIME ?= 1x
 
 .PHONY: help build deps test bench fuzz lint demo clean
 
@@ -21,8 +20,8 @@ deps: ## install apt packages and Go modules the tests need (idempotent)
 test: deps ## deps, then every test with the race detector
 	$(GO) test -race ./...
 
-bench: deps ## the benchmarks whose figures the issues ask for
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
+bench: deps ## the benchmarks whose figures the issues ask for, with a summary
+	@./tools/bench.sh
 
 fuzz: deps ## every fuzz target for FUZZTIME (default 10s) each
 	@FUZZTIME=$(FUZZTIME) ./tools/fuzz.sh

@@ -13,31 +13,6 @@ import (
 	"github.com/hakit/hakit/internal/rig"
 )
 
-// urgentPair adds a second veth pair across the rig's namespaces whose ends
-// have different interface indexes (100 and 200). The kernel sends carrier
-// changes of a link whose index differs from its lower link's at once; the
-// rig's own pair has index 2 on both ends, which the kernel treats like a
-// physical NIC and batches at most once a second (linkwatch).
-func urgentPair(tb testing.TB, nw *rig.Net) (ifA, ifB string) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ifA, ifB = "hkbenA", "hkbenB"
-	for _, c := range []struct {
-		side rig.Side
-		args []string
-	}{
-		{rig.A, []string{"link", "add", ifA, "index", "100", "type", "veth", "peer", "name", ifB, "netns", nw.Namespace(rig.B), "index", "200"}},
-		{rig.A, []string{"link", "set", ifA, "up"}},
-		{rig.B, []string{"link", "set", ifB, "up"}},
-	} {
-		if out, err := nw.Command(ctx, c.side, "ip", c.args...).CombinedOutput(); err != nil {
-			tb.Fatalf("ip %v: %v: %s", c.args, err, out)
-		}
-	}
-	return ifA, ifB
-}
-
 // percentile is the nearest-rank p-th percentile of sorted.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
@@ -72,7 +47,10 @@ func TestPercentile(t *testing.T) {
 // (BenchmarkCarrierPoll measures a few flaps).
 func BenchmarkLinkEventLatency(b *testing.B) {
 	nw := rig.NetFor(b, rig.NetConfig{})
-	ifA, ifB := urgentPair(b, nw)
+	// The rig's veth ends have distinct interface indexes, so the kernel
+	// reports their carrier changes at once (with equal indexes it would
+	// batch them like a physical NIC's, up to a second late).
+	ifA, ifB := nw.Interface(rig.A), nw.Interface(rig.B)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w, err := Watch(ctx, WatchConfig{NetNS: nw.NamespacePath(rig.A), Interfaces: []string{ifA}})
@@ -123,7 +101,10 @@ func BenchmarkLinkEventLatency(b *testing.B) {
 // run it with -benchtime=5x.
 func BenchmarkCarrierPoll(b *testing.B) {
 	nw := rig.NetFor(b, rig.NetConfig{})
-	ifA, ifB := urgentPair(b, nw)
+	// The rig's veth ends have distinct interface indexes, so the kernel
+	// reports their carrier changes at once (with equal indexes it would
+	// batch them like a physical NIC's, up to a second late).
+	ifA, ifB := nw.Interface(rig.A), nw.Interface(rig.B)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	peer := newLinkCtl(b, nw.NamespacePath(rig.B), ifB)
