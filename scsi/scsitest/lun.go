@@ -72,6 +72,7 @@ type LUN struct {
 	blocks  map[uint64][]byte
 	offline bool
 	count   map[byte]int
+	live    map[*session]bool // sessions of connected nexuses
 }
 
 // New returns a LUN.
@@ -94,7 +95,7 @@ func New(cfg Config) *LUN {
 	if cfg.NAA == nil {
 		cfg.NAA = []byte{0x60, 0x01, 0x40, 0x50, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01}
 	}
-	return &LUN{cfg: cfg, ua: map[*session][]scsi.Sense{}, blocks: map[uint64][]byte{}, count: map[byte]int{}}
+	return &LUN{cfg: cfg, ua: map[*session][]scsi.Sense{}, blocks: map[uint64][]byte{}, count: map[byte]int{}, live: map[*session]bool{}}
 }
 
 // Nexus is one I_T nexus (an initiator's session) to the LUN. It implements
@@ -117,7 +118,9 @@ func (l *LUN) Connect(initiator, isid string) *Nexus {
 
 func (l *LUN) newSessionLocked(initiator, isid string) *session {
 	l.nextID++
-	return &session{id: l.nextID, initiator: initiator, isid: isid}
+	s := &session{id: l.nextID, initiator: initiator, isid: isid}
+	l.live[s] = true
+	return s
 }
 
 // Reconnect replaces the nexus's session with a new one, as an iSCSI
@@ -135,6 +138,7 @@ func (n *Nexus) Reconnect() {
 		l.scsi2 = nil
 	}
 	delete(l.ua, old)
+	delete(l.live, old)
 	n.sess = l.newSessionLocked(old.initiator, old.isid)
 	n.dropped = false
 }
@@ -177,9 +181,9 @@ func (n *Nexus) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Response,
 	return l.execLocked(s, cmd), nil
 }
 
-// Reset performs a LUN reset: the SCSI-2 reservation goes, every nexus gets
-// UNIT ATTENTION 29/00 (power on, reset); persistent reservations stay.
-// Target and bus level act the same.
+// Reset performs a LUN reset: the SCSI-2 reservation goes, every connected
+// nexus gets UNIT ATTENTION 29/00 (power on, reset); persistent
+// reservations stay. Target and bus level act the same.
 func (n *Nexus) Reset(ctx context.Context, level scsi.ResetLevel) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -188,37 +192,20 @@ func (n *Nexus) Reset(ctx context.Context, level scsi.ResetLevel) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.scsi2 = nil
-	for _, s := range l.sessionsLocked() {
-		l.ua[s] = append(l.ua[s], scsi.Sense{Key: scsi.SenseUnitAttention, ASC: 0x29})
-	}
+	l.uaAllLocked(0x29, 0x00)
 	return nil
 }
 
-// sessionsLocked lists the sessions known from registrations, UA queues
-// and reservations.
-func (l *LUN) sessionsLocked() []*session {
-	seen := map[*session]bool{}
-	var out []*session
-	add := func(s *session) {
-		if s != nil && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
+// uaAllLocked queues a unit attention for every connected session.
+func (l *LUN) uaAllLocked(asc, ascq byte) {
+	for s := range l.live {
+		l.ua[s] = append(l.ua[s], scsi.Sense{Key: scsi.SenseUnitAttention, ASC: asc, ASCQ: ascq})
 	}
-	for _, r := range l.regs {
-		add(r.sess)
-	}
-	for s := range l.ua {
-		add(s)
-	}
-	add(l.scsi2)
-	add(l.resHold)
-	return out
 }
 
 // Restart loses the PR state (unless APTPL was set), the SCSI-2 reservation
-// and the unit attentions, as a target restart does; data stays. Nexuses
-// keep working (as if they re-logged in) with new sessions.
+// and the pending unit attentions, as a target restart does; data stays.
+// Every connected nexus then gets UNIT ATTENTION 29/00.
 func (l *LUN) Restart() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -227,6 +214,7 @@ func (l *LUN) Restart() {
 	}
 	l.scsi2 = nil
 	l.ua = map[*session][]scsi.Sense{}
+	l.uaAllLocked(0x29, 0x00)
 }
 
 // SetOnline makes the LUN answer NOT READY (04/03) to media commands when
