@@ -47,6 +47,19 @@ func fakeQEMU(t *testing.T, answers map[string][]string) (path string, got chan 
 	return path, got
 }
 
+// dialFake connects to a fake server; the context ends with the test.
+func dialFake(t *testing.T, path string) (context.Context, *QMP) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	q, err := DialQMP(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	return ctx, q
+}
+
 // executeName extracts "execute" from a command line.
 func executeName(line string) (string, error) {
 	_, rest, ok := strings.Cut(line, `"execute":"`)
@@ -64,13 +77,7 @@ func TestQMPClient(t *testing.T) {
 		"query-status":     {`{"return": {"status": "paused", "running": false}}`},
 		"chardev-change":   {`{"error": {"class": "GenericError", "desc": "Chardev 'hb' does not exist"}}`},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	q, err := DialQMP(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	ctx, q := dialFake(t, path)
 	if _, err := q.Execute(ctx, "stop", nil); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -101,13 +108,7 @@ func TestQMPClient(t *testing.T) {
 
 func TestQMPDeadline(t *testing.T) {
 	path, _ := fakeQEMU(t, map[string][]string{"qmp_capabilities": {`{"return": {}}`}}) // "stop" gets no answer
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	q, err := DialQMP(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	ctx, q := dialFake(t, path)
 	short, cancel2 := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel2()
 	if _, err := q.Execute(short, "stop", nil); !errors.Is(err, context.DeadlineExceeded) && !isTimeout(err) {
