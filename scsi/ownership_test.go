@@ -641,3 +641,14 @@ func TestReassertFromReconnectHook(t *testing.T) {
 		t.Errorf("write after hook reassert: %v", err)
 	}
 }
+
+func TestDeviceResetUnsupported(t *testing.T) {
+	d := &scsi.Device{Transport: &scsitest.Playback{TB: t}, Name: "rec"}
+	err := d.Reset(ctxT(t), scsi.ResetLUN)
+	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "rec: lun reset") {
+		t.Errorf("reset on a transport without Resetter: %v", err)
+	}
+	if _, err := (&scsi.Device{}).Do(ctxT(t), scsi.TestUnitReady()); err == nil {
+		t.Error("Device without transport: no error")
+	}
+}
