@@ -16,10 +16,14 @@ type OpError struct {
 }
 
 func (e *OpError) Error() string {
-	if e.Device == "" {
-		return e.Op + ": " + e.Err.Error()
+	msg := e.Op + ": " + e.Err.Error()
+	if se, ok := e.Err.(*SenseError); ok && se.Op == e.Op {
+		msg = e.Err.Error() // already names the command
 	}
-	return e.Device + ": " + e.Op + ": " + e.Err.Error()
+	if e.Device == "" {
+		return msg
+	}
+	return e.Device + ": " + msg
 }
 
 func (e *OpError) Unwrap() error { return e.Err }

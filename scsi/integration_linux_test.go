@@ -520,3 +520,29 @@ func TestIntegrationPRScripts(t *testing.T) {
 		})
 	}
 }
+
+// An offline LUN (NOT READY to TEST UNIT READY) still answers persistent
+// reservation commands on tgtd: Status and Fence go on and say so.
+func TestIntegrationNotReady(t *testing.T) {
+	d, a, b := tgtdPair(t, 0)
+	ctx := ctxT(t)
+	chk(a.owner.Register(ctx))(t)
+	chk(b.owner.Acquire(ctx))(t)
+	if err := d.SetOnline(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.dev.TestUnitReady(ctx); !errors.Is(err, scsi.ErrNotReady) {
+		t.Fatalf("TUR on an offline LUN: %v, want not ready", err)
+	}
+	st := chk(a.owner.Status(ctx))(t)
+	if !strings.Contains(strings.Join(st.Notes, "|"), "unit not ready") || len(st.Keys.Keys) != 2 {
+		t.Errorf("status offline: notes %q keys %v", st.Notes, st.Keys.Keys)
+	}
+	chk(a.owner.Fence(ctx, keyB))(t)
+	if err := d.SetOnline(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("fenced B write: %v", err)
+	}
+}

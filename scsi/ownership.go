@@ -180,11 +180,17 @@ func (r *Result) note(format string, args ...any) {
 }
 
 // tur absorbs pending unit attentions with TEST UNIT READY (as fence_scsi
-// does before each PR command). NOT READY is returned; RESERVATION
-// CONFLICT is not an error here (an EA reservation of another node).
-func (o *Owner) tur(ctx context.Context) error {
+// does before each PR command). RESERVATION CONFLICT (another node's
+// exclusive access reservation) and NOT READY are not errors here: PR
+// commands may still work on a unit that is not ready (tgtd's offline LUN
+// answers them), so NOT READY is noted and the action goes on.
+func (o *Owner) tur(ctx context.Context, r *Result) error {
 	err := o.dev.TestUnitReady(ctx)
-	if err == nil || errors.Is(err, ErrReservationConflict) {
+	switch {
+	case err == nil || errors.Is(err, ErrReservationConflict):
+		return nil
+	case errors.Is(err, ErrNotReady):
+		r.note("unit not ready (%s): persistent reservation commands tried anyway", senseText(err))
 		return nil
 	}
 	return err
@@ -282,7 +288,7 @@ func (o *Owner) Register(ctx context.Context) (*Result, error) {
 }
 
 func (o *Owner) registerLocked(ctx context.Context, r *Result) error {
-	if err := o.tur(ctx); err != nil {
+	if err := o.tur(ctx, r); err != nil {
 		return err
 	}
 	if err := o.register(ctx, r); err != nil {
@@ -337,7 +343,7 @@ func (o *Owner) Reassert(ctx context.Context) (*Result, error) {
 	}
 	defer o.mu.Unlock()
 	return o.doLocked(func(r *Result) error {
-		if err := o.tur(ctx); err != nil {
+		if err := o.tur(ctx, r); err != nil {
 			return err
 		}
 		_, err := o.reassertLocked(ctx, r)
@@ -473,7 +479,7 @@ func describeReservation(res Reservation) string {
 // no reservation exists or another key holds it.
 func (o *Owner) Release(ctx context.Context) (*Result, error) {
 	return o.do(func(r *Result) error {
-		if err := o.tur(ctx); err != nil {
+		if err := o.tur(ctx, r); err != nil {
 			return err
 		}
 		if err := o.readState(ctx, r); err != nil {
@@ -507,7 +513,7 @@ func (o *Owner) Release(ctx context.Context) (*Result, error) {
 // it holds) and verifies the key is gone.
 func (o *Owner) Unregister(ctx context.Context) (*Result, error) {
 	return o.do(func(r *Result) error {
-		if err := o.tur(ctx); err != nil {
+		if err := o.tur(ctx, r); err != nil {
 			return err
 		}
 		if err := o.prOut(ctx, PROutRegisterAndIgnore, 0, PROutParams{}); err != nil {
@@ -552,7 +558,7 @@ func (o *Owner) Unfence(ctx context.Context) (*Result, error) {
 // node must register again afterwards.
 func (o *Owner) Clear(ctx context.Context) (*Result, error) {
 	return o.do(func(r *Result) error {
-		if err := o.tur(ctx); err != nil {
+		if err := o.tur(ctx, r); err != nil {
 			return err
 		}
 		if err := o.onNexus(ctx, r, func() error {
@@ -610,7 +616,7 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 	if peer == 0 {
 		return r, o.opErr("fence", fmt.Errorf("%w: key 0 is no registration", ErrKeyNotRegistered))
 	}
-	if err := o.tur(ctx); err != nil {
+	if err := o.tur(ctx, &r.Result); err != nil {
 		return r, err
 	}
 	keys, err := o.dev.ReadKeys(ctx)
@@ -792,7 +798,7 @@ func (o *Owner) Status(ctx context.Context) (*State, error) {
 	st := &State{Own: o.cfg.Key}
 	o.uas = nil
 	defer o.finish(&st.Result)
-	if err := o.tur(ctx); err != nil {
+	if err := o.tur(ctx, &st.Result); err != nil {
 		return st, err
 	}
 	if err := o.detectLocked(ctx); err != nil {
