@@ -1,6 +1,7 @@
 // Command guest is the multi-call binary put into the lab's initramfs as
 // /lab/bin/hakit. Its first argument picks the tool:
 //
+//	hakit disk ...           the shared-disk command line (scsi/diskcli)
 //	hakit hb ...             serialhb's command line (serialhb/hbcli)
 //	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO (see sg_linux.go)
 //	hakit nic ...            nic's command line (nic/niccli)
@@ -20,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/hakit/hakit/nic/niccli"
+	"github.com/hakit/hakit/scsi/diskcli"
 	"github.com/hakit/hakit/serialhb/hbcli"
 )
 
@@ -52,13 +54,14 @@ type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tools := map[string]tool{
-		"hb":  usageCode(hbcli.Run, hbcli.ErrUsage),
-		"sg":  sgTool,
-		"nic": usageCode(niccli.Run, niccli.ErrUsage),
-		"lio": lio,
+		"disk": disk,
+		"hb":   usageCode(hbcli.Run, hbcli.ErrUsage),
+		"sg":   sgTool,
+		"nic":  usageCode(niccli.Run, niccli.ErrUsage),
+		"lio":  lio,
 	}
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit hb|nic|sg|lio ...")}
+		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio ...")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {
@@ -76,4 +79,12 @@ func usageCode(f tool, usage error) tool {
 		}
 		return err
 	}
+}
+
+// disk runs diskcli with its sg3_utils-style exit codes.
+func disk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if err := diskcli.Run(ctx, args, stdout, stderr); err != nil {
+		return &exitError{diskcli.ExitCode(err), err}
+	}
+	return nil
 }

@@ -140,22 +140,27 @@ const sgDev = "/dev/sg0"
 
 func sg(args ...string) []string { return append([]string{"hakit", "sg", sgDev}, args...) }
 
+// disk builds a hakit disk command line on the shared LUN (flags first).
+func disk(cmd string, flags ...string) []string {
+	return append(append([]string{"hakit", "disk", cmd}, flags...), sgDev)
+}
+
 func identify(ctx context.Context, e *env) (string, error) {
 	var ids [2]string
 	for i, n := range []*lab.Node{e.a, e.b} {
-		out, err := do(ctx, n, 0, sg("identify")...)
+		out, err := do(ctx, n, 0, disk("identify")...)
 		if err != nil {
 			return "", err
 		}
-		ids[i], _, _ = strings.Cut(out, "\n")
+		ids[i] = out
 	}
 	if ids[0] != ids[1] {
-		return "", fmt.Errorf("identities differ: a %q, b %q", ids[0], ids[1])
+		return "", fmt.Errorf("identities differ:\n--- a ---\n%s--- b ---\n%s", ids[0], ids[1])
 	}
 	if want := e.lab.Disk().Serial(); !strings.Contains(ids[0], want) {
-		return "", fmt.Errorf("identity %q lacks the LUN serial %s", ids[0], want)
+		return "", fmt.Errorf("identity lacks the LUN serial %s:\n%s", want, ids[0])
 	}
-	return "same identity on both nodes (scsi.Device.Identify over SG_IO): " + ids[0], nil
+	return "hakit disk identify prints the same on both nodes (over SG_IO): " + strings.Join(strings.Fields(ids[0]), " "), nil
 }
 
 // step is one command with its expected exit code.
@@ -181,38 +186,40 @@ func persistent(ctx context.Context, e *env) (string, error) {
 	const keyA, keyB = "0xa1", "0xb1"
 	worst, err := steps(ctx, []step{
 		{e.a, 0, sg("tur")}, {e.b, 0, sg("tur")}, // absorb power-on unit attentions
-		{e.a, 0, sg("register", keyA)},
-		{e.b, 0, sg("register", keyB)},
-		{e.a, 0, sg("reserve", keyA)},
+		{e.a, 0, disk("register", "--key", keyA)},
+		{e.b, 0, disk("register", "--key", keyB)},
+		{e.a, 0, disk("reserve", "--key", keyA, "--type", "we")},
 		{e.b, 0, sg("read")},
 		{e.b, 24, sg("write")},
 		{e.a, 0, sg("write")},
-		{e.b, 0, sg("preempt", keyB, keyA)},
-		{e.a, 24, sg("write")},
-		{e.b, 0, sg("write")},
 	})
 	if err != nil {
 		return "", err
 	}
-	res, err := do(ctx, e.b, 0, sg("readres")...)
+	t := time.Now()
+	fence, err := do(ctx, e.b, 0, disk("fence", "--key", keyB, "--victim", keyA, "--type", "we")...)
 	if err != nil {
 		return "", err
 	}
-	if !strings.Contains(res, "key="+keyB) {
-		return "", fmt.Errorf("after preempt READ RESERVATION shows %q, want holder %s", res, keyB)
+	fenceTook := time.Since(t)
+	if _, err := steps(ctx, []step{
+		{e.a, 24, sg("write")},
+		{e.b, 0, sg("write")},
+	}); err != nil {
+		return "", err
 	}
-	keys, err := do(ctx, e.b, 0, sg("readkeys")...)
+	keys, err := do(ctx, e.b, 0, disk("keys")...)
 	if err != nil {
 		return "", err
 	}
-	keys, _, _ = strings.Cut(keys, "\n")
 	if strings.Contains(keys, keyA) || !strings.Contains(keys, keyB) {
-		return "", fmt.Errorf("after preempt READ KEYS shows %q, want only %s", keys, keyB)
+		return "", fmt.Errorf("after fence hakit disk keys shows %q, want only %s", keys, keyB)
 	}
-	if _, err := do(ctx, e.b, 0, sg("clear", keyB)...); err != nil {
+	if _, err := do(ctx, e.b, 0, disk("clear", "--key", keyB, "--yes")...); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("register both, A reserves (Write Exclusive), B write conflicts, B preempts A, A write conflicts; keys after: %s; slowest command %v", strings.TrimSpace(keys), worst.Round(time.Millisecond)), nil
+	return fmt.Sprintf("both register, A reserves (Write Exclusive), B's write conflicts, B fences A in %v (%s), A's write conflicts; slowest step %v",
+		fenceTook.Round(time.Millisecond), strings.Join(strings.Fields(fence), " "), worst.Round(time.Millisecond)), nil
 }
 
 func scsi2(ctx context.Context, e *env) (string, error) {
