@@ -440,6 +440,8 @@ func (o *Owner) Acquire(ctx context.Context) (*Result, error) {
 		case res.Held && res.Type.AllRegistrants() && res.Type == o.cfg.Type:
 			r.note("already reserved (%s): every registrant holds it", res.Type)
 			return nil
+		case res.Held && res.Key == o.cfg.Key:
+			return o.opErr("acquire", fmt.Errorf("own key %s already holds a %s reservation, not the configured %s: release it first", o.cfg.Key, res.Type, o.cfg.Type))
 		case res.Held:
 			return o.opErr("acquire", fmt.Errorf("%w: key %s holds a %s reservation", ErrReservedByOther, res.Key, res.Type))
 		}

@@ -147,6 +147,11 @@ func TestRegisterAcquireRegistrantsOnly(t *testing.T) {
 	if err := c.write(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
 		t.Errorf("unregistered C write: %v, want reservation conflict", err)
 	}
+	// Acquire with another type while holding: a clear error.
+	other, _ := scsi.NewOwner(scsi.OwnerConfig{Transport: a.nx, Key: keyA, Type: scsi.TypeExclusiveAccess})
+	if _, err := other.Acquire(ctx); err == nil || !strings.Contains(err.Error(), "release it first") {
+		t.Errorf("acquire with another type: %v", err)
+	}
 	// B cannot acquire: A holds it.
 	if _, err := b.owner.Acquire(ctx); !errors.Is(err, scsi.ErrReservedByOther) {
 		t.Errorf("B acquire: %v, want ErrReservedByOther", err)
