@@ -42,35 +42,3 @@ func TestExecuteNeedsDeadline(t *testing.T) {
 		t.Errorf("closed device reset: %v", err)
 	}
 }
-
-// TestIntegrationSGIO identifies a real SCSI device named by
-// HAKIT_SGIO_DEVICE (e.g. /dev/sg1) and reads its keys; it only reads.
-func TestIntegrationSGIO(t *testing.T) {
-	path := os.Getenv("HAKIT_SGIO_DEVICE")
-	if path == "" {
-		t.Skip("skipped: set HAKIT_SGIO_DEVICE=/dev/sgN (or /dev/sdX) to identify a real SCSI device (read-only)")
-	}
-	d, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	dev := &scsi.Device{Transport: d, Name: path, UnitAttentionRetries: 4}
-	id, err := dev.Identify(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s: %s %s, id %s (%s)", path, id.Vendor, id.Product, id.ID, id.Source)
-	c, err := dev.ReadCapacity(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("capacity %d blocks of %d bytes", c.Blocks(), c.BlockSize)
-	if k, err := dev.ReadKeys(ctx); err != nil {
-		t.Logf("READ KEYS: %v", err)
-	} else {
-		t.Logf("keys %v", k.Keys)
-	}
-}
