@@ -187,7 +187,7 @@ func TestRunSecondAgentAndMissingDevice(t *testing.T) {
 	if _, _, err := run("status", "--socket", sock); err != nil {
 		t.Errorf("first agent after the second's attempt: %v", err)
 	}
-	// A missing key file and a device path without SG_IO: clear errors
+	// A missing key file and a missing disk device: clear errors
 	// before anything starts.
 	cfg2 := *cfg
 	cfg2.API.Socket = filepath.Join(t.TempDir(), "x.sock")

@@ -1,6 +1,6 @@
 // Package hw wires the agent to the hardware packages: shared disks through
-// scsi ownership (iSCSI sessions; SG_IO device paths when the scsi package
-// offers them), the serial heartbeat through a serialhb Runner, the
+// scsi ownership (iSCSI sessions for iscsi:// URLs, SG_IO for /dev/sdX and
+// /dev/sgN), the serial heartbeat through a serialhb Runner, the
 // heartbeat NIC through a nic Watcher and probe, and the RAID controller
 // through a raidctl Source. Build turns an agent.Config into agent.Deps.
 package hw
@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"github.com/hakit/hakit/raidctl"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/sgio"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -35,9 +38,6 @@ func Keys(cfg *agent.Config) (own, peer scsi.Key, err error) {
 	peer, err = scsi.NodeKey(cid, cfg.Peer.ID)
 	return own, peer, err
 }
-
-// ErrNoSGIO: a /dev path disk, which needs the SG_IO transport.
-var ErrNoSGIO = errors.New("device paths need the scsi package's SG_IO transport, which this build lacks: use an iscsi:// URL")
 
 // Build makes the agent's parts from the configuration. It opens nothing:
 // disks log in on first use, components open their devices in Run. The
@@ -121,7 +121,7 @@ type Disk struct {
 	log       *slog.Logger
 
 	mu       sync.Mutex
-	sess     *iscsi.Session
+	sess     io.Closer // the iSCSI session or the SG_IO device
 	owner    *scsi.Owner
 	identity string
 }
@@ -129,11 +129,22 @@ type Disk struct {
 // NewDisk checks the device and prepares the disk; the session logs in on
 // first use.
 func NewDisk(c agent.DiskConfig, own, peer scsi.Key, log *slog.Logger) (*Disk, error) {
-	if !strings.HasPrefix(c.Device, "iscsi://") {
-		return nil, fmt.Errorf("%s: %w", c.Device, ErrNoSGIO)
+	switch {
+	case strings.HasPrefix(c.Device, "iscsi://"):
+		if _, err := iscsi.ParseURL(c.Device); err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(c.Device, "/dev/"):
+		// Opened through SG_IO on first use; a missing device is an error
+		// at start.
+		if _, err := os.Stat(c.Device); err != nil {
+			return nil, fmt.Errorf("disk %s: %w", c.Device, err)
+		}
+	default:
+		return nil, fmt.Errorf("disk %q: want /dev/sdX, /dev/sgN or an iscsi:// URL", c.Device)
 	}
-	if _, err := iscsi.ParseURL(c.Device); err != nil {
-		return nil, err
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Disk{cfg: c, own: own, peer: peer, log: log.With("device", c.Device)}, nil
 }
@@ -153,6 +164,19 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	defer d.mu.Unlock()
 	if d.owner != nil {
 		return d.owner, nil
+	}
+	if !strings.HasPrefix(d.cfg.Device, "iscsi://") {
+		dev, err := sgio.Open(d.cfg.Device)
+		if err != nil {
+			return nil, err
+		}
+		owner, err := scsi.NewOwner(scsi.OwnerConfig{Transport: dev, Name: d.cfg.Device, Key: d.own, Logger: d.log})
+		if err != nil {
+			dev.Close()
+			return nil, err
+		}
+		d.sess, d.owner = dev, owner
+		return owner, nil
 	}
 	u, err := iscsi.ParseURL(d.cfg.Device)
 	if err != nil {
