@@ -2,7 +2,6 @@ package raidctl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -145,5 +144,3 @@ func (s SysfsMD) Read(ctx context.Context) (*System, error) {
 	}
 	return ReadSysfsMD(fsys)
 }
-
-var errNoSysfs = errors.New("sysfs md reader needs Linux")

@@ -11,5 +11,5 @@ import (
 
 // liveSysfs fails: only Linux has md and /sys.
 func liveSysfs() (fs.FS, error) {
-	return nil, fmt.Errorf("raidctl: %w on %s/%s: %w", errNoSysfs, runtime.GOOS, runtime.GOARCH, errors.ErrUnsupported)
+	return nil, fmt.Errorf("raidctl: the sysfs md reader needs Linux, not %s/%s: %w", runtime.GOOS, runtime.GOARCH, errors.ErrUnsupported)
 }

@@ -52,7 +52,6 @@ type login struct {
 	steps int
 
 	expStatSN uint32
-	statSNSet bool
 	tsih      uint16
 	params    Params
 	offered   map[string]string // operational keys sent

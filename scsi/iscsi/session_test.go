@@ -441,7 +441,7 @@ func TestConcurrentExecute(t *testing.T) {
 						err = errors.New("data differ")
 					}
 				} else {
-					resp, err = s.Execute(context.Background(), &scsi.Command{CDB: make([]byte, 10), Direction: scsi.ToDevice, Data: pattern(9000)})
+					_, err = s.Execute(context.Background(), &scsi.Command{CDB: make([]byte, 10), Direction: scsi.ToDevice, Data: pattern(9000)})
 				}
 				if err != nil {
 					t.Error(err)
