@@ -59,7 +59,12 @@ type DeviceError struct {
 	Err    error
 }
 
-func (e *DeviceError) Error() string { return fmt.Sprintf("open %s: %v", e.Device, e.Err) }
+func (e *DeviceError) Error() string {
+	if msg := e.Err.Error(); strings.Contains(msg, e.Device) {
+		return "cannot open device: " + msg // the cause names the device already
+	}
+	return fmt.Sprintf("cannot open device %s: %v", e.Device, e.Err)
+}
 
 func (e *DeviceError) Unwrap() error { return e.Err }
 

@@ -137,7 +137,7 @@ func TestBadInput(t *testing.T) {
 		{"bad level", fake, []string{"reset", "fake://a", "--level", "planet"}, 1, "--level"},
 		{"unknown scheme", Runner{}, []string{"keys", "sda"}, 15, "want /dev/sdX, /dev/sgN or iscsi://"},
 		{"malformed url", Runner{}, []string{"keys", "iscsi://127.0.0.1:3260/not-an-iqn/1"}, 15, "iscsi://127.0.0.1:3260/not-an-iqn/1"},
-		{"url without lun", Runner{}, []string{"keys", "iscsi://127.0.0.1/iqn.2026-11.x:y"}, 15, "open iscsi://"},
+		{"url without lun", Runner{}, []string{"keys", "iscsi://127.0.0.1/iqn.2026-11.x:y"}, 15, "cannot open device: iscsi: URL"},
 	}
 	if runtime.GOOS == "linux" {
 		tests = append(tests, []struct {
