@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"lio":  lio,
 	}
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio ...")}
+		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio [ARGS]")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {

@@ -247,7 +247,7 @@ func scsi2(ctx context.Context, e *env) (string, error) {
 			break
 		}
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("B never took the reservation over: %w", ctx.Err())
+			return "", fmt.Errorf("node b never took the reservation over: %w", ctx.Err())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
