@@ -60,25 +60,27 @@ func BenchmarkDetectDeadPeer(b *testing.B) {
 }
 
 var (
-	soak       = flag.Duration("serialhb.soak", 0, "run TestSoak for this long (e.g. 10m); 0 skips it")
-	realtime   = flag.Int("serialhb.realtime", 0, "TestSoak and BenchmarkDetectDeadPeer: run the test process with SetRealtime(priority) (0: normal scheduling)")
-	soakTimers = flag.String("serialhb.soak-timers", "10,0,50,0", "TestSoak timers in ms: keepalive,warntime,deadtime,initdead (0: default)")
+	soak       = flag.Duration("serialhb.soak", time.Minute, "how long BenchmarkSoak runs (e.g. 10m)")
+	realtime   = flag.Int("serialhb.realtime", 0, "BenchmarkSoak and BenchmarkDetectDeadPeer: run the test process with SetRealtime(priority) (0: normal scheduling)")
+	soakTimers = flag.String("serialhb.soak-timers", "10,0,50,0", "BenchmarkSoak timers in ms: keepalive,warntime,deadtime,initdead (0: default)")
 )
 
-// TestSoak runs two runners on the rig cable (default: the benchmark
-// timers, keepalive 10 ms and deadtime 50 ms) while one busy-looping
-// process per CPU keeps the machine fully loaded, and counts false deaths
-// (target 0). It runs only with -serialhb.soak=DURATION or
-// HAKIT_SERIALHB_SOAK=DURATION; it is not part of the default test run.
-func TestSoak(t *testing.T) {
+// BenchmarkSoak is the soak mode: it runs two runners on the rig cable
+// (default: the benchmark timers, keepalive 10 ms and deadtime 50 ms) for
+// -serialhb.soak (default 1m; HAKIT_SERIALHB_SOAK overrides) while one
+// busy-looping process per CPU keeps the machine fully loaded, and counts
+// false deaths (target 0). Being a benchmark, it never runs in the test
+// suite; run it with
+//
+//	go test -run '^$' -bench Soak -benchtime 1x ./serialhb/ -serialhb.soak=10m
+func BenchmarkSoak(b *testing.B) {
+	t := b
 	d := *soak
-	if d == 0 {
-		if v, err := time.ParseDuration(os.Getenv("HAKIT_SERIALHB_SOAK")); err == nil {
-			d = v
-		}
+	if v, err := time.ParseDuration(os.Getenv("HAKIT_SERIALHB_SOAK")); err == nil {
+		d = v
 	}
 	if d <= 0 {
-		t.Skip("soak mode off: run with -serialhb.soak=10m (or HAKIT_SERIALHB_SOAK=10m) to soak for 10 minutes")
+		b.Fatalf("soak duration %v: want a positive duration", d)
 	}
 	var ms [4]int
 	if _, err := fmt.Sscanf(*soakTimers, "%d,%d,%d,%d", &ms[0], &ms[1], &ms[2], &ms[3]); err != nil {
@@ -114,6 +116,8 @@ func TestSoak(t *testing.T) {
 		t.Logf("node %d after %v with %d busy processes (%s, realtime %d): state %s, false deaths %d, rtt %+v, counters %+v",
 			i+1, time.Since(start).Round(time.Second), runtime.NumCPU(), timers, *realtime, st.State, falseDeaths[i], st.RTT, st.Counters)
 	}
+	b.ReportMetric(float64(falseDeaths[0]+falseDeaths[1]), "false-deaths")
+	b.ReportMetric(d.Minutes(), "soak-min")
 	if falseDeaths[0]+falseDeaths[1] > 0 {
 		t.Errorf("false deaths: node 1 %d, node 2 %d (target 0)", falseDeaths[0], falseDeaths[1])
 	}

@@ -31,7 +31,7 @@ const helperEnv = "HAKIT_SERIALHB_PEER"
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-	case "burn": // a CPU hog for TestSoak, until killed
+	case "burn": // a CPU hog for BenchmarkSoak, until killed
 		for x := uint64(1); ; x = x*6364136223846793005 + 1442695040888963407 {
 			_ = x
 		}
