@@ -18,32 +18,6 @@ import (
 	"time"
 )
 
-// PartsConfig says where the parts live and how they may be fetched.
-type PartsConfig struct {
-	// CacheDir holds the kernel, u-root and initramfs; empty means
-	// DefaultCacheDir().
-	CacheDir string
-	// RepoDir is hakit's module root, where the guest binaries are built
-	// from; empty means the current directory.
-	RepoDir string
-	// Install lets Prepare run apt-get when QEMU is missing. Without it a
-	// missing QEMU is an error saying what to install.
-	Install bool
-	// Logger reports each step and its duration; nil discards.
-	Logger *slog.Logger
-}
-
-// Parts are the files a node boots from.
-type Parts struct {
-	QEMU      string // qemu-system-x86_64
-	Kernel    string // ELF vmlinux, booted through PVH
-	Initramfs string // cpio built by u-root
-	// KernelPackage is the Debian package the kernel came from.
-	KernelPackage string
-	// Rebuilt says whether Prepare built a new initramfs.
-	Rebuilt bool
-}
-
 // qemuPackages are the Debian packages QEMU comes from (qemu-block-extra
 // brings the iSCSI block driver).
 const qemuPackages = "qemu-system-x86 qemu-utils qemu-block-extra"

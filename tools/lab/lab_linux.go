@@ -19,24 +19,6 @@ import (
 	"github.com/hakit/hakit/internal/rig"
 )
 
-// Config describes a lab. The zero value (plus Parts) is two nodes, a
-// heartbeat pair with e1000 NICs and a shared disk.
-type Config struct {
-	// Parts are the files to boot; required (see Prepare).
-	Parts *Parts
-	// Nodes is the number of nodes; 0 means 2. Nodes 2k and 2k+1 form a
-	// pair (serial crossover and heartbeat link); an odd last node has none.
-	Nodes int
-	// NIC is the heartbeat NIC model: "e1000" (default) or "virtio-net-pci".
-	NIC string
-	// NoDisk leaves out the shared disk (and tgtd).
-	NoDisk bool
-	// BootTimeout bounds each boot up to the ready marker; 0 means 120 s.
-	BootTimeout time.Duration
-	// Logger reports boots and wiring changes; nil discards.
-	Logger *slog.Logger
-}
-
 // Lab is a set of running nodes and the host-side parts wiring them. Its
 // methods and its nodes' methods are safe for concurrent use.
 type Lab struct {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // URootVersion is the u-root release that builds the initramfs.
@@ -66,4 +68,48 @@ func DefaultCacheDir() string {
 		return filepath.Join(h, ".cache", "hakit-lab")
 	}
 	return "/var/cache/hakit-lab"
+}
+
+// PartsConfig says where the parts live and how they may be fetched.
+type PartsConfig struct {
+	// CacheDir holds the kernel, u-root and initramfs; empty means
+	// DefaultCacheDir().
+	CacheDir string
+	// RepoDir is hakit's module root, where the guest binaries are built
+	// from; empty means the current directory.
+	RepoDir string
+	// Install lets Prepare run apt-get when QEMU is missing. Without it a
+	// missing QEMU is an error saying what to install.
+	Install bool
+	// Logger reports each step and its duration; nil discards.
+	Logger *slog.Logger
+}
+
+// Parts are the files a node boots from.
+type Parts struct {
+	QEMU      string // qemu-system-x86_64
+	Kernel    string // ELF vmlinux, booted through PVH
+	Initramfs string // cpio built by u-root
+	// KernelPackage is the Debian package the kernel came from.
+	KernelPackage string
+	// Rebuilt says whether Prepare built a new initramfs.
+	Rebuilt bool
+}
+
+// Config describes a lab. The zero value (plus Parts) is two nodes, a
+// heartbeat pair with e1000 NICs and a shared disk.
+type Config struct {
+	// Parts are the files to boot; required (see Prepare).
+	Parts *Parts
+	// Nodes is the number of nodes; 0 means 2. Nodes 2k and 2k+1 form a
+	// pair (serial crossover and heartbeat link); an odd last node has none.
+	Nodes int
+	// NIC is the heartbeat NIC model: "e1000" (default) or "virtio-net-pci".
+	NIC string
+	// NoDisk leaves out the shared disk (and tgtd).
+	NoDisk bool
+	// BootTimeout bounds each boot up to the ready marker; 0 means 120 s.
+	BootTimeout time.Duration
+	// Logger reports boots and wiring changes; nil discards.
+	Logger *slog.Logger
 }
