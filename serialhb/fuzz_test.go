@@ -95,7 +95,10 @@ func FuzzLinkFeed(f *testing.F) {
 		gw, _ := EncodeFrame(&good, testKey)
 		before := l.Counters().Received
 		l.Feed(testEpoch.Add(time.Millisecond), gw)
-		if l.Counters().Received != before+1 || l.State() != StateAlive {
+		// The good frame's leading delimiter also ends whatever the garbage
+		// left unterminated, which may itself be a valid frame: at least
+		// one more frame is received, and the link is alive.
+		if l.Counters().Received < before+1 || l.State() != StateAlive {
 			t.Fatalf("good frame after garbage not accepted: state %s, %+v", l.State(), l.Counters())
 		}
 	})
