@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build deps test bench fuzz lint demo clean
+.PHONY: help build deps test bench fuzz lint demo lab clean
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,9 @@ lint: ## go vet, staticcheck (pinned), gofmt, and the other-OS builds
 
 demo: deps ## build the two-node rig on this machine, show it, tear it down
 	$(GO) run ./tools/demo $(DEMOFLAGS)
+
+lab: deps ## boot two QEMU nodes (real kernel drivers) and run the acceptance scenarios
+	$(GO) run ./tools/lab/cmd/lab $(LABFLAGS)
 
 clean: ## remove build output
 	rm -rf bin/

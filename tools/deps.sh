@@ -4,7 +4,7 @@
 # when everything is already there.
 set -eu
 
-PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc"
+PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils"
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps: go not found on PATH (want Go 1.26 or later; on this machine it lives in /usr/local/go/bin)" >&2

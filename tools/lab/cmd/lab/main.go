@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintf(os.Stderr, "lab: %v\n", err)
 		os.Exit(1)
 	}
@@ -44,6 +48,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: lab [flags]\n\nBoots two QEMU nodes wired like a hot-standby pair (serial crossover, heartbeat\nNIC, shared iSCSI disk from a host tgtd as a guest SCSI device) and runs the\nacceptance scenarios through hakit's commands inside the guests. Needs root.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.cache, "cache", "", "cache directory for kernel, u-root and initramfs (default $XDG_CACHE_HOME/hakit-lab or /var/cache/hakit-lab)")
 	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenario names, or all, or ci")
 	fs.StringVar(&o.nic, "nic", "e1000", "heartbeat NIC model: e1000 or virtio-net-pci")
