@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 )
 
 // Side names one end of the pair: node A or node B.
@@ -64,15 +63,6 @@ var seq atomic.Uint32
 // lives: the pid and a per-process sequence number.
 func newID() (pid int, n uint32) {
 	return os.Getpid(), seq.Add(1)
-}
-
-// pidAlive reports whether a process with this pid exists.
-func pidAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
 }
 
 // ownerPID parses "<prefix>-<pid>-..." and returns the pid, or 0.

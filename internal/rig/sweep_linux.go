@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // sweep removes what dead rig users left behind: namespaces and temporary
@@ -28,4 +29,13 @@ func sweep() {
 			}
 		}
 	}
+}
+
+// pidAlive reports whether a process with this pid exists.
+func pidAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command demo builds hakit's two-node rig on this machine (node A and node
 // B: their initiator names, one shared iSCSI LUN, a null-modem cable of
 // pseudo-terminals and a veth heartbeat link between two network namespaces),
