@@ -104,7 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "ok   %-10s %v: %s\n", s.name, d, msg)
 	}
-	fmt.Fprintf(stdout, "lab: %d scenarios, %d failed, total %v\n", len(sel), len(failed), time.Since(total).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "lab: %d scenarios in %v\n", len(sel), time.Since(total).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "lab: %d passed, %d failed\n", len(sel)-len(failed), len(failed))
 	if len(failed) > 0 {
 		return fmt.Errorf("failed scenarios: %s", strings.Join(failed, ", "))
 	}
