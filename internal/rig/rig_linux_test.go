@@ -163,7 +163,15 @@ func TestCable(t *testing.T) {
 	if got := readFull(t, b, 5, 2*time.Second); string(got) != "again" {
 		t.Fatalf("after reconnect got %q", got)
 	}
-	if st := c.Stats(); st.Lost[A] != 4 || st.Relayed[A] != uint64(len(msg)+5) || st.Relayed[B] != 4 {
+	// The relay counts a chunk once its write returns, which may be just
+	// after the reader got the bytes.
+	statsOK := func(st CableStats) bool {
+		return st.Lost[A] == 4 && st.Relayed[A] == uint64(len(msg)+5) && st.Relayed[B] == 4
+	}
+	for deadline := time.Now().Add(2 * time.Second); !statsOK(c.Stats()) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := c.Stats(); !statsOK(st) {
 		t.Errorf("stats %+v", st)
 	}
 
