@@ -5,48 +5,58 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/u-root/u-root/pkg/watchdog"
 )
 
+// devWatchdog is a Linux watchdog device driven through u-root's
+// pkg/watchdog.
 type devWatchdog struct {
-	f       *os.File
+	w       *watchdog.Watchdog
+	path    string
 	timeout time.Duration
 }
 
 // OpenWatchdog opens a Linux watchdog device (which arms it) and sets its
-// timeout (WDIOC_SETTIMEOUT).
+// timeout; a driver that refuses the timeout keeps its own, which is read
+// back.
 func OpenWatchdog(path string, timeout time.Duration) (Watchdog, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("watchdog: %w", err)
+	}
+	if fi.Mode()&os.ModeCharDevice == 0 {
+		return nil, fmt.Errorf("watchdog %s: not a character device (want /dev/watchdog or /dev/watchdogN)", path)
+	}
+	w, err := watchdog.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("watchdog %s: %w", path, err)
 	}
-	secs := int(timeout / time.Second)
-	if err := unix.IoctlSetPointerInt(int(f.Fd()), unix.WDIOC_SETTIMEOUT, secs); err != nil {
-		// The device is armed with its default timeout: read it back.
-		if got, gerr := unix.IoctlGetInt(int(f.Fd()), unix.WDIOC_GETTIMEOUT); gerr == nil && got > 0 {
-			secs = got
-		}
+	if _, err := w.Support(); err != nil { // WDIOC_GETSUPPORT: every watchdog driver answers it
+		_ = w.Close()
+		return nil, fmt.Errorf("watchdog %s: not a watchdog device (WDIOC_GETSUPPORT: %w)", path, err)
 	}
-	return &devWatchdog{f: f, timeout: time.Duration(secs) * time.Second}, nil
+	_ = w.SetTimeout(timeout) // not every driver supports it
+	got, err := w.Timeout()
+	if err != nil || got <= 0 {
+		got = timeout
+	}
+	return &devWatchdog{w: w, path: path, timeout: got}, nil
 }
 
-func (w *devWatchdog) Pet() error {
-	if _, err := unix.IoctlGetInt(int(w.f.Fd()), unix.WDIOC_KEEPALIVE); err != nil {
-		if _, werr := w.f.Write([]byte{'1'}); werr != nil {
-			return fmt.Errorf("watchdog keepalive: %w", werr)
-		}
+func (d *devWatchdog) Pet() error {
+	if err := d.w.KeepAlive(); err != nil {
+		return fmt.Errorf("watchdog %s keepalive: %w", d.path, err)
 	}
 	return nil
 }
 
-func (w *devWatchdog) Timeout() time.Duration { return w.timeout }
+func (d *devWatchdog) Timeout() time.Duration { return d.timeout }
 
 // Disarm writes the magic 'V' and closes, which stops the watchdog on
 // drivers without nowayout.
-func (w *devWatchdog) Disarm() error {
-	_, err := w.f.Write([]byte{'V'})
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
+func (d *devWatchdog) Disarm() error {
+	if err := d.w.MagicClose(); err != nil {
+		return fmt.Errorf("watchdog %s disarm: %w", d.path, err)
 	}
-	return err
+	return nil
 }
