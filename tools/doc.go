@@ -1,3 +1,4 @@
-// Package tools holds development and lab programs: the demo rig driver
-// (tools/demo) and, later, the QEMU lab (tools/lab).
+// Package tools holds development and lab programs: the rig demo behind
+// make demo (tools/demo), the two-node QEMU lab behind make lab (tools/lab),
+// and the deps, bench and fuzz scripts the Makefile calls.
 package tools
