@@ -369,11 +369,17 @@ func (n *Node) Thaw(ctx context.Context) error { return n.qmpExec(ctx, "thaw", "
 // Run runs argv on the node and waits for it; ctx's deadline (or 60 s)
 // bounds it. A non-zero exit code is not an error.
 func (n *Node) Run(ctx context.Context, argv ...string) (Result, error) {
+	return n.RunInput(ctx, nil, argv...)
+}
+
+// RunInput is Run with stdin fed to the command (as Pacemaker feeds a
+// fence agent its options).
+func (n *Node) RunInput(ctx context.Context, stdin []byte, argv ...string) (Result, error) {
 	timeout := time.Minute
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	resp, err := n.call(ctx, Request{Argv: argv, TimeoutMS: timeout.Milliseconds()})
+	resp, err := n.call(ctx, Request{Argv: argv, TimeoutMS: timeout.Milliseconds(), Stdin: stdin})
 	if err != nil {
 		return Result{}, err
 	}

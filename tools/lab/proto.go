@@ -37,6 +37,9 @@ type Request struct {
 	// output goes to Log (a guest path), which Background requires.
 	Background bool   `json:"background,omitempty"`
 	Log        string `json:"log,omitempty"`
+	// Stdin is fed to the command's standard input (closed after it); a
+	// foreground command only.
+	Stdin []byte `json:"stdin,omitempty"`
 }
 
 // Response is the outcome of a Request.
@@ -63,6 +66,8 @@ func (r *Request) Validate() error {
 		return fmt.Errorf("%w: negative timeout %d", ErrProto, r.TimeoutMS)
 	case r.Background && r.Log == "":
 		return fmt.Errorf("%w: background command needs a log path", ErrProto)
+	case r.Background && len(r.Stdin) > 0:
+		return fmt.Errorf("%w: background command with stdin", ErrProto)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		{ID: 1, Argv: []string{"hakit", "sg", "/dev/sg0", "tur"}},
 		{ID: 2, Argv: []string{"cat", "/tmp/x y"}, TimeoutMS: 1500},
 		{ID: 3, Argv: []string{"hakit", "hb", "run"}, Background: true, Log: "/tmp/hb.log"},
+		{ID: 4, Argv: []string{"hakit", "fence_hwagent"}, Stdin: []byte("action=off\nplug=node-a\n")},
 	}
 	for _, req := range tests {
 		t.Run(strings.Join(req.Argv, " "), func(t *testing.T) {
@@ -44,6 +45,7 @@ func TestRequestInvalid(t *testing.T) {
 		{"empty argv0", `{"id":1,"argv":[""]}`},
 		{"negative timeout", `{"id":1,"argv":["x"],"timeout_ms":-1}`},
 		{"background without log", `{"id":1,"argv":["x"],"background":true}`},
+		{"background with stdin", `{"id":1,"argv":["x"],"background":true,"log":"/l","stdin":"eA=="}`},
 		{"unknown field", `{"id":1,"argv":["x"],"shell":true}`},
 		{"trailing", `{"id":1,"argv":["x"]} {}`},
 		{"not json", `hello`},

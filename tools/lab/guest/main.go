@@ -6,6 +6,16 @@
 //	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO (see sg_linux.go)
 //	hakit nic ...            nic's command line (nic/niccli)
 //	hakit lio setup          LIO with two initiator ports onto one LUN
+//	hakit hwagent ...        the node agent and its client (agent/cli)
+//	hakit fence_hwagent      the fence agent (options on stdin, as Pacemaker)
+//	hakit hwcheck ...        install-time diagnostics (check)
+//	hakit put PATH [MODE]    write stdin to a file
+//	hakit pgrep|pkill WORDS  find or stop processes by command line
+//	hakit relay LISTEN DIAL  copy connections between unix: and tcp: ends
+//
+// The agent's commands are dispatched here rather than built as binaries of
+// their own: one Go binary keeps the initramfs small (the packages are
+// shared), and its content hash alone decides when the initramfs is rebuilt.
 //
 // The lab's scenarios read what these print; exit codes follow sg_persist
 // where they can (24 reservation conflict, 6 unit attention).
@@ -37,7 +47,7 @@ func (e *exitError) Unwrap() error { return e.err }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	if err == nil {
 		return
 	}
@@ -52,16 +62,23 @@ func main() {
 // tool is one command of the multi-call binary.
 type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	tools := map[string]tool{
-		"disk": disk,
-		"hb":   usageCode(hbcli.Run, hbcli.ErrUsage),
-		"sg":   sgTool,
-		"nic":  usageCode(niccli.Run, niccli.ErrUsage),
-		"lio":  lio,
+		"disk":          disk,
+		"hb":            usageCode(hbcli.Run, hbcli.ErrUsage),
+		"sg":            sgTool,
+		"nic":           usageCode(niccli.Run, niccli.ErrUsage),
+		"lio":           lio,
+		"hwagent":       hwagent,
+		"fence_hwagent": fenceAgent(stdin),
+		"hwcheck":       hwcheck,
+		"put":           put(stdin),
+		"pgrep":         pgrep,
+		"pkill":         pkill,
+		"relay":         relay,
 	}
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio [ARGS]")}
+		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio|hwagent|fence_hwagent|hwcheck|put|pgrep|pkill|relay [ARGS]")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {

@@ -16,3 +16,5 @@ func unsupported() error {
 
 func sgTool(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
 func lio(context.Context, []string, io.Writer, io.Writer) error    { return unsupported() }
+func pgrep(context.Context, []string, io.Writer, io.Writer) error  { return unsupported() }
+func pkill(context.Context, []string, io.Writer, io.Writer) error  { return unsupported() }

@@ -189,6 +189,9 @@ func execute(ctx context.Context, req lab.Request) lab.Response {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(cctx, req.Argv[0], req.Argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if len(req.Stdin) > 0 {
+		cmd.Stdin = bytes.NewReader(req.Stdin)
+	}
 	err := cmd.Run()
 	resp.Stdout, resp.Stderr = stdout.Bytes(), stderr.Bytes()
 	resp.Code = cmd.ProcessState.ExitCode()

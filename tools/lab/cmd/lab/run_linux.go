@@ -29,6 +29,7 @@ func scenarios() []scenario {
 		{"nic", true, nicLink},
 		{"freeze", false, freeze},
 		{"lio", false, lioSPC4},
+		{"agent", true, agentScenario},
 	}
 }
 
@@ -270,12 +271,20 @@ const (
 	hbLog      = "/tmp/hb.log"
 	linkLog    = "/tmp/nicwatch.log"
 	hbAlive    = "-> alive"
+	hbRun      = "hakit hb run" // its command line, for pgrep and pkill
 	hbDeadLine = "-> dead"
 )
 
 // waitLine polls a guest log until it holds more than `after` lines holding
 // pat, and returns the host time it took and the new count.
 func waitLine(ctx context.Context, n *lab.Node, path, pat string, after int, bound time.Duration) (time.Duration, int, error) {
+	return waitCount(ctx, n, path, fmt.Sprintf("%q line", pat), func(s string) int { return countLines(s, pat) }, after, bound)
+}
+
+// waitCount polls a guest log until count finds more than `after` things
+// (what names them) in it, and returns the host time it took and the new
+// count.
+func waitCount(ctx context.Context, n *lab.Node, path, what string, count func(string) int, after int, bound time.Duration) (time.Duration, int, error) {
 	t := time.Now()
 	for {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -284,12 +293,12 @@ func waitLine(ctx context.Context, n *lab.Node, path, pat string, after int, bou
 		if err != nil {
 			return 0, 0, err
 		}
-		cnt := countLines(r.Stdout, pat)
+		cnt := count(r.Stdout)
 		if cnt > after {
 			return time.Since(t), cnt, nil
 		}
 		if time.Since(t) > bound {
-			return 0, 0, fmt.Errorf("node %s: no new %q line in %s within %v; log:\n%s", n.Name(), pat, path, bound, r.Stdout)
+			return 0, 0, fmt.Errorf("node %s: no new %s in %s within %v; log:\n%s", n.Name(), what, path, bound, lastLines(r.Stdout, 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -320,7 +329,8 @@ func countLines(s, pat string) int {
 // waits until both see the peer alive.
 func ensureBeat(ctx context.Context, e *env) error {
 	for i, n := range []*lab.Node{e.a, e.b} {
-		if count(ctx, n, hbLog, hbAlive) > 0 {
+		// Another scenario (agent) may have stopped it.
+		if count(ctx, n, hbLog, hbAlive) > 0 && running(ctx, n, hbRun) {
 			continue
 		}
 		if _, err := n.StartBackground(ctx, hbLog, "hakit", "hb", "run", "--port", "/dev/ttyS1", "--baud", "115200",

@@ -21,9 +21,9 @@ func TestPick(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{"all", []string{"identify", "persistent", "scsi2", "serial", "nic", "freeze", "lio"}, false},
-		{"", []string{"identify", "persistent", "scsi2", "serial", "nic", "freeze", "lio"}, false},
-		{"ci", []string{"identify", "persistent", "serial", "nic"}, false},
+		{"all", []string{"identify", "persistent", "scsi2", "serial", "nic", "freeze", "lio", "agent"}, false},
+		{"", []string{"identify", "persistent", "scsi2", "serial", "nic", "freeze", "lio", "agent"}, false},
+		{"ci", []string{"identify", "persistent", "serial", "nic", "agent"}, false},
 		{"nic,identify", []string{"nic", "identify"}, false},
 		{"identify,bogus", nil, true},
 	}
