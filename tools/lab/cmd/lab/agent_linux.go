@@ -132,6 +132,21 @@ func (w *eventWatch) wait(ctx context.Context, since time.Time, bound time.Durat
 	return took, nil
 }
 
+// fenceAgent runs fence_hwagent on n with its options on stdin, as
+// Pacemaker does, and wants exit 0 and the line want; it returns the output.
+func fenceAgent(ctx context.Context, n *lab.Node, action, plug, want string) (string, error) {
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r, err := n.RunInput(c, []byte(fenceStdin(action, plug)), "hakit", "fence_hwagent")
+	if err != nil {
+		return "", err
+	}
+	if r.Code != 0 || !strings.Contains(r.Stdout, want) {
+		return "", fmt.Errorf("node %s: fence_hwagent action=%s plug=%s: exit %d, want %q: %s%s", n.Name(), action, plug, r.Code, want, r.Stdout, r.Stderr)
+	}
+	return strings.TrimSpace(r.Stdout), nil
+}
+
 // expect runs action and waits for a new event of source and kind on each
 // node; it returns, per node, how long after the action the event showed.
 func expect(ctx context.Context, source, kind string, nodes []*lab.Node, bound time.Duration, action func() error) ([]time.Duration, error) {
@@ -286,16 +301,11 @@ func agentSteps(ctx context.Context, e *env) ([]string, error) {
 	// B fences A as Pacemaker would: fence_hwagent with options on stdin.
 	fw := watchEvents(ctx, "guard", "fenced", e.a)
 	t = time.Now()
-	c, cancel := context.WithTimeout(ctx, 30*time.Second)
-	r, err := e.b.RunInput(c, []byte(fenceStdin(agentNodes[0].name)), "hakit", "fence_hwagent")
-	cancel()
+	out, err = fenceAgent(ctx, e.b, "off", agentNodes[0].name, "Success: Powered OFF")
 	if err != nil {
 		return msgs, err
 	}
 	fenceTook := time.Since(t)
-	if r.Code != 0 || !strings.Contains(r.Stdout, "Success: Powered OFF") {
-		return msgs, fmt.Errorf("node b: fence_hwagent action=off plug=%s: exit %d: %s%s", agentNodes[0].name, r.Code, r.Stdout, r.Stderr)
-	}
 	t = time.Now()
 	guard, err := waitStatus(ctx, e.a, "fenced", func(s agent.Status) bool { return s.Fenced }, 10*time.Second)
 	if err != nil {
@@ -313,7 +323,18 @@ func agentSteps(ctx context.Context, e *env) ([]string, error) {
 		return msgs, err
 	}
 	msgs = append(msgs, fmt.Sprintf("fence_hwagent on B (stdin action=off plug=%s): %q in %v; A's guard raised fenced %v after it (status; event seen after %v, disk period %dms), A's write conflicts, A's acquire refused, B writes",
-		agentNodes[0].name, strings.TrimSpace(r.Stdout), fenceTook.Round(time.Millisecond), guard.Round(time.Millisecond), ev[0].Round(time.Millisecond), agentDiskPeriod))
+		agentNodes[0].name, out, fenceTook.Round(time.Millisecond), guard.Round(time.Millisecond), ev[0].Round(time.Millisecond), agentDiskPeriod))
+
+	// A comes back as Pacemaker's unfencing does: action=on on A itself.
+	t = time.Now()
+	if _, err := fenceAgent(ctx, e.a, "on", agentNodes[0].name, "Success: Powered ON"); err != nil {
+		return msgs, err
+	}
+	onTook := time.Since(t)
+	if _, err := waitStatus(ctx, e.a, "not fenced", func(s agent.Status) bool { return !s.Fenced }, 5*time.Second); err != nil {
+		return msgs, err
+	}
+	msgs = append(msgs, fmt.Sprintf("fence_hwagent on A (stdin action=on plug=%s): unfenced in %v", agentNodes[0].name, onTook.Round(time.Millisecond)))
 
 	sum, err := hwcheckOnB(ctx, e)
 	if err != nil {
@@ -322,10 +343,13 @@ func agentSteps(ctx context.Context, e *env) ([]string, error) {
 	return append(msgs, sum), nil
 }
 
-// hwcheckOnB runs hwcheck on B. hwcheck wants both agents' sockets; A's is
-// in another VM, so a relay carries it over the heartbeat link (TCP on
-// eth0) to a socket on B. Without it only the inventory runs: the serial,
-// NIC, shared-disk and RAID checks read both agents.
+// hwcheckOnB runs hwcheck on B, with the consent to the PR matrix (the
+// LUN is the lab's). hwcheck wants both agents' sockets; A's is in another
+// VM, so a relay carries it over the heartbeat link (TCP on eth0) to a
+// socket on B. Without it only the inventory runs: the serial, NIC,
+// shared-disk, PR-matrix and RAID checks read both agents. The SCSI-2 test
+// stays skipped: it drives both nodes' initiators itself, which needs
+// iscsi:// disks, not the guests' /dev/sg0.
 func hwcheckOnB(ctx context.Context, e *env) (string, error) {
 	aAddr, _, _ := strings.Cut(e.a.Spec().Addr, "/")
 	if _, err := e.a.StartBackground(ctx, relayLog, "hakit", "relay", "tcp:"+aAddr+":"+relayPort, "unix:"+agentSocket); err != nil {
@@ -343,7 +367,7 @@ func hwcheckOnB(ctx context.Context, e *env) (string, error) {
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	t := time.Now()
-	r, err := e.b.Run(c, "hakit", "hwcheck", "--config", agentConfigPath, "--peer-socket", peerSocket, "--inventory")
+	r, err := e.b.Run(c, "hakit", "hwcheck", "--config", agentConfigPath, "--peer-socket", peerSocket, "--inventory", "--pr-test")
 	if err != nil {
 		return "", err
 	}

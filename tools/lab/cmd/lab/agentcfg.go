@@ -68,10 +68,10 @@ func parseIdentity(out string) string {
 	return ""
 }
 
-// fenceStdin is what Pacemaker writes on a fence agent's stdin to power
-// victim off.
-func fenceStdin(victim string) string {
-	return fmt.Sprintf("action=off\nplug=%s\nconfig=%s\n", victim, agentConfigPath)
+// fenceStdin is what Pacemaker writes on a fence agent's stdin to run
+// action (off, on, status...) on plug.
+func fenceStdin(action, plug string) string {
+	return fmt.Sprintf("action=%s\nplug=%s\nconfig=%s\n", action, plug, agentConfigPath)
 }
 
 // countEvents counts the events of `hwagent events --json` output (one JSON

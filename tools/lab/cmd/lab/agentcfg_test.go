@@ -30,7 +30,7 @@ func TestAgentConfigParses(t *testing.T) {
 }
 
 func TestFenceStdin(t *testing.T) {
-	opts, unknown, err := fence.ParseStdin(strings.NewReader(fenceStdin("node-a")))
+	opts, unknown, err := fence.ParseStdin(strings.NewReader(fenceStdin("off", "node-a")))
 	if err != nil || len(unknown) > 0 {
 		t.Fatalf("ParseStdin: %v, unknown %v", err, unknown)
 	}
