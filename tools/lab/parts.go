@@ -26,10 +26,11 @@ func URootCommands() []string {
 
 // GuestModules are the kernel modules the guests load (their dependencies
 // are added): virtio transport and command channel, the SCSI stack with sg
-// and sd, both NIC models, and LIO with its loopback fabric (tcm_loop) for
+// and sd, both NIC models, and LIO with its loopback fabric (tcm_loop) and
+// its iSCSI fabric (iscsi_target_mod, which allocates crc32c at login) for
 // the SPC-4 target inside a guest.
 func GuestModules() []string {
-	return []string{"virtio_pci", "virtio_console", "virtio_scsi", "sd_mod", "sg", "e1000", "virtio_net", "configfs", "target_core_mod", "tcm_loop"}
+	return []string{"virtio_pci", "virtio_console", "virtio_scsi", "sd_mod", "sg", "e1000", "virtio_net", "configfs", "target_core_mod", "tcm_loop", "iscsi_target_mod", "crc32c_generic"}
 }
 
 // ErrMissing is returned when a part of the lab is missing and could not be

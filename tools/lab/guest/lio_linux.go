@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,6 +24,11 @@ const (
 	configfs  = "/sys/kernel/config"
 	lioDBRoot = "/tmp/lio-db"
 	lioDev    = "core/rd_mcp_0/lab"
+	// lioISCSIDev is the backstore of the iSCSI target: a LUN of its own,
+	// so its reservations do not mix with the loopback LUN's.
+	lioISCSIDev = "core/rd_mcp_1/iscsi"
+	// lioPortal is where the iSCSI target listens, inside the guest.
+	lioPortal = "127.0.0.1:3260"
 )
 
 // lioTargets are the loopback target WWNs and their initiator (nexus) WWNs.
@@ -32,41 +39,12 @@ func lioTargets() [][2]string {
 	}
 }
 
-// lio setup: builds the configuration and prints the two sg paths, one a
-// line, in target order.
-func lio(ctx context.Context, args []string, w, _ io.Writer) error {
-	if len(args) != 1 || args[0] != "setup" {
-		return &exitError{2, errors.New("usage: hakit lio setup")}
-	}
-	if _, err := os.Stat(filepath.Join(configfs, "target")); err != nil {
-		if err := unix.Mount("configfs", configfs, "configfs", 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("mount configfs: %w", err)
-		}
-	}
-	t := filepath.Join(configfs, "target")
-	steps := []struct{ mkdir, file, value, link string }{
-		// LIO keeps PR metadata (APTPL) in <dbroot>/pr/aptpl_<unit serial>:
-		// without the directory or a unit serial every PR OUT fails with
-		// LOGICAL UNIT COMMUNICATION FAILURE.
-		{mkdir: filepath.Join(lioDBRoot, "pr")},
-		{file: filepath.Join(t, "dbroot"), value: lioDBRoot},
-		{mkdir: filepath.Join(t, lioDev)},
-		{file: filepath.Join(t, lioDev, "control"), value: "rd_pages=8192"},
-		{file: filepath.Join(t, lioDev, "enable"), value: "1"},
-		{file: filepath.Join(t, lioDev, "wwn", "vpd_unit_serial"), value: "6001405a1b2c3d4e5f60718293a4b5c6"},
-	}
-	for _, tg := range lioTargets() {
-		// The nexus (initiator port) first: tcm_loop scans a LUN as soon as
-		// it is linked, and the scan fails without a nexus.
-		tpg := filepath.Join(t, "loopback", tg[0], "tpgt_1")
-		lun := filepath.Join(tpg, "lun", "lun_0")
-		steps = append(steps,
-			struct{ mkdir, file, value, link string }{mkdir: tpg},
-			struct{ mkdir, file, value, link string }{file: filepath.Join(tpg, "nexus"), value: tg[1]},
-			struct{ mkdir, file, value, link string }{mkdir: lun},
-			struct{ mkdir, file, value, link string }{file: filepath.Join(lun, "lab"), link: filepath.Join(t, lioDev)},
-		)
-	}
+// cfStep is one configfs change: a directory, an attribute value or a
+// symbolic link (file -> link).
+type cfStep struct{ mkdir, file, value, link string }
+
+// apply makes the changes in order; what already exists is kept.
+func apply(steps []cfStep) error {
 	for _, s := range steps {
 		var err error
 		switch {
@@ -80,6 +58,73 @@ func lio(ctx context.Context, args []string, w, _ io.Writer) error {
 		if err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("lio: %w", err)
 		}
+	}
+	return nil
+}
+
+// mountConfigfs mounts configfs unless it is there.
+func mountConfigfs() error {
+	if _, err := os.Stat(filepath.Join(configfs, "target")); err == nil {
+		return nil
+	}
+	if err := unix.Mount("configfs", configfs, "configfs", 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+		return fmt.Errorf("mount configfs: %w", err)
+	}
+	return nil
+}
+
+// ramBackstore is a RAM disk backstore named dev (core/rd_mcp_N/NAME) with
+// a unit serial. LIO keeps PR metadata (APTPL) in <dbroot>/pr/aptpl_<unit
+// serial>: without the directory or a unit serial every PR OUT fails with
+// LOGICAL UNIT COMMUNICATION FAILURE.
+// The database root cannot change once a device exists: it is set only
+// when it differs.
+func ramBackstore(t, dev, serial string) []cfStep {
+	steps := []cfStep{{mkdir: filepath.Join(lioDBRoot, "pr")}}
+	if b, err := os.ReadFile(filepath.Join(t, "dbroot")); err != nil || strings.TrimSpace(string(b)) != lioDBRoot {
+		steps = append(steps, cfStep{file: filepath.Join(t, "dbroot"), value: lioDBRoot})
+	}
+	return append(steps, []cfStep{
+		{mkdir: filepath.Join(t, dev)},
+		{file: filepath.Join(t, dev, "control"), value: "rd_pages=8192"},
+		{file: filepath.Join(t, dev, "enable"), value: "1"},
+		{file: filepath.Join(t, dev, "wwn", "vpd_unit_serial"), value: serial},
+	}...)
+}
+
+// lio: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR...
+func lio(ctx context.Context, args []string, w, _ io.Writer) error {
+	switch {
+	case len(args) == 1 && args[0] == "setup":
+		return lioLoop(ctx, w)
+	case len(args) >= 3 && args[0] == "iscsi":
+		return lioISCSI(ctx, args[1], args[2:], w)
+	}
+	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR...")}
+}
+
+// lioLoop (lio setup) builds the tcm_loop configuration and prints the two
+// sg paths, one a line, in target order.
+func lioLoop(ctx context.Context, w io.Writer) error {
+	if err := mountConfigfs(); err != nil {
+		return err
+	}
+	t := filepath.Join(configfs, "target")
+	steps := ramBackstore(t, lioDev, "6001405a1b2c3d4e5f60718293a4b5c6")
+	for _, tg := range lioTargets() {
+		// The nexus (initiator port) first: tcm_loop scans a LUN as soon as
+		// it is linked, and the scan fails without a nexus.
+		tpg := filepath.Join(t, "loopback", tg[0], "tpgt_1")
+		lun := filepath.Join(tpg, "lun", "lun_0")
+		steps = append(steps,
+			cfStep{mkdir: tpg},
+			cfStep{file: filepath.Join(tpg, "nexus"), value: tg[1]},
+			cfStep{mkdir: lun},
+			cfStep{file: filepath.Join(lun, "lab"), link: filepath.Join(t, lioDev)},
+		)
+	}
+	if err := apply(steps); err != nil {
+		return err
 	}
 	// Wait for the two LIO LUNs to show up as sg devices.
 	deadline := time.Now().Add(15 * time.Second)
@@ -114,4 +159,57 @@ func lioSG() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// lioISCSI (lio iscsi) exports a RAM LUN through LIO's iSCSI fabric on
+// lioPortal, as LUN 0 of target iqn, to the initiators named (one ACL each,
+// no authentication), then prints the LUN's iscsi:// URL.
+func lioISCSI(ctx context.Context, iqn string, initiators []string, w io.Writer) error {
+	if err := mountConfigfs(); err != nil {
+		return err
+	}
+	// The portal is on the loopback interface, down until someone raises it.
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("lio: lo: %w", err)
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("lio: lo up: %w", err)
+	}
+	t := filepath.Join(configfs, "target")
+	tpg := filepath.Join(t, "iscsi", iqn, "tpgt_1")
+	lun := filepath.Join(tpg, "lun", "lun_0")
+	steps := append(ramBackstore(t, lioISCSIDev, "6001405f0e1d2c3b4a5968778695a4b3"),
+		cfStep{mkdir: lun},
+		cfStep{file: filepath.Join(lun, "lab"), link: filepath.Join(t, lioISCSIDev)},
+		cfStep{mkdir: filepath.Join(tpg, "np", lioPortal)},
+		cfStep{file: filepath.Join(tpg, "attrib", "authentication"), value: "0"},
+		cfStep{file: filepath.Join(tpg, "attrib", "generate_node_acls"), value: "0"},
+	)
+	for _, in := range initiators {
+		acl := filepath.Join(tpg, "acls", in, "lun_0")
+		steps = append(steps,
+			cfStep{mkdir: acl},
+			cfStep{file: filepath.Join(acl, "lab"), link: lun},
+		)
+	}
+	steps = append(steps, cfStep{file: filepath.Join(tpg, "enable"), value: "1"})
+	if err := apply(steps); err != nil {
+		return err
+	}
+	// Wait for the portal to accept connections.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", lioPortal)
+		if err == nil {
+			c.Close()
+			fmt.Fprintf(w, "iscsi://%s/%s/0\n", lioPortal, iqn)
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("lio: iSCSI portal %s: %w", lioPortal, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -3,9 +3,10 @@
 //
 //	hakit disk ...           the shared-disk command line (scsi/diskcli)
 //	hakit hb ...             serialhb's command line (serialhb/hbcli)
-//	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO (see sg_linux.go)
+//	hakit sg DEV OP [ARGS]   raw SCSI probe over SG_IO or iSCSI (sg_linux.go)
 //	hakit nic ...            nic's command line (nic/niccli)
 //	hakit lio setup          LIO with two initiator ports onto one LUN
+//	hakit lio iscsi IQN INI.. LIO's iSCSI target on 127.0.0.1:3260
 //	hakit hwagent ...        the node agent and its client (agent/cli)
 //	hakit fence_hwagent      the fence agent (options on stdin, as Pacemaker)
 //	hakit hwcheck ...        install-time diagnostics (check)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/scsi"
-	"github.com/hakit/hakit/scsi/sgio"
+	"github.com/hakit/hakit/scsi/diskcli"
 )
 
 // Exit codes as sg_persist uses them.
@@ -18,15 +18,21 @@ const (
 	exitUnitAttention = 6
 )
 
-// sgTool: hakit sg DEV OP [KEYS]: one SCSI command through hakit's scsi
-// package over SG_IO. OPs: tur, identify, reserve6, release6, read, write
+// sgTool: hakit sg [--initiator NAME] DEV OP [KEYS]: one SCSI command
+// through hakit's scsi package, over SG_IO for /dev/sgN or hakit's userspace
+// initiator for iscsi://host/iqn/lun (with --initiator naming the I_T
+// nexus). OPs: tur, identify, reserve6, release6, read, write
 // (block 0), readkeys, readres, register KEY, reserve KEY, release KEY,
 // clear KEY, preempt KEY VICTIM, and for SPC-4 targets register-aptpl KEY,
 // preempt-abort KEY VICTIM, fullstatus, caps. Persistent reservations are type 1 (Write
 // Exclusive): only the holder may write.
 func sgTool(ctx context.Context, args []string, w, _ io.Writer) error {
+	var initiator string
+	if len(args) > 1 && args[0] == "--initiator" {
+		initiator, args = args[1], args[2:]
+	}
 	if len(args) < 2 {
-		return &exitError{2, errors.New("usage: hakit sg DEV OP [KEYS]")}
+		return &exitError{2, errors.New("usage: hakit sg [--initiator NAME] DEV OP [KEYS]")}
 	}
 	op, rest := args[1], args[2:]
 	keys := make([]scsi.Key, len(rest))
@@ -41,14 +47,14 @@ func sgTool(ctx context.Context, args []string, w, _ io.Writer) error {
 	if len(keys) != need[op] {
 		return &exitError{2, fmt.Errorf("%s wants %d keys, got %d", op, need[op], len(keys))}
 	}
-	sg, err := sgio.Open(args[0])
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	tr, closer, err := diskcli.OpenDevice(ctx, args[0], diskcli.OpenOptions{Initiator: initiator})
 	if err != nil {
 		return err
 	}
-	defer sg.Close()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	d := &scsi.Device{Transport: sg, Name: args[0]}
+	defer closer.Close()
+	d := &scsi.Device{Transport: tr, Name: args[0]}
 	err = sgOp(ctx, d, op, keys, w)
 	switch {
 	case errors.Is(err, scsi.ErrReservationConflict):

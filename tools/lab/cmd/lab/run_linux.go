@@ -436,11 +436,17 @@ func freeze(ctx context.Context, e *env) (string, error) {
 	return fmt.Sprintf("A frozen -> B declares it dead after %v; thawed -> alive after %v", dead.Round(time.Millisecond), alive.Round(time.Millisecond)), nil
 }
 
-// lioSPC4 sets up LIO in node A (two initiator ports onto one RAM LUN) and
-// runs what tgtd lacks: READ FULL STATUS and APTPL (PREEMPT AND ABORT: see
-// lioSteps).
+// lioSPC4 sets up LIO in node A and runs what tgtd lacks: through tcm_loop
+// (two initiator ports onto one RAM LUN, over SG_IO) READ FULL STATUS,
+// PREEMPT and APTPL; through LIO's iSCSI fabric (hakit's own initiator as
+// two nodes) PREEMPT AND ABORT, READ FULL STATUS and APTPL.
 func lioSPC4(ctx context.Context, e *env) (string, error) {
 	msg, err := lioSteps(ctx, e)
+	if err == nil {
+		var m string
+		m, err = lioISCSI(ctx, e.a)
+		msg += "; " + m
+	}
 	if err != nil {
 		if r, derr := e.a.Run(ctx, "dmesg"); derr == nil {
 			err = fmt.Errorf("%w\n--- dmesg of a (tail) ---\n%s", err, lastLines(r.Stdout, 25))
@@ -507,7 +513,7 @@ func lioSteps(ctx context.Context, e *env) (string, error) {
 		return "", fmt.Errorf("after REGISTER with APTPL, REPORT CAPABILITIES says %q, want ptpl_a=true", caps)
 	}
 	first := func(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
-	return fmt.Sprintf("LIO via tcm_loop (%s, %s): READ FULL STATUS shows both I_T nexuses, PREEMPT removes %s and its writes conflict, APTPL accepted (%s); PREEMPT AND ABORT not run (deadlocks tcm_loop on kernel 6.1); slowest command %v",
+	return fmt.Sprintf("LIO via tcm_loop (%s, %s): READ FULL STATUS shows both I_T nexuses, PREEMPT removes %s and its writes conflict, APTPL accepted (%s); PREEMPT AND ABORT not run there (deadlocks tcm_loop on kernel 6.1); slowest command %v",
 		p1, p2, key1, first(caps), worst.Round(time.Millisecond)), nil
 }
 
