@@ -33,7 +33,7 @@ lint: ## go vet, staticcheck (pinned), gofmt, and the other-OS builds
 	GOOS=darwin $(GO) build ./...
 	GOOS=windows $(GO) build ./...
 
-demo: deps ## build the two-node rig on this machine, show it, tear it down
+demo: deps ## the two-node rig on this machine: both agents, hwcheck, a cable pull, a link down and a fence; then teardown
 	$(GO) run ./tools/demo $(DEMOFLAGS)
 
 lab: deps ## boot two QEMU nodes (real kernel drivers) and run the acceptance scenarios
