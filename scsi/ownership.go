@@ -603,7 +603,10 @@ type FenceResult struct {
 // key is registered and a reservation protects the unit.
 //
 // Errors: ErrOwnKey (peer is this node's key), ErrKeyNotRegistered (peer
-// not registered: already fenced or a wrong key), ErrNotRegistered (this
+// not registered: already fenced or a wrong key; nothing is sent, and the
+// result holds the keys and reservation read back, so a caller that takes
+// this as an idempotent success can check a reservation still protects the
+// unit), ErrNotRegistered (this
 // node was fenced itself, e.g. the peer fenced first in a split),
 // ErrNotVerified (the read-back disagrees).
 func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
@@ -630,7 +633,13 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 		return r, o.opErr("fence", fmt.Errorf("%w (key %s): this node is fenced itself and cannot fence %s", ErrNotRegistered, o.cfg.Key, peer))
 	}
 	if countKey(keys.Keys, peer) == 0 {
-		return r, o.opErr("fence", fmt.Errorf("%w: peer key %s (registered: %s)", ErrKeyNotRegistered, peer, keyList(keys.Keys)))
+		// Read the reservation too, so a caller treating this as an
+		// idempotent success can check that a reservation still keeps the
+		// unregistered peer from writing.
+		if err := o.readState(ctx, &r.Result); err != nil {
+			return r, err
+		}
+		return r, o.opErr("fence", fmt.Errorf("%w: peer key %s (registered: %s; reservation: %s)", ErrKeyNotRegistered, peer, keyList(r.Keys.Keys), describeReservation(r.Reservation)))
 	}
 	p := PROutParams{Key: o.cfg.Key, ServiceActionKey: peer}
 	r.Method = PROutPreemptAndAbort

@@ -301,19 +301,28 @@ func (d *Disk) Unfence(ctx context.Context) error {
 	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Unfence(ctx); return err })
 }
 
-// Fence implements agent.Disk; a peer key already gone is success (fencing
-// is idempotent; the caller reads the state back).
+// Fence implements agent.Disk. A peer key already gone is success
+// (fencing is idempotent), said in the log, but only when this node is
+// registered and a reservation still keeps the unregistered peer from
+// writing; without a reservation the peer is not fenced and Fence fails.
 func (d *Disk) Fence(ctx context.Context) error {
-	return d.act(ctx, func(o *scsi.Owner) error {
-		r, err := o.Fence(ctx, d.peer)
-		if errors.Is(err, scsi.ErrKeyNotRegistered) {
-			return nil
+	return d.act(ctx, func(o *scsi.Owner) error { return fencePeer(ctx, o, d.peer, d.log) })
+}
+
+// fencePeer fences peer through o (see Disk.Fence).
+func fencePeer(ctx context.Context, o *scsi.Owner, peer scsi.Key, log *slog.Logger) error {
+	r, err := o.Fence(ctx, peer)
+	switch {
+	case errors.Is(err, scsi.ErrKeyNotRegistered):
+		if r == nil || !r.Reservation.Held {
+			return fmt.Errorf("peer key %s is not registered but no reservation protects the unit: the peer can still write: %w", peer, err)
 		}
-		if err == nil && r.Fallback != "" {
-			d.log.Info("fence fallback", "method", r.MethodName, "why", r.Fallback)
-		}
-		return err
-	})
+		log.Info("fence: peer key already gone (idempotent success)", "peer", peer, "reservation", r.Reservation.Key, "type", r.Reservation.Type.String())
+		return nil
+	case err == nil && r.Fallback != "":
+		log.Info("fence fallback", "method", r.MethodName, "why", r.Fallback)
+	}
+	return err
 }
 
 // Heartbeat runs a serialhb Runner as an agent component.
