@@ -264,3 +264,58 @@ func FuzzParseStdin(f *testing.F) {
 		}
 	})
 }
+
+// off is verified on every disk: the peer's key gone, this node's key
+// still there, a reservation held, and the disk read.
+func TestOffVerification(t *testing.T) {
+	ok := agent.DiskStatus{Device: "/dev/sdb", OwnKey: "0x1", PeerKey: "0x2", Keys: []string{"0x1"}, Registered: true, Holder: "0x1"}
+	for _, tt := range []struct {
+		name string
+		edit func(*agent.DiskStatus)
+		want string // "" for success
+	}{
+		{"fenced", func(*agent.DiskStatus) {}, ""},
+		{"peer still registered", func(d *agent.DiskStatus) { d.PeerRegistered = true }, "still registered"},
+		{"own key gone", func(d *agent.DiskStatus) { d.Registered = false }, "this node's key"},
+		{"no reservation", func(d *agent.DiskStatus) { d.Holder = "" }, "no reservation"},
+		{"unreadable", func(d *agent.DiskStatus) { d.Error = "timeout" }, "timeout"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := ok
+			tt.edit(&d)
+			err := fenced([]agent.DiskStatus{ok, d})
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("fenced = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// noReservation answers off with the peer's key gone but no reservation.
+type noReservation struct{ *fakeBackend }
+
+func (n noReservation) Fence(ctx context.Context, node string) (agent.ActionResult, error) {
+	res, err := n.fakeBackend.Fence(ctx, node)
+	for i := range res.Disks {
+		res.Disks[i].Holder, res.Disks[i].Type = "", ""
+	}
+	return res, err
+}
+
+func TestOffWithoutReservationFails(t *testing.T) {
+	lun := agenttest.NewLUN("naa.1")
+	a := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: agenttest.Key(7, 1), Peer: agenttest.Key(7, 2)}
+	if err := a.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	be := noReservation{&fakeBackend{self: "node-a", peer: "node-b", disk: a}}
+	deps := Deps{
+		Dial:       func(string) Backend { return be },
+		LoadConfig: func(string) (*agent.Config, error) { return agent.ParseConfig("c", []byte(cfgYAML)) },
+		Sleep:      func(context.Context, time.Duration) error { return nil },
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"-o", "off", "-n", "node-b"}, nil, &out, &errb, deps); code != ExitError || !strings.Contains(errb.String(), "no reservation") {
+		t.Errorf("off with no reservation left = %d, stdout %q stderr %q; want 1", code, out.String(), errb.String())
+	}
+}

@@ -241,13 +241,11 @@ func (r *runner) run(ctx context.Context) (int, error) {
 			return ExitError, err
 		}
 		disks := r.only(res.Disks)
-		for _, d := range disks {
-			if d.Error != "" || d.PeerRegistered {
-				return ExitError, fmt.Errorf("verification failed: %s", describe(disks))
-			}
-		}
 		if len(disks) == 0 {
 			return ExitError, errors.New("no shared disk fenced")
+		}
+		if err := fenced(disks); err != nil {
+			return ExitError, err
 		}
 		fmt.Fprintln(r.out, "Success: Powered OFF")
 		return ExitOK, nil
@@ -330,6 +328,26 @@ func (r *runner) only(all []agent.DiskStatus) []agent.DiskStatus {
 		}
 	}
 	return out
+}
+
+// fenced verifies the disks read back after off, as fence_scsi does: the
+// peer's key is gone, and a reservation still exists so the unregistered
+// peer cannot write; this node's key is still registered (else the peer
+// fenced it first). A disk that could not be read is a failure.
+func fenced(disks []agent.DiskStatus) error {
+	for _, d := range disks {
+		switch {
+		case d.Error != "":
+			return fmt.Errorf("verification failed: %s: %s", d.Device, d.Error)
+		case d.PeerRegistered:
+			return fmt.Errorf("verification failed: the peer's key %s is still registered: %s", d.PeerKey, describe(disks))
+		case !d.Registered:
+			return fmt.Errorf("verification failed: this node's key %s is gone from %s (fenced by the peer?): %s", d.OwnKey, d.Device, describe(disks))
+		case d.Holder == "":
+			return fmt.Errorf("verification failed: no reservation on %s: the peer can still write: %s", d.Device, describe(disks))
+		}
+	}
+	return nil
 }
 
 // allOn: the node's key is on every disk (fence_scsi's rule).
