@@ -160,10 +160,14 @@ func (s *SCSI2) Challenge(ctx context.Context) (ChallengeResult, error) {
 	}
 	start := s.cfg.Clock.Now()
 	s.log.Info("scsi-2 challenge: unit reset, waiting", "device", s.cfg.Name, "wait", s.cfg.Wait)
-	if err := s.cfg.Clock.Sleep(ctx, s.cfg.Wait); err != nil {
-		return r, err
+	// Wait by the clock, not by one Sleep: a sleep that ends early (a
+	// timer woken before its time) must not let the challenger reserve
+	// before a live owner had the chance to renew.
+	for r.Waited = 0; r.Waited < s.cfg.Wait; r.Waited = s.cfg.Clock.Now().Sub(start) {
+		if err := s.cfg.Clock.Sleep(ctx, s.cfg.Wait-r.Waited); err != nil {
+			return r, err
+		}
 	}
-	r.Waited = s.cfg.Clock.Now().Sub(start)
 	err := s.dev.Reserve6(ctx)
 	if errors.Is(err, ErrReservationConflict) {
 		return r, &OpError{Op: "scsi-2 challenge", Device: s.cfg.Name, Err: fmt.Errorf("%w: %w", ErrOwnerAlive, err)}

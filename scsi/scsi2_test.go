@@ -154,3 +154,42 @@ func TestSCSI2Defend(t *testing.T) {
 		t.Errorf("Defend after takeover: %v", err)
 	}
 }
+
+// shortClock's Sleep advances only half the time asked for: a timer that
+// wakes early.
+type shortClock struct{ fakeClock }
+
+func (c *shortClock) Sleep(ctx context.Context, d time.Duration) error {
+	return c.fakeClock.Sleep(ctx, max(d/2, time.Millisecond))
+}
+
+// The challenger reserves only after Wait has passed by its clock, even
+// when a sleep returns early: a live owner renewing every Period still wins.
+func TestSCSI2ChallengeWaitsFullWait(t *testing.T) {
+	ctx := ctxT(t)
+	lun := scsitest.New(scsitest.Config{})
+	a, b := lun.Connect("a", ""), lun.Connect("b", "")
+	owner := newSCSI2(t, a, &fakeClock{})
+	if err := owner.Reserve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The owner renews once each time the challenger's clock passes a
+	// 3 s period boundary.
+	clk := &shortClock{}
+	var next time.Time
+	clk.during = func(d time.Duration) {
+		if next.IsZero() {
+			next = clk.now.Add(3 * time.Second)
+		}
+		if !clk.now.Add(d).Before(next) {
+			if err := owner.Renew(ctx); err != nil {
+				t.Errorf("owner renew: %v", err)
+			}
+			next = next.Add(3 * time.Second)
+		}
+	}
+	r, err := newSCSI2(t, b, clk).Challenge(ctx)
+	if !errors.Is(err, scsi.ErrOwnerAlive) || r.Won || r.Waited < 9*time.Second {
+		t.Errorf("challenge with an early-waking clock: %+v %v; want owner alive after at least 9s", r, err)
+	}
+}
