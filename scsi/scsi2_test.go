@@ -39,6 +39,19 @@ func newSCSI2(t *testing.T, nx *scsitest.Nexus, clk scsi.Clock) *scsi.SCSI2 {
 	return s
 }
 
+// reservedSCSI2 returns an owner holding a SCSI-2 reservation on a new LUN
+// and a second nexus to that LUN.
+func reservedSCSI2(t *testing.T, ctx context.Context) (*scsi.SCSI2, *scsitest.Nexus) {
+	t.Helper()
+	lun := scsitest.New(scsitest.Config{})
+	a, b := lun.Connect("a", ""), lun.Connect("b", "")
+	owner := newSCSI2(t, a, &fakeClock{})
+	if err := owner.Reserve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return owner, b
+}
+
 func TestSCSI2Config(t *testing.T) {
 	lun := scsitest.New(scsitest.Config{})
 	nx := lun.Connect("a", "")
@@ -91,12 +104,7 @@ func TestSCSI2ReserveConflictReset(t *testing.T) {
 // wins back; a dead one does not and the challenger takes over.
 func TestSCSI2Challenge(t *testing.T) {
 	ctx := ctxT(t)
-	lun := scsitest.New(scsitest.Config{})
-	a, b := lun.Connect("a", ""), lun.Connect("b", "")
-	owner := newSCSI2(t, a, &fakeClock{})
-	if err := owner.Reserve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	owner, b := reservedSCSI2(t, ctx)
 	// Alive: the owner renews every period while B waits.
 	clk := &fakeClock{during: func(d time.Duration) {
 		for range d / (3 * time.Second) {
@@ -167,12 +175,7 @@ func (c *shortClock) Sleep(ctx context.Context, d time.Duration) error {
 // when a sleep returns early: a live owner renewing every Period still wins.
 func TestSCSI2ChallengeWaitsFullWait(t *testing.T) {
 	ctx := ctxT(t)
-	lun := scsitest.New(scsitest.Config{})
-	a, b := lun.Connect("a", ""), lun.Connect("b", "")
-	owner := newSCSI2(t, a, &fakeClock{})
-	if err := owner.Reserve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	owner, b := reservedSCSI2(t, ctx)
 	// The owner renews once each time the challenger's clock passes a
 	// 3 s period boundary.
 	clk := &shortClock{}
