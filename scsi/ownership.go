@@ -695,6 +695,13 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 	case !r.Reservation.Held:
 		return r, o.unverified("fence", "no reservation after fencing")
 	}
+	if res := r.Reservation; !res.Type.AllRegistrants() && res.Key != o.cfg.Key {
+		// The peer is cut off, but a third key holds the reservation
+		// (SPC-4 5.12.11.4.3: PREEMPT of a non-holder removes only its
+		// registrations): this node does not own the unit.
+		r.note("peer key %s removed, but the reservation is held by key %s (%s), neither this node's nor the peer's: this node does not own the unit", peer, res.Key, res.Type)
+		o.log.Warn("fenced, reservation held by a third key", "device", o.cfg.Name, "peer", peer, "holder", res.Key)
+	}
 	o.log.Info("fenced", "device", o.cfg.Name, "peer", peer, "method", r.MethodName)
 	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -655,5 +656,29 @@ func TestDeviceResetUnsupported(t *testing.T) {
 	}
 	if _, err := (&scsi.Device{}).Do(ctxT(t), scsi.TestUnitReady()); err == nil {
 		t.Error("Device without transport: no error")
+	}
+}
+
+// SPC-4 5.12.11.4.3: a third key holding the reservation keeps it when the
+// peer is preempted; Fence succeeds (the peer is cut off) and says this
+// node does not own the unit.
+func TestFenceThirdKeyHoldsReservation(t *testing.T) {
+	ctx := ctxT(t)
+	lun, a, b := registeredPair(t, ctx, scsitest.Config{}, 0)
+	c := newNode(t, lun, "node-c", 0x686b8ed3f6ad0003, scsi.TypeWriteExclusive)
+	chk(c.owner.Acquire(ctx))(t)
+	r := chk(a.owner.Fence(ctx, keyB))(t)
+	if r.Reservation.Key != c.owner.Key() || r.Reserved {
+		t.Errorf("reservation %+v reserved %v, want still C's", r.Reservation, r.Reserved)
+	}
+	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "does not own the unit") }) {
+		t.Errorf("notes %q do not say the reservation is a third key's", r.Notes)
+	}
+	if _, err := b.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("fenced B write: %v, want conflict", err)
+	}
+	st := chk(a.owner.Status(ctx))(t)
+	if st.Owned() {
+		t.Errorf("A owns the unit after fencing B while C holds it: %+v", st.Reservation)
 	}
 }
