@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -409,19 +410,25 @@ func (w *fakeWatchdog) state() (int, bool) {
 	return w.pets, w.disarmed
 }
 
-func TestSelfFenceWatchdog(t *testing.T) {
-	dir := t.TempDir()
-	lun := agenttest.NewLUN("id")
+// fencedWatchdogNode starts node A (self_fence watchdog) on a LUN both
+// nodes registered, through wrap's view of A's disk, lets B fence A and
+// waits for A's guard to raise "fenced".
+func fencedWatchdogNode(t *testing.T, wrap func(*agenttest.Disk) agent.Disk) (n *node, wd *fakeWatchdog, lun *agenttest.LUN) {
+	t.Helper()
+	lun = agenttest.NewLUN("id")
 	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
 	da := &agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}
 	db := &agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}
 	ctx := context.Background()
-	_ = da.Register(ctx)
-	_ = db.Register(ctx)
-	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	for _, d := range []*agenttest.Disk{da, db} {
+		if err := d.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := testConfig(t, t.TempDir(), "a", "b", 1, 2)
 	cfg.SelfFence.Action = "watchdog"
-	wd := &fakeWatchdog{}
-	n := startNode(t, cfg, agent.Deps{Disks: []agent.Disk{da}, Watchdog: wd})
+	wd = &fakeWatchdog{}
+	n = startNode(t, cfg, agent.Deps{Disks: []agent.Disk{wrap(da)}, Watchdog: wd})
 	waitFor(t, "watchdog pets", func() bool { p, _ := wd.state(); return p >= 2 })
 	waitFor(t, "claim", func() bool {
 		st, err := n.client.Status(ctx)
@@ -431,6 +438,11 @@ func TestSelfFenceWatchdog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "fenced", func() bool { st, err := n.client.Status(ctx); return err == nil && st.Fenced })
+	return n, wd, lun
+}
+
+func TestSelfFenceWatchdog(t *testing.T) {
+	n, wd, _ := fencedWatchdogNode(t, func(d *agenttest.Disk) agent.Disk { return d })
 	p1, _ := wd.state()
 	time.Sleep(300 * time.Millisecond) // three watchdog periods
 	p2, _ := wd.state()
@@ -453,4 +465,70 @@ func TestWatchdogDisarmedOnCleanStop(t *testing.T) {
 	if _, disarmed := wd.state(); !disarmed {
 		t.Error("clean stop left the watchdog armed")
 	}
+}
+
+// lossyUnfence, while lose is set, answers an unfence with success without
+// registering: a device that accepts the command but does not take the key.
+type lossyUnfence struct {
+	*agenttest.Disk
+	lose *atomic.Bool
+}
+
+func (d lossyUnfence) Unfence(ctx context.Context) error {
+	if d.lose.Load() {
+		return nil
+	}
+	return d.Disk.Unfence(ctx)
+}
+
+// A fenced node stays fenced, and its watchdog unpetted, until an unfence
+// is confirmed by reading this node's key back: an unfence that fails, or
+// that the device does not show, changes nothing.
+func TestUnfenceClearsFencedOnlyOnReadBack(t *testing.T) {
+	ctx := context.Background()
+	var lose atomic.Bool
+	n, wd, lun := fencedWatchdogNode(t, func(d *agenttest.Disk) agent.Disk { return lossyUnfence{d, &lose} })
+	stillFenced := func(what string) {
+		t.Helper()
+		p1, _ := wd.state()
+		time.Sleep(300 * time.Millisecond) // three watchdog periods
+		p2, _ := wd.state()
+		if p2 > p1+1 {
+			t.Errorf("%s: watchdog petted again: %d -> %d", what, p1, p2)
+		}
+		if st, err := n.client.Status(ctx); err != nil || !st.Fenced {
+			t.Errorf("%s: status fenced=%v err=%v, want fenced", what, st.Fenced, err)
+		}
+		var ae *agent.APIError
+		if _, err := n.client.Action(ctx, "acquire"); !errors.As(err, &ae) || ae.Code != http.StatusConflict {
+			t.Errorf("%s: acquire = %v, want 409", what, err)
+		}
+	}
+
+	// The unfence fails: the path is down.
+	lun.SetDown(true)
+	if _, err := n.client.Action(ctx, "unfence"); err == nil {
+		t.Fatal("unfence on a dead path succeeded")
+	}
+	lun.SetDown(false)
+	stillFenced("failed unfence")
+
+	// The unfence answers success, but the key is not on the disk.
+	lose.Store(true)
+	var ae *agent.APIError
+	if _, err := n.client.Action(ctx, "unfence"); !errors.As(err, &ae) || ae.Code != http.StatusBadGateway || !strings.Contains(err.Error(), agent.ErrStillFenced.Error()) {
+		t.Fatalf("unfence not shown by the read-back = %v, want 502 %q", err, agent.ErrStillFenced)
+	}
+	stillFenced("unfence not read back")
+
+	// A real unfence: the read-back shows the key, the flag goes.
+	lose.Store(false)
+	if _, err := n.client.Action(ctx, "unfence"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := n.client.Status(ctx); err != nil || st.Fenced {
+		t.Fatalf("after a confirmed unfence: fenced=%v err=%v", st.Fenced, err)
+	}
+	p1, _ := wd.state()
+	waitFor(t, "watchdog pets again", func() bool { p, _ := wd.state(); return p >= p1+2 })
 }

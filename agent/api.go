@@ -145,6 +145,9 @@ type Disk interface {
 var (
 	// ErrFenced: this node was fenced; it claims nothing until unfence.
 	ErrFenced = errors.New("this node was fenced: unfence it first")
+	// ErrStillFenced: an unfence did not show this node's key registered
+	// again on every disk when read back; the node stays fenced.
+	ErrStillFenced = errors.New("still fenced")
 	// ErrSelfFence: a request to fence this node itself.
 	ErrSelfFence = errors.New("refusing to fence this node itself")
 	// ErrUnknownNode: a fence request names neither node.

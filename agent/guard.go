@@ -54,8 +54,31 @@ func (g *Guard) Release(device string) { delete(g.claimed, device) }
 // Fenced reports whether the node was fenced since the last Unfence.
 func (g *Guard) Fenced() bool { return g.fenced }
 
-// Unfence clears the fenced state (after an explicit unfence action).
+// Unfence clears the fenced state unconditionally. The agent uses
+// UnfenceVerified, which clears it only on a read-back.
 func (g *Guard) Unfence() { g.fenced = false }
+
+// UnfenceVerified clears the fenced state only when read, the statuses read
+// back after an unfence action, shows this node's key registered on every
+// disk (none unreadable, at least one); each disk is then claimed. Otherwise
+// the node stays fenced and false is returned: an unfence that failed, or
+// that the device does not confirm, must not let the node act (or pet its
+// watchdog) again.
+func (g *Guard) UnfenceVerified(read []DiskStatus) bool {
+	if len(read) == 0 {
+		return false
+	}
+	for _, s := range read {
+		if s.Error != "" || !s.Registered {
+			return false
+		}
+	}
+	g.fenced = false
+	for _, s := range read {
+		g.claimed[s.Device] = true
+	}
+	return true
+}
 
 // Claims reports whether the device is claimed.
 func (g *Guard) Claims(device string) bool { return g.claimed[device] }

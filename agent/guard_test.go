@@ -41,6 +41,43 @@ func TestGuard(t *testing.T) {
 	}
 }
 
+func TestGuardUnfenceVerified(t *testing.T) {
+	reg := func(dev string, r bool) DiskStatus { return DiskStatus{Device: dev, Registered: r} }
+	for _, tt := range []struct {
+		name   string
+		read   []DiskStatus
+		ok     bool
+		claims []string
+	}{
+		{"no disk read back", nil, false, nil},
+		{"key not back", []DiskStatus{reg("a", false)}, false, nil},
+		{"unreadable disk", []DiskStatus{reg("a", true), {Device: "b", Error: "timeout"}}, false, nil},
+		{"one of two disks", []DiskStatus{reg("a", true), reg("b", false)}, false, nil},
+		{"every disk", []DiskStatus{reg("a", true), reg("b", true)}, true, []string{"a", "b"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewGuard()
+			g.Observe(reg("a", true))
+			g.Observe(reg("a", false))
+			if got := g.UnfenceVerified(tt.read); got != tt.ok {
+				t.Errorf("UnfenceVerified = %v, want %v", got, tt.ok)
+			}
+			if g.Fenced() == tt.ok {
+				t.Errorf("Fenced = %v after UnfenceVerified = %v", g.Fenced(), tt.ok)
+			}
+			var claims []string
+			for _, d := range []string{"a", "b"} {
+				if g.Claims(d) {
+					claims = append(claims, d)
+				}
+			}
+			if diff := cmp.Diff(tt.claims, claims); diff != "" {
+				t.Errorf("claims (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestGuardRelease(t *testing.T) {
 	g := NewGuard()
 	g.Observe(DiskStatus{Device: "d", Registered: true})

@@ -142,9 +142,6 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 	defer a.act.Unlock()
 	a.mu.Lock()
 	fenced := a.guard.Fenced()
-	if name == "unfence" {
-		a.guard.Unfence()
-	}
 	a.mu.Unlock()
 	if fenced && (name == "register" || name == "acquire") {
 		writeError(w, http.StatusConflict, ErrFenced)
@@ -160,6 +157,21 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 			errs = append(errs, fmt.Errorf("%s: %w", d.Device(), err))
 		}
 		res.Disks = append(res.Disks, a.refresh(r.Context(), d))
+	}
+	if name == "unfence" && fenced {
+		// The fenced flag goes only when the read-back shows this node's
+		// key on every disk again: a failed unfence leaves the node fenced
+		// (no ownership actions, no watchdog pets).
+		a.mu.Lock()
+		ok := a.guard.UnfenceVerified(res.Disks)
+		a.mu.Unlock()
+		if ok {
+			for _, s := range res.Disks {
+				a.emit(Event{Source: "guard", Kind: "claimed", Msg: s.Device + ": this node's key " + s.OwnKey + " is registered (unfenced)", Data: map[string]any{"device": s.Device}})
+			}
+		} else if len(errs) == 0 {
+			errs = append(errs, fmt.Errorf("%w: the read-back does not show this node's key registered on every disk", ErrStillFenced))
+		}
 	}
 	code := http.StatusOK
 	kind := name
