@@ -110,6 +110,9 @@ func dialWithRecovery(tb testing.TB, d *rig.Disk) (*node, chan error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if _, err := owner.Register(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	if _, err := owner.Acquire(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -137,6 +140,9 @@ func benchPair(b *testing.B) (*rig.Disk, *tnode, *tnode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := a.owner.Register(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bn.owner.Register(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := bn.owner.Acquire(ctx); err != nil {

@@ -195,6 +195,7 @@ func countKeys(ks []scsi.Key, k scsi.Key) int {
 func TestIntegrationRegistrantsOnly(t *testing.T) {
 	_, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
+	chk(a.owner.Register(ctx))(t)
 	chk(a.owner.Acquire(ctx))(t)
 	if _, err := b.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
 		t.Errorf("unregistered B write: %v, want conflict", err)
@@ -285,6 +286,7 @@ func TestIntegrationDroppedSession(t *testing.T) {
 	d, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	chk(b.owner.Register(ctx))(t)
+	chk(a.owner.Register(ctx))(t)
 	chk(a.owner.Acquire(ctx))(t)
 	if n, err := d.DropConnections(ctx, iqnA); err != nil || n != 1 {
 		t.Fatalf("drop A: %d, %v", n, err)
@@ -357,12 +359,13 @@ func TestIntegrationReconnectHook(t *testing.T) {
 }
 
 // A tgtd restart loses the PR state (no APTPL): Status says so, Reassert
-// does not re-register on its own (fenced and lost look alike), and
-// Acquire/Register rebuild the state.
+// does not re-register on its own (fenced and lost look alike), nor does
+// Acquire; Register then Acquire rebuild the state.
 func TestIntegrationTargetRestart(t *testing.T) {
 	d, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	chk(b.owner.Register(ctx))(t)
+	chk(a.owner.Register(ctx))(t)
 	chk(a.owner.Acquire(ctx))(t)
 	if err := d.Restart(ctx); err != nil {
 		t.Fatal(err)
@@ -377,6 +380,12 @@ func TestIntegrationTargetRestart(t *testing.T) {
 	if _, err := a.owner.Reassert(ctx); !errors.Is(err, scsi.ErrNotRegistered) {
 		t.Errorf("reassert after restart: %v", err)
 	}
+	// Nor does Acquire: registering again is an explicit step.
+	var ue *scsi.UnregisteredError
+	if _, err := a.owner.Acquire(ctx); !errors.As(err, &ue) || !errors.Is(err, scsi.ErrNotRegistered) {
+		t.Errorf("acquire after restart: %v, want *UnregisteredError", err)
+	}
+	chk(a.owner.Register(ctx))(t)
 	chk(a.owner.Acquire(ctx))(t)
 	chk(b.owner.Register(ctx))(t)
 	st = chk(a.owner.Status(ctx))(t)
@@ -527,6 +536,7 @@ func TestIntegrationNotReady(t *testing.T) {
 	d, a, b := tgtdPair(t, 0)
 	ctx := ctxT(t)
 	chk(a.owner.Register(ctx))(t)
+	chk(b.owner.Register(ctx))(t)
 	chk(b.owner.Acquire(ctx))(t)
 	if err := d.SetOnline(ctx, false); err != nil {
 		t.Fatal(err)

@@ -346,24 +346,27 @@ func (o *Owner) Reassert(ctx context.Context) (*Result, error) {
 		if err := o.tur(ctx, r); err != nil {
 			return err
 		}
-		_, err := o.reassertLocked(ctx, r)
+		_, err := o.reassertLocked(ctx, r, "reassert")
 		return err
 	})
 }
 
 // reassertLocked is Reassert; replaced reports whether this nexus had to
-// be registered again.
-func (o *Owner) reassertLocked(ctx context.Context, r *Result) (replaced bool, err error) {
+// be registered again. op names the action in errors; only Reassert itself
+// notes a nexus found registered.
+func (o *Owner) reassertLocked(ctx context.Context, r *Result, op string) (replaced bool, err error) {
 	if err := o.readState(ctx, r); err != nil {
 		return false, err
 	}
 	if countKey(r.Keys.Keys, o.cfg.Key) == 0 {
-		return false, o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer or never registered; unfence to join again", ErrNotRegistered, o.cfg.Key))
+		return false, o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer or never registered; unfence to join again", ErrNotRegistered, o.cfg.Key))
 	}
 	err = o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
 	switch {
 	case err == nil:
-		r.note("this I_T nexus is registered")
+		if op == "reassert" {
+			r.note("this I_T nexus is registered")
+		}
 	case errors.Is(err, ErrReservationConflict):
 		replaced = true
 		r.note("this I_T nexus was not registered (session replaced): registering again")
@@ -378,7 +381,7 @@ func (o *Owner) reassertLocked(ctx context.Context, r *Result) (replaced bool, e
 			// The orphan went between the two reads: a peer fenced
 			// this node. Do not stay registered.
 			uerr := o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key})
-			return replaced, o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer while re-registering (undo: %v)", ErrNotRegistered, o.cfg.Key, uerr))
+			return replaced, o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer while re-registering (undo: %v)", ErrNotRegistered, o.cfg.Key, uerr))
 		}
 		r.Keys = k
 	default:
@@ -386,7 +389,7 @@ func (o *Owner) reassertLocked(ctx context.Context, r *Result) (replaced bool, e
 	}
 	if err := o.dropOrphans(ctx, r, r.Keys, r.Reservation); err != nil {
 		if errors.Is(err, ErrReservationConflict) {
-			return replaced, o.opErr("reassert", fmt.Errorf("%w (key %s): fenced by a peer while re-registering: %w", ErrNotRegistered, o.cfg.Key, err))
+			return replaced, o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer while re-registering: %w", ErrNotRegistered, o.cfg.Key, err))
 		}
 		return replaced, err
 	}
@@ -394,7 +397,7 @@ func (o *Owner) reassertLocked(ctx context.Context, r *Result) (replaced bool, e
 		return replaced, err
 	}
 	if n := countKey(r.Keys.Keys, o.cfg.Key); n != 1 {
-		return replaced, o.unverified("reassert", "own key %s registered %d times, want 1", o.cfg.Key, n)
+		return replaced, o.unverified(op, "own key %s registered %d times, want 1", o.cfg.Key, n)
 	}
 	return replaced, nil
 }
@@ -413,7 +416,7 @@ func (o *Owner) onNexus(ctx context.Context, r *Result, op func() error) error {
 	if kerr != nil || countKey(k.Keys, o.cfg.Key) == 0 {
 		return err
 	}
-	replaced, rerr := o.reassertLocked(ctx, r)
+	replaced, rerr := o.reassertLocked(ctx, r, "reassert")
 	if rerr != nil {
 		return rerr
 	}
@@ -423,13 +426,50 @@ func (o *Owner) onNexus(ctx context.Context, r *Result, op func() error) error {
 	return op()
 }
 
-// Acquire registers (as Register) and reserves the logical unit with the
-// configured type, then verifies with READ RESERVATION that this node's key
-// holds it. A reservation already held by this key is kept (a no-op);
-// one held by another key gives ErrReservedByOther.
+// UnregisteredError is Acquire's refusal when this node's key is not
+// registered on the device: the node may have been fenced (possibly while
+// nothing watched its key), and under the registrants types a registered
+// node may write, so Acquire never registers it. Joining again is an
+// explicit step: Unfence (fence_scsi's "on") or Register. It matches
+// ErrNotRegistered with errors.Is.
+type UnregisteredError struct {
+	Op     string
+	Device string
+	Key    Key
+}
+
+func (e *UnregisteredError) Error() string {
+	dev := ""
+	if e.Device != "" {
+		dev = " " + e.Device
+	}
+	return fmt.Sprintf("%s%s: %v (key %s): this node may have been fenced; %s does not register: unfence (fence_scsi's on) or register explicitly first", e.Op, dev, ErrNotRegistered, e.Key, e.Op)
+}
+
+// Unwrap returns ErrNotRegistered.
+func (e *UnregisteredError) Unwrap() error { return ErrNotRegistered }
+
+// Acquire reserves the logical unit with the configured type for this node,
+// whose key must already be registered (Register or Unfence first), then
+// verifies with READ RESERVATION that this node's key holds it. It never
+// registers a key that is gone: that gives *UnregisteredError (matching
+// ErrNotRegistered), since the node may have been fenced. A registration
+// this I_T nexus lost with a replaced session while the key stays
+// registered elsewhere is restored as Reassert does. A reservation already
+// held by this key is kept (a no-op); one held by another key gives
+// ErrReservedByOther.
 func (o *Owner) Acquire(ctx context.Context) (*Result, error) {
 	return o.do(func(r *Result) error {
-		if err := o.registerLocked(ctx, r); err != nil {
+		if err := o.tur(ctx, r); err != nil {
+			return err
+		}
+		if err := o.readState(ctx, r); err != nil {
+			return err
+		}
+		if countKey(r.Keys.Keys, o.cfg.Key) == 0 {
+			return &UnregisteredError{Op: "acquire", Device: o.cfg.Name, Key: o.cfg.Key}
+		}
+		if _, err := o.reassertLocked(ctx, r, "acquire"); err != nil {
 			return err
 		}
 		res := r.Reservation

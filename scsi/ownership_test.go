@@ -358,6 +358,55 @@ func TestReassertAfterReconnect(t *testing.T) {
 	}
 }
 
+// A node fenced while nothing watched its key (its agent was down) must not
+// get write access back through Acquire: under Write Exclusive -
+// Registrants Only a registered node may write, so Acquire refuses to
+// register a key that is gone; joining again is an explicit unfence.
+func TestAcquireRefusesFencedNode(t *testing.T) {
+	ctx := ctxT(t)
+	_, a, b := registeredPair(t, ctx, scsitest.Config{}, 0)
+	chk(a.owner.Acquire(ctx))(t)
+	chk(b.owner.Fence(ctx, keyA))(t)
+	_, err := a.owner.Acquire(ctx)
+	var ue *scsi.UnregisteredError
+	if !errors.As(err, &ue) || !errors.Is(err, scsi.ErrNotRegistered) || ue.Key != keyA {
+		t.Fatalf("acquire of a fenced node: %v, want *UnregisteredError for key %s", err, keyA)
+	}
+	for _, want := range []string{"may have been fenced", "unfence", "register"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	st := chk(b.owner.Status(ctx))(t)
+	if d := cmp.Diff([]scsi.Key{keyB}, st.Keys.Keys); d != "" || st.Reservation.Key != keyB {
+		t.Errorf("after the refused acquire: keys (-want +got):\n%s reservation %+v", d, st.Reservation)
+	}
+	if err := a.write(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Errorf("fenced A write after the refused acquire: %v, want conflict", err)
+	}
+	// The explicit step lets it join; then it is a registrant again.
+	chk(a.owner.Unfence(ctx))(t)
+	if _, err := a.owner.Acquire(ctx); !errors.Is(err, scsi.ErrReservedByOther) {
+		t.Errorf("acquire after unfence while B holds: %v, want ErrReservedByOther", err)
+	}
+}
+
+// A session replaced while the key stays registered (tgtd keeps the old
+// session's registration as an orphan) is not a fence: Acquire restores
+// this nexus's registration as Reassert does and reserves.
+func TestAcquireAfterReplacedSession(t *testing.T) {
+	ctx := ctxT(t)
+	_, a, _ := registeredPair(t, ctx, scsitest.Config{NoPreemptAndAbort: true, NoReadFullStatus: true}, 0)
+	a.nx.Reconnect()
+	r := chk(a.owner.Acquire(ctx))(t)
+	if n := len(slices.DeleteFunc(slices.Clone(r.Keys.Keys), func(k scsi.Key) bool { return k != keyA })); n != 1 || r.Reservation.Key != keyA {
+		t.Errorf("after acquire: keys %v reservation %+v", r.Keys.Keys, r.Reservation)
+	}
+	if err := a.write(ctx); err != nil {
+		t.Errorf("A write: %v", err)
+	}
+}
+
 // Reassert never brings back a node that was fenced.
 func TestReassertRefusesFencedNode(t *testing.T) {
 	ctx := ctxT(t)
@@ -666,6 +715,7 @@ func TestFenceThirdKeyHoldsReservation(t *testing.T) {
 	ctx := ctxT(t)
 	lun, a, b := registeredPair(t, ctx, scsitest.Config{}, 0)
 	c := newNode(t, lun, "node-c", 0x686b8ed3f6ad0003, scsi.TypeWriteExclusive)
+	chk(c.owner.Register(ctx))(t)
 	chk(c.owner.Acquire(ctx))(t)
 	r := chk(a.owner.Fence(ctx, keyB))(t)
 	if r.Reservation.Key != c.owner.Key() || r.Reserved {

@@ -177,7 +177,7 @@ var clientHelp = map[string]string{
 	"disks":     "Reads every shared disk now and shows its keys and reservation.",
 	"raid":      "Shows the RAID controller as the agent reads it.",
 	"register":  "Registers this node's key on every shared disk.",
-	"acquire":   "Reserves every shared disk for this node (Write Exclusive, registrants only).",
+	"acquire":   "Reserves every shared disk for this node (Write Exclusive, registrants only). This node must be registered (register or unfence first): a key that is gone may have been fenced, and acquire refuses it.",
 	"release":   "Releases this node's reservation (the registration stays).",
 	"unfence":   "Registers this node's key again after it was fenced, and clears the fenced state.",
 	"fence":     "Fences NODE (the peer): removes its key from every shared disk and verifies.",
