@@ -124,7 +124,18 @@ type Disk struct {
 	sess     io.Closer // the iSCSI session or the SG_IO device
 	owner    *scsi.Owner
 	identity string
+
+	// rmu guards unconfirmed; it is apart from mu because the reconnect
+	// hook runs inside calls of the session.
+	rmu sync.Mutex
+	// unconfirmed is why this node's registration on the live session is
+	// not confirmed (a Reassert after a reconnect failed), "" when it is.
+	unconfirmed string
 }
+
+// errUnconfirmed makes the watcher read the full status (and so retry the
+// reassert) while the registration is unconfirmed.
+var errUnconfirmed = errors.New("registration not confirmed on the live session since a reconnect")
 
 // NewDisk checks the device and prepares the disk; the session logs in on
 // first use.
@@ -191,9 +202,7 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 		// node's key back if it had one (scsi.Owner.Reassert).
 		OnReconnect: func(ctx context.Context, _ iscsi.ReconnectEvent) {
 			if owner != nil {
-				if _, err := owner.Reassert(ctx); err != nil {
-					d.log.Warn("reassert after reconnect", "err", err)
-				}
+				d.reassert(ctx, owner)
 			}
 		},
 	})
@@ -223,13 +232,46 @@ func (d *Disk) Close() error {
 	return err
 }
 
-// Generation implements agent.Disk: one READ KEYS.
+// reassert puts this node's registration back on the live session after a
+// reconnect (scsi.Owner.Reassert). A failure is kept: the old session's
+// registration may linger as an orphan (tgtd keeps it), so READ KEYS would
+// still list this node's key although the live session is not registered;
+// Status reports the disk unregistered until a later reassert succeeds.
+func (d *Disk) reassert(ctx context.Context, o *scsi.Owner) error {
+	_, err := o.Reassert(ctx)
+	d.rmu.Lock()
+	defer d.rmu.Unlock()
+	if err != nil {
+		d.unconfirmed = err.Error()
+		d.log.Warn("reassert after reconnect failed: reporting the disk unregistered until a reassert succeeds", "err", err)
+		return err
+	}
+	if d.unconfirmed != "" {
+		d.log.Info("registration confirmed on the live session", "was", d.unconfirmed)
+	}
+	d.unconfirmed = ""
+	return nil
+}
+
+// pending returns why the registration is unconfirmed, "" when it is not.
+func (d *Disk) pending() string {
+	d.rmu.Lock()
+	defer d.rmu.Unlock()
+	return d.unconfirmed
+}
+
+// Generation implements agent.Disk: one READ KEYS. While the registration
+// is unconfirmed after a reconnect it fails, so the watcher reads the full
+// status, which retries the reassert.
 func (d *Disk) Generation(ctx context.Context) (uint32, error) {
 	o, err := d.Owner(ctx)
 	if err != nil {
 		return 0, err
 	}
 	k, err := o.Device().ReadKeys(ctx)
+	if err == nil && d.pending() != "" {
+		err = errUnconfirmed
+	}
 	return k.Generation, err
 }
 
@@ -252,6 +294,20 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 		}
 	}
 	s.Identity = id
+	// A reassert that failed after a reconnect is retried here; until one
+	// succeeds, the keys read back may list an orphan of the old session,
+	// not a registration of the live one.
+	unconfirmed := ""
+	if d.pending() != "" {
+		if err := d.reassert(ctx, o); err != nil {
+			answered := !scsi.IsTransportError(ctx, err) || errors.Is(err, scsi.ErrNotRegistered) || errors.Is(err, scsi.ErrNotVerified)
+			if !answered {
+				// The device did not answer: unknown, not unregistered.
+				return s, fmt.Errorf("reassert after reconnect: %w", err)
+			}
+			unconfirmed = err.Error()
+		}
+	}
 	st, err := o.Status(ctx)
 	if err != nil {
 		return s, err
@@ -263,6 +319,10 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 	s.Registered = st.OwnRegistrations > 0
 	s.PeerRegistered = slices.Contains(st.Keys.Keys, d.peer)
 	s.Owner = st.Owned()
+	if unconfirmed != "" {
+		s.Registered, s.Owner = false, false
+		s.Notes = append(s.Notes, "registered=false, owner=false: this node's registration was not restored on the live session after an iSCSI reconnect (a key listed may be the old session's orphan); reassert is retried at each status: "+unconfirmed)
+	}
 	if st.Reservation.Held {
 		s.Holder, s.Type = st.Reservation.Key.String(), st.Reservation.Type.String()
 	}
