@@ -100,7 +100,7 @@ func lio(ctx context.Context, args []string, w, _ io.Writer) error {
 	case len(args) >= 3 && args[0] == "iscsi":
 		return lioISCSI(ctx, args[1], args[2:], w)
 	}
-	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR...")}
+	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR [INITIATOR ...]")}
 }
 
 // lioLoop (lio setup) builds the tcm_loop configuration and prints the two

@@ -38,7 +38,7 @@ func procs(phrase string) []int {
 // the words (as one phrase); exit 1 when none.
 func pgrep(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit pgrep WORDS...")}
+		return &exitError{2, errors.New("usage: hakit pgrep WORD [WORD ...]")}
 	}
 	pids := procs(strings.Join(args, " "))
 	if len(pids) == 0 {
@@ -55,7 +55,7 @@ func pgrep(_ context.Context, args []string, stdout, _ io.Writer) error {
 // it stopped; none is not an error.
 func pkill(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit pkill WORDS...")}
+		return &exitError{2, errors.New("usage: hakit pkill WORD [WORD ...]")}
 	}
 	phrase := strings.Join(args, " ")
 	pids := procs(phrase)
