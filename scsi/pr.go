@@ -273,16 +273,26 @@ type Keys struct {
 	Truncated bool
 }
 
+// prInHeader splits PERSISTENT RESERVE IN parameter data (SPC-4 6.14) into
+// its PR generation and the list its ADDITIONAL LENGTH announces, cut to
+// the bytes present; truncated says the device had more than fit.
+func prInHeader(b []byte, what string) (gen uint32, body []byte, truncated bool, err error) {
+	if len(b) < 8 {
+		return 0, nil, false, fmt.Errorf("scsi: %s: %w: %d bytes, want at least 8", what, ErrShortData, len(b))
+	}
+	body = b[8:]
+	truncated = uint64(be32(b[4:])) > uint64(len(body))
+	return be32(b), body[:lenField(be32(b[4:]), len(body))], truncated, nil
+}
+
 // ParseReadKeys decodes READ KEYS parameter data.
 func ParseReadKeys(b []byte) (Keys, error) {
-	if len(b) < 8 {
-		return Keys{}, fmt.Errorf("scsi: READ KEYS: %w: %d bytes, want at least 8", ErrShortData, len(b))
+	gen, body, truncated, err := prInHeader(b, "READ KEYS")
+	if err != nil {
+		return Keys{}, err
 	}
-	k := Keys{Generation: be32(b)}
-	body := b[8:]
-	k.Truncated = uint64(be32(b[4:])) > uint64(len(body))
-	n := lenField(be32(b[4:]), len(body))
-	for i := 0; i+8 <= n; i += 8 {
+	k := Keys{Generation: gen, Truncated: truncated}
+	for i := 0; i+8 <= len(body); i += 8 {
 		k.Keys = append(k.Keys, Key(be64(body[i:])))
 	}
 	return k, nil
@@ -311,10 +321,11 @@ type Reservation struct {
 
 // ParseReadReservation decodes READ RESERVATION parameter data.
 func ParseReadReservation(b []byte) (Reservation, error) {
-	if len(b) < 8 {
-		return Reservation{}, fmt.Errorf("scsi: READ RESERVATION: %w: %d bytes, want at least 8", ErrShortData, len(b))
+	gen, _, _, err := prInHeader(b, "READ RESERVATION")
+	if err != nil {
+		return Reservation{}, err
 	}
-	r := Reservation{Generation: be32(b)}
+	r := Reservation{Generation: gen}
 	if be32(b[4:]) == 0 {
 		return r, nil
 	}
@@ -459,13 +470,11 @@ type FullStatus struct {
 
 // ParseReadFullStatus decodes READ FULL STATUS parameter data.
 func ParseReadFullStatus(b []byte) (FullStatus, error) {
-	if len(b) < 8 {
-		return FullStatus{}, fmt.Errorf("scsi: READ FULL STATUS: %w: %d bytes, want at least 8", ErrShortData, len(b))
+	gen, body, truncated, err := prInHeader(b, "READ FULL STATUS")
+	if err != nil {
+		return FullStatus{}, err
 	}
-	fs := FullStatus{Generation: be32(b)}
-	body := b[8:]
-	fs.Truncated = uint64(be32(b[4:])) > uint64(len(body))
-	body = body[:lenField(be32(b[4:]), len(body))]
+	fs := FullStatus{Generation: gen, Truncated: truncated}
 	for len(body) > 0 {
 		if len(body) < 24 {
 			fs.Truncated = true
