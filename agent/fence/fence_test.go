@@ -177,8 +177,11 @@ func TestActionsOverStdin(t *testing.T) {
 	a := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: ka, Peer: kb}
 	b := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: kb, Peer: ka}
 	ctx := context.Background()
-	_ = a.Register(ctx)
-	_ = b.Register(ctx)
+	for _, d := range []*agenttest.Disk{a, b} {
+		if err := d.Register(ctx); err != nil {
+			t.Fatalf("register %#x: %v", d.Own, err)
+		}
+	}
 	be := &fakeBackend{self: "node-a", peer: "node-b", disk: a}
 	var slept []time.Duration
 	deps := Deps{
