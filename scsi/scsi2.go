@@ -50,10 +50,21 @@ type SCSI2Config struct {
 	Transport Transport
 	Name      string
 	// Period is how often the owner renews its RESERVE; 0 means 3 s.
+	// Renewals are due at fixed times (start + k x Period), not Period
+	// after the previous one ended.
 	Period time.Duration
+	// CommandTimeout bounds each renewal (the RESERVE with its unit
+	// attention and transport retries, and a reconnect of the session);
+	// 0 means Period. It must be positive and at most Period, so that a
+	// renewal ends before the next one is due.
+	CommandTimeout time.Duration
 	// Wait is how long a challenger waits after the reset before it
-	// reserves; it must exceed Period (0 means 3 x Period, more than two
-	// renewal periods, as shared-SCSI clusters do).
+	// reserves. It must be at least MinWait(Period, CommandTimeout) =
+	// 2 x Period + CommandTimeout: after a reset, the owner's next
+	// renewal is due within one Period and lands within CommandTimeout;
+	// if that one fails (a lost answer, a reconnect), the one after it
+	// lands within 2 x Period + CommandTimeout. 0 means 3 x Period +
+	// CommandTimeout (one period of margin for scheduling delays).
 	Wait time.Duration
 	// Reset is the reset level of a challenge; 0 means ResetLUN.
 	Reset ResetLevel
@@ -83,11 +94,20 @@ func NewSCSI2(cfg SCSI2Config) (*SCSI2, error) {
 	if cfg.Period == 0 {
 		cfg.Period = 3 * time.Second
 	}
-	if cfg.Wait == 0 {
-		cfg.Wait = 3 * cfg.Period
+	if cfg.Period < 0 {
+		return nil, fmt.Errorf("scsi: scsi-2: renewal period %v: want a positive duration", cfg.Period)
 	}
-	if cfg.Period < 0 || cfg.Wait <= cfg.Period {
-		return nil, fmt.Errorf("scsi: scsi-2: wait %v must exceed the renewal period %v", cfg.Wait, cfg.Period)
+	if cfg.CommandTimeout == 0 {
+		cfg.CommandTimeout = cfg.Period
+	}
+	if cfg.CommandTimeout < 0 || cfg.CommandTimeout > cfg.Period {
+		return nil, fmt.Errorf("scsi: scsi-2: command timeout %v: want more than 0 and at most the renewal period %v", cfg.CommandTimeout, cfg.Period)
+	}
+	if cfg.Wait == 0 {
+		cfg.Wait = 3*cfg.Period + cfg.CommandTimeout
+	}
+	if min := MinWait(cfg.Period, cfg.CommandTimeout); cfg.Wait < min {
+		return nil, fmt.Errorf("scsi: scsi-2: wait %v is too short: a live owner renewing every %v with a command timeout of %v may take up to %v (2 x period + command timeout) to renew after a reset", cfg.Wait, cfg.Period, cfg.CommandTimeout, min)
 	}
 	if cfg.Reset == 0 {
 		cfg.Reset = ResetLUN
@@ -102,6 +122,16 @@ func NewSCSI2(cfg SCSI2Config) (*SCSI2, error) {
 	return &SCSI2{cfg: cfg, log: log, dev: &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: 8, TransportRetries: 2}}, nil
 }
 
+// MinWait is the shortest challenge wait that a live owner renewing every
+// period, each renewal bounded by commandTimeout, always beats, even when one
+// renewal after the reset fails: 2 x period + commandTimeout.
+func MinWait(period, commandTimeout time.Duration) time.Duration {
+	return 2*period + commandTimeout
+}
+
+// Config returns the configuration with its defaults filled in.
+func (s *SCSI2) Config() SCSI2Config { return s.cfg }
+
 // Reserve sends RESERVE(6); another node's reservation gives an error
 // matching ErrReservationConflict.
 func (s *SCSI2) Reserve(ctx context.Context) error { return s.dev.Reserve6(ctx) }
@@ -109,9 +139,11 @@ func (s *SCSI2) Reserve(ctx context.Context) error { return s.dev.Reserve6(ctx) 
 // Release sends RELEASE(6).
 func (s *SCSI2) Release(ctx context.Context) error { return s.dev.Release6(ctx) }
 
-// Renew is one defense step: RESERVE again. A conflict means another node
-// took the unit: ErrReservationLost.
+// Renew is one defense step: RESERVE again, bounded by CommandTimeout. A
+// conflict means another node took the unit: ErrReservationLost.
 func (s *SCSI2) Renew(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
+	defer cancel()
 	err := s.dev.Reserve6(ctx)
 	if errors.Is(err, ErrReservationConflict) {
 		return fmt.Errorf("%w: %w", ErrReservationLost, err)
@@ -121,17 +153,44 @@ func (s *SCSI2) Renew(ctx context.Context) error {
 
 // Defend renews every Period until ctx ends (returns nil) or the
 // reservation is lost or a renewal fails (returns that error). Transient
-// failures are not retried: the caller decides.
+// failures are not retried: the caller decides (DefendEach goes on).
 func (s *SCSI2) Defend(ctx context.Context) error {
+	var failed error
+	err := s.DefendEach(ctx, func(err error) bool { failed = err; return err == nil })
+	if err != nil {
+		return err
+	}
+	return failed
+}
+
+// DefendEach renews at start + k x Period (each renewal bounded by
+// CommandTimeout) and calls each with every renewal's result (nil when
+// renewed) until each returns false or ctx ends (nil), or the reservation
+// is lost (an error matching ErrReservationLost, after each saw it). A
+// failed renewal does not move the schedule: the next one is still due at
+// its time, which is what MinWait counts on.
+func (s *SCSI2) DefendEach(ctx context.Context, each func(error) bool) error {
+	next := s.cfg.Clock.Now()
 	for {
-		if err := s.Renew(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		err := s.Renew(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		goOn := each(err)
+		if errors.Is(err, ErrReservationLost) {
 			return err
 		}
-		if err := s.cfg.Clock.Sleep(ctx, s.cfg.Period); err != nil {
+		if !goOn {
 			return nil
+		}
+		now := s.cfg.Clock.Now()
+		for next = next.Add(s.cfg.Period); !next.After(now); next = next.Add(s.cfg.Period) {
+			// A renewal that overran its slot: the missed slots are gone.
+		}
+		for d := next.Sub(now); d > 0; d = next.Sub(s.cfg.Clock.Now()) {
+			if err := s.cfg.Clock.Sleep(ctx, d); err != nil {
+				return nil
+			}
 		}
 	}
 }

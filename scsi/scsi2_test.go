@@ -59,9 +59,88 @@ func TestSCSI2Config(t *testing.T) {
 		{},
 		{Transport: nx, Period: 3 * time.Second, Wait: 3 * time.Second},
 		{Transport: nx, Period: -time.Second},
+		// One nanosecond more than the period was accepted before: an
+		// owner's renewal gap is the period plus the command time.
+		{Transport: nx, Period: 3 * time.Second, Wait: 3*time.Second + 1},
+		// Just short of 2 x Period + CommandTimeout.
+		{Transport: nx, Period: 3 * time.Second, CommandTimeout: time.Second, Wait: 7*time.Second - 1},
+		// A renewal may not outlast the period.
+		{Transport: nx, Period: time.Second, CommandTimeout: 2 * time.Second, Wait: time.Minute},
+		{Transport: nx, Period: time.Second, CommandTimeout: -time.Second},
 	} {
 		if _, err := scsi.NewSCSI2(cfg); err == nil {
 			t.Errorf("NewSCSI2(%+v): no error", cfg)
+		}
+	}
+	for _, tc := range []struct {
+		cfg             scsi.SCSI2Config
+		wantWait, wantC time.Duration
+	}{
+		{scsi.SCSI2Config{Transport: nx}, 12 * time.Second, 3 * time.Second},
+		{scsi.SCSI2Config{Transport: nx, Period: time.Second, CommandTimeout: 500 * time.Millisecond}, 3500 * time.Millisecond, 500 * time.Millisecond},
+		{scsi.SCSI2Config{Transport: nx, Period: 3 * time.Second, CommandTimeout: time.Second, Wait: 7 * time.Second}, 7 * time.Second, time.Second},
+	} {
+		s, err := scsi.NewSCSI2(tc.cfg)
+		if err != nil {
+			t.Errorf("NewSCSI2(%+v): %v", tc.cfg, err)
+			continue
+		}
+		if c := s.Config(); c.Wait != tc.wantWait || c.CommandTimeout != tc.wantC {
+			t.Errorf("NewSCSI2(%+v): wait %v command timeout %v, want %v %v", tc.cfg, c.Wait, c.CommandTimeout, tc.wantWait, tc.wantC)
+		}
+	}
+}
+
+// The shortest accepted wait, 2 x Period + CommandTimeout, still loses to a
+// live owner whose first renewal after the reset fails and whose next one
+// lands a whole command timeout late.
+func TestSCSI2MinWaitCoversOneFailedRenewal(t *testing.T) {
+	ctx := ctxT(t)
+	owner, b := reservedSCSI2(t, ctx)
+	const p, c = 3 * time.Second, time.Second
+	// The owner's renewal due just before the reset landed before it; the
+	// one due at p-1ms fails; the one due at 2p-1ms lands at 2p-1ms+c.
+	clk := &fakeClock{}
+	lands := 2*p - time.Millisecond + c
+	renewed := false
+	clk.during = func(d time.Duration) {
+		if !renewed && clk.now.Add(d).Sub(time.Time{}) >= lands {
+			renewed = true
+			if err := owner.Renew(ctx); err != nil {
+				t.Errorf("owner renew: %v", err)
+			}
+		}
+	}
+	ch, err := scsi.NewSCSI2(scsi.SCSI2Config{Transport: b, Period: p, CommandTimeout: c, Wait: scsi.MinWait(p, c), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ch.Challenge(ctx)
+	if !errors.Is(err, scsi.ErrOwnerAlive) || r.Won || !renewed {
+		t.Errorf("challenge with the minimum wait: %+v %v (owner renewed: %v); want owner alive", r, err, renewed)
+	}
+}
+
+// DefendEach keeps its schedule through failed renewals and stops when told.
+func TestSCSI2DefendEach(t *testing.T) {
+	ctx := ctxT(t)
+	lun := scsitest.New(scsitest.Config{})
+	a := lun.Connect("a", "")
+	clk := &fakeClock{}
+	var times []time.Duration
+	var results []error
+	s := newSCSI2(t, a, clk)
+	err := s.DefendEach(ctx, func(err error) bool {
+		times = append(times, clk.now.Sub(time.Time{}))
+		results = append(results, err)
+		return len(times) < 4
+	})
+	if err != nil || len(times) != 4 {
+		t.Fatalf("DefendEach: %v after %d renewals", err, len(times))
+	}
+	for i, d := range times {
+		if d != time.Duration(i)*3*time.Second || results[i] != nil {
+			t.Errorf("renewal %d at %v: %v; want at %v, nil", i, d, results[i], time.Duration(i)*3*time.Second)
 		}
 	}
 }
@@ -115,7 +194,7 @@ func TestSCSI2Challenge(t *testing.T) {
 	}}
 	ch := newSCSI2(t, b, clk)
 	r, err := ch.Challenge(ctx)
-	if !errors.Is(err, scsi.ErrOwnerAlive) || r.Won || r.Waited != 9*time.Second {
+	if !errors.Is(err, scsi.ErrOwnerAlive) || r.Won || r.Waited != 12*time.Second {
 		t.Errorf("challenge of a live owner: %+v %v", r, err)
 	}
 	// Dead: nobody renews.
