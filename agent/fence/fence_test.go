@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,9 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d, _ := Resolve(nil, nil); d.Action != "off" {
+		t.Errorf("default action %q, want off (fabric fencing has no reboot)", d.Action)
+	}
 	if o.Action != "status" || o.Delay != 3 || o.PowerTimeout != 20 || o.Priority != -1 || o.Config != "/etc/hakit/hwagent.yaml" {
 		t.Errorf("resolved %+v", o)
 	}
@@ -122,6 +126,9 @@ func TestMetadata(t *testing.T) {
 		if a.Name == "on" && (a.OnTarget != "1" || a.Automatic != "1") {
 			t.Errorf("on action: %+v, want on_target and automatic", a)
 		}
+	}
+	if slices.Contains(actions, "reboot") {
+		t.Error("metadata advertises reboot: fabric fencing cannot power-cycle")
 	}
 	if diff := cmp.Diff(Actions, actions); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
@@ -212,6 +219,11 @@ func TestActionsOverStdin(t *testing.T) {
 		{"no plug", "action=status\n", ExitError, "", "plug"},
 		{"bad action", "action=explode\n", ExitError, "", "want one of"},
 		{"metadata", "action=metadata\n", ExitOK, "<resource-agent name=\"fence_hwagent\"", ""},
+		// What Pacemaker's fencer sends: nodename is the target, as for fence_scsi.
+		{"fencer status names the target in nodename", "action=status\nnodename=node-b\nport=node-b\n", ExitOff, "Status: OFF", ""},
+		{"nodename alone is the target", "action=status\nnodename=node-a\n", ExitOK, "Status: ON", ""},
+		{"nodename and port differ", "action=status\nnodename=node-a\nport=node-b\n", ExitError, "", "differ"},
+		{"unknown stdin name warned", "action=list\nconfg=/x.yaml\n", ExitOK, "node-a,", "unknown stdin name \"confg\""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -78,8 +78,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	}
-	if len(unknown) > 0 {
-		log.Debug("ignored unknown stdin names", "names", unknown)
+	for _, n := range unknown {
+		fmt.Fprintf(stderr, "%s: warning: ignoring unknown stdin name %q (see -o metadata)\n", agentName, n)
 	}
 	switch {
 	case o.Help:
@@ -129,9 +129,6 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		return ExitError, err
 	}
 	r.cfg = cfg
-	if r.o.NodeName != "" && r.o.NodeName != cfg.Node.Name {
-		return ExitError, fmt.Errorf("nodename %q: the configuration %s is node %q's", r.o.NodeName, r.o.Config, cfg.Node.Name)
-	}
 	sock := r.o.Socket
 	if sock == "" {
 		sock = cfg.API.Socket
