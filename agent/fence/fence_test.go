@@ -208,7 +208,9 @@ func TestActionsOverStdin(t *testing.T) {
 		{"list", "action=list\n", ExitOK, "node-a,\nnode-b,\n", ""},
 		{"list-status", "action=list-status\n", ExitOK, "node-a,,on\nnode-b,,on\n", ""},
 		{"validate-all", "action=validate-all\nplug=node-b\n", ExitOK, "", ""},
-		{"validate-all bad plug", "action=validate-all\nplug=node-z\n", ExitError, "", "unknown node"},
+		// The fencer's --validate sends the placeholder node1 (fence_scsi answers 0).
+		{"validate-all placeholder target", "action=validate-all\nnodename=node1\nport=node1\n", ExitOK, "", "not a node of this pair"},
+		{"validate-all bad option", "action=validate-all\nport=node1\ndelay=x\n", ExitError, "", "delay"},
 		{"off self refused", "action=off\nplug=node-a\n", ExitError, "", "itself"},
 		{"off unknown device", "action=off\nplug=node-b\ndevices=/dev/sdz\n", ExitError, "", "not managed"},
 		{"off peer", "# pacemaker\naction=off\nplug=node-b\ndelay=2\n", ExitOK, "Success: Powered OFF", ""},
