@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,9 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d, _ := Resolve(nil, nil); d.Action != "off" {
+		t.Errorf("default action %q, want off (fabric fencing has no reboot)", d.Action)
+	}
 	if o.Action != "status" || o.Delay != 3 || o.PowerTimeout != 20 || o.Priority != -1 || o.Config != "/etc/hakit/hwagent.yaml" {
 		t.Errorf("resolved %+v", o)
 	}
@@ -122,6 +126,9 @@ func TestMetadata(t *testing.T) {
 		if a.Name == "on" && (a.OnTarget != "1" || a.Automatic != "1") {
 			t.Errorf("on action: %+v, want on_target and automatic", a)
 		}
+	}
+	if slices.Contains(actions, "reboot") {
+		t.Error("metadata advertises reboot: fabric fencing cannot power-cycle")
 	}
 	if diff := cmp.Diff(Actions, actions); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
@@ -201,7 +208,9 @@ func TestActionsOverStdin(t *testing.T) {
 		{"list", "action=list\n", ExitOK, "node-a,\nnode-b,\n", ""},
 		{"list-status", "action=list-status\n", ExitOK, "node-a,,on\nnode-b,,on\n", ""},
 		{"validate-all", "action=validate-all\nplug=node-b\n", ExitOK, "", ""},
-		{"validate-all bad plug", "action=validate-all\nplug=node-z\n", ExitError, "", "unknown node"},
+		// The fencer's --validate sends the placeholder node1 (fence_scsi answers 0).
+		{"validate-all placeholder target", "action=validate-all\nnodename=node1\nport=node1\n", ExitOK, "", "not a node of this pair"},
+		{"validate-all bad option", "action=validate-all\nport=node1\ndelay=x\n", ExitError, "", "delay"},
 		{"off self refused", "action=off\nplug=node-a\n", ExitError, "", "itself"},
 		{"off unknown device", "action=off\nplug=node-b\ndevices=/dev/sdz\n", ExitError, "", "not managed"},
 		{"off peer", "# pacemaker\naction=off\nplug=node-b\ndelay=2\n", ExitOK, "Success: Powered OFF", ""},
@@ -212,6 +221,11 @@ func TestActionsOverStdin(t *testing.T) {
 		{"no plug", "action=status\n", ExitError, "", "plug"},
 		{"bad action", "action=explode\n", ExitError, "", "want one of"},
 		{"metadata", "action=metadata\n", ExitOK, "<resource-agent name=\"fence_hwagent\"", ""},
+		// What Pacemaker's fencer sends: nodename is the target, as for fence_scsi.
+		{"fencer status names the target in nodename", "action=status\nnodename=node-b\nport=node-b\n", ExitOff, "Status: OFF", ""},
+		{"nodename alone is the target", "action=status\nnodename=node-a\n", ExitOK, "Status: ON", ""},
+		{"nodename and port differ", "action=status\nnodename=node-a\nport=node-b\n", ExitError, "", "differ"},
+		{"unknown stdin name warned", "action=list\nconfg=/x.yaml\n", ExitOK, "node-a,", "unknown stdin name \"confg\""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

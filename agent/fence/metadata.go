@@ -122,6 +122,6 @@ func WriteManpage(w io.Writer) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\nACTIONS\n    %s\n\nSTDIN\n    One name=value per line (names as in the metadata, port = plug); # starts a comment; the last value wins; unknown names are ignored.\n\nEXIT STATUS\n    0 success (status: on), 1 error, 2 status: off.\n", strings.Join(Actions, ", "))
+	fmt.Fprintf(w, "\nACTIONS\n    %s\n\nSTDIN\n    One name=value per line (names as in the metadata, port = plug); # starts a comment; the last value wins; unknown names are ignored with a warning on stderr; nodename names the node to act on when plug is not given.\n\nEXIT STATUS\n    0 success (status: on), 1 error, 2 status: off.\n", strings.Join(Actions, ", "))
 	return nil
 }

@@ -29,11 +29,11 @@ type Param struct {
 
 // Params are fence_hwagent's options, in metadata order.
 var Params = []Param{
-	{Name: "action", Short: "o", Long: "action", Value: "action", Type: "string", Default: "reboot", Desc: "Fencing action: on, off, reboot, status, monitor, list, list-status, metadata, manpage, validate-all"},
+	{Name: "action", Short: "o", Long: "action", Value: "action", Type: "string", Default: "off", Desc: "Fencing action: on, off, status, monitor, list, list-status, metadata, manpage, validate-all (reboot is accepted and acts as off: fabric fencing cannot power-cycle)"},
 	{Name: "plug", Aliases: []string{"port", "nodename_to_fence"}, Short: "n", Long: "plug", Value: "id", Type: "string", Desc: "Node to act on: its name or node id as in the hwagent configuration"},
 	{Name: "devices", Short: "d", Long: "devices", Value: "devices", Type: "string", Desc: "Comma-separated shared disks; empty means every disk the local hwagent manages (they must be among them)"},
 	{Name: "key", Short: "k", Long: "key", Value: "key", Type: "string", Desc: "Accepted for fence_scsi compatibility; hwagent derives each node's key from cluster and node id"},
-	{Name: "nodename", Long: "nodename", Value: "nodename", Type: "string", Desc: "Name of the node running the agent (default: the hwagent configuration's node)"},
+	{Name: "nodename", Long: "nodename", Value: "nodename", Type: "string", Desc: "Node to act on when plug is not given (Pacemaker sends it next to port, as for fence_scsi); it must equal plug when both are given"},
 	{Name: "config", Short: "c", Long: "config", Value: "path", Type: "string", Default: "/etc/hakit/hwagent.yaml", Desc: "hwagent configuration file"},
 	{Name: "socket", Short: "s", Long: "socket", Value: "path", Type: "string", Desc: "Local hwagent API socket (default: from the configuration)"},
 	{Name: "delay", Long: "delay", Value: "seconds", Type: "second", Default: "0", Desc: "Wait this many seconds before fencing"},
@@ -165,8 +165,12 @@ type Options struct {
 	Version      bool
 }
 
-// Actions lists the actions in metadata order.
-var Actions = []string{"on", "off", "reboot", "status", "monitor", "list", "list-status", "metadata", "manpage", "validate-all"}
+// Actions lists the actions in metadata order. reboot is not advertised:
+// Pacemaker then turns a reboot request into off itself.
+var Actions = []string{"on", "off", "status", "monitor", "list", "list-status", "metadata", "manpage", "validate-all"}
+
+// accepted are the actions Resolve takes: Actions and reboot (done as off).
+var accepted = append([]string{"reboot"}, Actions...)
 
 // Resolve applies defaults and checks values. The command line wins over
 // stdin, as with the fence-agents library.
@@ -185,11 +189,17 @@ func Resolve(stdin, cmdline map[string]string) (Options, error) {
 	}
 	o := Options{Action: m["action"], Plug: m["plug"], Key: m["key"], NodeName: m["nodename"], Config: m["config"], Socket: m["socket"], Priority: -1}
 	valid := false
-	for _, a := range Actions {
+	for _, a := range accepted {
 		valid = valid || a == o.Action
 	}
 	if !valid {
 		return o, fmt.Errorf("%w: action %q: want one of %s", ErrUsage, o.Action, strings.Join(Actions, ", "))
+	}
+	switch {
+	case o.Plug == "":
+		o.Plug = o.NodeName
+	case o.NodeName != "" && o.NodeName != o.Plug:
+		return o, fmt.Errorf("%w: nodename %q and plug %q differ: both name the node to act on", ErrUsage, o.NodeName, o.Plug)
 	}
 	for _, d := range strings.Split(m["devices"], ",") {
 		if d = strings.TrimSpace(d); d != "" {

@@ -78,8 +78,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	}
-	if len(unknown) > 0 {
-		log.Debug("ignored unknown stdin names", "names", unknown)
+	for _, n := range unknown {
+		fmt.Fprintf(stderr, "%s: warning: ignoring unknown stdin name %q (see -o metadata)\n", agentName, n)
 	}
 	switch {
 	case o.Help:
@@ -101,7 +101,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		_ = WriteManpage(stdout)
 		return ExitOK
 	}
-	r := &runner{o: o, out: stdout, log: log, deps: deps}
+	r := &runner{o: o, out: stdout, errOut: stderr, log: log, deps: deps}
 	code, err := r.run(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s: %v\n", agentName, o.Action, err)
@@ -111,12 +111,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 type runner struct {
-	o    Options
-	out  io.Writer
-	log  *slog.Logger
-	deps Deps
-	cfg  *agent.Config
-	be   Backend
+	o      Options
+	out    io.Writer
+	errOut io.Writer
+	log    *slog.Logger
+	deps   Deps
+	cfg    *agent.Config
+	be     Backend
 }
 
 func (r *runner) run(ctx context.Context) (int, error) {
@@ -129,9 +130,6 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		return ExitError, err
 	}
 	r.cfg = cfg
-	if r.o.NodeName != "" && r.o.NodeName != cfg.Node.Name {
-		return ExitError, fmt.Errorf("nodename %q: the configuration %s is node %q's", r.o.NodeName, r.o.Config, cfg.Node.Name)
-	}
 	sock := r.o.Socket
 	if sock == "" {
 		sock = cfg.API.Socket
@@ -164,7 +162,12 @@ func (r *runner) run(ctx context.Context) (int, error) {
 			return ExitError, fmt.Errorf("%w: plug (-n) is required: the node to act on (%s or %s)", ErrUsage, cfg.Node.Name, cfg.Peer.Name)
 		}
 		var ok bool
-		if self, ok = r.which(r.o.Plug); !ok {
+		if self, ok = r.which(r.o.Plug); !ok && r.o.Action == "validate-all" {
+			// Pacemaker's fencer and pcs validate with a placeholder target
+			// (node1): validate-all checks the options, not the target.
+			fmt.Fprintf(r.errOut, "%s: warning: plug %q is not a node of this pair (%s, %s); the options are valid\n", agentName, r.o.Plug, cfg.Node.Name, cfg.Peer.Name)
+			return ExitOK, nil
+		} else if !ok {
 			return ExitError, fmt.Errorf("plug %q: %w: this pair is %s (id %d) and %s (id %d)", r.o.Plug, agent.ErrUnknownNode, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID)
 		}
 	}
