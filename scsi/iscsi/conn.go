@@ -28,7 +28,6 @@ type conn struct {
 	params Params
 	dg     digests
 	tsih   uint16
-	lun    uint64
 
 	wlock chan struct{} // held while writing PDUs
 
@@ -49,6 +48,7 @@ type task struct {
 	itt   uint32
 	cmdSN uint32
 	op    opcode
+	lun   uint64 // LUN field of the task's PDUs
 	cdb   byte
 	// Data-In state, touched by the reader only.
 	buf        []byte
@@ -113,7 +113,7 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 			}
 			params, tsih, expStatSN := l.result()
 			nc.SetDeadline(time.Time{})
-			c := &conn{s: s, portal: lc.Portal, nc: nc, br: br, params: params, dg: params.digests(), tsih: tsih, lun: s.lun,
+			c := &conn{s: s, portal: lc.Portal, nc: nc, br: br, params: params, dg: params.digests(), tsih: tsih,
 				wlock: make(chan struct{}, 1), cmdSN: resp.ExpCmdSN, expCmdSN: resp.ExpCmdSN, maxCmdSN: resp.MaxCmdSN,
 				expStatSN: expStatSN, window: make(chan struct{}), tasks: map[uint32]*task{}, dead: make(chan struct{})}
 			return c, nil
@@ -490,8 +490,9 @@ func (c *conn) newTask(op opcode) *task {
 }
 
 // command runs one SCSI command on this connection.
-func (c *conn) command(ctx context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+func (c *conn) command(ctx context.Context, lun uint64, cmd *scsi.Command) (*scsi.Response, error) {
 	t := c.newTask(opSCSICmd)
+	t.lun = lun
 	t.cdb = cmd.CDB[0]
 	what := fmt.Sprintf("SCSI command 0x%02x (ITT 0x%08x)", cmd.CDB[0], t.itt)
 	var out []byte
@@ -512,7 +513,7 @@ func (c *conn) command(ctx context.Context, cmd *scsi.Command) (*scsi.Response, 
 		}
 	}
 	err := c.issue(ctx, t, false, func(cmdSN, expStatSN uint32) message {
-		return &scsiCmd{Final: unsolicited == imm, Read: len(t.buf) > 0, Write: len(out) > 0, Attr: attrSimple, LUN: c.lun,
+		return &scsiCmd{Final: unsolicited == imm, Read: len(t.buf) > 0, Write: len(out) > 0, Attr: attrSimple, LUN: t.lun,
 			ITT: t.itt, ExpectedLen: uint32(max(len(out), len(t.buf))), CmdSN: cmdSN, ExpStatSN: expStatSN, CDB: cmd.CDB, Data: out[:imm]}
 	})
 	if err != nil {
@@ -585,7 +586,7 @@ func (c *conn) sendData(ctx context.Context, t *task, data []byte, off, n int, t
 		c.mu.Lock()
 		exp := c.expStatSN
 		c.mu.Unlock()
-		m := &dataOut{Final: pos+l == off+n, LUN: c.lun, ITT: t.itt, TTT: ttt, ExpStatSN: exp, DataSN: sn, Offset: uint32(pos), Data: data[pos : pos+l]}
+		m := &dataOut{Final: pos+l == off+n, LUN: t.lun, ITT: t.itt, TTT: ttt, ExpStatSN: exp, DataSN: sn, Offset: uint32(pos), Data: data[pos : pos+l]}
 		if err := c.write(ctx, m); err != nil {
 			return err
 		}
@@ -605,7 +606,7 @@ func (c *conn) abandon(ctx context.Context, t *task, what string, err error) err
 			defer c.s.wg.Done()
 			actx, cancel := context.WithTimeout(context.Background(), min(c.s.cfg.CommandTimeout, 5*time.Second))
 			defer cancel()
-			aerr := c.taskManagement(actx, TMFAbortTask, t.itt, t.cmdSN)
+			aerr := c.taskManagement(actx, TMFAbortTask, t.lun, t.itt, t.cmdSN)
 			var te *TMFError
 			if aerr != nil && !(errors.As(aerr, &te) && te.Response == tmfTaskDoesNotExist) {
 				c.s.log.Warn("iscsi abort of timed out command failed", "itt", t.itt, "err", aerr)
@@ -622,7 +623,7 @@ func (c *conn) abandon(ctx context.Context, t *task, what string, err error) err
 func (c *conn) ping(ctx context.Context) (time.Duration, error) {
 	t := c.newTask(opNOPOut)
 	err := c.issue(ctx, t, true, func(cmdSN, expStatSN uint32) message {
-		return &nopOut{Immediate: true, LUN: c.lun, ITT: t.itt, TTT: reservedTag, CmdSN: cmdSN, ExpStatSN: expStatSN}
+		return &nopOut{Immediate: true, LUN: c.s.lun, ITT: t.itt, TTT: reservedTag, CmdSN: cmdSN, ExpStatSN: expStatSN}
 	})
 	if err != nil {
 		c.forget(t)
@@ -646,13 +647,13 @@ func (c *conn) unexpected(m message, what string) error {
 	return fmt.Errorf("iscsi: %s: %w", what, &ProtocolError{PDU: opOf(m).String(), What: "unexpected answer"})
 }
 
-// taskManagement runs one task management function; ref and refCmdSN name
-// the task for ABORT TASK.
-func (c *conn) taskManagement(ctx context.Context, fn uint8, ref, refCmdSN uint32) error {
+// taskManagement runs one task management function on lun; ref and
+// refCmdSN name the task for ABORT TASK.
+func (c *conn) taskManagement(ctx context.Context, fn uint8, lun uint64, ref, refCmdSN uint32) error {
 	t := c.newTask(opTaskMgmt)
 	what := tmfName(fn)
 	err := c.issue(ctx, t, true, func(cmdSN, expStatSN uint32) message {
-		return &tmReq{Immediate: true, Function: fn, LUN: c.lun, ITT: t.itt, RefTaskTag: ref, CmdSN: cmdSN, ExpStatSN: expStatSN, RefCmdSN: refCmdSN}
+		return &tmReq{Immediate: true, Function: fn, LUN: lun, ITT: t.itt, RefTaskTag: ref, CmdSN: cmdSN, ExpStatSN: expStatSN, RefCmdSN: refCmdSN}
 	})
 	if err != nil {
 		c.forget(t)

@@ -56,9 +56,13 @@ type Config struct {
 	Reconnect ReconnectPolicy
 	// OnReconnect, when set, is called after every successful reconnect
 	// (not the first login), from the goroutine whose call triggered it,
-	// with that call's context and no lock held: it may run commands on the
-	// Session (e.g. restore a persistent reservation registration) before
-	// that call's own command is sent.
+	// with (a child of) that call's context. It may run commands on the
+	// Session with that context (e.g. restore a persistent reservation
+	// registration); every other call, on any LUN of the Session, waits
+	// until it returns, so nothing but the hook reaches the new I_T nexus
+	// first. A connection lost during the hook fails the hook's commands
+	// with ErrConnectionLost; the next call after it logs in again and
+	// runs the hook again.
 	OnReconnect func(ctx context.Context, ev ReconnectEvent)
 	// Logger receives login, reconnect and protocol events; nil discards.
 	Logger *slog.Logger
@@ -136,6 +140,21 @@ type Session struct {
 	c      *conn
 	closed bool
 	stats  Stats
+	// gate is open (non-nil) from the publication of a reconnected
+	// connection until Config.OnReconnect returns: only calls with the
+	// hook's context use the connection meanwhile.
+	gate chan struct{}
+}
+
+// hookKey marks the context given to Config.OnReconnect; its value is the
+// Session.
+type hookKey struct{}
+
+// inHook reports whether ctx is (derived from) the context of this
+// Session's running reconnect hook.
+func (s *Session) inHook(ctx context.Context) bool {
+	v, _ := ctx.Value(hookKey{}).(*Session)
+	return v == s
 }
 
 var (
@@ -312,47 +331,71 @@ func (s *Session) loginAt(ctx context.Context, portal string) (*conn, error) {
 }
 
 // connection returns the live connection, logging in again when it was
-// lost (unless reconnection is disabled).
+// lost (unless reconnection is disabled). While Config.OnReconnect runs on
+// a new connection, every other call waits here until it returns.
 func (s *Session) connection(ctx context.Context) (*conn, error) {
-	s.mu.Lock()
-	c, closed := s.c, s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
-	}
-	if c != nil && c.alive() {
-		return c, nil
-	}
-	if s.cfg.Reconnect.Disabled {
-		return nil, fmt.Errorf("%w: %s (reconnect disabled): %w", ErrConnectionLost, s.url.Portal(), c.cause())
+	hook := s.inHook(ctx)
+	for {
+		s.mu.Lock()
+		c, closed, gate := s.c, s.closed, s.gate
+		s.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if gate != nil && !hook {
+			select {
+			case <-gate:
+				continue
+			case <-ctx.Done():
+				return nil, ctxError(ctx, "wait for the reconnect hook on "+s.url.Portal())
+			}
+		}
+		if c != nil && c.alive() {
+			return c, nil
+		}
+		if hook {
+			// The reconnect lock is held by the hook's caller: no nested
+			// reconnect; the next call after the hook logs in again.
+			return nil, fmt.Errorf("%w: %s lost during the reconnect hook: %w", ErrConnectionLost, s.url.Portal(), c.cause())
+		}
+		if s.cfg.Reconnect.Disabled {
+			return nil, fmt.Errorf("%w: %s (reconnect disabled): %w", ErrConnectionLost, s.url.Portal(), c.cause())
+		}
+		break
 	}
 	select {
 	case s.reconn <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctxError(ctx, "wait for reconnect to "+s.url.Portal())
 	}
-	ev, nc, err := s.reconnect(ctx)
-	<-s.reconn
+	defer func() { <-s.reconn }()
+	ev, nc, gate, err := s.reconnect(ctx)
 	if err != nil || ev == nil {
 		return nc, err
 	}
-	if s.cfg.OnReconnect != nil {
-		s.cfg.OnReconnect(ctx, *ev)
+	if gate != nil {
+		s.cfg.OnReconnect(context.WithValue(ctx, hookKey{}, s), *ev)
+		s.mu.Lock()
+		s.gate = nil
+		s.mu.Unlock()
+		close(gate)
 	}
 	return nc, nil
 }
 
 // reconnect runs with s.reconn held. It returns a nil event when another
-// goroutine reconnected meanwhile.
-func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error) {
+// goroutine reconnected meanwhile. With Config.OnReconnect set, it publishes
+// the new connection with the gate closed to every call but the hook's,
+// and returns the gate for the caller to open once the hook returned.
+func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, chan struct{}, error) {
 	s.mu.Lock()
 	old, closed := s.c, s.closed
 	s.mu.Unlock()
 	if closed {
-		return nil, nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	if old != nil && old.alive() {
-		return nil, old, nil
+		return nil, old, nil, nil
 	}
 	lostAt, cause := old.ended()
 	wait := s.cfg.Reconnect.MinBackoff
@@ -361,7 +404,7 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error)
 		closed := s.closed
 		s.mu.Unlock()
 		if closed {
-			return nil, nil, ErrClosed
+			return nil, nil, nil, ErrClosed
 		}
 		c, err := s.login(ctx)
 		if err == nil {
@@ -369,15 +412,20 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error)
 			if s.closed {
 				s.mu.Unlock()
 				c.close(ErrClosed)
-				return nil, nil, ErrClosed
+				return nil, nil, nil, ErrClosed
 			}
 			s.c = c
+			var gate chan struct{}
+			if s.cfg.OnReconnect != nil {
+				gate = make(chan struct{})
+				s.gate = gate
+			}
 			s.stats.Reconnects++
 			s.stats.TSIH, s.stats.Params = c.tsih, c.params
 			ev := &ReconnectEvent{Count: s.stats.Reconnects, TSIH: c.tsih, Attempts: attempt, Downtime: time.Since(lostAt), Cause: cause}
 			s.mu.Unlock()
 			s.log.Warn("iscsi reconnected", "tsih", c.tsih, "count", ev.Count, "attempts", attempt, "downtime", ev.Downtime, "cause", cause)
-			return ev, c, nil
+			return ev, c, gate, nil
 		}
 		s.log.Info("iscsi reconnect failed", "attempt", attempt, "err", err)
 		t := time.NewTimer(wait)
@@ -385,7 +433,7 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, error)
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, nil, fmt.Errorf("%w: reconnect to %s: %d attempts, last: %w (%w)", ErrConnectionLost, s.url.Portal(), attempt, err, ctxError(ctx, "reconnect"))
+			return nil, nil, nil, fmt.Errorf("%w: reconnect to %s: %d attempts, last: %w (%w)", ErrConnectionLost, s.url.Portal(), attempt, err, ctxError(ctx, "reconnect"))
 		}
 		wait = min(2*wait, s.cfg.Reconnect.MaxBackoff)
 	}
@@ -421,12 +469,16 @@ func (s *Session) withTimeout(ctx context.Context, d time.Duration) (context.Con
 // target refused it (*RejectError, *ResponseError). A command that found
 // the connection already lost is sent after a reconnect.
 func (s *Session) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+	return s.executeOn(ctx, s.lun, cmd)
+}
+
+func (s *Session) executeOn(ctx context.Context, lun uint64, cmd *scsi.Command) (*scsi.Response, error) {
 	if err := checkCommand(cmd); err != nil {
 		return nil, err
 	}
 	ctx, cancel := s.withTimeout(ctx, cmd.Timeout)
 	defer cancel()
-	resp, err := s.execute(ctx, cmd)
+	resp, err := s.execute(ctx, lun, cmd)
 	s.count(func(st *Stats) {
 		if err != nil {
 			st.Failures++
@@ -444,13 +496,13 @@ func (s *Session) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Respons
 	return resp, err
 }
 
-func (s *Session) execute(ctx context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+func (s *Session) execute(ctx context.Context, lun uint64, cmd *scsi.Command) (*scsi.Response, error) {
 	for {
 		c, err := s.connection(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("iscsi: command 0x%02x: %w", cmd.CDB[0], err)
 		}
-		resp, err := c.command(ctx, cmd)
+		resp, err := c.command(ctx, lun, cmd)
 		if errors.Is(err, errNotSent) && ctx.Err() == nil {
 			continue // the connection died before the command left
 		}
@@ -505,11 +557,15 @@ func (s *Session) Ping(ctx context.Context) (time.Duration, error) {
 // fails with an error wrapping errors.ErrUnsupported. A function the target
 // refuses is a *TMFError.
 func (s *Session) Reset(ctx context.Context, level scsi.ResetLevel) error {
+	return s.resetOn(ctx, s.lun, level)
+}
+
+func (s *Session) resetOn(ctx context.Context, lun uint64, level scsi.ResetLevel) error {
 	switch level {
 	case scsi.ResetLUN:
-		return s.TaskManagement(ctx, TMFLogicalUnitReset)
+		return s.taskManagementOn(ctx, lun, TMFLogicalUnitReset)
 	case scsi.ResetTarget:
-		return s.TaskManagement(ctx, TMFTargetWarmReset)
+		return s.taskManagementOn(ctx, lun, TMFTargetWarmReset)
 	case scsi.ResetBus:
 		return fmt.Errorf("iscsi: reset %v: iSCSI has no bus, use ResetLUN or ResetTarget: %w", level, errors.ErrUnsupported)
 	}
@@ -521,6 +577,10 @@ func (s *Session) Reset(ctx context.Context, level scsi.ResetLevel) error {
 // TMFTargetWarmReset or TMFTargetColdReset, on the Session's LUN. (ABORT
 // TASK is sent by Execute for a command whose context ends.)
 func (s *Session) TaskManagement(ctx context.Context, function uint8) error {
+	return s.taskManagementOn(ctx, s.lun, function)
+}
+
+func (s *Session) taskManagementOn(ctx context.Context, lun uint64, function uint8) error {
 	if function < TMFAbortTaskSet || function > TMFTargetColdReset {
 		return fmt.Errorf("iscsi: task management function %d: want 2 to 7", function)
 	}
@@ -531,7 +591,7 @@ func (s *Session) TaskManagement(ctx context.Context, function uint8) error {
 		if err != nil {
 			return fmt.Errorf("iscsi: %s: %w", tmfName(function), err)
 		}
-		err = c.taskManagement(ctx, function, reservedTag, 0)
+		err = c.taskManagement(ctx, function, lun, reservedTag, 0)
 		if errors.Is(err, errNotSent) && ctx.Err() == nil {
 			continue
 		}
@@ -568,4 +628,51 @@ func (s *Session) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), min(s.cfg.CommandTimeout, 5*time.Second))
 	defer cancel()
 	return s.Logout(ctx)
+}
+
+// LogicalUnit is one logical unit reached through a Session: several
+// LogicalUnits of one target share its session, its ISID and its
+// reconnects (one I_T nexus, so no login of one evicts another). It
+// implements scsi.Transport and scsi.Resetter and is safe for concurrent
+// use; closing the Session ends it.
+type LogicalUnit struct {
+	s   *Session
+	lun uint64
+	n   int
+}
+
+var (
+	_ scsi.Transport = (*LogicalUnit)(nil)
+	_ scsi.Resetter  = (*LogicalUnit)(nil)
+)
+
+// LUN returns logical unit n (0 to 16383) of the Session's target, on the
+// Session's connection.
+func (s *Session) LUN(n int) (*LogicalUnit, error) {
+	if n < 0 || n > maxLUN {
+		return nil, fmt.Errorf("iscsi: LUN %d out of range 0-%d", n, maxLUN)
+	}
+	return &LogicalUnit{s: s, lun: lunField(n), n: n}, nil
+}
+
+// Number is the logical unit's number.
+func (l *LogicalUnit) Number() int { return l.n }
+
+// Session is the session the logical unit is reached through.
+func (l *LogicalUnit) Session() *Session { return l.s }
+
+// Execute runs one SCSI command on the logical unit, as Session.Execute.
+func (l *LogicalUnit) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+	return l.s.executeOn(ctx, l.lun, cmd)
+}
+
+// Reset resets the logical unit or the target, as Session.Reset.
+func (l *LogicalUnit) Reset(ctx context.Context, level scsi.ResetLevel) error {
+	return l.s.resetOn(ctx, l.lun, level)
+}
+
+// TaskManagement runs a task management function on the logical unit, as
+// Session.TaskManagement.
+func (l *LogicalUnit) TaskManagement(ctx context.Context, function uint8) error {
+	return l.s.taskManagementOn(ctx, l.lun, function)
 }
