@@ -57,6 +57,9 @@ type Agent struct {
 	selfFenced chan struct{}
 	fenceOnce  sync.Once
 	wd         Watchdog
+
+	state    StateFile // the self-fence latch across restarts
+	startLat *Latch    // the latch found at start, if any
 }
 
 // New checks the configuration against the system (the API group exists)
@@ -75,6 +78,18 @@ func New(cfg *Config, deps Deps) (*Agent, error) {
 		deps.SocketMode = 0o660
 	}
 	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{})}
+	if cfg.StateDir != "" {
+		a.state = SelfFenceState(cfg.StateDir)
+	}
+	l, ok, err := a.state.Load()
+	if err != nil {
+		return nil, fmt.Errorf("self-fence latch: %w", err)
+	}
+	if ok {
+		// Fenced before this start: stay fenced until a verified unfence.
+		a.guard.Latch()
+		a.startLat = &l
+	}
 	if cfg.API.Group != "" {
 		g, err := user.LookupGroup(cfg.API.Group)
 		if err != nil {
@@ -119,16 +134,18 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		defer mln.Close()
 	}
 	if a.cfg.SelfFence.Action == "watchdog" {
-		a.wd = a.deps.Watchdog
-		if a.wd == nil {
-			if a.wd, err = OpenWatchdog(a.cfg.SelfFence.WatchdogDevice, time.Duration(a.cfg.SelfFence.WatchdogTimeoutS)*time.Second); err != nil {
-				return fmt.Errorf("self-fence watchdog: %w", err)
+		// A node latched fenced at start does not arm the watchdog: it
+		// would reset the machine again and again before an unfence could
+		// come. keepalive arms it after a verified unfence.
+		if !a.guardFenced() {
+			if err := a.armWatchdog(); err != nil {
+				return err
 			}
 		}
 		// A clean stop disarms it; a self-fence never gets here with it
 		// armed, because the watchdog is left to expire.
 		defer func() {
-			if !a.guardFenced() {
+			if a.wd != nil && !a.guardFenced() {
 				if cerr := a.wd.Disarm(); cerr != nil {
 					a.log.Warn("watchdog disarm", "err", cerr)
 				}
@@ -171,6 +188,9 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	start("notify", func(ctx context.Context) error { return a.keepalive(ctx, n) })
 	a.emit(Event{Source: "agent", Kind: "started", Msg: fmt.Sprintf("hwagent %s (node %d) serving %s", a.cfg.Node.Name, a.cfg.Node.ID, a.cfg.API.Socket)})
+	if l := a.startLat; l != nil {
+		a.emit(Event{Source: "guard", Kind: "fenced", Msg: fmt.Sprintf("fenced since %s (latched in %s: %s): claiming nothing until a verified unfence", l.Since.Format(time.RFC3339), a.state.Path, l.Reason), Data: map[string]any{"latched": true, "since": l.Since, "action": a.cfg.SelfFence.Action}})
+	}
 
 	select {
 	case <-ctx.Done():
@@ -210,8 +230,14 @@ func (a *Agent) keepalive(ctx context.Context, n *Notifier) error {
 		a.log.Warn("sd_notify READY", "err", err)
 	}
 	period := n.WatchdogPeriod()
-	if a.wd != nil && (period == 0 || period > a.wd.Timeout()/3) {
-		period = a.wd.Timeout() / 3
+	if a.cfg.SelfFence.Action == "watchdog" {
+		wt := time.Duration(a.cfg.SelfFence.WatchdogTimeoutS) * time.Second
+		if a.wd != nil {
+			wt = a.wd.Timeout()
+		}
+		if period == 0 || period > wt/3 {
+			period = wt / 3
+		}
 	}
 	if period <= 0 {
 		<-ctx.Done()
@@ -228,12 +254,33 @@ func (a *Agent) keepalive(ctx context.Context, n *Notifier) error {
 		if n.WatchdogPeriod() > 0 {
 			_ = n.Notify("WATCHDOG=1")
 		}
-		if a.wd != nil && !a.guardFenced() {
+		if a.cfg.SelfFence.Action == "watchdog" && !a.guardFenced() {
+			if a.wd == nil {
+				// Unfenced after a start latched fenced: arm now.
+				if err := a.armWatchdog(); err != nil {
+					a.log.Error("self-fence watchdog not armed", "err", err)
+					continue
+				}
+			}
 			if err := a.wd.Pet(); err != nil {
 				a.log.Warn("watchdog pet", "err", err)
 			}
 		}
 	}
+}
+
+// armWatchdog opens the self-fence watchdog (the injected one in tests).
+func (a *Agent) armWatchdog() error {
+	if a.deps.Watchdog != nil {
+		a.wd = a.deps.Watchdog
+		return nil
+	}
+	wd, err := OpenWatchdog(a.cfg.SelfFence.WatchdogDevice, time.Duration(a.cfg.SelfFence.WatchdogTimeoutS)*time.Second)
+	if err != nil {
+		return fmt.Errorf("self-fence watchdog: %w", err)
+	}
+	a.wd = wd
+	return nil
 }
 
 func (a *Agent) guardFenced() bool {
@@ -316,6 +363,15 @@ func (a *Agent) observe(s DiskStatus) {
 }
 
 func (a *Agent) selfFence(s DiskStatus) {
+	// Persist first: a restart (exit, a crash, the unit restarting) must
+	// come up fenced.
+	reason := fmt.Sprintf("this node's key %s is gone from %s", s.OwnKey, s.Device)
+	if s.Latched != "" {
+		reason = fmt.Sprintf("%s: %s", s.Device, s.Latched)
+	}
+	if err := a.state.Store(Latch{Reason: reason, Since: a.deps.Now().UTC(), Device: s.Device}); err != nil {
+		a.log.Error("self-fence latch not persisted: a restart would come up unfenced", "path", a.state.Path, "err", err)
+	}
 	a.emit(Event{Source: "guard", Kind: "fenced", Msg: fmt.Sprintf("%s: this node's key %s is gone: fenced by the peer; claiming nothing (action %s)", s.Device, s.OwnKey, a.cfg.SelfFence.Action), Data: map[string]any{"device": s.Device, "action": a.cfg.SelfFence.Action}})
 	switch a.cfg.SelfFence.Action {
 	case "none":
@@ -324,4 +380,10 @@ func (a *Agent) selfFence(s DiskStatus) {
 	case "exit":
 		a.fenceOnce.Do(func() { close(a.selfFenced) })
 	}
+}
+
+// clearLatch removes the persisted self-fence latch after a verified
+// unfence.
+func (a *Agent) clearLatch() error {
+	return a.state.Store(Latch{})
 }

@@ -36,8 +36,8 @@ type node struct {
 func testConfig(t *testing.T, dir, name, peer string, id, peerID int) *agent.Config {
 	t.Helper()
 	y := fmt.Sprintf("node: {name: %s, id: %d}\npeer: {name: %s, id: %d}\ncluster: {id: 7}\n"+
-		"timers: {keepalive_ms: 100, disk_status_ms: 100}\napi: {socket: %s}\nself_fence: {action: event}\n",
-		name, id, peer, peerID, filepath.Join(dir, name+".sock"))
+		"timers: {keepalive_ms: 100, disk_status_ms: 100}\napi: {socket: %s}\nstate_dir: %s\nself_fence: {action: event}\n",
+		name, id, peer, peerID, filepath.Join(dir, name+".sock"), filepath.Join(dir, name+"-state"))
 	cfg, err := agent.ParseConfig(name, []byte(y))
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +274,46 @@ func TestSelfFenceExit(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg.API.Socket); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left behind: %v", err)
+	}
+
+	// The unit restarts the agent: it comes up fenced (the latch in the
+	// state directory), claims nothing and refuses to acquire, until a
+	// verified unfence.
+	restart := func(what string) (*agent.Client, func()) {
+		t.Helper()
+		a, err := agent.New(cfg, agent.Deps{Disks: []agent.Disk{da}, Notifier: agent.NewNotifier("", 0), Logger: testLogger(t)})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(rctx) }()
+		c := agent.NewClient(cfg.API.Socket)
+		waitFor(t, what+": agent answers", func() bool { _, err := c.Status(ctx); return err == nil })
+		return c, func() { cancel(); <-done }
+	}
+	c, stop := restart("restart after the self-fence")
+	st, err := c.Status(ctx)
+	if err != nil || !st.Fenced {
+		t.Errorf("restarted agent: fenced=%v (%v), want fenced: the latch did not survive the restart", st.Fenced, err)
+	}
+	if _, err := c.Action(ctx, "acquire"); err == nil {
+		t.Error("restarted fenced agent acquired")
+	}
+	if _, err := c.Action(ctx, "unfence"); err != nil {
+		t.Fatalf("unfence: %v", err)
+	}
+	if st, _ := c.Status(ctx); st.Fenced {
+		t.Error("still fenced after a verified unfence")
+	}
+	stop()
+	if _, err := os.Stat(agent.SelfFenceState(cfg.StateDir).Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("latch file after the unfence: %v, want gone", err)
+	}
+	c, stop = restart("restart after the unfence")
+	defer stop()
+	if st, err := c.Status(ctx); err != nil || st.Fenced {
+		t.Errorf("agent after a verified unfence and a restart: fenced=%v (%v)", st.Fenced, err)
 	}
 }
 

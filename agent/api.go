@@ -9,7 +9,10 @@ import (
 
 // API paths, all under /v1. GETs read; POSTs act.
 const (
-	PathStatus    = "/v1/status"
+	PathStatus = "/v1/status"
+	// PathPing answers at once, touching no device or component: the
+	// cheap liveness call (fence_hwagent's probe).
+	PathPing      = "/v1/ping"
 	PathHeartbeat = "/v1/heartbeat"
 	// PathCableTest runs the heartbeat's cable test (POST).
 	PathCableTest = "/v1/heartbeat/test"
@@ -24,6 +27,14 @@ const (
 	PathUnfence   = "/v1/unfence"
 	PathMetrics   = "/metrics" // on the metrics listener only
 )
+
+// Ping is GET /v1/ping: who answers, from memory only.
+type Ping struct {
+	Node    string    `json:"node"`
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+	Fenced  bool      `json:"fenced"`
+}
 
 // Status is the agent's summary (GET /v1/status).
 type Status struct {
@@ -67,6 +78,17 @@ type DiskStatus struct {
 	Registered     bool `json:"registered"`
 	Owner          bool `json:"owner"`
 	PeerRegistered bool `json:"peer_registered"`
+	// Latched, when set, says why the disk layer cannot account for this
+	// node's registration on this disk: a re-register after a replaced
+	// session was sent and neither verified nor confirmed undone (in this
+	// run or one before a restart). The node then acts as fenced
+	// (Registered and Owner are false) until a verified unfence.
+	Latched string `json:"latched,omitempty"`
+	// FenceMethod is how this node last fenced the peer on this disk
+	// (PREEMPT AND ABORT, or PREEMPT when the target refused the abort and
+	// allow_preempt_without_abort allowed it); FenceFallback says why.
+	FenceMethod   string `json:"fence_method,omitempty"`
+	FenceFallback string `json:"fence_fallback,omitempty"`
 	// Notes are what the disk layer noticed (absorbed unit attention,
 	// PREEMPT used where PREEMPT AND ABORT was refused, orphan keys).
 	Notes []string `json:"notes,omitempty"`

@@ -101,6 +101,13 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
+// Ping is GET /v1/ping: the agent answers, without touching a device.
+func (c *Client) Ping(ctx context.Context) (Ping, error) {
+	var p Ping
+	err := c.do(ctx, http.MethodGet, PathPing, nil, &p)
+	return p, err
+}
+
 // Status is GET /v1/status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var s Status

@@ -44,6 +44,10 @@ type Config struct {
 	SelfFence SelfFenceConfig `yaml:"self_fence"`
 	// Fence tunes fence races between the nodes.
 	Fence FenceConfig `yaml:"fence"`
+	// StateDir keeps what must survive a restart of the agent: the
+	// self-fence latch and each disk's fenced latch. ParseConfig fills
+	// /var/lib/hakit when it is empty. Created 0700 if missing.
+	StateDir string `yaml:"state_dir"`
 }
 
 // NodeConfig names a node.
@@ -100,6 +104,12 @@ type DiskConfig struct {
 	Identity string `yaml:"identity"`
 	// Initiator is this node's iSCSI initiator name (required for iscsi://).
 	Initiator string `yaml:"initiator"`
+	// AllowPreemptWithoutAbort lets a fence use PREEMPT when the target
+	// refuses PREEMPT AND ABORT (tgtd does). PREEMPT does not abort the
+	// fenced node's queued and running writes, so one it already sent may
+	// still land; the fence result says when it was used. Off by default:
+	// the fence then fails on such a target, as fence_scsi's does.
+	AllowPreemptWithoutAbort bool `yaml:"allow_preempt_without_abort"`
 }
 
 // RAIDConfig is the RAID backend.
@@ -161,6 +171,7 @@ type FenceConfig struct {
 // Default values.
 const (
 	DefaultSocket        = "/run/hakit/hwagent.sock"
+	DefaultStateDir      = "/var/lib/hakit"
 	DefaultBaud          = 19200
 	DefaultKeepaliveMS   = 1000
 	DefaultDeadtimeMS    = 30000
@@ -341,6 +352,9 @@ func (c *Config) fill() {
 	if c.API.Socket == "" {
 		c.API.Socket = DefaultSocket
 	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
 	s := &c.SelfFence
 	if s.Action == "" {
 		s.Action = DefaultSelfFenceMode
@@ -434,6 +448,9 @@ func (c *Config) validate() *ConfigError {
 	}
 	if ce := c.Timers.validate(); ce != nil {
 		return ce
+	}
+	if !strings.HasPrefix(c.StateDir, "/") {
+		return bad("state_dir", "%q: want an absolute path", c.StateDir)
 	}
 	if !strings.HasPrefix(c.API.Socket, "/") {
 		return bad("api.socket", "%q: want an absolute path", c.API.Socket)

@@ -33,6 +33,7 @@ func TestParseConfigGood(t *testing.T) {
 		RAID:      RAIDConfig{Tool: "storcli", File: "/var/lib/hakit/storcli.json"},
 		Timers:    TimersConfig{KeepaliveMS: 100, WarntimeMS: 250, DeadtimeMS: 500, InitdeadMS: 1000, DiskStatusMS: 1000},
 		API:       APIConfig{Socket: "/run/hakit/hwagent.sock", Group: "hakit"},
+		StateDir:  DefaultStateDir,
 		Metrics:   MetricsConfig{Listen: "127.0.0.1:9105"},
 		SelfFence: SelfFenceConfig{Action: "watchdog", WatchdogDevice: "/dev/watchdog", WatchdogTimeoutS: 10},
 		Fence:     FenceConfig{Priority: 1, DelayStepMS: 2000},

@@ -34,18 +34,32 @@ func (g *Guard) Observe(s DiskStatus) Verdict {
 	}
 	was := g.claimed[s.Device]
 	switch {
+	case s.Latched != "" && !g.fenced:
+		// The disk layer cannot account for this node's registration:
+		// act as fenced whether or not the disk was claimed.
+		g.fence()
+		return SelfFenced
 	case s.Registered && !was && !g.fenced:
 		g.claimed[s.Device] = true
 		return Claimed
 	case !s.Registered && was:
-		g.fenced = true
-		for d := range g.claimed {
-			delete(g.claimed, d)
-		}
+		g.fence()
 		return SelfFenced
 	}
 	return Steady
 }
+
+func (g *Guard) fence() {
+	g.fenced = true
+	for d := range g.claimed {
+		delete(g.claimed, d)
+	}
+}
+
+// Latch starts the guard fenced: the latch an earlier run of the agent
+// persisted (the node stays fenced across restarts until a verified
+// unfence).
+func (g *Guard) Latch() { g.fence() }
 
 // Release forgets the claim on a disk this node released on purpose (its
 // key goes away by our own hand, not by a fence).
@@ -69,7 +83,7 @@ func (g *Guard) UnfenceVerified(read []DiskStatus) bool {
 		return false
 	}
 	for _, s := range read {
-		if s.Error != "" || !s.Registered {
+		if s.Error != "" || !s.Registered || s.Latched != "" {
 			return false
 		}
 	}

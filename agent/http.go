@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -26,6 +27,7 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathStatus, a.getStatus)
+	mux.HandleFunc("GET "+PathPing, a.getPing)
 	mux.HandleFunc("GET "+PathHeartbeat, a.getComponent(func() Component { return a.deps.Heartbeat }, "heartbeat"))
 	mux.HandleFunc("GET "+PathNICs, a.getComponent(func() Component { return a.deps.NICs }, "nic"))
 	mux.HandleFunc("GET "+PathRAID, a.getComponent(func() Component { return a.deps.RAID }, "raid"))
@@ -119,6 +121,12 @@ func (a *Agent) getComponent(c func() Component, name string) http.HandlerFunc {
 	}
 }
 
+// getPing answers from memory: no device, no component, no lock a slow
+// action holds.
+func (a *Agent) getPing(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Ping{Node: a.cfg.Node.Name, PID: os.Getpid(), Started: a.started, Fenced: a.guardFenced()})
+}
+
 // getDisks reads every disk now (never from memory).
 func (a *Agent) getDisks(w http.ResponseWriter, r *http.Request) {
 	a.act.Lock()
@@ -166,6 +174,9 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 		ok := a.guard.UnfenceVerified(res.Disks)
 		a.mu.Unlock()
 		if ok {
+			if err := a.clearLatch(); err != nil {
+				a.log.Error("unfenced, but the persisted self-fence latch could not be removed: the next start comes up fenced", "err", err)
+			}
 			for _, s := range res.Disks {
 				a.emit(Event{Source: "guard", Kind: "claimed", Msg: s.Device + ": this node's key " + s.OwnKey + " is registered (unfenced)", Data: map[string]any{"device": s.Device}})
 			}

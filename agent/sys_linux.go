@@ -63,6 +63,28 @@ func lockSocket(path string) (*os.File, error) {
 	return f, nil
 }
 
+// Running reports whether an agent holds the lock of the API socket path
+// (whether or not it answers), and its pid as written in the lock file.
+func Running(path string) (pid string, running bool, err error) {
+	f, err := os.OpenFile(path+".lock", os.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("api socket lock: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			b, _ := os.ReadFile(path + ".lock")
+			return string(b), true, nil
+		}
+		return "", false, fmt.Errorf("api socket lock %s.lock: %w", path, err)
+	}
+	_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return "", false, nil
+}
+
 // listenSocket removes a stale socket (the lock is ours, so no agent serves
 // it), listens, and restricts the file to the owner and the group.
 func listenSocket(path string, a Access, mode os.FileMode) (net.Listener, error) {

@@ -19,6 +19,9 @@ func peerCred(net.Conn) (Cred, error) { return Cred{}, unsupported("peer credent
 
 func lockSocket(string) (*os.File, error) { return nil, unsupported("api socket lock") }
 
+// Running is Linux only.
+func Running(string) (string, bool, error) { return "", false, unsupported("api socket lock") }
+
 func listenSocket(string, Access, os.FileMode) (net.Listener, error) {
 	return nil, unsupported("api socket")
 }

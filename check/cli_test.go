@@ -12,7 +12,7 @@ import (
 func TestMainPeerDoesNotAnswer(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "a.yaml")
-	y := "node: {name: a, id: 1}\npeer: {name: b, id: 2, socket: " + filepath.Join(dir, "b.sock") + "}\ncluster: {id: 7}\napi: {socket: " + filepath.Join(dir, "a.sock") + "}\n"
+	y := "node: {name: a, id: 1}\npeer: {name: b, id: 2, socket: " + filepath.Join(dir, "b.sock") + "}\ncluster: {id: 7}\napi: {socket: " + filepath.Join(dir, "a.sock") + "}\nstate_dir: " + filepath.Join(dir, "state") + "\n"
 	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -215,17 +215,53 @@ func (d *Device) ReportLUNs(ctx context.Context) ([]uint64, error) {
 	return l, nil
 }
 
+// prIn reads one PR IN answer whole: when the device has more than the
+// allocation length holds (its ADDITIONAL LENGTH says so), it reads again
+// with an allocation length that fits, up to 65535 bytes; a list that still
+// does not fit, or that the device cut short, is ErrTruncated, never a
+// shorter list.
 func prIn[T any](ctx context.Context, d *Device, a PRInAction, parse func([]byte) (T, error)) (T, error) {
-	r, err := d.Do(ctx, PRIn(a, defaultAllocLength))
-	if err != nil {
-		var zero T
-		return zero, err
+	var zero T
+	op := "PERSISTENT RESERVE IN (" + a.String() + ")"
+	alloc := defaultAllocLength
+	var r *Response
+	for {
+		var err error
+		r, err = d.Do(ctx, PRIn(a, uint16(alloc)))
+		if err != nil {
+			return zero, err
+		}
+		need := len(r.Data)
+		if a != PRInReportCapabilities {
+			// REPORT CAPABILITIES has no ADDITIONAL LENGTH header.
+			need = prInLength(r.Data)
+		}
+		if need <= len(r.Data) {
+			break
+		}
+		switch {
+		case need > 0xffff:
+			return zero, d.decodeErr(op, fmt.Errorf("%w: the device has %d bytes, more than the largest allocation length (65535)", ErrTruncated, need))
+		case need <= alloc:
+			// The allocation length held it, yet fewer bytes came.
+			return zero, d.decodeErr(op, fmt.Errorf("%w: the device announced %d bytes and sent %d", ErrTruncated, need, len(r.Data)))
+		}
+		alloc = need
 	}
 	v, err := parse(r.Data)
 	if err != nil {
 		return v, d.decodeErr("PERSISTENT RESERVE IN ("+a.String()+")", err)
 	}
 	return v, nil
+}
+
+// prInLength is the length a PR IN answer announces (8 + ADDITIONAL
+// LENGTH), or len(b) when b is too short to say.
+func prInLength(b []byte) int {
+	if len(b) < 8 {
+		return len(b)
+	}
+	return 8 + int(be32(b[4:]))
 }
 
 // ReadKeys reads the registered keys (PR IN READ KEYS).

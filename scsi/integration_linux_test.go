@@ -63,7 +63,7 @@ func dialNode(t testing.TB, d *rig.Disk, iqn string, key scsi.Key, typ scsi.Rese
 	if wrap != nil {
 		tr = wrap(s)
 	}
-	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: tr, Name: iqn, Key: key, Type: typ})
+	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: tr, Name: iqn, Key: key, Type: typ, AllowPreemptWithoutAbort: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,16 +178,6 @@ func hasUA(ss []scsi.Sense, asc byte) bool {
 		}
 	}
 	return false
-}
-
-func countKeys(ks []scsi.Key, k scsi.Key) int {
-	n := 0
-	for _, x := range ks {
-		if x == k {
-			n++
-		}
-	}
-	return n
 }
 
 // Write Exclusive - Registrants Only (the default): registrants write, a

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Ownership errors, matched with errors.Is.
@@ -25,7 +26,50 @@ var (
 	// ErrNotVerified: the read-back after an action does not show the
 	// expected state.
 	ErrNotVerified = errors.New("state read back does not match")
+	// ErrLatched: the Owner is latched fenced (see LatchedError); it
+	// matches ErrNotRegistered too.
+	ErrLatched = errors.New("latched fenced")
+	// ErrReassertUnconfirmed: a Reassert could not confirm this I_T
+	// nexus's registration, while this node's key is still on the device
+	// (not fenced, not confirmed): unknown, to be retried.
+	ErrReassertUnconfirmed = errors.New("registration on this I_T nexus not confirmed")
+	// ErrAbortRefused: the target refused PREEMPT AND ABORT and the Owner
+	// is not allowed to fence with PREEMPT alone
+	// (OwnerConfig.AllowPreemptWithoutAbort).
+	ErrAbortRefused = errors.New("target refused PREEMPT AND ABORT")
+	// ErrIOHeld: the Owner's Device refused a command because this I_T
+	// nexus's registration is not confirmed (see Owner.Device).
+	ErrIOHeld = errors.New("I/O held: this I_T nexus's registration is not confirmed")
+	// ErrTruncated: a PR IN list is longer than the largest allocation
+	// length (65535 bytes) or the device cut it short.
+	ErrTruncated = errors.New("list truncated")
 )
+
+// LatchedError says the Owner is latched fenced: a REGISTER AND IGNORE
+// EXISTING KEY that could have registered this node again was sent and its
+// effect could not be settled (verified as the only change, or undone and
+// confirmed), or an earlier run persisted such a latch (OwnerConfig.Latched).
+// The node may be registered without knowing it, so it must act as fenced.
+// No Reassert clears the latch; only a verified Register or Unfence does.
+// It matches ErrLatched and ErrNotRegistered.
+type LatchedError struct {
+	Op     string
+	Device string
+	Key    Key
+	// Reason is why the latch was set.
+	Reason string
+}
+
+func (e *LatchedError) Error() string {
+	dev := ""
+	if e.Device != "" {
+		dev = " " + e.Device
+	}
+	return fmt.Sprintf("%s%s: %v (key %s): %s; this node acts as fenced until a verified unfence", e.Op, dev, ErrLatched, e.Key, e.Reason)
+}
+
+// Unwrap returns ErrLatched and ErrNotRegistered.
+func (e *LatchedError) Unwrap() []error { return []error{ErrLatched, ErrNotRegistered} }
 
 // Support is what a target is known to support: unknown until asked.
 type Support int
@@ -73,6 +117,25 @@ type OwnerConfig struct {
 	// UnitAttentionRetries bounds how often one command is repeated after
 	// a UNIT ATTENTION; 0 means 8.
 	UnitAttentionRetries int
+	// Latched starts the Owner latched fenced with this reason: the latch
+	// an earlier run persisted through OnLatch (see LatchedError).
+	Latched string
+	// OnLatch persists the latch. Reassert calls it with the reason before
+	// it sends a REGISTER AND IGNORE EXISTING KEY that could register a
+	// fenced node again, and with "" once that is settled; a verified
+	// Register or Unfence calls it with "" too. When it fails with a
+	// reason, nothing is sent. nil keeps the latch in memory only.
+	OnLatch func(reason string) error
+	// UndoTimeout bounds how long Reassert resends the unregister that
+	// undoes a re-register in doubt before it latches; 0 means 10 s. It
+	// runs on its own deadline, not the caller's.
+	UndoTimeout time.Duration
+	// AllowPreemptWithoutAbort lets Fence use PREEMPT when the target
+	// refuses PREEMPT AND ABORT. PREEMPT removes the peer's registrations
+	// but does not abort its queued and running commands (SPC-4
+	// 5.12.11.4), so a write the peer already sent may still land. Off by
+	// default: Fence then fails on such a target, as fence_scsi does.
+	AllowPreemptWithoutAbort bool
 	// Logger receives what the Owner does; nil discards.
 	Logger *slog.Logger
 }
@@ -89,6 +152,56 @@ type Owner struct {
 	mu      sync.Mutex
 	support TargetSupport
 	uas     []Sense
+
+	nx *nexusState // shared with Recovery siblings
+}
+
+// nexusState is what an Owner and its Recovery siblings know about the I_T
+// nexus: whether its registration is confirmed (else the Owner's Device
+// holds I/O) and the fenced latch.
+type nexusState struct {
+	mu      sync.Mutex
+	held    string // why I/O is held, "" when the nexus is confirmed
+	latched string // the fenced latch's reason, "" when not latched
+	onLatch func(string) error
+}
+
+func (n *nexusState) get() (held, latched string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.held, n.latched
+}
+
+func (n *nexusState) hold(why string) {
+	n.mu.Lock()
+	n.held = why
+	n.mu.Unlock()
+}
+
+// latch sets the latch and persists it; when persisting fails the latch
+// is still set in memory and the error returned.
+func (n *nexusState) latch(reason string) error {
+	n.mu.Lock()
+	n.latched, n.held = reason, "latched fenced: "+reason
+	f := n.onLatch
+	n.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(reason)
+}
+
+// unlatch clears the latch and persists that.
+func (n *nexusState) unlatch() error {
+	n.mu.Lock()
+	was := n.latched
+	n.latched = ""
+	f := n.onLatch
+	n.mu.Unlock()
+	if f == nil || was == "" {
+		return nil
+	}
+	return f("")
 }
 
 // NewOwner validates cfg and returns an Owner. It does no I/O.
@@ -112,7 +225,13 @@ func NewOwner(cfg OwnerConfig) (*Owner, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	o := &Owner{cfg: cfg, log: log}
+	if cfg.UndoTimeout <= 0 {
+		cfg.UndoTimeout = 10 * time.Second
+	}
+	o := &Owner{cfg: cfg, log: log, nx: &nexusState{onLatch: cfg.OnLatch}}
+	if cfg.Latched != "" {
+		o.nx.latched, o.nx.held = cfg.Latched, "latched fenced: "+cfg.Latched
+	}
 	o.dev = &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: cfg.UnitAttentionRetries, TransportRetries: 2,
 		OnUnitAttention: func(s Sense) {
 			o.uas = append(o.uas, s)
@@ -125,11 +244,21 @@ func NewOwner(cfg OwnerConfig) (*Owner, error) {
 // lock, for a transport's reconnect hook (iscsi.Config.OnReconnect): the
 // hook runs inside the call that found the connection down, which may be a
 // call of this Owner holding its lock, so the hook must not use this Owner.
-// The two share no state but the device.
+// The two share the device and what is known about the nexus (the
+// latch, whether I/O is held).
 func (o *Owner) Recovery() *Owner {
 	r, _ := NewOwner(o.cfg)
+	r.nx = o.nx
 	return r
 }
+
+// Latched returns why the Owner is latched fenced, "" when it is not (see
+// LatchedError).
+func (o *Owner) Latched() string { _, l := o.nx.get(); return l }
+
+// Held returns why the Owner's Device holds I/O, "" when this I_T nexus's
+// registration is confirmed.
+func (o *Owner) Held() string { h, _ := o.nx.get(); return h }
 
 // Key returns this node's key.
 func (o *Owner) Key() Key { return o.cfg.Key }
@@ -138,9 +267,41 @@ func (o *Owner) Key() Key { return o.cfg.Key }
 func (o *Owner) Type() ReservationType { return o.cfg.Type }
 
 // Device returns a command layer on the Owner's transport (with the same
-// unit attention retries, without the Owner's bookkeeping).
+// unit attention retries, without the Owner's bookkeeping) for everything
+// but ownership: application I/O, identity, reads. It holds every command
+// (ErrIOHeld, nothing sent) while this I_T nexus's registration is not
+// confirmed: from the start of a Reassert until it succeeds, while this
+// node's key is found gone, and while latched. A node whose re-register is
+// in doubt thus writes nothing through the Owner, even in the window in
+// which the device may have accepted it again.
 func (o *Owner) Device() *Device {
-	return &Device{Transport: o.cfg.Transport, Name: o.cfg.Name, UnitAttentionRetries: o.cfg.UnitAttentionRetries, TransportRetries: 2}
+	return &Device{Transport: heldTransport{o.cfg.Transport, o.nx}, Name: o.cfg.Name, UnitAttentionRetries: o.cfg.UnitAttentionRetries, TransportRetries: 2}
+}
+
+// heldTransport refuses commands while the nexus is not confirmed.
+type heldTransport struct {
+	t  Transport
+	nx *nexusState
+}
+
+func (h heldTransport) Execute(ctx context.Context, cmd *Command) (*Response, error) {
+	if held, _ := h.nx.get(); held != "" {
+		return nil, fmt.Errorf("%w (%s)", ErrIOHeld, held)
+	}
+	return h.t.Execute(ctx, cmd)
+}
+
+// Reset implements Resetter when the Owner's transport does; it is held
+// like commands.
+func (h heldTransport) Reset(ctx context.Context, level ResetLevel) error {
+	if held, _ := h.nx.get(); held != "" {
+		return fmt.Errorf("%w (%s)", ErrIOHeld, held)
+	}
+	r, ok := h.t.(Resetter)
+	if !ok {
+		return fmt.Errorf("transport %T cannot reset: %w", h.t, errors.ErrUnsupported)
+	}
+	return r.Reset(ctx, level)
 }
 
 // Result is what an ownership action did besides its main effect.
@@ -306,6 +467,11 @@ func (o *Owner) registerLocked(ctx context.Context, r *Result) error {
 	if n := countKey(r.Keys.Keys, o.cfg.Key); n != 1 {
 		return o.unverified("register", "own key %s registered %d times, want 1", o.cfg.Key, n)
 	}
+	// Registered on purpose and verified: the latch and the hold end.
+	if err := o.nx.unlatch(); err != nil {
+		return o.opErr("register", fmt.Errorf("registered, but clearing the persisted fenced latch failed: %w", err))
+	}
+	o.nx.hold("")
 	return nil
 }
 
@@ -325,12 +491,26 @@ func (o *Owner) opErr(op string, err error) error {
 // Call it after a reconnect, or when this node's own commands meet
 // RESERVATION CONFLICT.
 //
-// Steps: READ KEYS (own key must be there); REGISTER with own key as both
-// keys, a no-op that conflicts when this nexus is not registered; if it
-// conflicts, REGISTER AND IGNORE EXISTING KEY, then check the orphan is
-// still there (if the peer fenced us meanwhile, undo and report fenced),
-// then PREEMPT with own key as both keys and the reservation's type, which
-// drops the orphan and moves its reservation to this nexus.
+// Steps: READ KEYS (own key must be there; its PR generation is g); REGISTER
+// with own key as both keys, a no-op that conflicts when this nexus is not
+// registered. If it conflicts: the latch is set and persisted (OnLatch),
+// then REGISTER AND IGNORE EXISTING KEY is sent once, and READ KEYS must
+// show generation g+1 and own key once more than before: only this
+// command acted, so the orphan was still there and no peer fenced this node
+// meanwhile. Anything else (an error, a lost answer, another generation,
+// the orphan gone) is undone: REGISTER AND IGNORE EXISTING KEY with
+// service-action key 0 and the REGISTER probe, resent on their own deadline
+// (UndoTimeout) until the probe conflicts, which confirms this nexus is not
+// registered; when it never does, the Owner stays latched fenced
+// (*LatchedError) and no later Reassert clears it. Last, PREEMPT with own
+// key as both keys and the reservation's type drops the orphan and moves
+// its reservation to this nexus.
+//
+// From the start of a Reassert until it succeeds, the Owner's Device holds
+// I/O (ErrIOHeld). Errors: ErrNotRegistered only when a read-back shows
+// this node's key gone (or when latched); ErrReassertUnconfirmed when the
+// key is there but this nexus's registration could not be confirmed;
+// device and transport errors as they came (unknown, to be retried).
 //
 // Reassert may be called from a transport's reconnect hook
 // (iscsi.Config.OnReconnect), which runs inside the call that found the
@@ -343,7 +523,11 @@ func (o *Owner) Reassert(ctx context.Context) (*Result, error) {
 	}
 	defer o.mu.Unlock()
 	return o.doLocked(func(r *Result) error {
+		if _, l := o.nx.get(); l == "" {
+			o.nx.hold("reassert in progress")
+		}
 		if err := o.tur(ctx, r); err != nil {
+			o.nx.hold("reassert failed: " + err.Error())
 			return err
 		}
 		_, err := o.reassertLocked(ctx, r, "reassert")
@@ -353,43 +537,55 @@ func (o *Owner) Reassert(ctx context.Context) (*Result, error) {
 
 // reassertLocked is Reassert; replaced reports whether this nexus had to
 // be registered again. op names the action in errors; only Reassert itself
-// notes a nexus found registered.
+// notes a nexus found registered. It holds the Owner's I/O until it
+// succeeds.
 func (o *Owner) reassertLocked(ctx context.Context, r *Result, op string) (replaced bool, err error) {
+	if _, l := o.nx.get(); l != "" {
+		// Never register again; make sure this nexus is not registered
+		// (once, bounded: the latch stays either way).
+		if serr := o.unregisterOnce(ctx); serr != nil {
+			o.log.Warn("latched: unregister of this nexus not confirmed", "device", o.cfg.Name, "err", serr)
+		}
+		return false, &LatchedError{Op: op, Device: o.cfg.Name, Key: o.cfg.Key, Reason: l}
+	}
+	o.nx.hold(op + " in progress")
+	defer func() {
+		if err != nil {
+			if _, l := o.nx.get(); l == "" {
+				o.nx.hold(op + " failed: " + err.Error())
+			}
+			return
+		}
+		o.nx.hold("")
+	}()
 	if err := o.readState(ctx, r); err != nil {
 		return false, err
 	}
-	if countKey(r.Keys.Keys, o.cfg.Key) == 0 {
+	own0, g0 := countKey(r.Keys.Keys, o.cfg.Key), r.Keys.Generation
+	if own0 == 0 {
 		return false, o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer or never registered; unfence to join again", ErrNotRegistered, o.cfg.Key))
 	}
-	err = o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
+	// The probe is sent once: REGISTER is not repeated on a lost answer.
+	perr := o.dev.PROut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
 	switch {
-	case err == nil:
+	case perr == nil:
 		if op == "reassert" {
 			r.note("this I_T nexus is registered")
 		}
-	case errors.Is(err, ErrReservationConflict):
+	case errors.Is(perr, ErrReservationConflict):
 		replaced = true
 		r.note("this I_T nexus was not registered (session replaced): registering again")
-		if err := o.register(ctx, r); err != nil {
+		if err := o.reregister(ctx, r, op, own0, g0); err != nil {
 			return replaced, err
 		}
-		k, err := o.dev.ReadKeys(ctx)
-		if err != nil {
-			return replaced, err
-		}
-		if countKey(k.Keys, o.cfg.Key) < 2 {
-			// The orphan went between the two reads: a peer fenced
-			// this node. Do not stay registered.
-			uerr := o.prOut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key})
-			return replaced, o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer while re-registering (undo: %v)", ErrNotRegistered, o.cfg.Key, uerr))
-		}
-		r.Keys = k
 	default:
-		return false, err
+		return false, perr
 	}
 	if err := o.dropOrphans(ctx, r, r.Keys, r.Reservation); err != nil {
 		if errors.Is(err, ErrReservationConflict) {
-			return replaced, o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer while re-registering: %w", ErrNotRegistered, o.cfg.Key, err))
+			// This nexus lost its registration after it was confirmed:
+			// a peer fenced this node (or the session went again).
+			return replaced, o.verdict(ctx, r, op, fmt.Errorf("PREEMPT of the orphans conflicted: %w", err))
 		}
 		return replaced, err
 	}
@@ -397,10 +593,127 @@ func (o *Owner) reassertLocked(ctx context.Context, r *Result, op string) (repla
 		return replaced, err
 	}
 	if n := countKey(r.Keys.Keys, o.cfg.Key); n != 1 {
+		if n == 0 {
+			return replaced, o.opErr(op, fmt.Errorf("%w (key %s): gone after the orphans were dropped: fenced by a peer", ErrNotRegistered, o.cfg.Key))
+		}
 		return replaced, o.unverified(op, "own key %s registered %d times, want 1", o.cfg.Key, n)
 	}
 	return replaced, nil
 }
+
+// reregister sends the REGISTER AND IGNORE EXISTING KEY of Reassert and
+// settles it: on return without error this nexus is registered and it was
+// the only change since READ KEYS showed generation g0 and own key own0
+// times; otherwise the re-register was undone (or the Owner latched).
+func (o *Owner) reregister(ctx context.Context, r *Result, op string, own0 int, g0 uint32) error {
+	reason := fmt.Sprintf("re-register of key %s after a replaced session sent at %s and not settled", o.cfg.Key, time.Now().UTC().Format(time.RFC3339))
+	if err := o.nx.latch(reason); err != nil {
+		// Not persisted: send nothing. The latch is cleared again, as
+		// nothing was sent; the nexus stays held.
+		_ = o.nx.unlatch()
+		return o.opErr(op, fmt.Errorf("persisting the fenced latch before re-registering failed, not re-registered: %w", err))
+	}
+	p := PROutParams{ServiceActionKey: o.cfg.Key, APTPL: o.cfg.APTPL && o.support.APTPL != Unsupported}
+	err := o.dev.PROut(ctx, PROutRegisterAndIgnore, 0, p)
+	if p.APTPL && IsUnsupported(err) {
+		// Refused: nothing changed (no generation step); once more without.
+		o.support.APTPL = Unsupported
+		r.note("target refused APTPL (%v): registered without it", err)
+		p.APTPL = false
+		err = o.dev.PROut(ctx, PROutRegisterAndIgnore, 0, p)
+	}
+	var cause error
+	if err != nil {
+		cause = fmt.Errorf("REGISTER AND IGNORE EXISTING KEY: %w", err)
+	} else {
+		k, kerr := o.readKeys(ctx)
+		switch {
+		case kerr != nil:
+			cause = fmt.Errorf("READ KEYS after the re-register: %w", kerr)
+		case k.Generation != g0+1 || countKey(k.Keys, o.cfg.Key) != own0+1:
+			cause = fmt.Errorf("after the re-register PR generation %d and own key %s %d time(s), want %d and %d (only this command acting): a peer acted meanwhile", k.Generation, o.cfg.Key, countKey(k.Keys, o.cfg.Key), g0+1, own0+1)
+		default:
+			r.Keys = k
+			if uerr := o.nx.unlatch(); uerr != nil {
+				o.log.Warn("clearing the persisted fenced latch failed: the next start comes up latched", "device", o.cfg.Name, "err", uerr)
+			}
+			return nil
+		}
+	}
+	o.log.Warn("re-register in doubt: undoing it", "device", o.cfg.Name, "cause", cause)
+	if serr := o.settleUnregistered(ctx, r); serr != nil {
+		o.log.Error("re-register in doubt and its undo not confirmed: latched fenced", "device", o.cfg.Name, "cause", cause, "undo", serr)
+		return &LatchedError{Op: op, Device: o.cfg.Name, Key: o.cfg.Key, Reason: fmt.Sprintf("%s (%v); the undo was not confirmed: %v", reason, cause, serr)}
+	}
+	if uerr := o.nx.unlatch(); uerr != nil {
+		o.log.Warn("clearing the persisted fenced latch failed: the next start comes up latched", "device", o.cfg.Name, "err", uerr)
+	}
+	r.note("re-register undone and this nexus confirmed unregistered: %v", cause)
+	return o.verdict(ctx, r, op, cause)
+}
+
+// verdict reads the keys after this nexus was found, or made, unregistered:
+// ErrNotRegistered when this node's key is gone, else
+// ErrReassertUnconfirmed (the key is an orphan's; retry).
+func (o *Owner) verdict(ctx context.Context, r *Result, op string, cause error) error {
+	k, err := o.readKeys(ctx)
+	if err != nil {
+		return o.opErr(op, fmt.Errorf("%w: %v; READ KEYS after it: %w", ErrReassertUnconfirmed, cause, err))
+	}
+	r.Keys = k
+	if countKey(k.Keys, o.cfg.Key) == 0 {
+		return o.opErr(op, fmt.Errorf("%w (key %s): fenced by a peer while re-registering (%v)", ErrNotRegistered, o.cfg.Key, cause))
+	}
+	return o.opErr(op, fmt.Errorf("%w: %v; own key %s still listed (the old session's orphan): retry", ErrReassertUnconfirmed, cause, o.cfg.Key))
+}
+
+// settleUnregistered makes sure this I_T nexus is not registered: REGISTER
+// AND IGNORE EXISTING KEY with service-action key 0 (unregisters this
+// nexus; a no-op on an unregistered one), then the REGISTER probe (own
+// key as both keys), which conflicts only on an unregistered nexus. Both
+// are resent until the probe conflicts or UndoTimeout passes. It runs on
+// its own deadline: the end of the caller's context (a reconnect hook's
+// time) must not leave the nexus registered.
+func (o *Owner) settleUnregistered(ctx context.Context, r *Result) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.UndoTimeout)
+	defer cancel()
+	wait := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := o.unregisterOnce(uctx)
+		if err == nil {
+			if attempt > 1 {
+				r.note("undo confirmed after %d attempts", attempt)
+			}
+			return nil
+		}
+		o.log.Warn("undo of the re-register not confirmed, resending", "device", o.cfg.Name, "attempt", attempt, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-uctx.Done():
+			t.Stop()
+			return fmt.Errorf("after %d attempts in %s: %w", attempt, o.cfg.UndoTimeout, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// unregisterOnce is one round of settleUnregistered: nil when the probe
+// conflicted (this nexus is not registered).
+func (o *Owner) unregisterOnce(ctx context.Context) error {
+	uerr := o.dev.PROut(ctx, PROutRegisterAndIgnore, 0, PROutParams{})
+	perr := o.dev.PROut(ctx, PROutRegister, 0, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
+	switch {
+	case errors.Is(perr, ErrReservationConflict):
+		return nil
+	case perr == nil:
+		return fmt.Errorf("probe REGISTER answered GOOD: this nexus is still registered (unregister: %v)", uerr)
+	}
+	return fmt.Errorf("unregister: %v; probe: %w", uerr, perr)
+}
+
+// readKeys is READ KEYS on the Owner's device.
+func (o *Owner) readKeys(ctx context.Context) (Keys, error) { return o.dev.ReadKeys(ctx) }
 
 // onNexus runs op, a PR OUT with this node's key. When it conflicts while
 // this node's key is still registered, this I_T nexus may have lost its
@@ -623,11 +936,13 @@ type FenceResult struct {
 	Result
 	// Peer is the fenced key.
 	Peer Key `json:"peer"`
-	// Method is PREEMPT AND ABORT, or PREEMPT when the target refused it.
+	// Method is PREEMPT AND ABORT, or PREEMPT when the target refused it
+	// and OwnerConfig.AllowPreemptWithoutAbort allowed the weaker fence.
 	Method PROutAction `json:"-"`
 	// MethodName is Method as text.
 	MethodName string `json:"method"`
-	// Fallback explains why PREEMPT was used, if it was.
+	// Fallback explains why PREEMPT was used, if it was: the peer's
+	// queued and running commands were then not aborted.
 	Fallback string `json:"fallback,omitempty"`
 	// Reserved is true when Fence had to RESERVE because no reservation
 	// remained after the preempt.
@@ -636,9 +951,11 @@ type FenceResult struct {
 
 // Fence cuts the peer holding key peer off the logical unit: PREEMPT AND
 // ABORT with this node's key as reservation key and peer as service-action
-// key (SPC-4 5.12.11.4), falling back to PREEMPT when the target refuses
-// PREEMPT AND ABORT with ILLEGAL REQUEST (tgtd does; FenceResult.Fallback
-// says so). If no reservation remains it reserves. It then reads the keys
+// key (SPC-4 5.12.11.4). When the target refuses PREEMPT AND ABORT with
+// ILLEGAL REQUEST (tgtd does), Fence fails with ErrAbortRefused unless
+// OwnerConfig.AllowPreemptWithoutAbort allows PREEMPT alone
+// (FenceResult.Fallback then says so); the abort is asked for again at
+// each Fence. If no reservation remains it reserves. It then reads the keys
 // and the reservation back and succeeds only when peer is gone, this node's
 // key is registered and a reservation protects the unit.
 //
@@ -661,6 +978,10 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 	if peer == 0 {
 		return r, o.opErr("fence", fmt.Errorf("%w: key 0 is no registration", ErrKeyNotRegistered))
 	}
+	if _, l := o.nx.get(); l != "" {
+		// A latched node acts as fenced: it fences nobody.
+		return r, &LatchedError{Op: "fence", Device: o.cfg.Name, Key: o.cfg.Key, Reason: l}
+	}
 	if err := o.tur(ctx, &r.Result); err != nil {
 		return r, err
 	}
@@ -682,21 +1003,24 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 		return r, o.opErr("fence", fmt.Errorf("%w: peer key %s (registered: %s; reservation: %s)", ErrKeyNotRegistered, peer, keyList(r.Keys.Keys), describeReservation(r.Reservation)))
 	}
 	p := PROutParams{Key: o.cfg.Key, ServiceActionKey: peer}
+	// PREEMPT AND ABORT is tried every time: one refusal (26/00 and 24/00
+	// have other causes too) does not downgrade later fences.
 	r.Method = PROutPreemptAndAbort
-	if o.support.PreemptAndAbort == Unsupported {
-		r.Method = PROutPreempt
-		r.Fallback = "target does not support PREEMPT AND ABORT (learned earlier): used PREEMPT; the peer's queued commands were not aborted"
-	}
 	preempt := func() error {
+		r.Method = PROutPreemptAndAbort
 		err := o.prOut(ctx, r.Method, o.cfg.Type, p)
-		if r.Method == PROutPreemptAndAbort && IsUnsupported(err) {
-			o.support.PreemptAndAbort = Unsupported
-			r.Method = PROutPreempt
-			r.Fallback = fmt.Sprintf("target refused PREEMPT AND ABORT (%v): used PREEMPT; the peer's queued commands were not aborted", senseText(err))
-			o.log.Warn("PREEMPT AND ABORT refused, falling back to PREEMPT", "device", o.cfg.Name, "err", err)
-			err = o.prOut(ctx, r.Method, o.cfg.Type, p)
-		} else if r.Method == PROutPreemptAndAbort && err == nil {
+		switch {
+		case err == nil:
 			o.support.PreemptAndAbort = Supported
+		case IsUnsupported(err):
+			o.support.PreemptAndAbort = Unsupported
+			if !o.cfg.AllowPreemptWithoutAbort {
+				return o.opErr("fence", fmt.Errorf("%w: PREEMPT alone would not abort the peer's queued and running writes, and fencing without the abort is not allowed (hwagent: allow_preempt_without_abort; disk: --allow-preempt-without-abort): %w", ErrAbortRefused, err))
+			}
+			r.Method = PROutPreempt
+			r.Fallback = fmt.Sprintf("target refused PREEMPT AND ABORT (%v): used PREEMPT, as allowed by configuration; the peer's queued and running commands were not aborted", senseText(err))
+			o.log.Warn("PREEMPT AND ABORT refused, using PREEMPT (allowed by configuration)", "device", o.cfg.Name, "err", err)
+			err = o.prOut(ctx, r.Method, o.cfg.Type, p)
 		}
 		return err
 	}

@@ -32,7 +32,7 @@ type node struct {
 func newNode(t *testing.T, lun *scsitest.LUN, name string, key scsi.Key, typ scsi.ReservationType) *node {
 	t.Helper()
 	nx := lun.Connect("iqn.2026-11.io.hakit:"+name, "23d00000000"+name[len(name)-1:])
-	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: nx, Name: name, Key: key, Type: typ})
+	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: nx, Name: name, Key: key, Type: typ, AllowPreemptWithoutAbort: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,30 +227,76 @@ func TestFencePreemptAndAbort(t *testing.T) {
 // Fence falls back to PREEMPT, says so, and remembers it.
 func TestFenceFallbackToPreempt(t *testing.T) {
 	ctx := ctxT(t)
-	lun, a, b := registeredPair(t, ctx, scsitest.Config{NoPreemptAndAbort: true, NoReadFullStatus: true, NoAPTPL: true}, 0)
+	cfg := scsitest.Config{NoPreemptAndAbort: true, NoReadFullStatus: true, NoAPTPL: true}
+	lun, a, b := registeredPair(t, ctx, cfg, 0)
 	chk(a.owner.Acquire(ctx))(t)
+
+	// By default a target without PREEMPT AND ABORT fails the fence and
+	// changes nothing.
+	strict, err := scsi.NewOwner(scsi.OwnerConfig{Transport: b.nx, Name: "node-b", Key: keyB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.Fence(ctx, keyA); !errors.Is(err, scsi.ErrAbortRefused) || !strings.Contains(err.Error(), "allow_preempt_without_abort") {
+		t.Fatalf("strict fence on a target without PREEMPT AND ABORT: %v, want ErrAbortRefused naming the setting", err)
+	}
+	if !slices.Contains(lun.Keys(), keyA) {
+		t.Fatal("the refused strict fence removed A's key")
+	}
+
+	// Allowed: PREEMPT, said in the result.
 	r, err := b.owner.Fence(ctx, keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Method != scsi.PROutPreempt || !strings.Contains(r.Fallback, "refused PREEMPT AND ABORT") || !strings.Contains(r.Fallback, "24/00") {
+	if r.Method != scsi.PROutPreempt || !strings.Contains(r.Fallback, "refused PREEMPT AND ABORT") || !strings.Contains(r.Fallback, "24/00") || !strings.Contains(r.Fallback, "not aborted") {
 		t.Errorf("method %v fallback %q", r.Method, r.Fallback)
 	}
 	if b.owner.Support().PreemptAndAbort != scsi.Unsupported {
-		t.Errorf("support not learned: %+v", b.owner.Support())
+		t.Errorf("support not recorded: %+v", b.owner.Support())
 	}
 	if _, err := a.writeAfterUA(ctx); !errors.Is(err, scsi.ErrReservationConflict) {
 		t.Errorf("A write: %v", err)
 	}
-	// A unfences and B fences again: now PREEMPT straight away.
+	// A unfences and B fences again: PREEMPT AND ABORT is asked for again
+	// (one refusal does not downgrade later fences).
 	chk(a.owner.Unfence(ctx))(t)
 	before := lun.Count(scsi.OpPROut)
 	r, err = b.owner.Fence(ctx, keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := lun.Count(scsi.OpPROut) - before; n != 1 || r.Method != scsi.PROutPreempt || !strings.Contains(r.Fallback, "learned earlier") {
-		t.Errorf("second fence: %d PR OUT, method %v, fallback %q", n, r.Method, r.Fallback)
+	if n := lun.Count(scsi.OpPROut) - before; n != 2 || r.Method != scsi.PROutPreempt {
+		t.Errorf("second fence: %d PR OUT (want PREEMPT AND ABORT then PREEMPT), method %v, fallback %q", n, r.Method, r.Fallback)
+	}
+}
+
+// One refusal of PREEMPT AND ABORT (here a 26/00 the target answered once,
+// for another cause) does not stick: the next fence asks for the abort
+// again and gets it.
+func TestFenceAbortReprobed(t *testing.T) {
+	ctx := ctxT(t)
+	lun := scsitest.New(scsitest.Config{NoReadFullStatus: true})
+	a := newNode(t, lun, "node-a", keyA, 0)
+	bnx := lun.Connect("iqn.2026-11.io.hakit:node-b", "23d000000002")
+	f := &scsitest.Faulty{T: bnx}
+	b, err := scsi.NewOwner(scsi.OwnerConfig{Transport: f, Name: "node-b", Key: keyB, AllowPreemptWithoutAbort: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk(a.owner.Register(ctx))(t)
+	chk(b.Register(ctx))(t)
+	chk(a.owner.Acquire(ctx))(t)
+	sense := []byte{0x70, 0, byte(scsi.SenseIllegalRequest), 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x26, 0x00, 0, 0, 0, 0}
+	f.Add(&scsitest.Fault{Match: scsitest.IsPROut(scsi.PROutPreemptAndAbort), Reply: &scsi.Response{Status: scsi.StatusCheckCondition, Sense: sense}})
+	r := chk(b.Fence(ctx, keyA))(t)
+	if r.Method != scsi.PROutPreempt || r.Fallback == "" {
+		t.Fatalf("first fence: method %v fallback %q, want PREEMPT with the reason", r.Method, r.Fallback)
+	}
+	chk(a.owner.Unfence(ctx))(t)
+	r = chk(b.Fence(ctx, keyA))(t)
+	if r.Method != scsi.PROutPreemptAndAbort || r.Fallback != "" {
+		t.Errorf("second fence: method %v fallback %q, want PREEMPT AND ABORT", r.Method, r.Fallback)
 	}
 }
 
@@ -731,4 +777,47 @@ func TestFenceThirdKeyHoldsReservation(t *testing.T) {
 	if st.Owned() {
 		t.Errorf("A owns the unit after fencing B while C holds it: %+v", st.Reservation)
 	}
+}
+
+// A READ KEYS list longer than the first allocation length is read again
+// with one that fits: never a shorter list (issue: Keys.Truncated was not
+// checked). One longer than 65535 bytes, or cut short by the device, is
+// ErrTruncated.
+func TestReadKeysLongList(t *testing.T) {
+	ctx := ctxT(t)
+	lun := scsitest.New(scsitest.Config{})
+	var want []scsi.Key
+	for i := range 1100 { // 8800 bytes of keys: more than the first 8192
+		n := newNode(t, lun, fmt.Sprintf("n%04d", i), scsi.Key(0x1000+i), 0)
+		chk(n.owner.Register(ctx))(t)
+		want = append(want, scsi.Key(0x1000+i))
+	}
+	dev := &scsi.Device{Transport: lun.Connect("iqn.x:reader", "")}
+	k := chk(dev.ReadKeys(ctx))(t)
+	if len(k.Keys) != len(want) || k.Truncated {
+		t.Errorf("read %d keys (truncated %v), want %d", len(k.Keys), k.Truncated, len(want))
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"longer than 65535", append([]byte{0, 0, 0, 1, 0, 1, 0, 0}, make([]byte, 64)...)},
+		{"cut short", append([]byte{0, 0, 0, 1, 0, 0, 0, 32}, make([]byte, 8)...)},
+	} {
+		short := &scsi.Device{Transport: fixedAnswer(tc.data)}
+		if _, err := short.ReadKeys(ctx); !errors.Is(err, scsi.ErrTruncated) {
+			t.Errorf("%s: %v, want ErrTruncated", tc.name, err)
+		}
+	}
+}
+
+// fixedAnswer answers every command GOOD with data (cut to AllocLen).
+type fixedAnswer []byte
+
+func (f fixedAnswer) Execute(_ context.Context, cmd *scsi.Command) (*scsi.Response, error) {
+	d := []byte(f)
+	if len(d) > cmd.AllocLen {
+		d = d[:cmd.AllocLen]
+	}
+	return &scsi.Response{Status: scsi.StatusGood, Data: d}, nil
 }

@@ -15,7 +15,7 @@ import (
 // RESERVATION.
 func TestPlaybackTgtdFence(t *testing.T) {
 	pb := scsitest.LoadPlayback(t, "testdata/tgtd-fence.json")
-	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: pb, Key: keyB, Type: scsi.TypeWriteExclusive})
+	o, err := scsi.NewOwner(scsi.OwnerConfig{Transport: pb, Key: keyB, Type: scsi.TypeWriteExclusive, AllowPreemptWithoutAbort: true})
 	if err != nil {
 		t.Fatal(err)
 	}

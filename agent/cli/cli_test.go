@@ -23,7 +23,7 @@ func startAgent(t *testing.T) (sock, cfgPath string) {
 	t.Helper()
 	dir := t.TempDir()
 	sock = filepath.Join(dir, "a.sock")
-	y := fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\ntimers: {disk_status_ms: 100}\napi: {socket: %s}\n", sock)
+	y := fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\ntimers: {disk_status_ms: 100}\napi: {socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, "state"))
 	cfgPath = filepath.Join(dir, "a.yaml")
 	if err := os.WriteFile(cfgPath, []byte(y), 0o644); err != nil {
 		t.Fatal(err)

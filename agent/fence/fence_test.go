@@ -137,9 +137,15 @@ func TestMetadata(t *testing.T) {
 
 // fakeBackend is the local agent's API over in-memory disks.
 type fakeBackend struct {
-	self, peer string
-	disk       *agenttest.Disk
-	down       bool
+	self, peer       string
+	disk             *agenttest.Disk
+	down             bool
+	method, fallback string // what Fence reports
+}
+
+func (f *fakeBackend) Ping(ctx context.Context) (agent.Ping, error) {
+	st, err := f.Status(ctx)
+	return agent.Ping{Node: st.Node}, err
 }
 
 func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
@@ -162,6 +168,9 @@ func (f *fakeBackend) Fence(ctx context.Context, node string) (agent.ActionResul
 		return agent.ActionResult{}, err
 	}
 	d, _ := f.Disks(ctx)
+	for i := range d {
+		d[i].FenceMethod, d[i].FenceFallback = f.method, f.fallback
+	}
 	return agent.ActionResult{Action: "fence", Disks: d}, nil
 }
 
@@ -239,6 +248,15 @@ func TestActionsOverStdin(t *testing.T) {
 	if diff := cmp.Diff([]time.Duration{5 * time.Second}, slept); diff != "" {
 		t.Errorf("fence delays (-want +got):\n%s", diff)
 	}
+	// A fence the target took without abort is said on stderr (Pacemaker
+	// logs it).
+	be.method, be.fallback = "PREEMPT", "target refused PREEMPT AND ABORT: used PREEMPT"
+	var fout, ferr bytes.Buffer
+	if code := Run(ctx, nil, strings.NewReader("action=off\nnodename=node-b\npriority=0\n"), &fout, &ferr, deps); code != ExitOK || !strings.Contains(ferr.String(), "without abort") {
+		t.Errorf("off without abort: exit %d stderr %q, want 0 and a warning", code, ferr.String())
+	}
+	be.method, be.fallback = "", ""
+
 	// The agent does not answer: the direct path takes over.
 	var out, errb bytes.Buffer
 	direct := deps
@@ -246,6 +264,19 @@ func TestActionsOverStdin(t *testing.T) {
 	direct.Direct = func(*agent.Config) (Backend, func() error, error) { return be, func() error { return nil }, nil }
 	if code := Run(ctx, []string{"-o", "status", "-n", "node-b", "-v"}, nil, &out, &errb, direct); code != ExitOff || !strings.Contains(errb.String(), "directly") {
 		t.Errorf("direct status = %d, stdout %q stderr %q", code, out.String(), errb.String())
+	}
+	// An agent that holds its lock but does not answer (slow, wedged) is
+	// never bypassed: the direct path would replace its sessions.
+	errb.Reset()
+	alive := direct
+	alive.Running = func(string) (string, bool, error) { return "4242", true, nil }
+	if code := Run(ctx, []string{"-o", "off", "-n", "node-b"}, nil, &out, &errb, alive); code != ExitError || !strings.Contains(errb.String(), "pid 4242") {
+		t.Errorf("off with a live agent that does not answer = %d, stderr %q; want 1 and no direct path", code, errb.String())
+	}
+	// A wrong socket= is an error, not a reason to act directly.
+	errb.Reset()
+	if code := Run(ctx, nil, strings.NewReader("action=status\nport=node-b\nsocket=/nonexistent/other.sock\n"), &out, &errb, direct); code != ExitError || !strings.Contains(errb.String(), "not the configuration's") {
+		t.Errorf("status with a wrong socket= = %d, stderr %q; want 1", code, errb.String())
 	}
 	direct.Direct = nil
 	if code := Run(ctx, []string{"-o", "status", "-n", "node-b"}, nil, &out, &errb, direct); code != ExitError {
@@ -264,6 +295,10 @@ type unreachable struct{ Backend }
 
 func (unreachable) Status(context.Context) (agent.Status, error) {
 	return agent.Status{}, agent.ErrUnreachable
+}
+
+func (unreachable) Ping(context.Context) (agent.Ping, error) {
+	return agent.Ping{}, agent.ErrUnreachable
 }
 
 func FuzzParseStdin(f *testing.F) {

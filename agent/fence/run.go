@@ -24,6 +24,8 @@ const (
 // Backend is what the agent needs from the local hwagent; *agent.Client
 // implements it.
 type Backend interface {
+	// Ping is the cheap liveness call: it touches no device.
+	Ping(ctx context.Context) (agent.Ping, error)
 	Status(ctx context.Context) (agent.Status, error)
 	Disks(ctx context.Context) ([]agent.DiskStatus, error)
 	Fence(ctx context.Context, node string) (agent.ActionResult, error)
@@ -40,6 +42,9 @@ type Deps struct {
 	// local agent does not answer; nil means no direct path (the agent is
 	// required). cmd/fence_hwagent passes hw.NewDirect.
 	Direct func(cfg *agent.Config) (Backend, func() error, error)
+	// Running reports whether an agent holds the API socket's lock; nil
+	// means agent.Running.
+	Running func(socket string) (pid string, running bool, err error)
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives the verbose log; nil writes it to stderr with -v only.
@@ -118,9 +123,16 @@ type runner struct {
 	deps   Deps
 	cfg    *agent.Config
 	be     Backend
+	// closers end what run opened (the direct path's sessions).
+	closers []func() error
 }
 
 func (r *runner) run(ctx context.Context) (int, error) {
+	defer func() {
+		for _, c := range r.closers {
+			_ = c()
+		}
+	}()
 	load := r.deps.LoadConfig
 	if load == nil {
 		load = agent.LoadConfig
@@ -140,20 +152,8 @@ func (r *runner) run(ctx context.Context) (int, error) {
 	}
 	r.be = dial(sock)
 	if needsDisks(r.o.Action) {
-		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := r.be.Status(sctx)
-		cancel()
-		if errors.Is(err, agent.ErrUnreachable) {
-			if r.deps.Direct == nil {
-				return ExitError, err
-			}
-			r.log.Info("the local hwagent does not answer: acting on the disks directly", "socket", sock, "err", err)
-			be, closeDirect, derr := r.deps.Direct(cfg)
-			if derr != nil {
-				return ExitError, fmt.Errorf("%w; direct: %w", err, derr)
-			}
-			defer closeDirect()
-			r.be = be
+		if err := r.reach(ctx, sock); err != nil {
+			return ExitError, err
 		}
 	}
 	self := false
@@ -250,10 +250,55 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		if err := fenced(disks); err != nil {
 			return ExitError, err
 		}
+		for _, d := range disks {
+			if d.FenceFallback != "" {
+				// Pacemaker logs a fence agent's stderr.
+				fmt.Fprintf(r.errOut, "%s: warning: %s: fenced with %s, without abort: %s\n", agentName, d.Device, d.FenceMethod, d.FenceFallback)
+			}
+		}
 		fmt.Fprintln(r.out, "Success: Powered OFF")
 		return ExitOK, nil
 	}
 	return ExitError, fmt.Errorf("%w: action %q", ErrUsage, r.o.Action)
+}
+
+// reach checks that the local hwagent answers its cheap liveness call
+// within 2 s. Only when no agent runs at all (the socket's lock is free) and
+// the configured socket was used does it switch to the direct path: acting
+// on the disks beside a live agent would replace its iSCSI sessions, so a
+// slow or wedged agent, or a wrong socket=, is an error.
+func (r *runner) reach(ctx context.Context, sock string) error {
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err := r.be.Ping(sctx)
+	cancel()
+	if err == nil || !errors.Is(err, agent.ErrUnreachable) {
+		return err
+	}
+	if sock != r.cfg.API.Socket {
+		return fmt.Errorf("%w; socket=%s is not the configuration's (%s): not acting on the disks directly", err, sock, r.cfg.API.Socket)
+	}
+	running := r.deps.Running
+	if running == nil {
+		running = agent.Running
+	}
+	pid, up, lerr := running(r.cfg.API.Socket)
+	switch {
+	case lerr != nil:
+		return fmt.Errorf("%w; whether an agent runs is unknown (%v): not acting on the disks directly", err, lerr)
+	case up:
+		return fmt.Errorf("%w; the local hwagent (pid %s) holds %s.lock but did not answer within 2 s: not acting on the disks beside it (that would replace its iSCSI sessions)", err, pid, r.cfg.API.Socket)
+	case r.deps.Direct == nil:
+		return err
+	}
+	fmt.Fprintf(r.errOut, "%s: warning: no hwagent runs (%v): acting on the disks directly\n", agentName, err)
+	r.log.Info("the local hwagent does not run: acting on the disks directly", "socket", sock, "err", err)
+	be, closeDirect, derr := r.deps.Direct(r.cfg)
+	if derr != nil {
+		return fmt.Errorf("%w; direct: %w", err, derr)
+	}
+	r.closers = append(r.closers, closeDirect)
+	r.be = be
+	return nil
 }
 
 func (r *runner) sleep(ctx context.Context, d time.Duration) error {

@@ -35,7 +35,7 @@ func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
 	d := &Direct{cfg: cfg}
 	var ds []*Disk
 	for _, dc := range cfg.Disks {
-		disk, err := NewDisk(dc, own, peer, log)
+		disk, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {
 			return nil, err
 		}
@@ -54,6 +54,11 @@ func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
 
 // Close ends the sessions.
 func (d *Direct) Close() error { return d.close() }
+
+// Ping answers for this process (no agent runs).
+func (d *Direct) Ping(context.Context) (agent.Ping, error) {
+	return agent.Ping{Node: d.cfg.Node.Name, PID: os.Getpid()}, nil
+}
 
 // Status reports the node names (no agent runs).
 func (d *Direct) Status(context.Context) (agent.Status, error) {

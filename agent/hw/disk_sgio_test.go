@@ -13,10 +13,10 @@ import (
 )
 
 func TestNewDiskDevicePaths(t *testing.T) {
-	if _, err := NewDisk(agent.DiskConfig{Device: "sdb"}, 1, 2, nil); err == nil {
+	if _, err := NewDisk(agent.DiskConfig{Device: "sdb"}, 1, 2, "", nil); err == nil {
 		t.Error("a bare name was accepted as a disk")
 	}
-	if _, err := NewDisk(agent.DiskConfig{Device: "iscsi://"}, 1, 2, nil); err == nil {
+	if _, err := NewDisk(agent.DiskConfig{Device: "iscsi://"}, 1, 2, "", nil); err == nil {
 		t.Error("a malformed iscsi URL was accepted")
 	}
 	// A /dev path goes through SG_IO: a regular file is refused with a
@@ -25,7 +25,7 @@ func TestNewDiskDevicePaths(t *testing.T) {
 	if err := os.WriteFile(file, make([]byte, 4096), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDisk(agent.DiskConfig{Device: "/dev/../" + file}, 1, 2, nil)
+	d, err := NewDisk(agent.DiskConfig{Device: "/dev/../" + file}, 1, 2, "", nil)
 	if err != nil {
 		t.Fatalf("NewDisk(/dev path): %v", err)
 	}

@@ -34,7 +34,7 @@ func TestFencePeerAlreadyGone(t *testing.T) {
 		if _, err := a.Register(ctx); err != nil {
 			t.Fatal(err)
 		}
-		err := fencePeer(ctx, a, keyB, log)
+		_, err := fencePeer(ctx, a, keyB, log)
 		if err == nil || !strings.Contains(err.Error(), "no reservation") {
 			t.Fatalf("fence of an unregistered peer with no reservation = %v, want an error", err)
 		}
@@ -47,10 +47,10 @@ func TestFencePeerAlreadyGone(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := fencePeer(ctx, a, keyB, log); err != nil {
+		if _, err := fencePeer(ctx, a, keyB, log); err != nil {
 			t.Fatalf("first fence: %v", err)
 		}
-		if err := fencePeer(ctx, a, keyB, log); err != nil {
+		if _, err := fencePeer(ctx, a, keyB, log); err != nil {
 			t.Fatalf("second fence (key already gone, reservation held): %v", err)
 		}
 	})

@@ -7,12 +7,15 @@ package hw
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,7 +63,7 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		return errors.Join(errs...)
 	}
 	for i, dc := range cfg.Disks {
-		d, err := NewDisk(dc, own, peer, log)
+		d, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {
 			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
 		}
@@ -120,26 +123,23 @@ type Disk struct {
 	own, peer scsi.Key
 	log       *slog.Logger
 
-	mu       sync.Mutex
-	sess     io.Closer // the iSCSI session or the SG_IO device
-	owner    *scsi.Owner
-	identity string
+	// latch keeps the disk's fenced latch (scsi.LatchedError) across
+	// restarts; a zero Path keeps it in memory only.
+	latch agent.StateFile
+	// undoTimeout is scsi.OwnerConfig.UndoTimeout (0: its default).
+	undoTimeout time.Duration
 
-	// rmu guards unconfirmed; it is apart from mu because the reconnect
-	// hook runs inside calls of the session.
-	rmu sync.Mutex
-	// unconfirmed is why this node's registration on the live session is
-	// not confirmed (a Reassert after a reconnect failed), "" when it is.
-	unconfirmed string
+	mu        sync.Mutex
+	sess      io.Closer // the iSCSI session or the SG_IO device
+	owner     *scsi.Owner
+	identity  string
+	lastFence *scsi.FenceResult // this node's last fence of the peer
 }
 
-// errUnconfirmed makes the watcher read the full status (and so retry the
-// reassert) while the registration is unconfirmed.
-var errUnconfirmed = errors.New("registration not confirmed on the live session since a reconnect")
-
 // NewDisk checks the device and prepares the disk; the session logs in on
-// first use.
-func NewDisk(c agent.DiskConfig, own, peer scsi.Key, log *slog.Logger) (*Disk, error) {
+// first use. stateDir keeps the disk's fenced latch; "" keeps it in memory
+// only.
+func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.Logger) (*Disk, error) {
 	switch {
 	case strings.HasPrefix(c.Device, "iscsi://"):
 		if _, err := iscsi.ParseURL(c.Device); err != nil {
@@ -157,7 +157,41 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, log *slog.Logger) (*Disk, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Disk{cfg: c, own: own, peer: peer, log: log.With("device", c.Device)}, nil
+	d := &Disk{cfg: c, own: own, peer: peer, log: log.With("device", c.Device)}
+	if stateDir != "" {
+		d.latch = DiskLatch(stateDir, c.Device)
+	}
+	return d, nil
+}
+
+// DiskLatch is the file in stateDir that keeps device's fenced latch: named
+// by a hash of the device string, so no part of a URL (credentials
+// included) shows in the name.
+func DiskLatch(stateDir, device string) agent.StateFile {
+	h := sha256.Sum256([]byte(device))
+	return agent.StateFile{Path: filepath.Join(stateDir, "disk-"+hex.EncodeToString(h[:8])+".latch.json")}
+}
+
+// ownerConfig is the scsi.Owner configuration for transport t, with the
+// fenced latch loaded from and persisted to the state directory.
+func (d *Disk) ownerConfig(t scsi.Transport) (scsi.OwnerConfig, error) {
+	c := scsi.OwnerConfig{Transport: t, Name: d.cfg.Device, Key: d.own, Logger: d.log, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
+	if d.latch.Path == "" {
+		return c, nil
+	}
+	l, ok, err := d.latch.Load()
+	if err != nil {
+		return c, fmt.Errorf("disk fenced latch: %w", err)
+	}
+	if ok {
+		c.Latched = l.Reason + " (latched " + l.Since.Format(time.RFC3339) + ")"
+		d.log.Warn("disk latched fenced by an earlier run: acting as fenced until a verified unfence", "reason", l.Reason, "since", l.Since, "path", d.latch.Path)
+	}
+	f := d.latch
+	c.OnLatch = func(reason string) error {
+		return f.Store(agent.Latch{Reason: reason, Since: time.Now().UTC(), Device: d.cfg.Device})
+	}
+	return c, nil
 }
 
 // Device implements agent.Disk.
@@ -181,7 +215,12 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 		if err != nil {
 			return nil, err
 		}
-		owner, err := scsi.NewOwner(scsi.OwnerConfig{Transport: dev, Name: d.cfg.Device, Key: d.own, Logger: d.log})
+		oc, err := d.ownerConfig(dev)
+		if err != nil {
+			dev.Close()
+			return nil, err
+		}
+		owner, err := scsi.NewOwner(oc)
 		if err != nil {
 			dev.Close()
 			return nil, err
@@ -209,7 +248,12 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: s, Name: d.cfg.Device, Key: d.own, Logger: d.log})
+	oc, err := d.ownerConfig(s)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	owner, err = scsi.NewOwner(oc)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -233,45 +277,25 @@ func (d *Disk) Close() error {
 }
 
 // reassert puts this node's registration back on the live session after a
-// reconnect (scsi.Owner.Reassert). A failure is kept: the old session's
-// registration may linger as an orphan (tgtd keeps it), so READ KEYS would
-// still list this node's key although the live session is not registered;
-// Status reports the disk unregistered until a later reassert succeeds.
+// reconnect (scsi.Owner.Reassert). Until one succeeds, the Owner holds I/O
+// (scsi.Owner.Held) and Status retries it.
 func (d *Disk) reassert(ctx context.Context, o *scsi.Owner) error {
 	_, err := o.Reassert(ctx)
-	d.rmu.Lock()
-	defer d.rmu.Unlock()
 	if err != nil {
-		d.unconfirmed = err.Error()
-		d.log.Warn("reassert after reconnect failed: reporting the disk unregistered until a reassert succeeds", "err", err)
-		return err
+		d.log.Warn("reassert after reconnect failed: retried at each status", "err", err)
 	}
-	if d.unconfirmed != "" {
-		d.log.Info("registration confirmed on the live session", "was", d.unconfirmed)
-	}
-	d.unconfirmed = ""
-	return nil
+	return err
 }
 
-// pending returns why the registration is unconfirmed, "" when it is not.
-func (d *Disk) pending() string {
-	d.rmu.Lock()
-	defer d.rmu.Unlock()
-	return d.unconfirmed
-}
-
-// Generation implements agent.Disk: one READ KEYS. While the registration
-// is unconfirmed after a reconnect it fails, so the watcher reads the full
-// status, which retries the reassert.
+// Generation implements agent.Disk: one READ KEYS through the Owner's
+// Device, which fails while the registration is not confirmed, so the
+// watcher reads the full status (which retries the reassert).
 func (d *Disk) Generation(ctx context.Context) (uint32, error) {
 	o, err := d.Owner(ctx)
 	if err != nil {
 		return 0, err
 	}
 	k, err := o.Device().ReadKeys(ctx)
-	if err == nil && d.pending() != "" {
-		err = errUnconfirmed
-	}
 	return k.Generation, err
 }
 
@@ -294,19 +318,16 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 		}
 	}
 	s.Identity = id
-	// A reassert that failed after a reconnect is retried here; until one
-	// succeeds, the keys read back may list an orphan of the old session,
-	// not a registration of the live one.
-	unconfirmed := ""
-	if d.pending() != "" {
-		if err := d.reassert(ctx, o); err != nil {
-			answered := !scsi.IsTransportError(ctx, err) || errors.Is(err, scsi.ErrNotRegistered) || errors.Is(err, scsi.ErrNotVerified)
-			if !answered {
-				// The device did not answer: unknown, not unregistered.
-				return s, fmt.Errorf("reassert after reconnect: %w", err)
-			}
-			unconfirmed = err.Error()
+	// A reassert that failed after a reconnect is retried here. Only a
+	// read-back that shows this node's key gone (or the latch) makes the
+	// disk unregistered; any other failure is unknown: an error, not "not
+	// registered", so the guard does not self-fence on a busy target.
+	latched := o.Latched()
+	if latched == "" && o.Held() != "" {
+		if err := d.reassert(ctx, o); err != nil && !errors.Is(err, scsi.ErrNotRegistered) {
+			return s, fmt.Errorf("reassert after reconnect: %w", err)
 		}
+		latched = o.Latched()
 	}
 	st, err := o.Status(ctx)
 	if err != nil {
@@ -319,13 +340,18 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 	s.Registered = st.OwnRegistrations > 0
 	s.PeerRegistered = slices.Contains(st.Keys.Keys, d.peer)
 	s.Owner = st.Owned()
-	if unconfirmed != "" {
-		s.Registered, s.Owner = false, false
-		s.Notes = append(s.Notes, "registered=false, owner=false: this node's registration was not restored on the live session after an iSCSI reconnect (a key listed may be the old session's orphan); reassert is retried at each status: "+unconfirmed)
+	if latched != "" {
+		s.Registered, s.Owner, s.Latched = false, false, latched
+		s.Notes = append(s.Notes, "registered=false, owner=false: latched fenced (a re-register of this node was neither verified nor confirmed undone; a key listed may be this node's, unaccounted for): acting as fenced until a verified unfence")
 	}
 	if st.Reservation.Held {
 		s.Holder, s.Type = st.Reservation.Key.String(), st.Reservation.Type.String()
 	}
+	d.mu.Lock()
+	if f := d.lastFence; f != nil {
+		s.FenceMethod, s.FenceFallback = f.MethodName, f.Fallback
+	}
+	d.mu.Unlock()
 	s.Notes = append(s.Notes, st.Notes...)
 	for _, ua := range st.UnitAttentions {
 		s.Notes = append(s.Notes, "unit attention: "+ua.String())
@@ -366,12 +392,24 @@ func (d *Disk) Unfence(ctx context.Context) error {
 // registered and a reservation still keeps the unregistered peer from
 // writing; without a reservation the peer is not fenced and Fence fails.
 func (d *Disk) Fence(ctx context.Context) error {
-	return d.act(ctx, func(o *scsi.Owner) error { return fencePeer(ctx, o, d.peer, d.log) })
+	return d.act(ctx, func(o *scsi.Owner) error {
+		r, err := fencePeer(ctx, o, d.peer, d.log)
+		if err == nil && r != nil && r.MethodName != "" {
+			d.mu.Lock()
+			d.lastFence = r
+			d.mu.Unlock()
+		}
+		return err
+	})
 }
 
 // fencePeer fences peer through o (see Disk.Fence).
-func fencePeer(ctx context.Context, o *scsi.Owner, peer scsi.Key, log *slog.Logger) error {
+func fencePeer(ctx context.Context, o *scsi.Owner, peer scsi.Key, log *slog.Logger) (*scsi.FenceResult, error) {
 	r, err := o.Fence(ctx, peer)
+	return r, fenceVerdict(r, err, peer, log)
+}
+
+func fenceVerdict(r *scsi.FenceResult, err error, peer scsi.Key, log *slog.Logger) error {
 	switch {
 	case errors.Is(err, scsi.ErrKeyNotRegistered):
 		if r == nil || !r.Reservation.Held {
@@ -380,7 +418,7 @@ func fencePeer(ctx context.Context, o *scsi.Owner, peer scsi.Key, log *slog.Logg
 		log.Info("fence: peer key already gone (idempotent success)", "peer", peer, "reservation", r.Reservation.Key, "type", r.Reservation.Type.String())
 		return nil
 	case err == nil && r.Fallback != "":
-		log.Info("fence fallback", "method", r.MethodName, "why", r.Fallback)
+		log.Warn("fenced without abort", "method", r.MethodName, "why", r.Fallback)
 	}
 	return err
 }

@@ -67,6 +67,8 @@ nic: {interface: %s, peer_address: %s, netns: %s}
 disks:
   - device: %s
     initiator: %s
+    allow_preempt_without_abort: true
+state_dir: %s
 timers: {keepalive_ms: %d, disk_status_ms: %d}
 api: {socket: %s}
 self_fence: {action: %s}
@@ -74,7 +76,7 @@ fence: {priority: %d, delay_step_ms: 500}
 `, name, i+1, peer, 2-i, filepath.Join(p.Dir, peer+".sock"),
 			p.Cable.Path(s), keyFile,
 			p.Net.Interface(s), p.Net.Addr(o).Addr(), p.Net.Namespace(s),
-			p.Disk.URL(), p.IQN[i],
+			p.Disk.URL(), p.IQN[i], filepath.Join(p.Dir, name+"-state"),
 			ka, ds, filepath.Join(p.Dir, name+".sock"), sf, i)
 		if p.RAIDTool != "" {
 			f, err := filepath.Abs(p.RAIDFiles[i])

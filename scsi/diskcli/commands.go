@@ -29,7 +29,7 @@ func commands() []command {
 			long: "Releases the reservation when this node's key holds it (no-op otherwise, said so); keeps the\nregistration.", needsKey: true, run: release},
 		{name: "preempt", args: "<device> <victim-key>", short: "fence the node with --victim KEY (same as fence)",
 			long: fenceLong, needsKey: true, run: fence},
-		{name: "fence", args: "<device> <victim-key>", short: "PREEMPT AND ABORT a peer's key (PREEMPT if refused), verified",
+		{name: "fence", args: "<device> <victim-key>", short: "PREEMPT AND ABORT a peer's key, verified",
 			long: fenceLong, needsKey: true, run: fence},
 		{name: "unfence", args: "<device>", short: "register this node again and reserve if nothing is (fence_scsi \"on\")",
 			long: "Registers this node's key (cleaning stale ones) and, for the registrants-only and all-registrants\ntypes, reserves when no reservation exists.", needsKey: true, run: unfence},
@@ -42,9 +42,11 @@ func commands() []command {
 
 const fenceLong = `Cuts the node whose key is --victim off the disk: PERSISTENT RESERVE OUT PREEMPT AND ABORT with
 this node's key as reservation key and the victim's as service-action key. A target that refuses
-PREEMPT AND ABORT (tgtd does) gets PREEMPT, and the output says so. Then reads the keys and the
-reservation back: success only when the victim's key is gone, this node's is there and a
-reservation protects the disk. Refuses to fence this node's own key.`
+PREEMPT AND ABORT (tgtd does) fails the fence, since PREEMPT alone does not abort the victim's
+queued and running writes; --allow-preempt-without-abort accepts PREEMPT there, and the output
+says so. Then reads the keys and the reservation back: success only when the victim's key is
+gone, this node's is there and a reservation protects the disk. Refuses to fence this node's
+own key.`
 
 func (e *env) emit(v any, text func(w io.Writer)) error {
 	if e.json {

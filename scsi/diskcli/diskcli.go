@@ -175,6 +175,7 @@ type options struct {
 	level     string
 	yes       bool
 	aptpl     bool
+	noAbort   bool
 }
 
 func commonFlags(fs *flag.FlagSet, o *options) {
@@ -282,6 +283,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	switch cmd.name {
 	case "preempt", "fence":
 		fs.StringVar(&o.victim, "victim", "", "key of the node to fence (required; also accepted as a second argument)")
+		fs.BoolVar(&o.noAbort, "allow-preempt-without-abort", false, "when the target refuses PREEMPT AND ABORT, fence with PREEMPT, which does not abort the victim's queued writes")
 	case "reset":
 		fs.StringVar(&o.level, "level", "lun", "reset scope: lun, target or bus")
 	case "clear":
@@ -339,7 +341,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		dev: &scsi.Device{Transport: tr, Name: device, UnitAttentionRetries: 8, TransportRetries: 2,
 			OnUnitAttention: func(s scsi.Sense) { fmt.Fprintf(stderr, "note: %s: %s (absorbed)\n", device, s) }}}
 	if key != 0 {
-		e.owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: tr, Name: device, Key: key, Type: typ, APTPL: o.aptpl, Logger: log})
+		e.owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: tr, Name: device, Key: key, Type: typ, APTPL: o.aptpl, AllowPreemptWithoutAbort: o.noAbort, Logger: log})
 		if err != nil {
 			return usagef("%v", err)
 		}

@@ -51,6 +51,8 @@ func agentConfig(self, peer agentNode, keyFile, identity string) string {
 	}
 	fmt.Fprintf(&b, "timers: {keepalive_ms: %d, deadtime_ms: %d, disk_status_ms: %d}\n", agentKeepalive, agentDeadtime, agentDiskPeriod)
 	fmt.Fprintf(&b, "api: {socket: %s}\n", agentSocket)
+	// The guests' root is thrown away with them: the latches live in /run.
+	b.WriteString("state_dir: /run/hakit/state\n")
 	b.WriteString("self_fence: {action: event}\n")
 	return b.String()
 }
