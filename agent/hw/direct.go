@@ -34,11 +34,13 @@ func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
 	}
 	d := &Direct{cfg: cfg}
 	var ds []*Disk
+	pool := NewSessions(log)
 	for _, dc := range cfg.Disks {
 		disk, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {
 			return nil, err
 		}
+		disk.pool = pool
 		ds = append(ds, disk)
 		d.disks = append(d.disks, disk)
 	}

@@ -62,11 +62,13 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		}
 		return errors.Join(errs...)
 	}
+	pool := NewSessions(log)
 	for i, dc := range cfg.Disks {
 		d, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {
 			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
 		}
+		d.pool = pool
 		disks = append(disks, d)
 		deps.Disks = append(deps.Disks, d)
 	}
@@ -128,11 +130,15 @@ type Disk struct {
 	latch agent.StateFile
 	// undoTimeout is scsi.OwnerConfig.UndoTimeout (0: its default).
 	undoTimeout time.Duration
+	// pool shares one iSCSI session per target; nil gives the disk a
+	// session of its own.
+	pool *Sessions
 
 	mu        sync.Mutex
 	sess      io.Closer // the iSCSI session or the SG_IO device
 	owner     *scsi.Owner
 	identity  string
+	lu        *iscsi.LogicalUnit // the iSCSI LUN, nil for SG_IO
 	lastFence *scsi.FenceResult // this node's last fence of the peer
 }
 
@@ -232,37 +238,46 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	var owner *scsi.Owner
-	s, err := iscsi.Dial(ctx, u, iscsi.Config{
-		InitiatorName:  d.cfg.Initiator,
-		CommandTimeout: 5 * time.Second,
-		Logger:         d.log,
-		// A new session after a reconnect has no registration: put this
-		// node's key back if it had one (scsi.Owner.Reassert).
-		OnReconnect: func(ctx context.Context, _ iscsi.ReconnectEvent) {
-			if owner != nil {
-				d.reassert(ctx, owner)
-			}
-		},
-	})
+	pool := d.pool
+	if pool == nil {
+		pool = NewSessions(d.log)
+	}
+	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator)
 	if err != nil {
 		return nil, err
 	}
-	oc, err := d.ownerConfig(s)
+	oc, err := d.ownerConfig(lu)
 	if err != nil {
-		s.Close()
+		release()
 		return nil, err
 	}
-	owner, err = scsi.NewOwner(oc)
+	owner, err := scsi.NewOwner(oc)
 	if err != nil {
-		s.Close()
+		release()
 		return nil, err
 	}
-	d.sess, d.owner = s, owner
+	pool.SetHook(lu, func(ctx context.Context) { d.reassert(ctx, owner) })
+	d.sess, d.owner, d.lu = closerFunc(release), owner, lu
 	return owner, nil
 }
 
-// Close logs out (keeping the registration: the target keeps it per
+// session is the disk's iSCSI session, nil before login or for SG_IO.
+func (d *Disk) session() *iscsi.Session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lu == nil {
+		return nil
+	}
+	return d.lu.Session()
+}
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// Close gives the disk's LUN back to the session pool; the session logs
+// out with its last LUN (keeping the registration: the target keeps it per
 // I_T nexus only while the session lives; tgtd drops it with the session,
 // a real array keeps it).
 func (d *Disk) Close() error {
@@ -272,7 +287,7 @@ func (d *Disk) Close() error {
 		return nil
 	}
 	err := d.sess.Close()
-	d.sess, d.owner = nil, nil
+	d.sess, d.owner, d.lu = nil, nil, nil
 	return err
 }
 

@@ -1,10 +1,41 @@
 // Package iscsi is a userspace iSCSI initiator (RFC 7143) that implements
 // scsi.Transport and scsi.Resetter over TCP.
 //
-// A Session is one iSCSI session with one connection to one logical unit,
-// named by an iscsi:// URL in libiscsi's form:
+// A Session is one iSCSI session with one connection to one target, named
+// by an iscsi:// URL in libiscsi's form:
 //
 //	iscsi://[user[%password]@]host[:port]/target-iqn/lun
+//
+// Execute addresses the URL's LUN; Session.LUN(n) gives a LogicalUnit that
+// addresses another LUN of the same target over the same session.
+//
+// # Session model
+//
+// The target knows an initiator's session by its initiator name and ISID
+// (the I_T nexus, with the target portal group). A second login with the
+// same pair reinstates the session (RFC 7143 6.3.5): the target ends the
+// first one. A node therefore has one session per target, whatever number
+// of LUNs it uses there: agent/hw's Sessions pool hands each disk a
+// LogicalUnit of the shared session. ISIDs:
+//
+//   - the node's session (hwagent, and fence_hwagent's direct path, which
+//     runs only when no hwagent runs): DefaultISID(initiator name), the
+//     random format with bytes 1-5 from SHA-256 of the name. It carries the
+//     node's persistent reservation registrations, and it keeps the ISID
+//     across reconnects, so a reconnect gives the same I_T nexus back on
+//     targets that keep registrations per nexus;
+//   - hwcheck's test sessions: DefaultISID with the last byte XORed with
+//     0x5a, so that they coexist with the running agent's session;
+//   - any other session that must coexist sets Config.ISID to a value of
+//     its own, stable for its purpose.
+//
+// Reconnect order: the call that finds the connection down logs in again and
+// runs Config.OnReconnect (the agent's persistent reservation reassert for
+// every LUN of the session) before any other call, on any LUN, reaches the
+// new connection; the others wait. A fence that runs meanwhile therefore
+// sees either the old nexus's registration (an orphan on tgtd) or the
+// reasserted one, never a half-restored state of this node's own making;
+// scsi.Owner holds the node's own I/O until its reassert is confirmed.
 //
 // Dial logs in (security negotiation with AuthMethod None or CHAP, optionally
 // mutual, then operational negotiation) and returns a Session in the full
