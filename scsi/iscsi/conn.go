@@ -41,6 +41,11 @@ type conn struct {
 	err       error // why the connection ended
 	endedAt   time.Time
 	dead      chan struct{}
+	// draining is closed when the target asked for a logout
+	// (asynchronous event 1): no new command is sent on the connection;
+	// the ones in flight get their answers, then it logs out.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // task is one outstanding request waiting for the target.
@@ -115,7 +120,7 @@ func runLogin(ctx context.Context, nc net.Conn, lc loginConfig, s *Session) (*co
 			nc.SetDeadline(time.Time{})
 			c := &conn{s: s, portal: lc.Portal, nc: nc, br: br, params: params, dg: params.digests(), tsih: tsih,
 				wlock: make(chan struct{}, 1), cmdSN: resp.ExpCmdSN, expCmdSN: resp.ExpCmdSN, maxCmdSN: resp.MaxCmdSN,
-				expStatSN: expStatSN, window: make(chan struct{}), tasks: map[uint32]*task{}, dead: make(chan struct{})}
+				expStatSN: expStatSN, window: make(chan struct{}), tasks: map[uint32]*task{}, dead: make(chan struct{}), draining: make(chan struct{})}
 			return c, nil
 		}
 	}
@@ -311,10 +316,16 @@ func (c *conn) handle(m message) error {
 		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, false)
 		c.s.log.Warn("iscsi asynchronous message", "event", m.Event, "vcode", m.VCode, "param1", m.Param1, "param2", m.Param2, "param3", m.Param3)
 		switch m.Event {
-		case asyncLogoutRequest, asyncDropConnection, asyncDropAll:
-			// The target wants the connection gone: end it now; the next
-			// call logs in again after DefaultTime2Wait at most.
-			return fmt.Errorf("target asked to end the connection (asynchronous event %d)", m.Event)
+		case asyncLogoutRequest:
+			// RFC 7143 11.9.1: log out within Parameter3 seconds, after
+			// the commands in flight have their answers (a PREEMPT
+			// among them must not come back as connection lost).
+			c.drain(time.Duration(m.Param3) * time.Second)
+		case asyncDropConnection, asyncDropAll:
+			// The target drops the connection itself; wait Parameter2
+			// (Time2Wait) before logging in again.
+			c.s.holdReconnect(time.Duration(m.Param2) * time.Second)
+			return fmt.Errorf("target dropped the connection (asynchronous event %d)", m.Event)
 		}
 		return nil
 	default:
@@ -674,11 +685,62 @@ func (c *conn) taskManagement(ctx context.Context, fn uint8, lun uint64, ref, re
 	return nil
 }
 
+// isDraining reports whether the target asked this connection to log out.
+func (c *conn) isDraining() bool {
+	select {
+	case <-c.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// drain stops new commands on the connection, waits until the commands in
+// flight have their answers or within has passed, then logs out (closing
+// the connection) and ends it; the next call logs in again after the
+// target's DefaultTime2Wait. It returns at once (the reader goes on
+// delivering the answers).
+func (c *conn) drain(within time.Duration) {
+	c.drainOnce.Do(func() {
+		close(c.draining)
+		c.s.wg.Add(1)
+		go func() {
+			defer c.s.wg.Done()
+			deadline := time.Now().Add(within)
+			for time.Now().Before(deadline) && c.alive() {
+				c.mu.Lock()
+				n := len(c.tasks)
+				c.mu.Unlock()
+				if n == 0 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if !c.alive() {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), max(time.Until(deadline), time.Second))
+			err := c.logoutAs(ctx, logoutCloseConnection)
+			cancel()
+			c.s.holdReconnect(time.Duration(c.params.DefaultTime2Wait) * time.Second)
+			cause := errors.New("target asked for a logout (asynchronous event 1)")
+			if err != nil {
+				cause = fmt.Errorf("%w; logout: %w", cause, err)
+			}
+			c.close(cause)
+		}()
+	})
+}
+
 // logout closes the session with a Logout Request.
-func (c *conn) logout(ctx context.Context) error {
+func (c *conn) logout(ctx context.Context) error { return c.logoutAs(ctx, logoutCloseSession) }
+
+// logoutAs sends a Logout Request with reason (close the session or this
+// connection) and waits for the answer.
+func (c *conn) logoutAs(ctx context.Context, reason uint8) error {
 	t := c.newTask(opLogoutReq)
 	err := c.issue(ctx, t, true, func(cmdSN, expStatSN uint32) message {
-		return &logoutReq{Immediate: true, Reason: logoutCloseSession, ITT: t.itt, CmdSN: cmdSN, ExpStatSN: expStatSN}
+		return &logoutReq{Immediate: true, Reason: reason, ITT: t.itt, CmdSN: cmdSN, ExpStatSN: expStatSN}
 	})
 	if err != nil {
 		c.forget(t)

@@ -144,6 +144,8 @@ type Session struct {
 	// connection until Config.OnReconnect returns: only calls with the
 	// hook's context use the connection meanwhile.
 	gate chan struct{}
+	// notBefore holds the next login back (the target's Time2Wait).
+	notBefore time.Time
 }
 
 // hookKey marks the context given to Config.OnReconnect; its value is the
@@ -350,6 +352,16 @@ func (s *Session) connection(ctx context.Context) (*conn, error) {
 				return nil, ctxError(ctx, "wait for the reconnect hook on "+s.url.Portal())
 			}
 		}
+		if c != nil && c.alive() && c.isDraining() {
+			// The target asked for a logout: new commands wait for the
+			// next connection (sent after the logout, never lost).
+			select {
+			case <-c.dead:
+				continue
+			case <-ctx.Done():
+				return nil, ctxError(ctx, "wait for the logout the target asked for on "+s.url.Portal())
+			}
+		}
 		if c != nil && c.alive() {
 			return c, nil
 		}
@@ -398,6 +410,21 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, chan s
 		return nil, old, nil, nil
 	}
 	lostAt, cause := old.ended()
+	s.mu.Lock()
+	notBefore := s.notBefore
+	s.mu.Unlock()
+	if d := time.Until(notBefore); d > 0 {
+		// The target's Time2Wait (a logout it asked for, a dropped
+		// connection): do not log in before it.
+		s.log.Info("iscsi reconnect waits for the target's Time2Wait", "wait", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, nil, fmt.Errorf("%w: reconnect to %s: %w", ErrConnectionLost, s.url.Portal(), ctxError(ctx, "wait for the target's Time2Wait"))
+		}
+	}
 	wait := s.cfg.Reconnect.MinBackoff
 	for attempt := 1; ; attempt++ {
 		s.mu.Lock()
@@ -437,6 +464,17 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, chan s
 		}
 		wait = min(2*wait, s.cfg.Reconnect.MaxBackoff)
 	}
+}
+
+// holdReconnect keeps the next login from starting before d from now
+// (capped at 60 s).
+func (s *Session) holdReconnect(d time.Duration) {
+	d = min(d, time.Minute)
+	s.mu.Lock()
+	if t := time.Now().Add(d); t.After(s.notBefore) {
+		s.notBefore = t
+	}
+	s.mu.Unlock()
 }
 
 // ctxError is the error of a call ended by its context. A deadline wraps

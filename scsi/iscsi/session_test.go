@@ -539,19 +539,71 @@ func TestReconnectDisabled(t *testing.T) {
 	}
 }
 
+// An Asynchronous Message asking for a logout (event 1): the command in
+// flight gets its answer (not "connection lost"), the initiator sends a
+// Logout, new commands wait and go out on the next connection after the
+// target's DefaultTime2Wait.
 func TestAsyncLogoutRequest(t *testing.T) {
 	ft := newFake(t)
-	s := ft.session(t, ft.config())
-	ft.mu.Lock()
-	fc := ft.conns[0]
-	ft.mu.Unlock()
-	fc.send(&asyncMsg{Event: asyncLogoutRequest, Param3: 2})
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Connected && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	ft.loginKeys = textKeys{{"DefaultTime2Wait", "1"}}
+	var (
+		mu      sync.Mutex
+		held    *scsiCmd
+		logouts []uint8
+	)
+	release := make(chan struct{})
+	ft.handle = func(fc *fakeConn, m message) bool {
+		switch m := m.(type) {
+		case *scsiCmd:
+			mu.Lock()
+			first := held == nil
+			if first {
+				held = m
+			}
+			mu.Unlock()
+			if first {
+				// Hold the first command's answer; ask for a logout.
+				fc.send(&asyncMsg{Event: asyncLogoutRequest, Param3: 3})
+				go func() {
+					<-release
+					fc.send(&scsiResp{ITT: m.ITT, StatSN: fc.nextStat(), ExpCmdSN: m.CmdSN + 1, MaxCmdSN: m.CmdSN + 32})
+				}()
+				return true
+			}
+		case *logoutReq:
+			mu.Lock()
+			logouts = append(logouts, m.Reason)
+			mu.Unlock()
+		}
+		return false
 	}
-	if _, err := s.Execute(context.Background(), tur()); err != nil {
-		t.Fatal(err)
+	s := ft.session(t, ft.config())
+	done := make(chan error, 1)
+	go func() { _, err := s.Execute(context.Background(), tur()); done <- err }()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the held command ended before its answer: %v", err)
+	default:
+	}
+	// A second command waits for the next connection.
+	second := make(chan error, 1)
+	start := time.Now()
+	go func() { _, err := s.Execute(context.Background(), tur()); second <- err }()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the command in flight at the logout request: %v, want its answer", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("a command after the logout request: %v", err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("the next login came %v after the logout, before DefaultTime2Wait (1 s)", waited)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logouts) != 1 || logouts[0] != logoutCloseConnection {
+		t.Errorf("logouts %v, want one with reason close the connection", logouts)
 	}
 	if st := s.Stats(); st.Reconnects != 1 {
 		t.Errorf("stats %+v", st)
