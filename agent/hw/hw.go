@@ -139,7 +139,7 @@ type Disk struct {
 	owner     *scsi.Owner
 	identity  string
 	lu        *iscsi.LogicalUnit // the iSCSI LUN, nil for SG_IO
-	lastFence *scsi.FenceResult // this node's last fence of the peer
+	lastFence *scsi.FenceResult  // this node's last fence of the peer
 }
 
 // NewDisk checks the device and prepares the disk; the session logs in on
