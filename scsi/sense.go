@@ -218,6 +218,8 @@ type SenseError struct {
 	HasSense bool
 	// Raw holds the undecoded sense bytes.
 	Raw []byte
+	// BadSense is Response.BadSense: sense data came but was unusable.
+	BadSense string
 }
 
 func (e *SenseError) Error() string {
@@ -226,6 +228,9 @@ func (e *SenseError) Error() string {
 		op = "scsi command"
 	}
 	if !e.HasSense {
+		if e.BadSense != "" {
+			return fmt.Sprintf("%s: %s with unusable sense data (%s)", op, e.Status, e.BadSense)
+		}
 		if e.Status == StatusCheckCondition && len(e.Raw) > 0 {
 			return fmt.Sprintf("%s: CHECK CONDITION with malformed sense data % x", op, e.Raw)
 		}
@@ -273,7 +278,7 @@ func CheckStatus(op string, r *Response) error {
 	if r.Status == StatusGood || r.Status == StatusConditionMet {
 		return nil
 	}
-	e := &SenseError{Op: op, Status: r.Status, Raw: append([]byte(nil), r.Sense...)}
+	e := &SenseError{Op: op, Status: r.Status, Raw: append([]byte(nil), r.Sense...), BadSense: r.BadSense}
 	if len(r.Sense) > 0 {
 		if s, err := ParseSense(r.Sense); err == nil {
 			e.Sense, e.HasSense = s, true

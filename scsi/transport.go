@@ -57,6 +57,10 @@ type Response struct {
 	Sense []byte
 	// Residual is the number of bytes of the data phase not transferred.
 	Residual int
+	// BadSense, when set, says why the transport could not deliver the
+	// sense data that came with the status (e.g. an iSCSI SenseLength
+	// beyond the data segment); the status itself is the device's.
+	BadSense string
 }
 
 // Transport runs one command on one logical unit. Implementations document

@@ -305,10 +305,17 @@ func (c *conn) handle(m message) error {
 		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, true)
 		itt = m.ITT
 	case *reject:
-		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, false)
+		// A Reject carries a StatSN of its own (RFC 7143 11.17).
+		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, true)
 		op, ritt, ok := m.rejected()
 		c.s.log.Warn("iscsi reject", "reason", m.Reason, "pdu", op, "itt", ritt)
 		if !ok || ritt == reservedTag {
+			return nil
+		}
+		if m.Reason == rejectDataDigest {
+			// The PDU was dropped but its task is still live at the
+			// target (RFC 7143 11.17.1): its status is still to come.
+			c.s.log.Warn("iscsi data digest error reported by the target: waiting for the task's status", "itt", ritt)
 			return nil
 		}
 		itt = ritt
@@ -321,6 +328,14 @@ func (c *conn) handle(m message) error {
 			// the commands in flight have their answers (a PREEMPT
 			// among them must not come back as connection lost).
 			c.drain(time.Duration(m.Param3) * time.Second)
+		case asyncNegotiateParams:
+			// Renegotiation: a fresh login negotiates every parameter
+			// again; drain and log out as for event 1.
+			c.drain(time.Duration(m.Param3) * time.Second)
+		case asyncSCSIEvent:
+			if f := c.s.cfg.OnSCSIEvent; f != nil {
+				f(lunNumber(m.LUN), asyncSense(m.Data))
+			}
 		case asyncDropConnection, asyncDropAll:
 			// The target drops the connection itself; wait Parameter2
 			// (Time2Wait) before logging in again.
@@ -570,11 +585,13 @@ func (t *task) response(m *scsiResp, what string) (*scsi.Response, error) {
 	if m.Response != 0 {
 		return nil, fmt.Errorf("iscsi: %s: %w", what, &ResponseError{Response: m.Response, CDB: t.cdb})
 	}
+	resp := &scsi.Response{Status: scsi.Status(m.Status), Data: t.buf[:t.received]}
 	sense, err := m.sense()
 	if err != nil {
-		return nil, fmt.Errorf("iscsi: %s: %w", what, err)
+		// The command completed with this status; only its sense data
+		// is unusable: keep the status, say why the sense is missing.
+		resp.BadSense = err.Error()
 	}
-	resp := &scsi.Response{Status: scsi.Status(m.Status), Data: t.buf[:t.received]}
 	if len(sense) > 0 {
 		resp.Sense = append([]byte(nil), sense...)
 	}
@@ -720,9 +737,11 @@ func (c *conn) drain(within time.Duration) {
 				return
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), max(time.Until(deadline), time.Second))
+			// Before the logout: the target closes the connection after
+			// its answer, and the next login must already be held back.
+			c.s.holdReconnect(time.Duration(c.params.DefaultTime2Wait) * time.Second)
 			err := c.logoutAs(ctx, logoutCloseConnection)
 			cancel()
-			c.s.holdReconnect(time.Duration(c.params.DefaultTime2Wait) * time.Second)
 			cause := errors.New("target asked for a logout (asynchronous event 1)")
 			if err != nil {
 				cause = fmt.Errorf("%w; logout: %w", cause, err)

@@ -27,6 +27,7 @@ type fakeTarget struct {
 	dataInSeg   int
 	r2tLen      int
 	handle      func(fc *fakeConn, m message) bool
+	tpgt        string // TargetPortalGroupTag at login; "" means 1
 
 	mu      sync.Mutex
 	logins  int
@@ -183,7 +184,11 @@ func (fc *fakeConn) serve() {
 			return
 		}
 		resp.Transit, resp.NSG = req.Transit, req.NSG
-		keys := textKeys{{"TargetPortalGroupTag", "1"}}
+		tpgt := "1"
+		if ft.tpgt != "" {
+			tpgt = ft.tpgt
+		}
+		keys := textKeys{{"TargetPortalGroupTag", tpgt}}
 		if req.CSG == stageSecurity {
 			keys = append(keys, textKV{"AuthMethod", "None"})
 		} else {

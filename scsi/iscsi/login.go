@@ -196,12 +196,25 @@ func (l *login) security(r *loginResp, keys textKeys) (*loginReq, bool, error) {
 	}
 }
 
+// numericalValue parses an RFC 7143 5.1 numerical value: a decimal
+// constant, or a hexadecimal one with 0x or 0X (a leading zero is still
+// decimal, never octal).
+func numericalValue(v string) (int64, error) {
+	if h, ok := strings.CutPrefix(v, "0x"); ok {
+		return strconv.ParseInt(h, 16, 64)
+	}
+	if h, ok := strings.CutPrefix(v, "0X"); ok {
+		return strconv.ParseInt(h, 16, 64)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
 func (l *login) chapResponse(keys textKeys) (*loginReq, bool, error) {
 	if a, _ := keys.get("CHAP_A"); a != "5" {
 		return nil, false, l.fail("CHAP_A", a, "only CHAP with MD5 (5) is supported")
 	}
 	idStr, ok := keys.get("CHAP_I")
-	id, err := strconv.Atoi(idStr)
+	id, err := numericalValue(idStr)
 	if !ok || err != nil || id < 0 || id > 255 {
 		return nil, false, l.fail("CHAP_I", idStr, "not an identifier from 0 to 255")
 	}

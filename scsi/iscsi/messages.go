@@ -39,6 +39,19 @@ func lunField(lun int) uint64 {
 	return uint64(0x4000|lun&0x3fff) << 48
 }
 
+// lunNumber decodes an 8-byte LUN field (peripheral or flat space
+// addressing; -1 for other methods).
+func lunNumber(f uint64) int {
+	b := uint16(f >> 48)
+	switch b >> 14 {
+	case 0:
+		return int(b & 0xff)
+	case 1:
+		return int(b & 0x3fff)
+	}
+	return -1
+}
+
 // header starts a PDU with its opcode and immediate bit.
 func header(op opcode, immediate bool) rawPDU {
 	var p rawPDU
@@ -230,6 +243,22 @@ func (m *scsiResp) marshal() rawPDU {
 
 // sense returns the sense data of a SCSI Response's data segment, which
 // starts with a 2-byte SenseLength (RFC 7143 11.4.7).
+// Reject reasons (RFC 7143 11.17.1) the initiator acts on.
+const rejectDataDigest = 0x02
+
+// asyncSense returns the sense data of an asynchronous SCSI event (a
+// SenseLength-prefixed segment), nil when it does not hold one.
+func asyncSense(d []byte) []byte {
+	if len(d) < 2 {
+		return nil
+	}
+	n := int(get16(d))
+	if n == 0 || 2+n > len(d) {
+		return nil
+	}
+	return append([]byte(nil), d[2:2+n]...)
+}
+
 func (m *scsiResp) sense() ([]byte, error) {
 	if len(m.Data) == 0 {
 		return nil, nil

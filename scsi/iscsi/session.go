@@ -64,6 +64,11 @@ type Config struct {
 	// with ErrConnectionLost; the next call after it logs in again and
 	// runs the hook again.
 	OnReconnect func(ctx context.Context, ev ReconnectEvent)
+	// OnSCSIEvent, when set, receives the sense data of an asynchronous
+	// SCSI event (event 0: e.g. a unit attention the target reports
+	// without a command) and its LUN; it runs on the connection's reader
+	// and must not block. The events are logged either way.
+	OnSCSIEvent func(lun int, sense []byte)
 	// Logger receives login, reconnect and protocol events; nil discards.
 	Logger *slog.Logger
 	// Dial opens the TCP connection to a portal ("host:port"); nil means a
@@ -99,7 +104,19 @@ type ReconnectEvent struct {
 	Downtime time.Duration
 	// Cause is why the previous connection ended.
 	Cause error
+	// Portal is where the new connection logged in (after redirections).
+	Portal string
+	// TPGT is the target portal group tag of the new connection, and
+	// PrevTPGT the one of the previous connection (-1 when the target did
+	// not say). When they differ, the I_T nexus changed: the session now
+	// reaches the target through another target port, where this node's
+	// persistent reservation registrations (held per I_T nexus) are not.
+	TPGT, PrevTPGT int
 }
+
+// NexusChanged reports whether the reconnect landed on another target
+// portal group.
+func (e ReconnectEvent) NexusChanged() bool { return e.TPGT != e.PrevTPGT }
 
 // Stats are counters of a Session.
 type Stats struct {
@@ -146,6 +163,11 @@ type Session struct {
 	gate chan struct{}
 	// notBefore holds the next login back (the target's Time2Wait).
 	notBefore time.Time
+	// portal is where logins start: the URL's, or where a permanent
+	// redirection (login status 0x0102) moved the target.
+	portal string
+	// tpgt is the target portal group tag of the current connection.
+	tpgt int
 }
 
 // hookKey marks the context given to Config.OnReconnect; its value is the
@@ -257,7 +279,7 @@ func Dial(ctx context.Context, u URL, cfg Config) (*Session, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.c = c
+	s.c, s.tpgt = c, c.params.TargetPortalGroupTag
 	s.stats.Connected, s.stats.TSIH, s.stats.Params = true, c.tsih, c.params
 	s.mu.Unlock()
 	return s, nil
@@ -294,7 +316,12 @@ const maxRedirects = 3
 
 // login dials the portal and logs in, following login redirections.
 func (s *Session) login(ctx context.Context) (*conn, error) {
-	portal := s.url.Portal()
+	s.mu.Lock()
+	portal := s.portal
+	s.mu.Unlock()
+	if portal == "" {
+		portal = s.url.Portal()
+	}
 	for i := 0; ; i++ {
 		c, err := s.loginAt(ctx, portal)
 		var le *LoginError
@@ -303,6 +330,13 @@ func (s *Session) login(ctx context.Context) (*conn, error) {
 		}
 		s.log.Info("iscsi login redirected", "from", portal, "to", le.Redirect, "status", fmt.Sprintf("0x%04x", le.Status()))
 		portal = le.Redirect
+		if le.Status() == 0x0102 {
+			// Moved permanently: later logins start there.
+			s.mu.Lock()
+			s.portal = portal
+			s.mu.Unlock()
+			s.log.Warn("iscsi target moved permanently: later logins go to the new portal", "target", s.url.Target, "portal", portal)
+		}
 	}
 }
 
@@ -449,9 +483,14 @@ func (s *Session) reconnect(ctx context.Context) (*ReconnectEvent, *conn, chan s
 			}
 			s.stats.Reconnects++
 			s.stats.TSIH, s.stats.Params = c.tsih, c.params
-			ev := &ReconnectEvent{Count: s.stats.Reconnects, TSIH: c.tsih, Attempts: attempt, Downtime: time.Since(lostAt), Cause: cause}
+			ev := &ReconnectEvent{Count: s.stats.Reconnects, TSIH: c.tsih, Attempts: attempt, Downtime: time.Since(lostAt), Cause: cause,
+				Portal: c.portal, TPGT: c.params.TargetPortalGroupTag, PrevTPGT: s.tpgt}
+			s.tpgt = c.params.TargetPortalGroupTag
 			s.mu.Unlock()
-			s.log.Warn("iscsi reconnected", "tsih", c.tsih, "count", ev.Count, "attempts", attempt, "downtime", ev.Downtime, "cause", cause)
+			s.log.Warn("iscsi reconnected", "tsih", c.tsih, "count", ev.Count, "attempts", attempt, "downtime", ev.Downtime, "cause", cause, "portal", ev.Portal, "tpgt", ev.TPGT)
+			if ev.NexusChanged() {
+				s.log.Warn("iscsi reconnect landed on another target portal group: the I_T nexus changed", "tpgt", ev.TPGT, "was", ev.PrevTPGT)
+			}
 			return ev, c, gate, nil
 		}
 		s.log.Info("iscsi reconnect failed", "attempt", attempt, "err", err)

@@ -151,8 +151,14 @@ func TestSenseAndStatus(t *testing.T) {
 	if _, err := s.Execute(ctx, &scsi.Command{CDB: []byte{2, 0, 0, 0, 0, 0}}); !errors.As(err, &re) || re.Response != 1 || !strings.Contains(err.Error(), "target failure") {
 		t.Errorf("target failure: %v", err)
 	}
-	if _, err := s.Execute(ctx, &scsi.Command{CDB: []byte{3, 0, 0, 0, 0, 0}}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "SenseLength 9") {
-		t.Errorf("bad sense length: %v", err)
+	// A malformed SenseLength: the command completed; its status is kept
+	// and the response says the sense data is unusable.
+	resp, err = s.Execute(ctx, &scsi.Command{CDB: []byte{3, 0, 0, 0, 0, 0}})
+	if err != nil || resp.Status != scsi.StatusCheckCondition || resp.Sense != nil || !strings.Contains(resp.BadSense, "SenseLength 9") {
+		t.Errorf("bad sense length: %v %+v, want CHECK CONDITION with BadSense", err, resp)
+	}
+	if e := scsi.CheckStatus("TEST UNIT READY", resp); e == nil || !strings.Contains(e.Error(), "unusable sense data") {
+		t.Errorf("CheckStatus of it: %v", e)
 	}
 }
 
@@ -747,6 +753,53 @@ func TestCheckCommand(t *testing.T) {
 	}
 }
 
+// A reconnect that lands on another target portal group says so in the
+// event (the I_T nexus changed); a permanent redirection is remembered for
+// later logins, a temporary one is not.
+func TestReconnectTPGTAndPermanentRedirect(t *testing.T) {
+	for _, status := range []uint16{0x0101, 0x0102} {
+		ft := newFake(t)
+		moved := newFake(t)
+		var mu sync.Mutex
+		var dialled []string
+		cfg := ft.config()
+		cfg.Dial = func(ctx context.Context, addr string) (net.Conn, error) {
+			mu.Lock()
+			dialled = append(dialled, addr)
+			mu.Unlock()
+			if addr == "fake:3260" {
+				return moved.dial(ctx, addr)
+			}
+			return ft.dial(ctx, addr)
+		}
+		moved.loginStatus, moved.loginKeys, moved.redirect = status, nil, "[::1]:3261,2"
+		var evs []ReconnectEvent
+		cfg.OnReconnect = func(_ context.Context, ev ReconnectEvent) { evs = append(evs, ev) }
+		s := ft.session(t, cfg)
+		ft.mu.Lock()
+		ft.tpgt = "2"
+		ft.mu.Unlock()
+		ft.dropAll()
+		time.Sleep(20 * time.Millisecond)
+		if _, err := s.Execute(context.Background(), tur()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := dialled
+		mu.Unlock()
+		want := []string{"fake:3260", "[::1]:3261", "fake:3260", "[::1]:3261"}
+		if status == 0x0102 {
+			want = []string{"fake:3260", "[::1]:3261", "[::1]:3261"}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("status 0x%04x: portals dialled (-want +got):\n%s", status, diff)
+		}
+		if len(evs) != 1 || !evs[0].NexusChanged() || evs[0].TPGT != 2 || evs[0].PrevTPGT != 1 || evs[0].Portal != "[::1]:3261" {
+			t.Errorf("status 0x%04x: reconnect events %+v, want one from TPGT 1 to 2 at [::1]:3261", status, evs)
+		}
+	}
+}
+
 func TestLoginRedirect(t *testing.T) {
 	ft := newFake(t)
 	moved := newFake(t)
@@ -773,5 +826,99 @@ func TestLoginRedirect(t *testing.T) {
 		if got := redirectAddr(v); got != want {
 			t.Errorf("redirectAddr(%q) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// After a data-digest Reject the task is still live at the target: the
+// initiator keeps waiting for its status. A Reject's StatSN advances
+// ExpStatSN like any status.
+func TestRejectDataDigestKeepsTask(t *testing.T) {
+	ft := newFake(t)
+	var rejectStat uint32
+	ft.handle = func(fc *fakeConn, m message) bool {
+		c, ok := m.(*scsiCmd)
+		if !ok || c.CDB[0] != 0x12 {
+			return false
+		}
+		p := c.marshal()
+		rejectStat = fc.nextStat()
+		fc.send(&reject{Reason: rejectDataDigest, StatSN: rejectStat, ExpCmdSN: c.CmdSN + 1, MaxCmdSN: c.CmdSN + 32, Data: p.BHS[:]})
+		fc.send(&scsiResp{ITT: c.ITT, StatSN: fc.nextStat(), ExpCmdSN: c.CmdSN + 1, MaxCmdSN: c.CmdSN + 32})
+		return true
+	}
+	s := ft.session(t, ft.config())
+	ctx := context.Background()
+	resp, err := s.Execute(ctx, &scsi.Command{CDB: []byte{0x12, 0, 0, 0, 36, 0}, Direction: scsi.FromDevice, AllocLen: 36})
+	if err != nil || resp.Status != scsi.StatusGood {
+		t.Fatalf("command whose data PDU was rejected for its digest: %v %+v, want its status", err, resp)
+	}
+	if _, err := s.Execute(ctx, tur()); err != nil {
+		t.Fatal(err)
+	}
+	var last *scsiCmd
+	for _, m := range ft.received() {
+		if c, ok := m.(*scsiCmd); ok {
+			last = c
+		}
+	}
+	if last == nil || snLess(last.ExpStatSN, rejectStat+2) {
+		t.Errorf("ExpStatSN of the next command %+v, want past the Reject's StatSN %d and the status after it", last, rejectStat)
+	}
+}
+
+// RFC 7143 5.1 numerical values: decimal, or hexadecimal with 0x (CHAP_I
+// may come either way); a leading zero is decimal.
+func TestNumericalValue(t *testing.T) {
+	for in, want := range map[string]int64{"17": 17, "017": 17, "0x1f": 31, "0X1F": 31, "255": 255} {
+		if got, err := numericalValue(in); err != nil || got != want {
+			t.Errorf("numericalValue(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0x", "1e3", "0xg", "-"} {
+		if _, err := numericalValue(in); err == nil {
+			t.Errorf("numericalValue(%q) accepted", in)
+		}
+	}
+}
+
+// An asynchronous SCSI event (event 0) reaches Config.OnSCSIEvent with its
+// LUN and sense data; a renegotiation request (event 4) leads to a fresh
+// login, which negotiates every parameter again.
+func TestAsyncSCSIEventAndRenegotiate(t *testing.T) {
+	ft := newFake(t)
+	cfg := ft.config()
+	type ev struct {
+		lun   int
+		sense []byte
+	}
+	got := make(chan ev, 1)
+	cfg.OnSCSIEvent = func(lun int, sense []byte) { got <- ev{lun, sense} }
+	s := ft.session(t, cfg)
+	ft.mu.Lock()
+	fc := ft.conns[0]
+	ft.mu.Unlock()
+	sense := []byte{0x70, 0, 6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x2a, 0x03}
+	fc.send(&asyncMsg{LUN: lunField(1), Event: asyncSCSIEvent, Data: append([]byte{0, byte(len(sense))}, sense...)})
+	select {
+	case e := <-got:
+		if e.lun != 1 || !bytes.Equal(e.sense, sense) {
+			t.Errorf("SCSI event LUN %d sense % x", e.lun, e.sense)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnSCSIEvent not called")
+	}
+	fc.send(&asyncMsg{Event: asyncNegotiateParams, Param3: 2})
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Connected && time.Now().Before(deadline) {
+		if _, err := s.Execute(context.Background(), tur()); err != nil {
+			t.Fatal(err)
+		}
+		if s.Stats().Reconnects > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := s.Stats(); st.Reconnects != 1 {
+		t.Errorf("after a renegotiation request: %d reconnects, want 1 (a fresh login)", st.Reconnects)
 	}
 }
