@@ -129,6 +129,10 @@ type TimersConfig struct {
 	DeadtimeMS   int `yaml:"deadtime_ms"`
 	InitdeadMS   int `yaml:"initdead_ms"`
 	DiskStatusMS int `yaml:"disk_status_ms"`
+	// ISCSIKeepaliveMS is the iSCSI NOP-Out keepalive of the disk sessions:
+	// a dead path is found within it even when no command runs. 0 means
+	// 5000; -1 disables it.
+	ISCSIKeepaliveMS int `yaml:"iscsi_keepalive_ms"`
 }
 
 // APIConfig is the local API.
@@ -170,16 +174,17 @@ type FenceConfig struct {
 
 // Default values.
 const (
-	DefaultSocket        = "/run/hakit/hwagent.sock"
-	DefaultStateDir      = "/var/lib/hakit"
-	DefaultBaud          = 19200
-	DefaultKeepaliveMS   = 1000
-	DefaultDeadtimeMS    = 30000
-	DefaultDiskStatusMS  = 1000
-	DefaultWatchdog      = "/dev/watchdog"
-	DefaultWatchdogS     = 10
-	DefaultDelayStepMS   = 5000
-	DefaultSelfFenceMode = "event"
+	DefaultSocket           = "/run/hakit/hwagent.sock"
+	DefaultStateDir         = "/var/lib/hakit"
+	DefaultBaud             = 19200
+	DefaultKeepaliveMS      = 1000
+	DefaultDeadtimeMS       = 30000
+	DefaultDiskStatusMS     = 1000
+	DefaultISCSIKeepaliveMS = 5000
+	DefaultWatchdog         = "/dev/watchdog"
+	DefaultWatchdogS        = 10
+	DefaultDelayStepMS      = 5000
+	DefaultSelfFenceMode    = "event"
 )
 
 // ConfigError is a configuration problem at a line of the file.
@@ -349,6 +354,9 @@ func (c *Config) fill() {
 	if t.DiskStatusMS == 0 {
 		t.DiskStatusMS = DefaultDiskStatusMS
 	}
+	if t.ISCSIKeepaliveMS == 0 {
+		t.ISCSIKeepaliveMS = DefaultISCSIKeepaliveMS
+	}
 	if c.API.Socket == "" {
 		c.API.Socket = DefaultSocket
 	}
@@ -492,6 +500,8 @@ func (t TimersConfig) validate() *ConfigError {
 		return bad("timers.initdead_ms", "%d: want at least deadtime_ms (%d)", t.InitdeadMS, t.DeadtimeMS)
 	case t.DiskStatusMS < 100 || t.DiskStatusMS > 60000:
 		return bad("timers.disk_status_ms", "%d: want 100 to 60000", t.DiskStatusMS)
+	case t.ISCSIKeepaliveMS != -1 && (t.ISCSIKeepaliveMS < 100 || t.ISCSIKeepaliveMS > 600000):
+		return bad("timers.iscsi_keepalive_ms", "%d: want 100 to 600000, or -1 to disable", t.ISCSIKeepaliveMS)
 	}
 	return nil
 }

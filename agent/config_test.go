@@ -31,7 +31,7 @@ func TestParseConfigGood(t *testing.T) {
 			{Device: "iscsi://127.0.0.1:3260/iqn.2026-11.io.hakit:disk/1", Initiator: "iqn.2026-11.io.hakit:node-a"},
 		},
 		RAID:      RAIDConfig{Tool: "storcli", File: "/var/lib/hakit/storcli.json"},
-		Timers:    TimersConfig{KeepaliveMS: 100, WarntimeMS: 250, DeadtimeMS: 500, InitdeadMS: 1000, DiskStatusMS: 1000},
+		Timers:    TimersConfig{KeepaliveMS: 100, WarntimeMS: 250, DeadtimeMS: 500, InitdeadMS: 1000, DiskStatusMS: 1000, ISCSIKeepaliveMS: 5000},
 		API:       APIConfig{Socket: "/run/hakit/hwagent.sock", Group: "hakit"},
 		StateDir:  DefaultStateDir,
 		Metrics:   MetricsConfig{Listen: "127.0.0.1:9105"},
@@ -51,7 +51,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := TimersConfig{KeepaliveMS: 1000, WarntimeMS: 15000, DeadtimeMS: 30000, InitdeadMS: 60000, DiskStatusMS: 1000}
+	want := TimersConfig{KeepaliveMS: 1000, WarntimeMS: 15000, DeadtimeMS: 30000, InitdeadMS: 60000, DiskStatusMS: 1000, ISCSIKeepaliveMS: 5000}
 	if diff := cmp.Diff(want, c.Timers); diff != "" {
 		t.Errorf("timers (-want +got):\n%s", diff)
 	}
@@ -91,6 +91,7 @@ func TestParseConfigBad(t *testing.T) {
 		{"deadtime", minimal + "timers:\n  keepalive_ms: 1000\n  deadtime_ms: 2000\n", 6, "timers.deadtime_ms", "twice keepalive"},
 		{"warntime", minimal + "timers: {keepalive_ms: 100, deadtime_ms: 500, warntime_ms: 600}\n", 4, "timers.warntime_ms", "below deadtime"},
 		{"keepalive", minimal + "timers: {keepalive_ms: 1}\n", 4, "timers.keepalive_ms", "want 10"},
+		{"iscsi keepalive too short", minimal + "timers: {iscsi_keepalive_ms: 5}\n", 4, "timers.iscsi_keepalive_ms", "100 to 600000"},
 		{"socket relative", minimal + "api: {socket: hw.sock}\n", 4, "api.socket", "absolute"},
 		{"metrics public", minimal + "metrics:\n  listen: 0.0.0.0:9105\n", 5, "metrics.listen", "loopback"},
 		{"metrics no port", minimal + "metrics: {listen: 127.0.0.1}\n", 4, "metrics.listen", "host:port"},

@@ -35,6 +35,7 @@ func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
 	d := &Direct{cfg: cfg}
 	var ds []*Disk
 	pool := NewSessions(log)
+	pool.Keepalive = time.Duration(max(cfg.Timers.ISCSIKeepaliveMS, 0)) * time.Millisecond
 	for _, dc := range cfg.Disks {
 		disk, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {

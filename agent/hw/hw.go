@@ -63,6 +63,7 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		return errors.Join(errs...)
 	}
 	pool := NewSessions(log)
+	pool.Keepalive = time.Duration(max(cfg.Timers.ISCSIKeepaliveMS, 0)) * time.Millisecond
 	for i, dc := range cfg.Disks {
 		d, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {

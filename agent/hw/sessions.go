@@ -22,6 +22,8 @@ import (
 // for concurrent use.
 type Sessions struct {
 	log *slog.Logger
+	// Keepalive is the sessions' iSCSI keepalive (iscsi.Config.Keepalive).
+	Keepalive time.Duration
 
 	mu sync.Mutex
 	m  map[string]*sharedSession
@@ -81,6 +83,7 @@ func (p *Sessions) LUN(ctx context.Context, u iscsi.URL, initiator string) (lu *
 		s.sess, err = iscsi.Dial(ctx, u, iscsi.Config{
 			InitiatorName:  initiator,
 			CommandTimeout: 5 * time.Second,
+			Keepalive:      p.Keepalive,
 			Logger:         p.log.With("target", u.Target, "portal", u.Portal()),
 			// A new session after a reconnect has no registrations: each
 			// LUN's hook puts this node's key back (scsi.Owner.Reassert).

@@ -5,9 +5,46 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/iscsi"
 )
+
+// discover is the discover command: it opens no device.
+func (r Runner) discover(ctx context.Context, portal string, o *options, log *slog.Logger, w io.Writer) error {
+	u, err := iscsi.ParsePortalURL(portal)
+	if err != nil {
+		return usagef("discover: %v", err)
+	}
+	disc := r.Discover
+	if disc == nil {
+		disc = iscsi.Discover
+	}
+	ts, err := disc(ctx, u, iscsi.Config{InitiatorName: o.initiator, Logger: log})
+	if err != nil {
+		return &DeviceError{Device: u.String(), Err: err}
+	}
+	if o.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"portal": u.Portal(), "targets": ts})
+	}
+	if len(ts) == 0 {
+		fmt.Fprintf(w, "%s: no targets offered to %s\n", u.Portal(), o.initiator)
+		return nil
+	}
+	for _, t := range ts {
+		fmt.Fprintf(w, "%s\n", t.Name)
+		for _, a := range t.Addresses {
+			fmt.Fprintf(w, "  portal %s\n", a)
+		}
+		if len(t.Addresses) == 0 {
+			fmt.Fprintf(w, "  portal %s (the one asked)\n", u.Portal())
+		}
+	}
+	return nil
+}
 
 func commands() []command {
 	return []command{
@@ -35,6 +72,8 @@ func commands() []command {
 			long: "Registers this node's key (cleaning stale ones) and, for the registrants-only and all-registrants\ntypes, reserves when no reservation exists.", needsKey: true, run: unfence},
 		{name: "clear", args: "<device>", short: "remove every registration and the reservation (PR OUT CLEAR; needs --yes)",
 			long: "PERSISTENT RESERVE OUT CLEAR with this node's key: every node loses its registration and the\nreservation goes. Nodes must register again. Needs --yes.", needsKey: true, run: clear},
+		{name: "discover", args: "iscsi://portal[:port]", short: "list the targets and portals an iSCSI portal offers (SendTargets)",
+			long: "Logs in to the portal in a discovery session as --initiator (CHAP from the URL's user%password),\nasks SendTargets=All and lists each target with its portals (address:port,portal-group-tag), as\niscsiadm -m discovery -t st does. Use a listed target in a disk URL:\niscsi://portal/target-iqn/lun. Only reads."},
 		{name: "reset", args: "<device>", short: "reset the LUN (--level lun|target|bus); breaks SCSI-2 reservations",
 			long: "Sends a LOGICAL UNIT RESET (iSCSI task management or SG_SCSI_RESET), or a target or bus reset\nwith --level. Persistent reservations survive it; SCSI-2 reservations do not. Every initiator\nthen gets UNIT ATTENTION 29/00.", run: reset},
 	}

@@ -38,6 +38,9 @@ type OpenOptions struct {
 type Runner struct {
 	// Open opens devices; nil means OpenDevice.
 	Open Opener
+	// Discover runs an iSCSI SendTargets discovery; nil means
+	// iscsi.Discover.
+	Discover func(ctx context.Context, portal iscsi.URL, cfg iscsi.Config) ([]iscsi.Target, error)
 }
 
 // Run runs the command line with real devices: Runner{}.Run.
@@ -326,6 +329,9 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if o.initiator == "" {
 		o.initiator = defaultInitiator()
+	}
+	if cmd.name == "discover" {
+		return r.discover(ctx, pos[0], o, log, stdout)
 	}
 	open := r.Open
 	if open == nil {

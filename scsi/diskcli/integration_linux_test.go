@@ -1,10 +1,14 @@
 package diskcli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/scsi/iscsi"
 )
 
 // TestIntegrationDiskCLI drives the command line against the rig's tgtd
@@ -38,5 +42,31 @@ func TestIntegrationDiskCLI(t *testing.T) {
 		if code != s.code || !strings.Contains(out+errs, s.want) {
 			t.Errorf("disk %s: exit %d, want %d and %q:\n%s%s", strings.Join(s.args, " "), code, s.code, s.want, out, errs)
 		}
+	}
+}
+
+// disk discover lists the rig's target from its portal (text and --json).
+func TestIntegrationDiskDiscover(t *testing.T) {
+	d := rig.DiskFor(t, rig.DiskConfig{})
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	if err := Run(ctx, []string{"discover", "iscsi://" + d.Addr(), "--initiator", "iqn.2026-11.io.hakit.test:cli"}, &out, &errb); err != nil {
+		t.Fatalf("discover: %v (%s)", err, errb.String())
+	}
+	if !strings.Contains(out.String(), d.IQN()) || !strings.Contains(out.String(), "portal ") {
+		t.Errorf("discover output %q lacks the rig's target %s", out.String(), d.IQN())
+	}
+	out.Reset()
+	if err := Run(ctx, []string{"discover", "--json", "iscsi://" + d.Addr(), "--initiator", "iqn.2026-11.io.hakit.test:cli"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Targets []iscsi.Target `json:"targets"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.Targets) == 0 || got.Targets[0].Name != d.IQN() {
+		t.Errorf("discover --json %q: %+v, %v", out.String(), got, err)
+	}
+	if err := Run(ctx, []string{"discover", d.URL()}, &out, &errb); err == nil {
+		t.Error("discover accepted a disk URL with a target")
 	}
 }

@@ -159,6 +159,37 @@ func readPDU(r io.Reader, d digests, maxData int) (rawPDU, error) {
 func (c *conn) start() {
 	c.s.wg.Add(1)
 	go c.readLoop()
+	if k := c.s.cfg.Keepalive; k > 0 && !c.s.discovery {
+		c.s.wg.Add(1)
+		go c.keepalive(k / 2)
+	}
+}
+
+// keepalive pings the target every half interval, each ping bounded by
+// half an interval, until the connection ends; an unanswered ping ends it.
+func (c *conn) keepalive(half time.Duration) {
+	defer c.s.wg.Done()
+	t := time.NewTicker(half)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.dead:
+			return
+		case <-t.C:
+		}
+		if c.isDraining() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), half)
+		_, err := c.ping(ctx)
+		cancel()
+		if err != nil && c.alive() {
+			c.s.count(func(st *Stats) { st.KeepaliveFailures++ })
+			c.s.log.Error("iscsi keepalive: no answer from the target: dead path", "within", 2*half, "err", err)
+			c.close(fmt.Errorf("keepalive: no NOP-In within %v: %w", half, err))
+			return
+		}
+	}
 }
 
 func (c *conn) alive() bool {
@@ -302,6 +333,9 @@ func (c *conn) handle(m message) error {
 		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, true)
 		itt = m.ITT
 	case *logoutResp:
+		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, true)
+		itt = m.ITT
+	case *textResp:
 		c.updateSNs(m.StatSN, m.ExpCmdSN, m.MaxCmdSN, true)
 		itt = m.ITT
 	case *reject:

@@ -446,3 +446,32 @@ func TestIntegrationCapture(t *testing.T) {
 		}
 	}
 }
+
+// SendTargets discovery against tgtd lists the rig's target with its
+// portal; a discovery URL with a target in it is refused.
+func TestIntegrationDiscover(t *testing.T) {
+	d := rig.DiskFor(t, rig.DiskConfig{})
+	u, err := ParsePortalURL("iscsi://" + d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := Discover(testCtx(t), u, Config{InitiatorName: "iqn.2026-11.io.hakit.test:discover", Logger: rig.TestLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, tg := range ts {
+		if tg.Name == d.IQN() {
+			found = true
+			if len(tg.Addresses) == 0 || !strings.Contains(strings.Join(tg.Addresses, " "), strconv.Itoa(d.Port())) {
+				t.Errorf("target %s addresses %v, want the rig's port %d", tg.Name, tg.Addresses, d.Port())
+			}
+		}
+	}
+	if !found {
+		t.Errorf("discovery listed %+v, not the rig's target %s", ts, d.IQN())
+	}
+	if _, err := ParsePortalURL(d.URL()); err == nil {
+		t.Error("ParsePortalURL accepted a URL with a target and LUN")
+	}
+}

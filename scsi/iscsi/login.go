@@ -27,6 +27,7 @@ type loginConfig struct {
 	ImmediateData, InitialR2T bool
 	Rand                      io.Reader // CHAP challenges
 	Portal                    string    // for errors
+	Discovery                 bool      // SessionType=Discovery, no TargetName
 }
 
 // chapState is where the security stage is.
@@ -79,6 +80,9 @@ func (l *login) request(transit bool, nsg uint8, keys textKeys) (*loginReq, erro
 // AuthMethod None (transit to the operational stage at once) or CHAP.
 func (l *login) first() (*loginReq, error) {
 	keys := textKeys{{"InitiatorName", l.cfg.InitiatorName}, {"SessionType", "Normal"}, {"TargetName", l.cfg.TargetName}}
+	if l.cfg.Discovery {
+		keys = textKeys{{"InitiatorName", l.cfg.InitiatorName}, {"SessionType", "Discovery"}}
+	}
 	l.stage = stageSecurity
 	if l.cfg.User == "" {
 		keys = append(keys, textKV{"AuthMethod", "None"})

@@ -54,6 +54,12 @@ type Config struct {
 	CommandTimeout time.Duration
 	// Reconnect is the policy after a connection is lost.
 	Reconnect ReconnectPolicy
+	// Keepalive, when positive, pings the target (NOP-Out) every
+	// Keepalive/2 and gives each ping Keepalive/2 to be answered: a dead
+	// path is found within Keepalive even when no command runs. The
+	// connection is then closed (the next call logs in again), counted in
+	// Stats.KeepaliveFailures and logged. 0 disables it.
+	Keepalive time.Duration
 	// OnReconnect, when set, is called after every successful reconnect
 	// (not the first login), from the goroutine whose call triggered it,
 	// with (a child of) that call's context. It may run commands on the
@@ -126,6 +132,9 @@ type Stats struct {
 	Reconnects uint64
 	// TargetPings counts NOP-In pings of the target answered.
 	TargetPings uint64
+	// KeepaliveFailures counts connections ended by an unanswered
+	// keepalive ping (Config.Keepalive).
+	KeepaliveFailures uint64
 	// LastPingRTT is the round trip of the last Ping.
 	LastPingRTT time.Duration
 	// BytesIn and BytesOut count SCSI data moved.
@@ -168,6 +177,8 @@ type Session struct {
 	portal string
 	// tpgt is the target portal group tag of the current connection.
 	tpgt int
+	// discovery marks a discovery session (Discover).
+	discovery bool
 }
 
 // hookKey marks the context given to Config.OnReconnect; its value is the
@@ -352,7 +363,7 @@ func (s *Session) loginAt(ctx context.Context, portal string) (*conn, error) {
 		HeaderDigest: s.cfg.HeaderDigest, DataDigest: s.cfg.DataDigest,
 		MaxRecvDataSegmentLength: s.cfg.MaxRecvDataSegmentLength, FirstBurstLength: s.cfg.FirstBurstLength,
 		MaxBurstLength: s.cfg.MaxBurstLength, ImmediateData: !s.cfg.NoImmediateData, InitialR2T: s.cfg.InitialR2T,
-		Rand: s.cfg.Rand, Portal: portal,
+		Rand: s.cfg.Rand, Portal: portal, Discovery: s.discovery,
 	}, s)
 	if err != nil {
 		nc.Close()

@@ -922,3 +922,39 @@ func TestAsyncSCSIEventAndRenegotiate(t *testing.T) {
 		t.Errorf("after a renegotiation request: %d reconnects, want 1 (a fresh login)", st.Reconnects)
 	}
 }
+
+// With Config.Keepalive, a path that stops answering is found within the
+// interval although no command runs: the connection is closed, counted and
+// the next call logs in again.
+func TestKeepaliveFindsDeadPath(t *testing.T) {
+	ft := newFake(t)
+	var silent atomic.Bool
+	ft.handle = func(fc *fakeConn, m message) bool {
+		_, ping := m.(*nopOut)
+		return ping && silent.Load() // swallow pings: a dead path
+	}
+	cfg := ft.config()
+	cfg.Keepalive = 200 * time.Millisecond
+	s := ft.session(t, cfg)
+	time.Sleep(500 * time.Millisecond)
+	if st := s.Stats(); !st.Connected || st.KeepaliveFailures != 0 {
+		t.Fatalf("healthy path: %+v", st)
+	}
+	silent.Store(true)
+	start := time.Now()
+	for s.Stats().Connected && time.Since(start) < 5*time.Second {
+		time.Sleep(5 * time.Millisecond)
+	}
+	found := time.Since(start)
+	if st := s.Stats(); st.Connected || st.KeepaliveFailures != 1 {
+		t.Fatalf("dead path not found: %+v", st)
+	}
+	if found > 2*cfg.Keepalive {
+		t.Errorf("dead path found after %v, want within about the interval %v", found, cfg.Keepalive)
+	}
+	silent.Store(false)
+	if _, err := s.Execute(context.Background(), tur()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dead path found %v after it went silent (keepalive %v)", found.Round(time.Millisecond), cfg.Keepalive)
+}
