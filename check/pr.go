@@ -164,9 +164,7 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 // agent's, so logging in never replaces the agent's session (and its
 // registration).
 func hwcheckISID(initiator string) [6]byte {
-	isid := iscsi.DefaultISID(initiator)
-	isid[5] ^= 0x5a
-	return isid
+	return iscsi.DerivedISID(initiator, iscsi.ISIDHWCheck)
 }
 
 // SCSI2 tests SCSI-2 RESERVE/RELEASE between the nodes and the takeover by

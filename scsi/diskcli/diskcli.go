@@ -31,7 +31,11 @@ type Opener func(ctx context.Context, device string, o OpenOptions) (scsi.Transp
 type OpenOptions struct {
 	// Initiator is the iSCSI initiator name (iscsi:// devices).
 	Initiator string
-	Logger    *slog.Logger
+	// ISID is the iSCSI session's ISID; zero means the command line's own
+	// (iscsi.DerivedISID with iscsi.ISIDTool), so that it never ends the
+	// running hwagent's session to the same target.
+	ISID   [6]byte
+	Logger *slog.Logger
 }
 
 // Runner runs the command line. The zero value opens real devices.
@@ -111,7 +115,11 @@ func OpenDevice(ctx context.Context, device string, o OpenOptions) (scsi.Transpo
 		if err != nil {
 			return nil, nil, err
 		}
-		s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: o.Initiator, Logger: o.Logger})
+		isid := o.ISID
+		if isid == ([6]byte{}) {
+			isid = iscsi.DerivedISID(o.Initiator, iscsi.ISIDTool)
+		}
+		s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: o.Initiator, ISID: isid, Logger: o.Logger})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -178,6 +186,7 @@ type options struct {
 	level     string
 	yes       bool
 	aptpl     bool
+	asAgent   bool
 	noAbort   bool
 }
 
@@ -192,6 +201,7 @@ func commonFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.nodeName, "node-name", "", "node name, for --layout fence_scsi-hash")
 	fs.StringVar(&o.layout, "layout", "hakit", "key layout with --cluster: hakit, fence_scsi or fence_scsi-hash")
 	fs.StringVar(&o.typ, "type", "we-ro", "reservation type: we, ea, we-ro, ea-ro, we-ar, ea-ar (or 1, 3, 5-8)")
+	fs.BoolVar(&o.asAgent, "as-agent", false, "iSCSI: log in with the node's own ISID, the I_T nexus that carries hwagent's registration (only while no hwagent runs: the login ends its session); default: the command line's own ISID")
 }
 
 // key resolves this node's key from the flags; 0 when none was given.
@@ -338,7 +348,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		open = OpenDevice
 	}
 	device := pos[0]
-	tr, closer, err := open(ctx, device, OpenOptions{Initiator: o.initiator, Logger: log})
+	oo := OpenOptions{Initiator: o.initiator, Logger: log}
+	if o.asAgent {
+		oo.ISID = iscsi.DefaultISID(o.initiator)
+	}
+	tr, closer, err := open(ctx, device, oo)
 	if err != nil {
 		return &DeviceError{Device: device, Err: err}
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 )
 
@@ -68,5 +70,35 @@ func TestIntegrationDiskDiscover(t *testing.T) {
 	}
 	if err := Run(ctx, []string{"discover", d.URL()}, &out, &errb); err == nil {
 		t.Error("discover accepted a disk URL with a target")
+	}
+}
+
+// The command line logs in with its own ISID: run beside a node's session
+// (the agent's, DefaultISID) to the same target, it does not end it.
+func TestIntegrationDiskCLIBesideAgentSession(t *testing.T) {
+	const iqn = "iqn.2026-11.io.hakit.test:cli-beside"
+	d := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqn}})
+	u, err := iscsi.ParseURL(d.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	agentSess, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: iqn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agentSess.Close()
+	var out, errb bytes.Buffer
+	for range 3 {
+		if err := Run(ctx, []string{"keys", d.URL(), "--initiator", iqn}, &out, &errb); err != nil {
+			t.Fatalf("disk keys: %v (%s)", err, errb.String())
+		}
+	}
+	if _, err := agentSess.Execute(ctx, scsi.TestUnitReady()); err != nil {
+		t.Fatal(err)
+	}
+	if n := agentSess.Stats().Reconnects; n != 0 {
+		t.Errorf("the node's session reconnected %d times after the command line ran beside it, want 0", n)
 	}
 }

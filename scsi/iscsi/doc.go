@@ -24,8 +24,12 @@
 //     node's persistent reservation registrations, and it keeps the ISID
 //     across reconnects, so a reconnect gives the same I_T nexus back on
 //     targets that keep registrations per nexus;
-//   - hwcheck's test sessions: DefaultISID with the last byte XORed with
-//     0x5a, so that they coexist with the running agent's session;
+//   - hwcheck's test sessions: DerivedISID(name, ISIDHWCheck) (the last
+//     byte XORed with 0x5a), so that they coexist with the running agent's
+//     session;
+//   - the disk command line (hwagent disk): DerivedISID(name, ISIDTool)
+//     (0xa5), unless --as-agent asks for the node's own ISID (only while
+//     no hwagent runs);
 //   - any other session that must coexist sets Config.ISID to a value of
 //     its own, stable for its purpose.
 //

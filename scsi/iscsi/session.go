@@ -207,6 +207,24 @@ func DefaultISID(initiatorName string) [6]byte {
 	return isid
 }
 
+// ISID purposes for DerivedISID: sessions of one node that must coexist
+// with the node's own (DefaultISID) session, each with its own I_T nexus.
+const (
+	// ISIDHWCheck is hwcheck's test sessions.
+	ISIDHWCheck byte = 0x5a
+	// ISIDTool is the disk command line's sessions.
+	ISIDTool byte = 0xa5
+)
+
+// DerivedISID is DefaultISID with its last byte XORed with purpose: a
+// stable ISID of its own for a session that must not reinstate (end) the
+// node's session to the same target.
+func DerivedISID(initiatorName string, purpose byte) [6]byte {
+	isid := DefaultISID(initiatorName)
+	isid[5] ^= purpose
+	return isid
+}
+
 func (cfg *Config) resolve(u URL) error {
 	name := strings.ToLower(cfg.InitiatorName)
 	if !strings.HasPrefix(name, "iqn.") && !strings.HasPrefix(name, "eui.") && !strings.HasPrefix(name, "naa.") {
