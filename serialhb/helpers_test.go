@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -35,10 +37,59 @@ func TestMain(m *testing.M) {
 		for x := uint64(1); ; x = x*6364136223846793005 + 1442695040888963407 {
 			_ = x
 		}
+	case "disk": // disk I/O for BenchmarkSoak: 1 MiB writes with fsync
+		os.Exit(diskLoad())
+	case "net": // loopback TCP traffic for BenchmarkSoak
+		os.Exit(netLoad())
 	default:
 		os.Exit(peerMain())
 	}
 	os.Exit(m.Run())
+}
+
+// diskLoad writes and fsyncs 1 MiB at a time into a temporary file until
+// killed.
+func diskLoad() int {
+	f, err := os.CreateTemp("", "hakit-soak-disk-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.Remove(f.Name())
+	buf := make([]byte, 1<<20)
+	for i := 0; ; i++ {
+		if _, err := f.WriteAt(buf, int64(i%64)<<20); err != nil {
+			return 2
+		}
+		if err := f.Sync(); err != nil {
+			return 2
+		}
+	}
+}
+
+// netLoad streams bytes over a loopback TCP connection until killed.
+func netLoad() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 2
+	}
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		return 2
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := c.Write(buf); err != nil {
+			return 2
+		}
+	}
 }
 
 // peerMain is a heartbeat node in its own process: it prints its

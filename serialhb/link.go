@@ -142,10 +142,14 @@ type PeerInfo struct {
 
 // LinkStatus is a snapshot of a link.
 type LinkStatus struct {
-	State       State         `json:"state"`
-	Since       time.Time     `json:"since"`      // time of the last transition
-	LastHeard   time.Time     `json:"last_heard"` // zero if never
-	Silence     time.Duration `json:"silence_ns"`
+	State     State         `json:"state"`
+	Since     time.Time     `json:"since"`      // time of the last transition
+	LastHeard time.Time     `json:"last_heard"` // zero if never
+	Silence   time.Duration `json:"silence_ns"`
+	// MaxSilence is the longest gap between two frames of the peer (a
+	// cut cable included): on a healthy line, the margin a deadtime must
+	// cover here.
+	MaxSilence  time.Duration `json:"max_silence_ns"`
 	Node        uint16        `json:"node"`
 	Incarnation uint64        `json:"incarnation"`
 	Peer        PeerInfo      `json:"peer"`
@@ -204,7 +208,9 @@ type Link struct {
 	state     State
 	since     time.Time
 	lastHeard time.Time
-	nextHB    time.Time
+	// maxSilence is the longest gap between two frames heard.
+	maxSilence time.Duration
+	nextHB     time.Time
 
 	seq  uint64
 	sent [replayWindow]sentRec
@@ -425,6 +431,9 @@ func (l *Link) handle(now time.Time, f *Frame) {
 		return
 	}
 	l.counters.Received++
+	if !l.lastHeard.IsZero() {
+		l.maxSilence = max(l.maxSilence, now.Sub(l.lastHeard))
+	}
 	l.lastHeard = now
 	l.peer.Seq = max(l.peer.Seq, f.Seq)
 	l.peer.State, l.peer.Timestamp = f.State, f.Timestamp
@@ -521,7 +530,7 @@ func (l *Link) sampleRTT(now time.Time, f *Frame) {
 // Status returns a snapshot of the link at now.
 func (l *Link) Status(now time.Time) LinkStatus {
 	s := LinkStatus{
-		State: l.state, Since: l.since, LastHeard: l.lastHeard, Silence: l.silence(now),
+		State: l.state, Since: l.since, LastHeard: l.lastHeard, Silence: l.silence(now), MaxSilence: l.maxSilence,
 		Node: l.cfg.Node, Incarnation: l.cfg.Incarnation, RTT: l.rtt, Counters: l.counters, Timers: l.timers,
 	}
 	if l.peerKnown {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/serialhb"
 	"golang.org/x/sys/unix"
 )
@@ -506,4 +507,47 @@ func pair(t testing.TB, timers serialhb.Timers) (*rig.Cable, [2]*serialhb.Runner
 	ea.drain()
 	eb.drain()
 	return c, [2]*serialhb.Runner{a, b}, [2]*events{ea, eb}
+}
+
+// Config.Realtime puts the process's threads on SCHED_RR at the priority
+// while the runner runs (root here); Status says so.
+func TestRunnerRealtime(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	c := rig.CableFor(t, rig.CableConfig{Logger: testLogger(t)})
+	r, _ := startRunner(t, serialhb.Config{Path: c.PathA(), Realtime: 3, Link: serialhb.LinkConfig{Node: 1, Peer: 2}})
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Status().Realtime != 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := r.Status(); st.Realtime != 3 || st.RealtimeErr != "" {
+		t.Fatalf("status realtime %d (%q), want 3", st.Realtime, st.RealtimeErr)
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := 0
+	for _, task := range tasks {
+		tid, _ := strconv.Atoi(task.Name())
+		if a, err := unix.SchedGetAttr(tid, 0); err == nil && a.Policy == unix.SCHED_RR && a.Priority == 3 {
+			rr++
+		}
+	}
+	if rr < len(tasks)/2 {
+		t.Errorf("%d of %d threads at SCHED_RR 3", rr, len(tasks))
+	}
+	if _, err := serialhb.NewRunner(serialhb.Config{Path: "/dev/x", Realtime: 100, Link: serialhb.LinkConfig{Node: 1, Key: key, Timers: testTimers}}); err == nil {
+		t.Error("priority 100 accepted")
+	}
+	// Reset the test process for the tests after this one.
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: 0} // SCHED_OTHER
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		tid, _ := strconv.Atoi(task.Name())
+		_ = unix.SchedSetAttr(tid, &attr, 0)
+	}
 }

@@ -29,6 +29,14 @@ type Config struct {
 	// WriteTimeout bounds one write of frames; 0 means the keepalive
 	// interval. A write that times out is counted, not a port failure.
 	WriteTimeout time.Duration
+	// Realtime, when 1 to 99, runs every thread of the process with the
+	// real-time round-robin policy at that priority while the runner runs
+	// (as Heartbeat's `realtime on`), so that keepalives and the deadtime
+	// check keep their pace on a loaded machine; programs the process
+	// starts run at normal priority. Without the capability (root or
+	// CAP_SYS_NICE) the runner logs a warning and runs at normal priority;
+	// Status().Realtime says which. 0 is off.
+	Realtime int
 	// Logger receives the runner's log; nil discards.
 	Logger *slog.Logger
 }
@@ -47,6 +55,10 @@ type Status struct {
 	Cable         Cable      `json:"cable"`
 	// DroppedEvents counts events not delivered to a slow subscriber.
 	DroppedEvents uint64 `json:"dropped_events"`
+	// Realtime is the real-time priority the loop runs at, 0 when it
+	// runs at normal priority (off, or refused: see RealtimeErr).
+	Realtime    int    `json:"realtime"`
+	RealtimeErr string `json:"realtime_err,omitempty"`
 }
 
 // Runner ties one port to one peer: it owns the port, the Link and the
@@ -67,6 +79,9 @@ type Runner struct {
 	done    chan struct{}
 
 	cmds chan func(*loopState)
+
+	rtPrio int    // the real-time priority in force, 0 when none
+	rtErr  string // why real-time scheduling was refused
 }
 
 // NewRunner validates cfg and returns a runner; Start runs it.
@@ -76,6 +91,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	if _, err := cfg.Port.baud(); err != nil {
 		return nil, err
+	}
+	if cfg.Realtime < 0 || cfg.Realtime > 99 {
+		return nil, fmt.Errorf("%w: real-time priority %d (use 1..99, or 0 for off)", ErrBadConfig, cfg.Realtime)
 	}
 	if cfg.Link.Incarnation == 0 {
 		cfg.Link.Incarnation = uint64(time.Now().UnixNano())
@@ -134,6 +152,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Unlock()
 	st := &loopState{r: r, link: link, backoff: r.cfg.ReopenMin}
 	st.attach(lctx, port, now)
+	r.realtime(lctx)
 	r.log.Info("serialhb started", "path", r.cfg.Path, "node", r.cfg.Link.Node, "incarnation", link.Incarnation(), "timers", link.timers.String())
 	go func() {
 		defer close(done)
@@ -141,6 +160,48 @@ func (r *Runner) Start(ctx context.Context) error {
 		st.run(lctx)
 	}()
 	return nil
+}
+
+// realtime applies Config.Realtime. Go runs a goroutine, its timers and
+// its wake-ups on whichever OS thread holds a scheduler slot, so a
+// real-time heartbeat needs every thread of the process at that priority:
+// the threads there now, and (re-applied every 200 ms until ctx ends)
+// those the runtime starts later, which SCHED_RESET_ON_FORK starts at
+// normal priority, as it does the programs the process runs.
+func (r *Runner) realtime(ctx context.Context) {
+	p := r.cfg.Realtime
+	if p <= 0 {
+		return
+	}
+	apply := func() bool {
+		err := processRealtime(p)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			if r.rtErr == "" {
+				r.log.Warn("serialhb: real-time scheduling refused: the heartbeat runs at normal priority and may miss its pace on a loaded machine", "err", err)
+			}
+			r.rtErr, r.rtPrio = err.Error(), 0
+			return false
+		}
+		r.rtErr, r.rtPrio = "", p
+		return true
+	}
+	if !apply() {
+		return
+	}
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				apply()
+			}
+		}
+	}()
 }
 
 // Stop stops the runner and closes the port; it waits for the goroutines
@@ -196,6 +257,7 @@ func (r *Runner) Status() Status {
 		s.Silence = time.Since(s.Since)
 	}
 	s.Cable = Diagnose(s.State, s.PortOpen, s.Modem)
+	s.Realtime, s.RealtimeErr = r.rtPrio, r.rtErr
 	return s
 }
 

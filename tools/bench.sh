@@ -6,6 +6,9 @@ set -euo pipefail
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 IDLE_WINDOW=${IDLE_WINDOW:-60s}
+# SOAK (default 10m) is how long each serial heartbeat soak setting runs
+# (3 settings x normal/real-time: 6 x SOAK in all).
+SOAK=${SOAK:-10m}
 
 bench() { # package regexp benchtime
 	echo "bench: $1 $2 ($3)"
@@ -17,6 +20,7 @@ bench ./scsi/ 'Rejoin' 50x                         # dropped session -> registra
 bench ./scsi/iscsi/ 'TestUnitReady|Read64K' 2000x  # initiator round trips on loopback tgtd
 bench ./serialhb/ 'Encode|Decode' 1s               # frame codec ns/op
 bench ./serialhb/ 'DetectDeadPeer' 1x              # 200 trials, keepalive 10 ms, deadtime 50 ms
+HAKIT_SERIALHB_SOAK=$SOAK bench ./serialhb/ 'Soak' 1x  # false deaths and worst silence under load, 10/50 20/100 50/250, with and without real-time
 bench ./nic/ 'LinkEventLatency' 200x               # netlink request -> subscriber event, 200 flaps
 bench ./nic/ 'CarrierPoll' 5x                      # polling /sys/class/net/IF/carrier once a second
 bench ./raidctl/ '.' 1s                            # parsers and the pair validator

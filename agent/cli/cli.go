@@ -22,6 +22,7 @@ import (
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
 	"github.com/hakit/hakit/scsi/diskcli"
+	"github.com/hakit/hakit/serialhb"
 	"github.com/hakit/hakit/serialhb/hbcli"
 )
 
@@ -136,14 +137,22 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	// One P is plenty for an agent that sleeps between heartbeats, and it
 	// halves the idle CPU of the Go scheduler (see BenchmarkAgentIdle); an
 	// explicit GOMAXPROCS in the environment wins.
+	// With the real-time heartbeat, a second P keeps its locked threads
+	// from waiting for the one P another goroutine holds.
+	rt := cfg.Serial.Port != "" && cfg.Serial.RealtimePriority > 0
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
+		runtime.GOMAXPROCS(map[bool]int{false: 1, true: 2}[rt])
 	}
 	lvl := slog.LevelInfo
 	if *verbose {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("node", cfg.Node.Name)
+	if rt {
+		if err := serialhb.LockMemory(); err != nil {
+			log.Warn("memory not locked: the heartbeat may wait for page-ins under memory pressure", "err", err)
+		}
+	}
 	return RunAgent(ctx, cfg, log)
 }
 

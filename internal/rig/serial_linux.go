@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -20,6 +21,11 @@ type CableConfig struct {
 	Seed uint64
 	// Logger receives cable events; nil discards.
 	Logger *slog.Logger
+	// Realtime, when 1 to 99, runs the relay goroutines on OS threads of
+	// their own at that real-time (SCHED_RR) priority: a soak then measures
+	// the heartbeat's scheduling, not the stand-in cable's (a real null
+	// modem is never late). Refused without root or CAP_SYS_NICE.
+	Realtime int
 }
 
 // Noise is the per-byte fault rate of a cable, each a probability in [0, 1].
@@ -56,6 +62,7 @@ type CableStats struct {
 type Cable struct {
 	log *slog.Logger
 	dir string
+	rt  int
 
 	mu      sync.Mutex
 	ends    [2]*ptyEnd
@@ -93,7 +100,7 @@ func NewCable(cfg CableConfig) (*Cable, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	c := &Cable{log: logger(cfg.Logger), dir: dir, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	c := &Cable{log: logger(cfg.Logger), dir: dir, rt: cfg.Realtime, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	for _, s := range []Side{A, B} {
 		if err := c.plug(s); err != nil {
 			c.Close()
@@ -194,6 +201,7 @@ func (c *Cable) startRelay(s Side) {
 	go func() {
 		defer c.relayWG.Done()
 		defer close(e.queue)
+		c.realtime()
 		buf := make([]byte, 4096)
 		for {
 			n, err := e.master.Read(buf)
@@ -232,6 +240,7 @@ func (c *Cable) startRelay(s Side) {
 	}()
 	go func() {
 		defer c.relayWG.Done()
+		c.realtime()
 		for ch := range e.queue {
 			if d := time.Until(ch.due); d > 0 {
 				select {
@@ -257,6 +266,19 @@ func (c *Cable) startRelay(s Side) {
 			}
 		}
 	}()
+}
+
+// realtime puts the calling relay goroutine on its own real-time thread
+// (CableConfig.Realtime); the thread ends with the goroutine.
+func (c *Cable) realtime() {
+	if c.rt <= 0 {
+		return
+	}
+	runtime.LockOSThread()
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Flags: unix.SCHED_FLAG_RESET_ON_FORK, Priority: uint32(c.rt)}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		c.log.Warn("rig cable: real-time relay refused", "err", err)
+	}
 }
 
 // applyNoise returns b after the configured noise; c.mu is held.

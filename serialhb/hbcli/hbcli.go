@@ -63,6 +63,7 @@ type common struct {
 	baud, cluster, node, peer               int
 	keepalive, warntime, deadtime, initdead int
 	json, verbose                           bool
+	realtime                                int
 }
 
 func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
@@ -87,6 +88,7 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c.fs.IntVar(&c.deadtime, "deadtime", 30000, "deadtime in ms, more than 2 x keepalive")
 	c.fs.IntVar(&c.initdead, "initdead", 0, "initdead in ms (0: 2 x deadtime)")
 	c.fs.BoolVar(&c.verbose, "v", false, "log to stderr")
+	c.fs.IntVar(&c.realtime, "realtime", 0, "run the heartbeat threads at this real-time (SCHED_RR) priority, 1..99, and lock memory, as Heartbeat's realtime on (needs root or CAP_SYS_NICE; 0: off)")
 	return c
 }
 
@@ -131,15 +133,22 @@ func (c *common) runner(stderr io.Writer) (*serialhb.Runner, error) {
 	if c.verbose {
 		log = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	return serialhb.NewRunner(serialhb.Config{
+	r, err := serialhb.NewRunner(serialhb.Config{
 		Path: c.port,
 		Port: serialhb.PortConfig{Baud: c.baud},
 		Link: serialhb.LinkConfig{
 			Cluster: uint32(c.cluster), Node: uint16(c.node), Peer: uint16(c.peer), Key: key,
 			Timers: serialhb.TimersMS(c.keepalive, c.warntime, c.deadtime, c.initdead),
 		},
-		Logger: log,
+		Realtime: c.realtime,
+		Logger:   log,
 	})
+	if err == nil && c.realtime > 0 {
+		if lerr := serialhb.LockMemory(); lerr != nil {
+			fmt.Fprintf(stderr, "hb: warning: %v: pages may be swapped out under memory pressure\n", lerr)
+		}
+	}
+	return r, err
 }
 
 func stop(r *serialhb.Runner) {
@@ -251,6 +260,14 @@ func printStatus(w io.Writer, st serialhb.Status) {
 	fmt.Fprintf(tw, "last heard\t%s\n", heard)
 	fmt.Fprintf(tw, "rtt\tlast %v smoothed %v jitter %v min %v max %v (%d samples)\n", st.RTT.Last, st.RTT.Smoothed, st.RTT.Jitter, st.RTT.Min, st.RTT.Max, st.RTT.Samples)
 	fmt.Fprintf(tw, "timers\t%s\n", st.Timers)
+	switch {
+	case st.Realtime > 0:
+		fmt.Fprintf(tw, "scheduling\treal-time SCHED_RR priority %d\n", st.Realtime)
+	case st.RealtimeErr != "":
+		fmt.Fprintf(tw, "scheduling\tnormal (real-time refused: %s)\n", st.RealtimeErr)
+	default:
+		fmt.Fprintf(tw, "scheduling\tnormal\n")
+	}
 	fmt.Fprintf(tw, "frames\tsent %d received %d gaps %d duplicates %d replays %d restarts %d deaths %d\n", c.Sent, c.Received, c.Gaps, c.Duplicates, c.Replays, c.Restarts, c.Deaths)
 	fmt.Fprintf(tw, "faults\tcrc %d cobs %d malformed %d oversize %d resyncs %d auth %d foreign-cluster %d foreign-node %d\n",
 		c.CRCErrors, c.COBSErrors, c.Malformed, c.Oversize, c.Resyncs, c.AuthFailures, c.ForeignCluster, c.ForeignNode)
