@@ -23,19 +23,8 @@ func SetRealtime(priority int) error {
 	if priority < 1 || priority > 99 {
 		return fmt.Errorf("%w: real-time priority %d (use 1..99)", ErrBadConfig, priority)
 	}
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return fmt.Errorf("serialhb: realtime: %w", err)
-	}
-	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Flags: unix.SCHED_FLAG_RESET_ON_FORK, Priority: uint32(priority)}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetAttr(tid, &attr, 0); err != nil && err != unix.ESRCH {
-			return fmt.Errorf("serialhb: realtime: sched_setattr SCHED_RR %d on thread %d: %w", priority, tid, err)
-		}
+	if err := processRealtime(priority); err != nil {
+		return err
 	}
 	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
 		return fmt.Errorf("serialhb: realtime: policy set, but mlockall: %w", err)
