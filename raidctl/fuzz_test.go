@@ -1,7 +1,6 @@
 package raidctl
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,84 +82,6 @@ func FuzzParseIpssend(f *testing.F)     { fuzzParser(f, ToolIpssend) }
 func FuzzParseMdadmDetail(f *testing.F) { fuzzParser(f, ToolMdadm) }
 func FuzzParseMdstat(f *testing.F)      { fuzzParser(f, ToolMdstat) }
 
-// TestTruncatedCaptures cuts every capture that parses after each line
-// (and in the middle of a line): the parser must refuse every cut, except
-// storcli text output cut between two complete sections, which is
-// indistinguishable from a shorter report (documented on ParseStorcliText);
-// for that format only cuts inside a table are required to fail.
-func TestTruncatedCaptures(t *testing.T) {
-	for _, tc := range goldenCases {
-		if tc.wantErr != nil {
-			continue
-		}
-		t.Run(tc.file, func(t *testing.T) {
-			data := readFixture(t, tc.file)
-			ends := lineEnds(data)
-			// Every line of small captures; about 150 evenly spread cuts
-			// plus the last 8 lines of large ones (40 with -short).
-			n := 150
-			if testing.Short() {
-				n = 40
-			}
-			var cuts []int
-			for i, step := 0, max(1, len(ends)/n); i < len(ends); i += step {
-				cuts = append(cuts, ends[i])
-			}
-			cuts = append(cuts, ends[max(0, len(ends)-8):]...)
-			for _, cut := range cuts {
-				if len(bytes.TrimSpace(data[cut:])) == 0 {
-					break // only blank lines left: not a truncation
-				}
-				for _, prefix := range [][]byte{data[:cut], data[:cut-min(cut, 3)]} {
-					checkParse(t, tc.tool, prefix)
-					_, err := Parse(tc.tool, prefix)
-					if err != nil {
-						continue
-					}
-					if tc.tool == ToolStorcliText && !insideTable(prefix) {
-						continue
-					}
-					t.Fatalf("cut after byte %d (line %d) parsed without error:\n...%s", len(prefix), bytes.Count(prefix, []byte{'\n'})+1,
-						tail(prefix, 200))
-				}
-			}
-		})
-	}
-}
-
-// lineEnds returns the offsets just past each newline.
-func lineEnds(data []byte) []int {
-	var out []int
-	for i, b := range data {
-		if b == '\n' {
-			out = append(out, i+1)
-		}
-	}
-	return out
-}
-
-// insideTable reports whether storcli text ends inside a dashed table
-// (an odd number of rules since the last section underline).
-func insideTable(data []byte) bool {
-	rules := 0
-	for _, l := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(l)
-		switch {
-		case t != "" && strings.Trim(t, "=") == "":
-			rules = 0
-		case t != "" && strings.Trim(t, "-") == "":
-			rules++
-		}
-	}
-	return rules%3 != 0
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
 
 func TestParseErrorMessage(t *testing.T) {
 	tests := []struct {

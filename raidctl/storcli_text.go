@@ -10,6 +10,8 @@ var (
 	storcliCtrlRe  = regexp.MustCompile(`^Controller = (\d+)$`)
 	storcliDrvRe   = regexp.MustCompile(`^Drive /c\d+/e(\d+)/s(\d+)(?: (Device attributes))?$`)
 	storcliCountRe = regexp.MustCompile(`^(Virtual Drives|Physical Drives) = (\d+)$`)
+	// storcliCtrlPartRe is a controller header cut in its number.
+	storcliCtrlPartRe = regexp.MustCompile(`^Controller = \d*$`)
 )
 
 // ParseStorcliText reads the human-readable `storcli /call show all` (or
@@ -19,24 +21,33 @@ var (
 // Tables are read by their header names. Truncation is caught when a table
 // lacks its closing rule, when a section title has no body, and when the
 // "Virtual Drives = N" / "Physical Drives = N" counts disagree with the
-// rows listed. Output cut exactly between two complete sections cannot be
-// told from a shorter report.
+// rows listed. The text has no end marker: when the last controller's
+// block does not end as storcli ends one (PD LIST, its legend, at most the
+// Cachevault_Info or BBU_Info table), the model carries a "may be
+// truncated" warning. One cut cannot be seen: exactly between two
+// controllers' blocks (before the next "Generating detailed summary"
+// banner), which reads as a complete report of fewer controllers; compare
+// the controller count with the machine's, or use the JSON form.
 func ParseStorcliText(data []byte) (*System, error) {
 	const tool = ToolStorcliText
 	ls := splitLines(data)
 	sys := &System{Tool: tool}
 	var (
-		ctrl      *Controller
-		section   string
-		table     *textTable
-		counts    map[string]int
-		countLine map[string]int
-		listed    map[string]int
-		lastTitle line
-		bodySeen  bool
-		ctrlLine  int
+		ctrl        *Controller
+		section     string
+		table       *textTable
+		counts      map[string]int
+		countLine   map[string]int
+		listed      map[string]int
+		lastTitle   line
+		bodySeen    bool
+		ctrlLine    int
+		sections    map[string]bool // section titles seen in this controller's block
+		afterPD     map[string]bool // section titles after its PD LIST
+		legend      bool            // the PD LIST legend was read whole
+		legendStart bool
 	)
-	finishCtrl := func(at int) error {
+	finishCtrl := func(at int, eof bool) error {
 		if ctrl == nil {
 			return nil
 		}
@@ -47,11 +58,30 @@ func ParseStorcliText(data []byte) (*System, error) {
 					Expected: fmt.Sprintf("%d rows in %s (line %d says %s = %d), found %d", n, want, countLine[k], k, n, listed[want])}
 			}
 		}
-		if ctrl.Cluster.Active != nil && !*ctrl.Cluster.Active {
-			for i := range ctrl.LogicalDrives {
-				ctrl.LogicalDrives[i].Shared = ptr(false)
+		// storcli text has no end marker. A block followed by the next
+		// controller's is whole; the last one is whole only when it
+		// ends as storcli ends a controller with drives: the PD LIST,
+		// its legend, then at most the Cachevault_Info or BBU_Info table.
+		if eof {
+			whole := listed["PD LIST"] > 0 && legend
+			for sec := range afterPD {
+				if sec != "Cachevault_Info" && sec != "BBU_Info" {
+					whole = false
+				}
+			}
+			if !whole {
+				last := strings.TrimSuffix(strings.TrimSpace(lastTitle.text), " :")
+				sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: the capture ends in controller %s's block (last section %q, line %d) where storcli does not end one: it may be truncated (storcli text has no end marker; use storcli /c%s show all J)", ctrl.ID, last, lastTitle.n, ctrl.ID))
 			}
 		}
+		if !pdCountSeen(counts) && sections["Physical Device Information"] {
+			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s lists its drives only as Physical Device Information (HBA or JBOD mode): drives are not read from this output; use storcli /c%s show all J", ctrl.ID, ctrl.ID))
+		}
+		if b := ctrl.Battery; b != nil && b.Present != nil && *b.Present && !sections["Cachevault_Info"] && !sections["BBU_Info"] {
+			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s has a cache battery or CacheVault (HwCfg BBU = Present) but no Cachevault_Info or BBU_Info section: the capture may be truncated; the battery state is unknown", ctrl.ID))
+		}
+		// Shared stays unknown unless printed: "Cluster Active: No" says
+		// nothing about a drive's own setting.
 		normalizeConditions(ctrl)
 		sys.Controllers = append(sys.Controllers, *ctrl)
 		ctrl = nil
@@ -91,12 +121,13 @@ func ParseStorcliText(data []byte) (*System, error) {
 			continue
 		}
 		if m := storcliCtrlRe.FindStringSubmatch(t); m != nil && strings.HasPrefix(next, "Status = ") {
-			if err := finishCtrl(l.n); err != nil {
+			if err := finishCtrl(l.n, false); err != nil {
 				return nil, err
 			}
 			ctrl = &Controller{ID: m[1], Vendor: "Broadcom/LSI"}
 			counts, countLine, listed = map[string]int{}, map[string]int{}, map[string]int{}
-			section, ctrlLine = "", l.n
+			section, ctrlLine, sections, afterPD, legend = "", l.n, map[string]bool{}, map[string]bool{}, false
+			legendStart = false
 			continue
 		}
 		if strings.HasSuffix(t, " :") && strings.Trim(next, "=") == "" && next != "" {
@@ -105,6 +136,10 @@ func ParseStorcliText(data []byte) (*System, error) {
 					Expected: `"Controller = N" and "Status = ..." before the first section`, Got: t}
 			}
 			section = strings.TrimSuffix(t, " :")
+			if sections["PD LIST"] {
+				afterPD[section] = true
+			}
+			sections[section] = true
 			lastTitle, bodySeen = l, false
 			i++ // skip the underline
 			continue
@@ -113,6 +148,14 @@ func ParseStorcliText(data []byte) (*System, error) {
 			continue // banner lines ("Generating detailed summary ..."), CLI version
 		}
 		bodySeen = true
+		// The legend after PD LIST: whole once its last line (CFShld-...)
+		// is read.
+		if strings.HasPrefix(t, "EID-Enclosure Device ID") || strings.HasPrefix(t, "EID=Enclosure Device ID") {
+			legendStart = true
+		}
+		if legendStart && strings.HasPrefix(t, "CFShld-") && strings.HasSuffix(t, "Shielded") {
+			legend = true
+		}
 		if strings.Trim(t, "-") == "" {
 			table = &textTable{section: section, rules: 1, start: l.n}
 			continue
@@ -185,6 +228,25 @@ func ParseStorcliText(data []byte) (*System, error) {
 		}
 	}
 	last := len(ls)
+	// A controller header cut before its "Status = " line.
+	for i := len(ls) - 1; i >= 0 && i >= len(ls)-4; i-- {
+		t := strings.TrimSpace(ls[i].text)
+		if t == "" {
+			continue
+		}
+		if storcliCtrlRe.MatchString(t) || strings.HasPrefix("Controller = ", t) || storcliCtrlPartRe.MatchString(t) {
+			return nil, &ParseError{Tool: tool, Line: ls[i].n, Err: ErrTruncated, Expected: `"Status = ..." and the block of the controller on line ` + fmt.Sprint(ls[i].n)}
+		}
+		if !strings.HasPrefix("Status = ", t) && !strings.HasPrefix(t, "Status = ") {
+			break
+		}
+	}
+	const banner = "Generating detailed summary of the adapter"
+	if fl := strings.TrimSpace(lastNonEmpty(ls).text); strings.HasPrefix(fl, banner) || (len(fl) >= 3 && strings.HasPrefix(banner, fl)) {
+		// storcli prints this banner before a controller's block.
+		return nil, &ParseError{Tool: tool, Line: lastNonEmpty(ls).n, Err: ErrTruncated,
+			Expected: `the controller block after the "Generating detailed summary" banner`}
+	}
 	if table != nil {
 		return nil, &ParseError{Tool: tool, Line: last, Err: ErrTruncated,
 			Expected: fmt.Sprintf("the closing rule of the table that starts on line %d (%s)", table.start, table.section)}
@@ -198,7 +260,7 @@ func ParseStorcliText(data []byte) (*System, error) {
 			Expected: `storcli text output ("Controller = N" then "Status = ...")`, Got: firstNonEmpty(ls).text}
 	}
 	_ = ctrlLine
-	if err := finishCtrl(last); err != nil {
+	if err := finishCtrl(last, true); err != nil {
 		return nil, err
 	}
 	return sys, nil
@@ -307,4 +369,10 @@ func (tb *textTable) finish(ctrl *Controller, listed map[string]int) error {
 		}
 	}
 	return nil
+}
+
+// pdCountSeen reports whether a "Physical Drives = N" line was read.
+func pdCountSeen(counts map[string]int) bool {
+	_, ok := counts["Physical Drives"]
+	return ok
 }

@@ -228,7 +228,7 @@ func TestValidatePair(t *testing.T) {
 				"error cluster-mode A controller",
 				"error cluster-mode B controller",
 				"warning tool-output A output",
-				"warning merge-group A logical drives 0, 1",
+				"warning shared-unknown A logical drives 0, 1",
 				"warning merge-group B logical drives 0",
 				"warning initiator-ids pair initiator IDs",
 			},
