@@ -362,6 +362,10 @@ func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
 // 1 otherwise.
 func Main(ctx context.Context) {
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if code, ok := raidcli.ExitCode(err); ok && err != nil {
+		fmt.Fprintln(os.Stderr, "hwagent:", err)
+		os.Exit(code)
+	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		os.Exit(0)

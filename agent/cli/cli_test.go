@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -202,5 +203,35 @@ func TestRunSecondAgentAndMissingDevice(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg2.API.Socket); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed start left its socket: %v", err)
+	}
+}
+
+// `hwagent raid-tool validate` exits 0, 3 (errors), 4 (warnings only), 1
+// (an output that cannot be read) or 2 (usage), as its help documents:
+// run as the built binary, as a script would.
+func TestRaidValidateExitCodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds hwagent")
+	}
+	bin := filepath.Join(t.TempDir(), "hwagent")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/hwagent").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	fx := "../../fixtures/raid/"
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"errors", []string{"--vendor", "arcconf", "--file-a", fx + "arcconf/check_raid__arcconf__86__arcconf-getconfig.out", "--file-b", fx + "arcconf/check_raid__arcconf__86__arcconf-getconfig.out"}, 3},
+		{"warnings only", []string{"--file-a", fx + "ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "--file-b", fx + "ipssend/synthetic__getconfig-1-AL-cluster-B.txt"}, 4},
+		{"unreadable", []string{"--file-a", fx + "nonexistent.txt", "--file-b", fx + "ipssend/synthetic__getconfig-1-AL-cluster-B.txt"}, 1},
+		{"usage", []string{"--no-such-flag"}, 2},
+	} {
+		cmd := exec.Command(bin, append([]string{"raid-tool", "validate"}, tc.args...)...)
+		out, _ := cmd.CombinedOutput()
+		if got := cmd.ProcessState.ExitCode(); got != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s", tc.name, got, tc.code, out)
+		}
 	}
 }

@@ -20,14 +20,40 @@ import (
 	"github.com/hakit/hakit/raidctl"
 )
 
-// Errors returned by validate, so a main can map them onto exit codes.
+// Errors returned by validate, so a main can map them onto exit codes
+// (ExitCode).
 var (
 	// ErrPairInvalid: the pair has at least one error-severity finding.
 	ErrPairInvalid = errors.New("raid pair has errors")
 	// ErrPairUnchecked: no errors, but warnings (degraded drives, values
 	// the tools did not report): the pair cannot be called correct.
 	ErrPairUnchecked = errors.New("raid pair has warnings: not every check could pass")
+	// ErrUsage: a bad command line (exit status 2).
+	ErrUsage = errors.New("usage")
 )
+
+// Exit statuses of validate, documented in its help.
+const (
+	ExitPairInvalid   = 3
+	ExitPairUnchecked = 4
+)
+
+// ExitCode maps an error of validate onto its documented exit status: 3
+// for ErrPairInvalid, 4 for ErrPairUnchecked, 2 for ErrUsage, 0 for nil,
+// and ok false for any other error (the caller's own code: 1).
+func ExitCode(err error) (code int, ok bool) {
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, ErrPairInvalid):
+		return ExitPairInvalid, true
+	case errors.Is(err, ErrPairUnchecked):
+		return ExitPairUnchecked, true
+	case errors.Is(err, ErrUsage):
+		return 2, true
+	}
+	return 0, false
+}
 
 // Command holds the dependencies of the front. The zero value runs the real
 // tools and logs nothing. It is safe for concurrent use if Runner is.
@@ -169,10 +195,10 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return err
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("raid show: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("%w: raid show: unexpected arguments %q", ErrUsage, fs.Args())
 	}
 	src, from, err := c.source(sf, *timeout)
 	if err != nil {
@@ -210,8 +236,13 @@ Node A is this machine's controller (run live with --vendor) unless --file-a
 is given; node B is always a saved capture from the other node (--file-b).
 When an output holds several controllers, choose with --controller-a/-b.
 
-Result: nil when clean; an error when the pair has errors (ErrPairInvalid)
-or only warnings (ErrPairUnchecked).
+Exit status (hwagent raid-tool validate):
+  0  the pair is clean: every check passed
+  3  the pair has errors (at least one error-severity finding)
+  4  no errors, but warnings: not every check could pass
+  1  an output could not be read or run (a missing file, a truncated or
+     foreign capture, a tool that failed)
+  2  bad command line
 
 Flags:
 `
@@ -236,13 +267,13 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return err
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("raid validate: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("%w: raid validate: unexpected arguments %q", ErrUsage, fs.Args())
 	}
 	if b.file == "" {
-		return errors.New("raid validate: --file-b is required (node B's saved output)")
+		return fmt.Errorf("%w: raid validate: --file-b is required (node B's saved output)", ErrUsage)
 	}
 	for _, s := range []*sourceFlags{&a, &b} {
 		if s.vendor == "" {
