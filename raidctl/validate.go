@@ -43,6 +43,7 @@ const (
 	RuleProvisional   = "provisional"    // cluster fields came from unconfirmed output lines
 	RuleToolOutput    = "tool-output"    // parser warnings (unknown lines, partial failures)
 	RuleNotApplicable = "not-applicable" // Linux md: no controller pairing
+	RuleMdAssembly    = "md-assembly"    // Linux md: one array UUID assembled on both nodes
 )
 
 // Finding is one problem found by ValidatePair.
@@ -133,6 +134,45 @@ type validator struct {
 	out  []Finding
 }
 
+// mdAssembly compares the array UUIDs of two md nodes: an array assembled
+// on both nodes at once (the same UUID in both outputs) is an error, since
+// both would write a shared array; an array whose UUID the output does not
+// give (/proc/mdstat) cannot be compared, a warning.
+func (v *validator) mdAssembly(a, b *Controller) {
+	onB := map[string]string{}
+	for _, ld := range b.LogicalDrives {
+		if ld.UUID != nil {
+			onB[strings.ToLower(*ld.UUID)] = ld.ID
+		}
+	}
+	for _, n := range []struct {
+		label string
+		c     *Controller
+	}{{v.a.Label, a}, {v.b.Label, b}} {
+		var unknown []string
+		for _, ld := range n.c.LogicalDrives {
+			if ld.UUID == nil {
+				unknown = append(unknown, ld.ID)
+			}
+		}
+		if len(unknown) > 0 {
+			v.add(RuleMdAssembly, SeverityWarning, n.label, "arrays "+strings.Join(unknown, ", "),
+				"run mdadm --detail --scan (or mdadm --detail on each array) on both nodes; /proc/mdstat gives no UUID",
+				"array UUID unknown: whether both nodes assemble the same array cannot be checked")
+		}
+	}
+	for _, ld := range a.LogicalDrives {
+		if ld.UUID == nil {
+			continue
+		}
+		if idB, ok := onB[strings.ToLower(*ld.UUID)]; ok {
+			v.add(RuleMdAssembly, SeverityError, "pair", "array "+*ld.UUID,
+				"stop the array on the standby node (mdadm --stop) and let one node assemble it (resource-agents Raid1)",
+				"array UUID %s is assembled on both nodes (%s as %s, %s as %s): both can write it", *ld.UUID, v.a.Label, ld.ID, v.b.Label, idB)
+		}
+	}
+}
+
 func (v *validator) add(rule string, sev Severity, node, subject, fix, format string, args ...any) {
 	v.out = append(v.out, Finding{Rule: rule, Severity: sev, Node: node, Subject: subject,
 		Message: fmt.Sprintf(format, args...), Fix: fix})
@@ -157,8 +197,11 @@ func (v *validator) run() {
 	}
 	if ca.Vendor == "Linux md" || cb.Vendor == "Linux md" {
 		v.add(RuleNotApplicable, SeverityInfo, "pair", "controller",
-			"make sure only one node assembles each shared array (resource-agents Raid1), and compare array UUIDs",
+			"make sure only one node assembles each shared array (resource-agents Raid1)",
 			"Linux md has no controller pairing, initiator IDs, merge groups or controller cache: those checks do not apply")
+		if ca.Vendor == cb.Vendor {
+			v.mdAssembly(ca, cb)
+		}
 		return
 	}
 	for _, n := range []Node{v.a, v.b} {

@@ -262,6 +262,23 @@ func TestValidatePair(t *testing.T) {
 				"info battery A battery",
 				"info battery B battery",
 				"info not-applicable pair controller",
+				"warning md-assembly B arrays md0, md2, md1",
+			},
+		},
+		{
+			// The same array (one UUID) assembled on both nodes.
+			name: "Linux md pair: one array assembled on both nodes",
+			a: func(t *testing.T) Node {
+				return loadNode(t, "A", "mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, "")
+			},
+			b: func(t *testing.T) Node {
+				return loadNode(t, "B", "mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, "")
+			},
+			want: []string{
+				"info battery A battery",
+				"info battery B battery",
+				"info not-applicable pair controller",
+				"error md-assembly pair array 57219006:b1527c59:de32536d:bb88a27f",
 			},
 		},
 	}
