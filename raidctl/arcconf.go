@@ -239,10 +239,17 @@ func ParseArcconf(data []byte) (*System, error) {
 				ctrl.Firmware = ptr(val)
 			case strings.HasPrefix(nk, "pci address"):
 				ctrl.PCIAddress = ptr(val)
-			case nk == "status" && strings.Contains(sub, "battery"):
+			case nk == "status" && (strings.Contains(sub, "battery") || strings.Contains(sub, "zmm")):
+				// "Controller ZMM Information": flash-backed cache
+				// protection (zero-maintenance module, a supercap).
 				ctrl.Battery = arcBattery(ctrl.Battery, val)
-			case nk == "backup power status":
+			case nk == "backup power status", nk == "overall backup unit status":
 				ctrl.Battery = arcBattery(ctrl.Battery, val)
+			case nk == "backup unit type":
+				if ctrl.Battery == nil {
+					ctrl.Battery = &Battery{}
+				}
+				ctrl.Battery.Model = ptr(val)
 			}
 		}
 	}
@@ -268,7 +275,7 @@ func arcBattery(b *Battery, val string) *Battery {
 		b.Present = ptr(false)
 	case condition(val) == ConditionFailed || strings.Contains(l, "replace"):
 		b.Present, b.Failed = ptr(true), ptr(true)
-	case condition(val) == ConditionOK || strings.Contains(l, "charging"):
+	case condition(val) == ConditionOK || strings.Contains(l, "charging") || l == "ready":
 		b.Present, b.Failed = ptr(true), ptr(false)
 	}
 	return b
