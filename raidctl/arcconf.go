@@ -6,16 +6,20 @@ import (
 )
 
 var (
-	arcFoundRe     = regexp.MustCompile(`(?i)^Controllers found:\s*(\d+)$`)
-	arcLDRe        = regexp.MustCompile(`(?i)^Logical (?:device|drive) number (\d+)$`)
-	arcArrayRe     = regexp.MustCompile(`(?i)^Array Number (\d+)$`)
-	arcChannelRe   = regexp.MustCompile(`(?i)^Channel #(\d+):?$`)
-	arcDeviceRe    = regexp.MustCompile(`(?i)^Device #(\d+)$`)
-	arcInitiatorRe = regexp.MustCompile(`(?i)^Initiator at SCSI ID (\d+)$`)
-	arcChanDevRe   = regexp.MustCompile(`^(\d+),(\d+)`)
-	arcEncSlotRe   = regexp.MustCompile(`(?i)Enclosure (\d+), Slot (\d+)`)
-	arcSegmentRe   = regexp.MustCompile(`(?i)^(?:(?:Group \d+, )?Segment \d+|Device \d+)$`)
-	arcParenRe     = regexp.MustCompile(`\(([^)]*)\)`)
+	arcFoundRe = regexp.MustCompile(`(?i)^Controllers found:\s*(\d+)$`)
+	arcLDRe    = regexp.MustCompile(`(?i)^Logical (?:device|drive) number (\d+)$`)
+	arcArrayRe = regexp.MustCompile(`(?i)^Array Number (\d+)$`)
+	// arcArrayLDRe is a logical device line of an array section:
+	// "Logical 0 : Optimal (1, Data, 228902 MB) RAID1-240GB  OS".
+	arcArrayLDKeyRe = regexp.MustCompile(`(?i)^Logical (\d+)$`)
+	arcArrayLDValRe = regexp.MustCompile(`^(\S[^(]*?)\s*\(([^,()]+),\s*[^,()]+,\s*([^,()]+)\)\s*(.*)$`)
+	arcChannelRe    = regexp.MustCompile(`(?i)^Channel #(\d+):?$`)
+	arcDeviceRe     = regexp.MustCompile(`(?i)^Device #(\d+)$`)
+	arcInitiatorRe  = regexp.MustCompile(`(?i)^Initiator at SCSI ID (\d+)$`)
+	arcChanDevRe    = regexp.MustCompile(`^(\d+),(\d+)`)
+	arcEncSlotRe    = regexp.MustCompile(`(?i)Enclosure (\d+), Slot (\d+)`)
+	arcSegmentRe    = regexp.MustCompile(`(?i)^(?:(?:Group \d+, )?Segment \d+|Device \d+)$`)
+	arcParenRe      = regexp.MustCompile(`\(([^)]*)\)`)
 )
 
 // ParseArcconf reads `arcconf GETCONFIG <n> AL|AD|LD|PD` output (Adaptec,
@@ -60,6 +64,7 @@ func ParseArcconf(data []byte) (*System, error) {
 		channel      *int
 		sawSection   bool
 		prevRule     bool
+		arrLDs       []arrayLD // logical devices listed inside array sections
 	)
 	flush := func() {
 		if ld != nil {
@@ -187,6 +192,8 @@ func ParseArcconf(data []byte) (*System, error) {
 			}
 		case arr != nil && section == "array":
 			switch {
+			case arcArrayLDKeyRe.MatchString(key) && strings.Contains(sub, "logical"):
+				arrLDs = append(arrLDs, arrayLD{id: arcArrayLDKeyRe.FindStringSubmatch(key)[1], array: arr.ID, val: val})
 			case nk == "status":
 				arr.State = ptr(val)
 				arr.Condition = condition(val)
@@ -254,6 +261,7 @@ func ParseArcconf(data []byte) (*System, error) {
 		}
 	}
 	flush()
+	arcArrayLDs(&ctrl, arrLDs)
 	if !sawSection {
 		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrForeign,
 			Expected: "a GETCONFIG section (Controller information, Logical device information or Physical Device information)"}
@@ -261,6 +269,41 @@ func ParseArcconf(data []byte) (*System, error) {
 	normalizeConditions(&ctrl)
 	sys.Controllers = append(sys.Controllers, ctrl)
 	return sys, nil
+}
+
+// arrayLD is a "Logical N : ..." line of an array section.
+type arrayLD struct{ id, array, val string }
+
+// arcArrayLDs links the logical devices listed in array sections to their
+// array, and adds those the output lists only there (getconfig AR).
+func arcArrayLDs(ctrl *Controller, lds []arrayLD) {
+	for _, a := range lds {
+		found := false
+		for i := range ctrl.LogicalDrives {
+			if ld := &ctrl.LogicalDrives[i]; ld.ID == a.id {
+				found = true
+				if ld.Array == nil {
+					ld.Array = ptr(a.array)
+				}
+			}
+		}
+		if found {
+			continue
+		}
+		ld := LogicalDrive{ID: a.id, Array: ptr(a.array), Condition: ConditionUnknown}
+		if m := arcArrayLDValRe.FindStringSubmatch(a.val); m != nil {
+			ld.State = ptr(strings.TrimSpace(m[1]))
+			ld.Condition = condition(m[1])
+			ld.setLevel(strings.TrimSpace(m[2]))
+			ld.setSize(strings.TrimSpace(m[3]))
+			if n := strings.TrimSpace(m[4]); n != "" {
+				ld.Name = ptr(n)
+			}
+		} else {
+			ld.State = ptr(a.val)
+		}
+		ctrl.LogicalDrives = append(ctrl.LogicalDrives, ld)
+	}
 }
 
 // arcBattery records a battery/backup-power status line.

@@ -54,6 +54,8 @@ var goldenCases = []struct {
 	{"arcconf/pyarcconf__raid___getconfig_1_LD.txt", ToolArcconf, nil},
 	{"arcconf/pyarcconf__raid_unconfigured___getconfig_1_AD.txt", ToolArcconf, nil},
 	{"arcconf/pyarcconf__unknown_versions___getconfig_1_AL.txt", ToolArcconf, nil},
+	// GETCONFIG AR: the logical devices appear only inside the arrays.
+	{"arcconf/synthetic__arcconf31000__getconfig-AR.txt", ToolArcconf, nil},
 	// An excerpt without the "Controllers found" header or closing line.
 	{"arcconf/netdata__adaptecraid__getconfig-ld-current.txt", ToolArcconf, ErrForeign},
 	// GETSTATUS, not GETCONFIG.

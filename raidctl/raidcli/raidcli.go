@@ -398,6 +398,15 @@ func printSystem(w io.Writer, from string, sys *raidctl.System) {
 			}
 			fmt.Fprintf(w, "  initiator IDs: %s\n", strings.Join(parts, ", "))
 		}
+		if len(c.Arrays) > 0 {
+			fmt.Fprintf(w, "  arrays:\n")
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "    ID\tSTATE\tCONDITION\tMEMBERS")
+			for _, a := range c.Arrays {
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", a.ID, str(a.State), a.Condition, strings.Join(a.Members, " "))
+			}
+			tw.Flush()
+		}
 		if len(c.LogicalDrives) > 0 {
 			fmt.Fprintf(w, "  logical drives:\n")
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

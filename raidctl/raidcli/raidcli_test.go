@@ -2,6 +2,7 @@ package raidcli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -141,5 +142,19 @@ func TestRunLive(t *testing.T) {
 	err = c.Run(t.Context(), []string{"show", "--vendor", "storcli"}, &out, &errOut)
 	if !errors.Is(err, raidctl.ErrNotInstalled) || !strings.Contains(err.Error(), "storcli64, storcli, perccli64") {
 		t.Errorf("show without storcli: %v", err)
+	}
+}
+
+// show prints the arrays and the logical devices an arcconf GETCONFIG AR
+// capture lists only inside its array sections.
+func TestShowArcconfArrays(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"show", "--vendor", "arcconf", "--file", "../../fixtures/raid/arcconf/synthetic__arcconf31000__getconfig-AR.txt"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"arrays:", "Connector:0,Device:0", "RAID6-160T DATA"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("show output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
