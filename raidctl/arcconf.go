@@ -2,6 +2,7 @@ package raidctl
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -22,7 +23,8 @@ var (
 	arcParenRe      = regexp.MustCompile(`\(([^)]*)\)`)
 )
 
-// ParseArcconf reads `arcconf GETCONFIG <n> AL|AD|LD|PD` output (Adaptec,
+// ParseArcconf reads `arcconf GETCONFIG <n> AL|AD|LD|PD|AR` output, and
+// `arcconf GETSTATUS <n>` (its running tasks only, with a warning) (Adaptec,
 // Microsemi, IBM ServeRAID-8). Both label generations are accepted
 // ("Logical device number" / "Status of logical device" / "Write-cache
 // mode" of 5.x-7.x firmware, and "Logical Device number" / "Status of
@@ -263,12 +265,74 @@ func ParseArcconf(data []byte) (*System, error) {
 	flush()
 	arcArrayLDs(&ctrl, arrLDs)
 	if !sawSection {
+		if st, ok := arcconfStatus(ls); ok {
+			return st, nil
+		}
 		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrForeign,
 			Expected: "a GETCONFIG section (Controller information, Logical device information or Physical Device information)"}
 	}
 	normalizeConditions(&ctrl)
 	sys.Controllers = append(sys.Controllers, ctrl)
 	return sys, nil
+}
+
+// arcconfStatus reads `arcconf GETSTATUS <n>`: the running tasks
+// ("Logical device Task:" blocks with the logical device, the operation,
+// its status and percentage). The model holds those logical devices only,
+// each with its task as state and progress, and a warning says that the
+// output lists tasks, not the configuration. ok is false when data holds
+// no task block.
+func arcconfStatus(ls []line) (*System, bool) {
+	ctrl := Controller{Vendor: "Adaptec"}
+	var cur *LogicalDrive
+	var op, status string
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		st := strings.TrimSpace(op + ": " + status)
+		cur.State = ptr(strings.Trim(st, ": "))
+		if strings.EqualFold(status, "In Progress") {
+			cur.Condition = ConditionRebuilding
+		}
+		ctrl.LogicalDrives = append(ctrl.LogicalDrives, *cur)
+		cur, op, status = nil, "", ""
+	}
+	inTask := false
+	for _, l := range ls {
+		t := strings.TrimSpace(l.text)
+		if strings.EqualFold(t, "Logical device Task:") {
+			flush()
+			inTask = true
+			cur = &LogicalDrive{Condition: ConditionUnknown}
+			continue
+		}
+		if !inTask || cur == nil {
+			continue
+		}
+		key, val, ok := keyValueSpaced(t)
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(key) {
+		case "logical device":
+			cur.ID = val
+		case "current operation":
+			op = val
+		case "status":
+			status = val
+		case "percentage complete":
+			if f, err := strconv.ParseFloat(strings.TrimSuffix(val, "%"), 64); err == nil {
+				cur.Progress = ptr(f)
+			}
+		}
+	}
+	flush()
+	if len(ctrl.LogicalDrives) == 0 {
+		return nil, false
+	}
+	return &System{Tool: ToolArcconf, Controllers: []Controller{ctrl},
+		Warnings: []string{"arcconf GETSTATUS output: it lists the running tasks only (the logical devices below, with their task); read arcconf GETCONFIG <n> AL for the configuration, drives and battery"}}, true
 }
 
 // arrayLD is a "Logical N : ..." line of an array section.

@@ -58,9 +58,9 @@ var goldenCases = []struct {
 	{"arcconf/synthetic__arcconf31000__getconfig-AR.txt", ToolArcconf, nil},
 	// An excerpt without the "Controllers found" header or closing line.
 	{"arcconf/netdata__adaptecraid__getconfig-ld-current.txt", ToolArcconf, ErrForeign},
-	// GETSTATUS, not GETCONFIG.
-	{"arcconf/check_raid__arcconf__3__getstatus.txt", ToolArcconf, ErrForeign},
-	{"arcconf/check_raid__arcconf__issue190__getstatus.txt", ToolArcconf, ErrForeign},
+	// GETSTATUS: the running tasks only.
+	{"arcconf/check_raid__arcconf__3__getstatus.txt", ToolArcconf, nil},
+	{"arcconf/check_raid__arcconf__issue190__getstatus.txt", ToolArcconf, nil},
 
 	{"storcli/prometheus-textfile__storcli_-cALL_show_all.json", ToolStorcli, nil},
 	{"storcli/prometheus-textfile__storcli_-cALL-eALL-sALL_show_all.json", ToolStorcli, nil},
