@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
@@ -111,4 +113,35 @@ func BenchmarkHWCheckRig(b *testing.B) {
 		}
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/run")
+}
+
+// The PR matrix refuses to run while a node holds the shared disk: it
+// would leave it released. It says so and changes nothing (holder, type
+// and keys read back the same).
+func TestIntegrationPRMatrixKeepsHolder(t *testing.T) {
+	env, _ := rigEnv(t)
+	ctx := context.Background()
+	for _, c := range []*agent.Client{env.Local, env.Peer} {
+		if _, err := c.Action(ctx, "register"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.Local.Action(ctx, "acquire"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := env.Local.Disks(ctx)
+	if err != nil || len(before) == 0 || !before[0].Owner {
+		t.Fatalf("before: %+v, %v", before, err)
+	}
+	rs := check.PRMatrix(ctx, env)
+	if len(rs) != 1 || rs[0].Verdict != check.Skip || !strings.Contains(rs[0].Measured, "held by this node") || !strings.Contains(rs[0].Measured, "changed nothing") {
+		t.Fatalf("PR matrix with a held reservation: %+v, want one skip that says who holds it", rs)
+	}
+	after, err := env.Local.Disks(ctx)
+	if err != nil || len(after) == 0 {
+		t.Fatal(err)
+	}
+	if after[0].Holder != before[0].Holder || after[0].Type != before[0].Type || strings.Join(after[0].Keys, " ") != strings.Join(before[0].Keys, " ") {
+		t.Errorf("disk changed: before %+v, after %+v", before[0], after[0])
+	}
 }

@@ -40,6 +40,26 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 	if err != nil {
 		return []Result{res("PR matrix", Fail, err.Error(), "")}
 	}
+	// A diagnostic leaves the disk as it found it: the matrix reserves,
+	// fences and releases, so it does not run while a reservation is held
+	// (it would end with the holder's reservation gone).
+	held, err := a.Disks(ctx)
+	if err != nil {
+		return []Result{res("PR matrix", Fail, "reading the disks before the test: "+err.Error(), "")}
+	}
+	for _, d := range held {
+		if d.Holder != "" {
+			who := "key " + d.Holder
+			switch {
+			case d.Owner:
+				who = "this node (key " + d.Holder + ")"
+			case d.Holder == d.PeerKey:
+				who = "the peer (key " + d.Holder + ")"
+			}
+			return skip("PR matrix", fmt.Sprintf("%s: a persistent reservation (%s) is held by %s; the test would leave it released, so it did not run and changed nothing", d.Device, d.Type, who),
+				"run it when neither node holds the disk (hwagent release on the holder, in a maintenance window), or on a test LUN")
+		}
+	}
 	var out []Result
 	first := func(r agent.ActionResult) agent.DiskStatus {
 		if len(r.Disks) == 0 {
