@@ -20,6 +20,13 @@ import (
 // ErrUsage wraps errors in the command line (the caller may exit with 2).
 var ErrUsage = errors.New("usage")
 
+// ErrPeerNotHeard: status found no peer within its wait; ErrCableLoss: the
+// cable test lost or damaged pings. Both come after the report is printed.
+var (
+	ErrPeerNotHeard = errors.New("peer not heard")
+	ErrCableLoss    = errors.New("cable test lost or damaged pings")
+)
+
 const usage = `usage: hb <command> [flags]
 
 Heartbeat over a null-modem serial cable (see serialhb/PROTOCOL.md).
@@ -222,6 +229,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer stop(r)
+	if !c.json {
+		fmt.Fprintf(stderr, "hb: waiting up to %v for the peer on %s...\n", *wait, c.port)
+	}
 wait:
 	for {
 		select {
@@ -235,9 +245,15 @@ wait:
 	}
 	st := r.Status()
 	if c.json {
-		return printJSON(stdout, st)
+		if err := printJSON(stdout, st); err != nil {
+			return err
+		}
+	} else {
+		printStatus(stdout, st)
 	}
-	printStatus(stdout, st)
+	if st.LastHeard.IsZero() {
+		return fmt.Errorf("%w within %v on %s", ErrPeerNotHeard, *wait, c.port)
+	}
 	return nil
 }
 
@@ -295,7 +311,10 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if c.json {
-		return printJSON(stdout, rep)
+		if err := printJSON(stdout, rep); err != nil {
+			return err
+		}
+		return cableVerdict(rep)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "pings\tsent %d received %d loss %.1f%%\n", rep.Sent, rep.Received, 100*rep.Loss)
@@ -303,7 +322,19 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(tw, "rtt\tmin %v median %v max %v\n", rep.RTTMin, rep.RTTMedian, rep.RTTMax)
 	fmt.Fprintf(tw, "modem\tdsr=%s cts=%s dcd=%s\n", rep.Modem.DSR, rep.Modem.CTS, rep.Modem.DCD)
 	fmt.Fprintf(tw, "cable\t%s\n", rep.Cable)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return cableVerdict(rep)
+}
+
+// cableVerdict is the cable test's result as an error: nil only when every
+// ping came back undamaged.
+func cableVerdict(rep serialhb.CableReport) error {
+	if rep.Received < rep.Sent || rep.Corrupted > 0 || rep.AuthFail > 0 {
+		return fmt.Errorf("%w: %d of %d pings answered, %d corrupted, %d failed authentication", ErrCableLoss, rep.Received, rep.Sent, rep.Corrupted, rep.AuthFail)
+	}
+	return nil
 }
 
 func cmdPorts(args []string, stdout, stderr io.Writer) error {

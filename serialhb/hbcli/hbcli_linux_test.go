@@ -62,9 +62,16 @@ func TestCommandsOnRig(t *testing.T) {
 	// A wrong key: the peer stays unheard, and the status says so.
 	wrong := keyFile(t, []byte("not the key of this pair, sorry"))
 	out, _, err = run(t, "status", "--port", c.PathA(), "--key-file", wrong, "--node", "1", "--keepalive", "20", "--deadtime", "100")
-	if err != nil || !strings.Contains(out, "dead") || !strings.Contains(out, "auth") {
-		t.Errorf("status with a wrong key: %v\n%s", err, out)
+	if !errors.Is(err, ErrPeerNotHeard) || !strings.Contains(out, "dead") || !strings.Contains(out, "auth") {
+		t.Errorf("status with a wrong key: %v, want ErrPeerNotHeard and the report\n%s", err, out)
 	}
+	// A cable test that loses pings fails after its report.
+	c.Cut()
+	out, _, err = run(t, append([]string{"cabletest", "--count", "5", "--timeout", "200ms"}, conn...)...)
+	if !errors.Is(err, ErrCableLoss) || !strings.Contains(out, "received 0") {
+		t.Errorf("cabletest on a cut cable: %v, want ErrCableLoss and the report\n%s", err, out)
+	}
+	c.Reconnect()
 }
 
 func TestNotATTY(t *testing.T) {
