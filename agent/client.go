@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -50,6 +52,17 @@ func (e *APIError) Error() string {
 // ErrUnreachable wraps every failure to reach the agent at all.
 var ErrUnreachable = errors.New("hwagent not reachable")
 
+// unreachableHint says what to do about a socket that cannot be reached.
+func unreachableHint(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return " (the API socket is for root and the group in api.group: run as root, or add this user to that group)"
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ECONNREFUSED):
+		return " (is hwagent running? systemctl status hwagent; or give the socket of the configuration: --config or socket=)"
+	}
+	return ""
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -68,7 +81,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.socket, err)
+		return fmt.Errorf("%w at %s: %w%s", ErrUnreachable, c.socket, err, unreachableHint(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -157,7 +170,7 @@ func (c *Client) Events(ctx context.Context, since int64, fn func(Event) error) 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.socket, err)
+		return fmt.Errorf("%w at %s: %w%s", ErrUnreachable, c.socket, err, unreachableHint(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
