@@ -26,7 +26,7 @@ func SetRealtime(priority int) error {
 	if err := processRealtime(priority); err != nil {
 		return err
 	}
-	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
+	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE | unix.MCL_ONFAULT); err != nil {
 		return fmt.Errorf("serialhb: realtime: policy set, but mlockall: %w", err)
 	}
 	return nil
@@ -66,11 +66,13 @@ func threadRealtime(priority int) error {
 	return nil
 }
 
-// LockMemory locks the process's memory (mlockall current and future), so
-// that a heartbeat never waits for a page-in; it needs root or
-// CAP_IPC_LOCK (or a large enough RLIMIT_MEMLOCK).
+// LockMemory locks the process's memory (mlockall current and future, on
+// fault), so that a heartbeat never waits for a page-in; it needs root or
+// CAP_IPC_LOCK (or a large enough RLIMIT_MEMLOCK). MCL_ONFAULT locks pages
+// as they are touched: the Go runtime's large address-space reservations
+// are not faulted in (which on a small machine would exhaust its memory).
 func LockMemory() error {
-	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
+	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE | unix.MCL_ONFAULT); err != nil {
 		return fmt.Errorf("serialhb: mlockall: %w (needs root or CAP_IPC_LOCK)", err)
 	}
 	return nil

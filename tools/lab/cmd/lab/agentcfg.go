@@ -49,6 +49,8 @@ func agentConfig(self, peer agentNode, keyFile, identity string) string {
 	if identity != "" {
 		fmt.Fprintf(&b, "    identity: %s\n", identity)
 	}
+	// The shared LUN is the host's tgtd, which refuses PREEMPT AND ABORT.
+	b.WriteString("    allow_preempt_without_abort: true\n")
 	fmt.Fprintf(&b, "timers: {keepalive_ms: %d, deadtime_ms: %d, disk_status_ms: %d}\n", agentKeepalive, agentDeadtime, agentDiskPeriod)
 	fmt.Fprintf(&b, "api: {socket: %s}\n", agentSocket)
 	// The guests' root is thrown away with them: the latches live in /run.

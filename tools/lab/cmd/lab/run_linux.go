@@ -199,7 +199,8 @@ func persistent(ctx context.Context, e *env) (string, error) {
 		return "", err
 	}
 	t := time.Now()
-	fence, err := do(ctx, e.b, 0, disk("fence", "--key", keyB, "--victim", keyA, "--type", "we")...)
+	// The shared LUN is the host's tgtd, which refuses PREEMPT AND ABORT.
+	fence, err := do(ctx, e.b, 0, disk("fence", "--key", keyB, "--victim", keyA, "--type", "we", "--allow-preempt-without-abort")...)
 	if err != nil {
 		return "", err
 	}
