@@ -46,7 +46,7 @@ func StartBuilt(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	if err := c.WaitOnline(ctx, c.nodes[0], 90*time.Second); err != nil {
-		err = fmt.Errorf("%w\nnode-a pacemaker.log: %s", err, c.nodes[0].Log("pacemaker.log"))
+		err = fmt.Errorf("%w\nnode-a pacemaker.log: %s", err, c.nodes[0].Tail("pacemaker.log"))
 		_ = c.Close()
 		return nil, err
 	}

@@ -340,8 +340,8 @@ func (n *Node) waitReady(ctx context.Context, timeout time.Duration) error {
 
 func tail(path string) string {
 	b, _ := os.ReadFile(path)
-	if len(b) > 600 {
-		b = b[len(b)-600:]
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
 	}
 	return strings.TrimSpace(string(b))
 }
@@ -411,9 +411,16 @@ func (n *Node) Kill() error {
 	return fmt.Errorf("pcmk: %s: init %d still exists after SIGKILL", n.Name, n.init)
 }
 
-// Log returns the tail of one of the node's log files (pacemaker.log,
-// corosync.log, hwagent.log, init.log).
-func (n *Node) Log(name string) string { return tail(filepath.Join(n.Dir, name)) }
+// Log returns one of the node's log files (pacemaker.log, corosync.log,
+// hwagent.log, init.log), "" when it cannot be read.
+func (n *Node) Log(name string) string {
+	b, _ := os.ReadFile(filepath.Join(n.Dir, name))
+	return string(b)
+}
+
+// Tail returns the last lines of one of the node's log files, for error
+// messages.
+func (n *Node) Tail(name string) string { return tail(filepath.Join(n.Dir, name)) }
 
 // Close powers both nodes off and removes the disk, the namespaces and the
 // folder. A second Close does nothing.
