@@ -145,7 +145,18 @@ const (
     <op id="fence-hw-monitor" name="monitor" interval="10s"/>
   </operations>
 </primitive>`
-	dummy = `<primitive id="dummy" class="ocf" provider="pacemaker" type="Dummy">
+	// The shared disk for the node running dummy: hakit-disk takes it.
+	disk = `<primitive id="disk" class="ocf" provider="hakit" type="hakit-disk">
+  <instance_attributes id="disk-ia">
+    <nvpair id="disk-ia-config" name="config" value="` + pcmk.HwagentConfig + `"/>
+  </instance_attributes>
+  <operations>
+    <op id="disk-monitor" name="monitor" interval="5s"/>
+  </operations>
+</primitive>`
+	diskFirst = `<rsc_order id="disk-then-dummy" first="disk" then="dummy"/>`
+	together  = `<rsc_colocation id="dummy-with-disk" rsc="dummy" with-rsc="disk" score="INFINITY"/>`
+	dummy     = `<primitive id="dummy" class="ocf" provider="pacemaker" type="Dummy">
   <operations>
     <op id="dummy-monitor" name="monitor" interval="5s"/>
   </operations>
@@ -160,15 +171,21 @@ func TestIntegrationFencerKill(t *testing.T) {
 	for _, args := range [][]string{
 		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "true"},
 		{"cibadmin", "-C", "-o", "resources", "-X", fenceDevice},
+		{"cibadmin", "-C", "-o", "resources", "-X", disk},
 		{"cibadmin", "-C", "-o", "resources", "-X", dummy},
+		{"cibadmin", "-C", "-o", "constraints", "-X", diskFirst},
+		{"cibadmin", "-C", "-o", "constraints", "-X", together},
 	} {
 		if _, err := a.Run(ctx, args[0], args[1:]...); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var victim, survivor *pcmk.Node
-	err := a.WaitFor(ctx, 60*time.Second, "dummy started", func(s pcmk.Status) bool {
+	err := a.WaitFor(ctx, 60*time.Second, "disk and dummy started", func(s pcmk.Status) bool {
 		on := s.RunningOn("dummy")
+		if on == "" || s.RunningOn("disk") != on {
+			return false
+		}
 		for i, n := range c.Nodes() {
 			if n.Name == on {
 				victim, survivor = n, c.Nodes()[1-i]
@@ -183,8 +200,8 @@ func TestIntegrationFencerKill(t *testing.T) {
 	// each node): both keys are on the LUN.
 	sc := agent.NewClient(filepath.Join(survivor.Dir, "hwagent.sock"))
 	disks, err := sc.Disks(ctx)
-	if err != nil || len(disks) != 1 || !disks[0].Registered || !disks[0].PeerRegistered {
-		t.Fatalf("before the kill, %s's agent reads %+v, %v: want both keys registered (unfenced)", survivor.Name, disks, err)
+	if err != nil || len(disks) != 1 || !disks[0].Registered || !disks[0].PeerRegistered || disks[0].Holder != disks[0].PeerKey {
+		t.Fatalf("before the kill, %s's agent reads %+v, %v: want both keys registered (unfenced) and %s holding the disk (hakit-disk started there)", survivor.Name, disks, err, victim.Name)
 	}
 	victimKey := disks[0].PeerKey
 	t.Logf("dummy runs on %s; keys %v; killing every process of %s", victim.Name, disks[0].Keys, victim.Name)
@@ -216,13 +233,13 @@ func TestIntegrationFencerKill(t *testing.T) {
 					fencedAt = time.Since(kill)
 				}
 			}
-			if startedAt == 0 && s.RunningOn("dummy") == survivor.Name {
+			if startedAt == 0 && s.RunningOn("dummy") == survivor.Name && s.RunningOn("disk") == survivor.Name {
 				startedAt = time.Since(kill)
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("kill of %s: its key gone from the LUN after %v, fenced in Pacemaker's view after %v, dummy started on %s after %v", victim.Name, goneAt.Round(time.Millisecond), fencedAt.Round(time.Millisecond), survivor.Name, startedAt.Round(time.Millisecond))
+	t.Logf("kill of %s: its key gone from the LUN after %v, fenced in Pacemaker's view after %v, disk and dummy started on %s after %v", victim.Name, goneAt.Round(time.Millisecond), fencedAt.Round(time.Millisecond), survivor.Name, startedAt.Round(time.Millisecond))
 	// The fencer ran fence_hwagent for the victim and it succeeded.
 	if log := survivor.Log("pacemaker.log"); !regexp.MustCompile(`Operation '(reboot|off)' targeting ` + victim.Name + ` by ` + survivor.Name + ` for .*: OK`).MatchString(log) {
 		t.Errorf("%s's fencer log has no successful fence of %s", survivor.Name, victim.Name)
@@ -235,7 +252,7 @@ func TestIntegrationFencerKill(t *testing.T) {
 		t.Fatalf("after the fence, %s's agent reads %+v, %v", survivor.Name, disks, err)
 	}
 	d := disks[0]
-	if d.PeerRegistered || slices.Contains(d.Keys, victimKey) || !d.Registered || d.Holder == "" {
-		t.Errorf("after the fence: keys %v, holder %q, own registered %v: want %s's key %s gone, ours registered and a reservation held", d.Keys, d.Holder, d.Registered, victim.Name, victimKey)
+	if d.PeerRegistered || slices.Contains(d.Keys, victimKey) || !d.Registered || d.Holder != d.OwnKey {
+		t.Errorf("after the fence: keys %v, holder %q, own registered %v: want %s's key %s gone, and ours registered and holding (hakit-disk started here)", d.Keys, d.Holder, d.Registered, victim.Name, victimKey)
 	}
 }

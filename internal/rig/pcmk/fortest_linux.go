@@ -13,23 +13,24 @@ import (
 	"github.com/hakit/hakit/internal/rig"
 )
 
-// Build compiles hwagent and fence_hwagent into dir and returns their
-// paths (for Config).
-func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, err error) {
+// Build compiles hwagent, fence_hwagent and the OCF agent hakit-disk into
+// dir and returns their paths (for Config).
+func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgents []string, err error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+"/", "github.com/hakit/hakit/cmd/hwagent", "github.com/hakit/hakit/cmd/fence_hwagent")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+"/", "github.com/hakit/hakit/cmd/hwagent", "github.com/hakit/hakit/cmd/fence_hwagent", "github.com/hakit/hakit/cmd/hakit-disk")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("pcmk: go build: %w: %s", err, strings.TrimSpace(string(out)))
+		return "", "", nil, fmt.Errorf("pcmk: go build: %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	return filepath.Join(dir, "hwagent"), filepath.Join(dir, "fence_hwagent"), nil
+	return filepath.Join(dir, "hwagent"), filepath.Join(dir, "fence_hwagent"), []string{filepath.Join(dir, "hakit-disk")}, nil
 }
 
-// StartBuilt builds the binaries into a temporary folder, starts the
+// StartBuilt builds the binaries (hakit-disk installed as
+// ocf:hakit:hakit-disk) into a temporary folder, starts the
 // cluster and waits until both nodes are online; the folder is removed
 // before it returns.
 func StartBuilt(ctx context.Context, cfg Config) (*Cluster, error) {
@@ -38,7 +39,7 @@ func StartBuilt(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if cfg.Hwagent, cfg.FenceAgent, err = Build(ctx, dir); err != nil {
+	if cfg.Hwagent, cfg.FenceAgent, cfg.OCFAgents, err = Build(ctx, dir); err != nil {
 		return nil, err
 	}
 	c, err := Start(ctx, cfg)

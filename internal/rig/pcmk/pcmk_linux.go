@@ -37,6 +37,10 @@ type Config struct {
 	// Hwagent and FenceAgent are the built hwagent and fence_hwagent
 	// binaries; both are required.
 	Hwagent, FenceAgent string
+	// OCFAgents are resource agents (built binaries) installed in each node
+	// as /usr/lib/ocf/resource.d/hakit/<file name>, through an overlay in
+	// the node's mount namespace; empty means none.
+	OCFAgents []string
 	// DelayStepMS is hwagent's fence.delay_step_ms; node-a has fence
 	// priority 0, node-b 1. 0 means 500.
 	DelayStepMS int
@@ -166,8 +170,17 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 	if err := copyFile(cfg.Hwagent, filepath.Join(bin, "hwagent")); err != nil {
 		return err
 	}
+	ocf := filepath.Join(c.dir, "ocf")
+	if err := os.MkdirAll(filepath.Join(ocf, "hakit"), 0o755); err != nil {
+		return err
+	}
+	for _, a := range cfg.OCFAgents {
+		if err := copyFile(a, filepath.Join(ocf, "hakit", filepath.Base(a))); err != nil {
+			return err
+		}
+	}
 	for i, n := range c.nodes {
-		if err := c.writeNode(n, i, cfg, sbin, bin); err != nil {
+		if err := c.writeNode(n, i, cfg, sbin, bin, ocf); err != nil {
 			return err
 		}
 	}
@@ -193,7 +206,7 @@ func copyFile(from, to string) error {
 	return os.WriteFile(to, b, 0o755)
 }
 
-func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin string) error {
+func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) error {
 	if err := os.Mkdir(n.Dir, 0o755); err != nil {
 		return err
 	}
@@ -257,6 +270,7 @@ chmod 750 /var/lib/pacemaker/*
 mkdir -p %[2]s
 mount --bind %[3]s %[2]s
 mount -t overlay overlay -o lowerdir=%[4]s:/usr/sbin /usr/sbin
+mount -t overlay overlay -o lowerdir=%[6]s:/usr/lib/ocf/resource.d /usr/lib/ocf/resource.d
 cd %[2]s
 corosync -f -c %[2]s/corosync.conf >corosync.out 2>&1 &
 for i in $(seq 200); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.05; done
@@ -265,7 +279,7 @@ touch pacemaker.log && chown hacluster:haclient pacemaker.log
 PCMK_logfile=%[2]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info pacemakerd >pacemakerd.out 2>&1 &
 touch ready
 while :; do wait || true; sleep 1; done
-`, n.Name, ConfigDir, n.Dir, sbin, bin),
+`, n.Name, ConfigDir, n.Dir, sbin, bin, ocf),
 	}
 	for f, s := range files {
 		if err := os.WriteFile(filepath.Join(n.Dir, f), []byte(s), 0o644); err != nil {
