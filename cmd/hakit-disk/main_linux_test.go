@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +21,7 @@ import (
 // fenced node refuses to start.
 func TestIntegrationOCFTester(t *testing.T) {
 	testutil.SkipUnlessRoot(t)
-	testutil.SkipUnlessTools(t, "ocf-tester", "xmllint")
+	testutil.SkipUnlessTools(t, "ocf-tester", "go")
 	rp := hw.RigPairFor(t, "iqn.2026-11.io.hakit:node-a", "iqn.2026-11.io.hakit:node-b")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -42,7 +41,7 @@ func TestIntegrationOCFTester(t *testing.T) {
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatal(err)
 	}
 	// ocf-tester runs meta-data as nobody: the folder must be searchable.
 	dir, err := os.MkdirTemp("", rig.NewName("ocf")+"-")

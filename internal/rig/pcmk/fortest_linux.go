@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgents []string, err error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", "", nil, fmt.Errorf("pcmk: go is not on PATH (make adds /usr/local/go/bin): %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 
 func TestIntegrationCluster(t *testing.T) {
 	testutil.SkipUnlessRoot(t)
-	testutil.SkipUnlessTools(t, Tools...)
+	testutil.SkipUnlessTools(t, append(Tools, "go")...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
