@@ -26,16 +26,10 @@ func logger(t testing.TB) *slog.Logger {
 
 func rigEnv(t testing.TB) (check.Env, hw.RigPair) {
 	t.Helper()
-	rp := hw.RigPair{
-		Disk:  rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}}),
-		Cable: rig.CableFor(t, rig.CableConfig{}),
-		Net:   rig.NetFor(t, rig.NetConfig{}),
-		IQN:   [2]string{iqnA, iqnB},
-		Dir:   t.TempDir(),
-		// The synthetic ipssend pair: partners named, IDs 6 and 7.
-		RAIDTool:  "ipssend",
-		RAIDFiles: [2]string{"../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"},
-	}
+	rp := hw.RigPairFor(t, iqnA, iqnB)
+	// The synthetic ipssend pair: partners named, IDs 6 and 7.
+	rp.RAIDTool = "ipssend"
+	rp.RAIDFiles = [2]string{"../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	p, err := hw.StartPair(ctx, rp, logger(t))

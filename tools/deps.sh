@@ -4,7 +4,9 @@
 # when everything is already there.
 set -eu
 
-PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils"
+# pacemaker, corosync and the rest: the two-node cluster of internal/rig/pcmk
+# (libxml2-utils: xmllint checks fence_hwagent's metadata).
+PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils"
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps: go not found on PATH (want Go 1.26 or later; on this machine it lives in /usr/local/go/bin)" >&2

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/agenttest"
+	"github.com/hakit/hakit/agent/hw"
 )
 
 func TestParseStdin(t *testing.T) {
@@ -369,5 +371,130 @@ func TestOffWithoutReservationFails(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := Run(context.Background(), []string{"-o", "off", "-n", "node-b"}, nil, &out, &errb, deps); code != ExitError || !strings.Contains(errb.String(), "no reservation") {
 		t.Errorf("off with no reservation left = %d, stdout %q stderr %q; want 1", code, out.String(), errb.String())
+	}
+}
+
+// fakeDeps returns deps over one registered fake LUN, seen from node-a of
+// cfgYAML (priority 1 x 3000 ms), and the delays slept.
+func fakeDeps(t *testing.T) (Deps, *[]time.Duration) {
+	t.Helper()
+	lun := agenttest.NewLUN("naa.1")
+	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
+	a := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: ka, Peer: kb}
+	b := &agenttest.Disk{LUN: lun, Name: "/dev/sdb", Own: kb, Peer: ka}
+	for _, d := range []*agenttest.Disk{a, b} {
+		if err := d.Register(context.Background()); err != nil {
+			t.Fatalf("register %#x: %v", d.Own, err)
+		}
+	}
+	be := &fakeBackend{self: "node-a", peer: "node-b", disk: a}
+	slept := new([]time.Duration)
+	return Deps{
+		Dial:       func(string) Backend { return be },
+		LoadConfig: func(string) (*agent.Config, error) { return agent.ParseConfig("c", []byte(cfgYAML)) },
+		Sleep:      func(_ context.Context, d time.Duration) error { *slept = append(*slept, d); return nil },
+	}, slept
+}
+
+func runStdin(deps Deps, stdin string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), nil, strings.NewReader(stdin), &out, &errb, deps)
+	return code, out.String(), errb.String()
+}
+
+// key= was accepted and ignored, so a wrong key still fenced: it must be
+// this node's key (as fence_scsi's key is), else every action refuses.
+func TestKeyOption(t *testing.T) {
+	cfg, err := agent.ParseConfig("c", []byte(cfgYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, peer, err := hw.Keys(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, key string
+		code      int
+		errOut    string
+	}{
+		{"own key", fmt.Sprintf("%#x", uint64(own)), ExitOK, ""},
+		{"own key without 0x, upper case", strings.ToUpper(fmt.Sprintf("%x", uint64(own))), ExitOK, ""},
+		{"peer key", fmt.Sprintf("%#x", uint64(peer)), ExitError, "is not this node's key"},
+		{"other key", "0x1234", ExitError, "leave key= unset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, action := range []string{"off", "validate-all", "status"} {
+				deps, _ := fakeDeps(t)
+				code, _, errOut := runStdin(deps, "action="+action+"\nport=node-b\npriority=0\nkey="+tt.key+"\n")
+				want := tt.code
+				if action == "status" && tt.code == ExitOK {
+					want = ExitOK // the peer is on: status 0
+				}
+				if code != want || !strings.Contains(errOut, tt.errOut) {
+					t.Errorf("%s key=%s: exit %d stderr %q; want exit %d, stderr ~%q", action, tt.key, code, errOut, want, tt.errOut)
+				}
+			}
+		})
+	}
+}
+
+// The fence delay (delay= + priority x fence.delay_step_ms) was invisible
+// to Pacemaker and could pass its fencing timeout: off and validate-all
+// refuse a delay that with power_timeout does not fit in stonith_timeout.
+func TestDelayBound(t *testing.T) {
+	for _, tt := range []struct {
+		name, opts string
+		code       int
+		slept      []time.Duration
+		errOut     string
+	}{
+		// priority 1 x 3 s + 20 s power_timeout = 23 s <= 60 s.
+		{"configured delay fits", "", ExitOK, []time.Duration{3 * time.Second}, ""},
+		{"delay= pushes it over 60 s", "delay=40\n", ExitError, nil, "more than stonith_timeout 1m0s"},
+		{"exactly at the bound", "delay=37\n", ExitOK, []time.Duration{40 * time.Second}, ""},
+		{"a raised stonith_timeout", "delay=40\nstonith_timeout=120\n", ExitOK, []time.Duration{43 * time.Second}, ""},
+		{"a short power_timeout", "delay=40\npower_timeout=10\n", ExitOK, []time.Duration{43 * time.Second}, ""},
+		{"priority from stdin", "priority=15\nstonith_timeout=60\n", ExitError, nil, "priority 15 x fence.delay_step_ms 3000"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, action := range []string{"off", "validate-all"} {
+				deps, slept := fakeDeps(t)
+				code, _, errOut := runStdin(deps, "action="+action+"\nport=node-b\n"+tt.opts)
+				want := tt.slept
+				if action == "validate-all" {
+					want = nil
+				}
+				if code != tt.code || !strings.Contains(errOut, tt.errOut) {
+					t.Errorf("%s: exit %d stderr %q; want exit %d, stderr ~%q", action, code, errOut, tt.code, tt.errOut)
+				}
+				if diff := cmp.Diff(want, *slept); diff != "" {
+					t.Errorf("%s: delays (-want +got):\n%s", action, diff)
+				}
+			}
+		})
+	}
+}
+
+// verbose=1 logs each step of a fence to stderr (Pacemaker logs it); without
+// it stderr stays quiet.
+func TestVerboseLogsSteps(t *testing.T) {
+	deps, _ := fakeDeps(t)
+	code, _, errOut := runStdin(deps, "action=off\nport=node-b\nverbose=1\n")
+	if code != ExitOK {
+		t.Fatalf("off: exit %d: %s", code, errOut)
+	}
+	for _, step := range []string{"configuration loaded", "the local hwagent answers", "fence delay", "fencing", "read back after fence"} {
+		if !strings.Contains(errOut, "msg=\""+step+"\"") && !strings.Contains(errOut, "msg="+step+" ") {
+			t.Errorf("verbose stderr lacks step %q:\n%s", step, errOut)
+		}
+	}
+	deps, _ = fakeDeps(t)
+	if code, _, errOut := runStdin(deps, "action=on\nport=node-a\n-v\nverbose=yes\n"); code != ExitOK || !strings.Contains(errOut, "read back after unfence") {
+		t.Errorf("on verbose: exit %d stderr %q", code, errOut)
+	}
+	deps, _ = fakeDeps(t)
+	if code, _, errOut := runStdin(deps, "action=off\nport=node-b\n"); code != ExitOK || errOut != "" {
+		t.Errorf("off without verbose: exit %d stderr %q, want nothing", code, errOut)
 	}
 }

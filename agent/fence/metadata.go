@@ -48,7 +48,7 @@ type MetaAction struct {
 const (
 	agentName = "fence_hwagent"
 	shortDesc = "Fence agent for hakit shared disks (SCSI-3 persistent reservations)"
-	longDesc  = "fence_hwagent fences a node of a hakit pair by removing its SCSI-3 persistent reservation key from the shared disks (PREEMPT AND ABORT, or PREEMPT where the target refuses it), through the local hwagent, and verifies by reading the keys back. The node itself registers again with the on action (unfencing, run on the target). Keys follow from the cluster id and node ids of the hwagent configuration. A fence delay of priority x fence.delay_step_ms lets the preferred node (priority 0) win a fence race."
+	longDesc  = "fence_hwagent fences a node of a hakit pair by removing its SCSI-3 persistent reservation key from the shared disks (PREEMPT AND ABORT, or PREEMPT where the target refuses it), through the local hwagent, and verifies by reading the keys back. The node itself registers again with the on action (unfencing, run on the target). Keys follow from the cluster id and node ids of the hwagent configuration. A fence delay of priority x fence.delay_step_ms (plus delay=) lets the preferred node (priority 0) win a fence race; Pacemaker does not see it, so off and validate-all refuse a delay that with power_timeout exceeds stonith_timeout (60 s, Pacemaker's default stonith-timeout). key=, when given, must be this node's key. verbose=1 logs each step to stderr."
 )
 
 // getopt renders "-o, --action=[action]".

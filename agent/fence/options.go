@@ -32,13 +32,14 @@ var Params = []Param{
 	{Name: "action", Short: "o", Long: "action", Value: "action", Type: "string", Default: "off", Desc: "Fencing action: on, off, status, monitor, list, list-status, metadata, manpage, validate-all (reboot is accepted and acts as off: fabric fencing cannot power-cycle)"},
 	{Name: "plug", Aliases: []string{"port", "nodename_to_fence"}, Short: "n", Long: "plug", Value: "id", Type: "string", Desc: "Node to act on: its name or node id as in the hwagent configuration"},
 	{Name: "devices", Short: "d", Long: "devices", Value: "devices", Type: "string", Desc: "Comma-separated shared disks; empty means every disk the local hwagent manages (they must be among them)"},
-	{Name: "key", Short: "k", Long: "key", Value: "key", Type: "string", Desc: "Accepted for fence_scsi compatibility; hwagent derives each node's key from cluster and node id"},
+	{Name: "key", Short: "k", Long: "key", Value: "key", Type: "string", Desc: "This node's reservation key, as for fence_scsi; hwagent derives it from cluster.id and node.id, so a key= that differs is refused (leave it unset)"},
 	{Name: "nodename", Long: "nodename", Value: "nodename", Type: "string", Desc: "Node to act on when plug is not given (Pacemaker sends it next to port, as for fence_scsi); it must equal plug when both are given"},
 	{Name: "config", Short: "c", Long: "config", Value: "path", Type: "string", Default: "/etc/hakit/hwagent.yaml", Desc: "hwagent configuration file"},
 	{Name: "socket", Short: "s", Long: "socket", Value: "path", Type: "string", Desc: "Local hwagent API socket (default: from the configuration)"},
 	{Name: "delay", Long: "delay", Value: "seconds", Type: "second", Default: "0", Desc: "Wait this many seconds before fencing"},
 	{Name: "priority", Long: "priority", Value: "n", Type: "integer", Desc: "This node's fence priority (0 preferred); adds priority x delay_step of the configuration before off (default: from the configuration)"},
 	{Name: "power_timeout", Long: "power-timeout", Value: "seconds", Type: "second", Default: "20", Desc: "Time to wait for an action to complete"},
+	{Name: "stonith_timeout", Long: "stonith-timeout", Value: "seconds", Type: "second", Default: "60", Desc: "The fencer's timeout for off (Pacemaker's stonith-timeout, or the device's pcmk_off_timeout; 60 s by default): off and validate-all refuse a fence delay that with power_timeout would not fit in it"},
 	{Name: "verbose", Short: "v", Long: "verbose", Type: "boolean", Desc: "Verbose mode"},
 	{Name: "help", Short: "h", Long: "help", Type: "boolean", Desc: "Display help and exit"},
 	{Name: "version", Short: "V", Long: "version", Type: "boolean", Desc: "Display version information and exit"},
@@ -160,9 +161,12 @@ type Options struct {
 	Delay        float64 // seconds
 	Priority     int     // -1: from the configuration
 	PowerTimeout float64 // seconds
-	Verbose      bool
-	Help         bool
-	Version      bool
+	// StonithTimeout is the fencer's timeout for off, in seconds: the fence
+	// delay and PowerTimeout must fit in it.
+	StonithTimeout float64
+	Verbose        bool
+	Help           bool
+	Version        bool
 }
 
 // Actions lists the actions in metadata order. reboot is not advertised:
@@ -211,6 +215,9 @@ func Resolve(stdin, cmdline map[string]string) (Options, error) {
 		return o, err
 	}
 	if o.PowerTimeout, err = seconds(m, "power_timeout"); err != nil {
+		return o, err
+	}
+	if o.StonithTimeout, err = seconds(m, "stonith_timeout"); err != nil {
 		return o, err
 	}
 	if o.PowerTimeout <= 0 {

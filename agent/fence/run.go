@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/hw"
 )
 
 // Exit codes of the fence-agent API.
@@ -146,6 +147,16 @@ func (r *runner) run(ctx context.Context) (int, error) {
 	if sock == "" {
 		sock = cfg.API.Socket
 	}
+	r.log.Debug("configuration loaded", "config", r.o.Config, "node", cfg.Node.Name, "peer", cfg.Peer.Name, "cluster", cfg.Cluster.ID, "socket", sock, "disks", len(cfg.Disks))
+	if err := r.checkKey(); err != nil {
+		return ExitError, err
+	}
+	delay, prio := r.fenceDelay()
+	if r.o.Action == "off" || r.o.Action == "reboot" || r.o.Action == "validate-all" {
+		if err := r.checkDelay(delay, prio); err != nil {
+			return ExitError, err
+		}
+	}
 	dial := r.deps.Dial
 	if dial == nil {
 		dial = func(s string) Backend { return agent.NewClient(s) }
@@ -204,10 +215,12 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		r.log.Debug("unfencing", "node", cfg.Node.Name, "timeout", timeout)
 		res, err := r.be.Action(ctx, "unfence")
 		if err != nil {
 			return ExitError, err
 		}
+		r.logDisks("read back after unfence", r.only(res.Disks))
 		if disks := r.only(res.Disks); len(disks) == 0 || !allOn(disks, true) {
 			return ExitError, fmt.Errorf("after unfence this node's key is still missing: %s", describe(disks))
 		}
@@ -225,12 +238,6 @@ func (r *runner) run(ctx context.Context) (int, error) {
 				return ExitError, err
 			}
 		}
-		delay := time.Duration(r.o.Delay * float64(time.Second))
-		prio := r.o.Priority
-		if prio < 0 {
-			prio = cfg.Fence.Priority
-		}
-		delay += time.Duration(prio*cfg.Fence.DelayStepMS) * time.Millisecond
 		if delay > 0 {
 			r.log.Debug("fence delay", "delay", delay, "priority", prio)
 			if err := r.sleep(ctx, delay); err != nil {
@@ -239,11 +246,13 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		r.log.Debug("fencing", "target", cfg.Peer.Name, "timeout", timeout)
 		res, err := r.be.Fence(ctx, cfg.Peer.Name)
 		if err != nil {
 			return ExitError, err
 		}
 		disks := r.only(res.Disks)
+		r.logDisks("read back after fence", disks)
 		if len(disks) == 0 {
 			return ExitError, errors.New("no shared disk fenced")
 		}
@@ -271,7 +280,11 @@ func (r *runner) reach(ctx context.Context, sock string) error {
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	_, err := r.be.Ping(sctx)
 	cancel()
-	if err == nil || !errors.Is(err, agent.ErrUnreachable) {
+	if err == nil {
+		r.log.Debug("the local hwagent answers", "socket", sock)
+		return nil
+	}
+	if !errors.Is(err, agent.ErrUnreachable) {
 		return err
 	}
 	if sock != r.cfg.API.Socket {
@@ -326,6 +339,56 @@ func (r *runner) which(plug string) (self, ok bool) {
 	return false, false
 }
 
+// fenceDelay is the wait before off: delay= plus priority x
+// fence.delay_step_ms, the priority from priority= or the configuration.
+func (r *runner) fenceDelay() (time.Duration, int) {
+	prio := r.o.Priority
+	if prio < 0 {
+		prio = r.cfg.Fence.Priority
+	}
+	d := time.Duration(r.o.Delay*float64(time.Second)) + time.Duration(prio*r.cfg.Fence.DelayStepMS)*time.Millisecond
+	return d, prio
+}
+
+// checkDelay refuses a fence delay that, with power_timeout, does not fit
+// in the fencer's timeout: Pacemaker would kill the agent mid-delay and
+// count the fence as failed, without saying why.
+func (r *runner) checkDelay(delay time.Duration, prio int) error {
+	power := time.Duration(r.o.PowerTimeout * float64(time.Second))
+	limit := time.Duration(r.o.StonithTimeout * float64(time.Second))
+	if delay+power <= limit {
+		return nil
+	}
+	return fmt.Errorf("%w: the fence delay %v (delay=%gs + priority %d x fence.delay_step_ms %d) and power_timeout %v add up to %v, more than stonith_timeout %v: the fencer would time off out. Lower fence.priority or fence.delay_step_ms in %s, or raise the cluster's stonith-timeout and set stonith_timeout= to match, or leave the race to Pacemaker (pcmk_delay_base, priority-fencing-delay) with fence.delay_step_ms: 0",
+		ErrUsage, delay, r.o.Delay, prio, r.cfg.Fence.DelayStepMS, power, delay+power, limit, r.o.Config)
+}
+
+// checkKey refuses a key= that is not this node's key: fence_scsi's key is
+// the key of the node running the agent; hwagent derives it from cluster.id
+// and node.id, so a different one names another node or cluster.
+func (r *runner) checkKey() error {
+	if r.o.Key == "" {
+		return nil
+	}
+	own, _, err := hw.Keys(r.cfg)
+	if err != nil {
+		return err
+	}
+	k, _ := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(r.o.Key), "0x"), 16, 64)
+	if k != uint64(own) {
+		return fmt.Errorf("%w: key=%s is not this node's key %#x (hwagent derives it from cluster.id %d and node.id %d of %s): leave key= unset, or fix the configuration", ErrUsage, r.o.Key, uint64(own), r.cfg.Cluster.ID, r.cfg.Node.ID, r.o.Config)
+	}
+	r.log.Debug("key= matches this node's key", "key", fmt.Sprintf("%#x", uint64(own)))
+	return nil
+}
+
+// logDisks logs each disk's read-back state (verbose).
+func (r *runner) logDisks(msg string, disks []agent.DiskStatus) {
+	for _, d := range disks {
+		r.log.Debug(msg, "device", d.Device, "keys", d.Keys, "holder", d.Holder, "own_registered", d.Registered, "peer_registered", d.PeerRegistered, "method", d.FenceMethod, "error", d.Error)
+	}
+}
+
 // disks reads the disks now and keeps those named by --devices, which must
 // all be managed by the agent.
 func (r *runner) disks(ctx context.Context) ([]agent.DiskStatus, error) {
@@ -357,6 +420,7 @@ func (r *runner) healthy(ctx context.Context, timeout time.Duration) ([]agent.Di
 	if err != nil {
 		return nil, err
 	}
+	r.logDisks("read", disks)
 	for _, d := range disks {
 		if d.Error != "" {
 			return nil, fmt.Errorf("%s: %s", d.Device, d.Error)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,11 @@ type DiskConfig struct {
 	// Initiators are the initiator names allowed to log in (one ACL each);
 	// empty means any initiator.
 	Initiators []string
+	// Namespace is the network namespace (a name under /run/netns) tgtd
+	// runs in; empty means this process's. Host is the portal address
+	// there; empty means 127.0.0.1.
+	Namespace string
+	Host      string
 	// Logger receives tgtd's start and stop; nil discards.
 	Logger *slog.Logger
 }
@@ -64,6 +70,12 @@ func StartDisk(ctx context.Context, cfg DiskConfig) (*Disk, error) {
 	if cfg.Size == 0 {
 		cfg.Size = 64 << 20
 	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if _, err := netip.ParseAddr(cfg.Host); err != nil {
+		return nil, fmt.Errorf("rig: disk host %q: want an IP address", cfg.Host)
+	}
 	if cfg.Size < 1<<20 || cfg.Size%512 != 0 {
 		return nil, fmt.Errorf("rig: disk size %d: want a multiple of 512 bytes, at least 1 MiB", cfg.Size)
 	}
@@ -94,8 +106,9 @@ func StartDisk(ctx context.Context, cfg DiskConfig) (*Disk, error) {
 	return d, nil
 }
 
-// Addr is the target portal, "127.0.0.1:port".
-func (d *Disk) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port)) }
+// Addr is the target portal, "host:port" (127.0.0.1 unless DiskConfig.Host
+// says otherwise).
+func (d *Disk) Addr() string { return net.JoinHostPort(d.cfg.Host, strconv.Itoa(d.port)) }
 
 // Port is the portal's TCP port.
 func (d *Disk) Port() int { return d.port }
@@ -139,7 +152,7 @@ func (d *Disk) start(ctx context.Context, port int) error {
 		p := port
 		if p == 0 {
 			var err error
-			if p, err = freePort(); err != nil {
+			if p, err = d.freePort(); err != nil {
 				return err
 			}
 		}
@@ -166,7 +179,12 @@ func (d *Disk) startOn(ctx context.Context, port int) error {
 		return fmt.Errorf("rig: tgtd log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command("tgtd", "-f", "-C", strconv.Itoa(ctlPort(port)), "--iscsi", "portal="+net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	args := []string{"tgtd", "-f", "-C", strconv.Itoa(ctlPort(port)), "--iscsi", "portal=" + net.JoinHostPort(d.cfg.Host, strconv.Itoa(port))}
+	if d.cfg.Namespace != "" {
+		// nsenter execs tgtd in place: the pid stays tgtd's.
+		args = append([]string{"nsenter", "--net=/run/netns/" + d.cfg.Namespace, "--"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "TGT_IPC_SOCKET="+d.sock)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group, and killed with us if this process dies.
@@ -193,8 +211,7 @@ func (d *Disk) startOn(ctx context.Context, port int) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := d.Tgtadm(ctx, "--op", "show", "--mode", "sys"); err == nil {
-			if c, err := net.DialTimeout("tcp", d.Addr(), time.Second); err == nil {
-				c.Close()
+			if d.dial() == nil {
 				break
 			}
 		}
@@ -386,13 +403,41 @@ func (d *Disk) Close() error {
 	return err
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// inNamespace runs fn in the disk's network namespace (here when it has
+// none).
+func (d *Disk) inNamespace(fn func() error) error {
+	if d.cfg.Namespace == "" {
+		return fn()
+	}
+	return InNamespace("/run/netns/"+d.cfg.Namespace, fn)
+}
+
+// dial checks that the portal accepts connections.
+func (d *Disk) dial() error {
+	return d.inNamespace(func() error {
+		c, err := net.DialTimeout("tcp", d.Addr(), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+func (d *Disk) freePort() (int, error) {
+	var port int
+	err := d.inNamespace(func() error {
+		l, err := net.Listen("tcp", net.JoinHostPort(d.cfg.Host, "0"))
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		port = l.Addr().(*net.TCPAddr).Port
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("rig: free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return port, nil
 }
 
 // ctlPort maps a portal port to tgtd's -C value, which must be below 32768.

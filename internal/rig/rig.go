@@ -85,3 +85,11 @@ func logger(l *slog.Logger) *slog.Logger {
 	}
 	return l
 }
+
+// NewName returns a name unique on this machine while this process lives,
+// "hakit-<pid>-<n>-<kind>": parts named so (namespaces under /run/netns,
+// directories in os.TempDir) are swept by Sweep once this process is gone.
+func NewName(kind string) string {
+	pid, n := newID()
+	return fmt.Sprintf("%s-%d-%d-%s", namePrefix, pid, n, kind)
+}

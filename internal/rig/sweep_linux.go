@@ -39,3 +39,6 @@ func pidAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || err == syscall.EPERM
 }
+
+// Sweep removes what dead rig users left behind (see NewName).
+func Sweep() { sweep() }

@@ -1,0 +1,112 @@
+package ocf
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/hakit/hakit/agent"
+)
+
+type fakeBackend struct {
+	fenced  bool
+	disks   []agent.DiskStatus
+	err     error
+	actions []string
+	// after is the disks' state after an action.
+	after map[string][]agent.DiskStatus
+}
+
+func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
+	return agent.Status{Node: "node-a", Fenced: f.fenced}, f.err
+}
+
+func (f *fakeBackend) Disks(context.Context) ([]agent.DiskStatus, error) { return f.disks, f.err }
+
+func (f *fakeBackend) Action(_ context.Context, name string) (agent.ActionResult, error) {
+	f.actions = append(f.actions, name)
+	if d, ok := f.after[name]; ok {
+		f.disks = d
+	}
+	return agent.ActionResult{Action: name, Disks: f.disks}, nil
+}
+
+const cfgYAML = "node: {name: node-a, id: 1}\npeer: {name: node-b, id: 2}\ncluster: {id: 7}\ndisks: [{device: /dev/sdb}]\n"
+
+var (
+	holding = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Keys: []string{"0x1", "0x2"}, Registered: true, Holder: "0x1"}}
+	other   = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Keys: []string{"0x1", "0x2"}, Registered: true, Holder: "0x2"}}
+	gone    = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Keys: []string{"0x2"}, Holder: "0x2"}}
+	broken  = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Error: "NOT READY"}}
+)
+
+func TestDisk(t *testing.T) {
+	for _, tt := range []struct {
+		name, action string
+		be           fakeBackend
+		cfg          string // "" = cfgYAML; "missing" = no file
+		code         int
+		actions      []string
+		errOut       string
+	}{
+		{name: "monitor holding", action: "monitor", be: fakeBackend{disks: holding}, code: Success},
+		{name: "monitor another holder", action: "monitor", be: fakeBackend{disks: other}, code: NotRunning},
+		{name: "monitor key gone", action: "monitor", be: fakeBackend{disks: gone}, code: NotRunning},
+		{name: "monitor unreadable disk is not stopped", action: "monitor", be: fakeBackend{disks: broken}, code: ErrGeneric, errOut: "NOT READY"},
+		{name: "monitor agent down", action: "monitor", be: fakeBackend{err: agent.ErrUnreachable}, code: ErrGeneric, errOut: "hwagent"},
+		{name: "monitor probe without hakit", action: "monitor", cfg: "missing", code: NotRunning},
+		{name: "start acquires", action: "start", be: fakeBackend{disks: other, after: map[string][]agent.DiskStatus{"acquire": holding}}, code: Success, actions: []string{"acquire"}},
+		{name: "start already held", action: "start", be: fakeBackend{disks: holding}, code: Success},
+		{name: "start refused on a fenced node", action: "start", be: fakeBackend{fenced: true, disks: gone}, code: ErrGeneric, errOut: "fenced"},
+		{name: "start whose acquire did not take", action: "start", be: fakeBackend{disks: other}, code: ErrGeneric, actions: []string{"acquire"}, errOut: "after acquire"},
+		{name: "stop releases", action: "stop", be: fakeBackend{disks: holding, after: map[string][]agent.DiskStatus{"release": other}}, code: Success, actions: []string{"release"}},
+		{name: "stop when not held", action: "stop", be: fakeBackend{disks: other}, code: Success},
+		{name: "stop on an unreadable disk fails", action: "stop", be: fakeBackend{disks: broken}, code: ErrGeneric},
+		{name: "stop whose release did not take", action: "stop", be: fakeBackend{disks: holding}, code: ErrGeneric, actions: []string{"release"}, errOut: "still holds"},
+		{name: "validate-all", action: "validate-all", code: Success},
+		{name: "validate-all missing config", action: "validate-all", cfg: "missing", code: ErrInstalled},
+		{name: "validate-all bad config", action: "validate-all", cfg: "node: {}\n", code: ErrConfigured},
+		{name: "validate-all no disk", action: "validate-all", cfg: "node: {name: node-a, id: 1}\npeer: {name: node-b, id: 2}\ncluster: {id: 7}\n", code: ErrConfigured, errOut: "no shared disk"},
+		{name: "unknown action", action: "promote", code: ErrUnimplement},
+		{name: "meta-data", action: "meta-data", code: Success},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			be := tt.be
+			deps := Deps{
+				Dial: func(string) Backend { return &be },
+				LoadConfig: func(path string) (*agent.Config, error) {
+					switch tt.cfg {
+					case "missing":
+						return nil, fmt.Errorf("hwagent config: %w", &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist})
+					case "":
+						return agent.ParseConfig(path, []byte(cfgYAML))
+					}
+					return agent.ParseConfig(path, []byte(tt.cfg))
+				},
+			}
+			var out, errb bytes.Buffer
+			code := Disk(context.Background(), tt.action, func(string) string { return "" }, &out, &errb, deps)
+			if code != tt.code || !strings.Contains(errb.String(), tt.errOut) {
+				t.Errorf("exit %d stderr %q; want %d, stderr ~%q", code, errb.String(), tt.code, tt.errOut)
+			}
+			if strings.Join(be.actions, ",") != strings.Join(tt.actions, ",") {
+				t.Errorf("actions %v, want %v", be.actions, tt.actions)
+			}
+		})
+	}
+}
+
+func TestDiskMetadata(t *testing.T) {
+	var out bytes.Buffer
+	if code := Disk(context.Background(), "meta-data", nil, &out, &bytes.Buffer{}, Deps{}); code != Success {
+		t.Fatal(code)
+	}
+	for _, want := range []string{"<version>1.1</version>", `name="start"`, `name="stop"`, `name="monitor"`, `name="validate-all"`, `name="config"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("meta-data lacks %s", want)
+		}
+	}
+}

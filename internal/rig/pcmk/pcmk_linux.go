@@ -1,0 +1,531 @@
+package pcmk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hakit/hakit/internal/rig"
+)
+
+// ConfigDir is where each node sees its own folder (config, socket, logs):
+// one path for every node, as /etc/hakit is on real machines, so that a
+// stonith parameter such as config=ConfigDir/hwagent.yaml has node-local
+// contents.
+const ConfigDir = "/run/hakit"
+
+// HwagentConfig is the hwagent configuration's path inside a node.
+const HwagentConfig = ConfigDir + "/hwagent.yaml"
+
+// HwagentSocket is the hwagent API socket's path inside a node.
+const HwagentSocket = ConfigDir + "/hwagent.sock"
+
+// Tools are the programs the cluster runs (make deps installs them).
+var Tools = []string{"corosync", "pacemakerd", "crm_mon", "cibadmin", "stonith_admin", "tgtd", "tgtadm", "ip", "nsenter", "unshare", "bash"}
+
+// Config describes the cluster.
+type Config struct {
+	// Hwagent and FenceAgent are the built hwagent and fence_hwagent
+	// binaries; both are required.
+	Hwagent, FenceAgent string
+	// OCFAgents are resource agents (built binaries) installed in each node
+	// as /usr/lib/ocf/resource.d/hakit/<file name>, through an overlay in
+	// the node's mount namespace; empty means none.
+	OCFAgents []string
+	// DelayStepMS is hwagent's fence.delay_step_ms; node-a has fence
+	// priority 0, node-b 1. 0 means 500.
+	DelayStepMS int
+	// Logger receives the set-up steps; nil discards.
+	Logger *slog.Logger
+}
+
+// Cluster is two Pacemaker nodes, node-a and node-b, sharing one tgtd LUN.
+// Its methods are safe for concurrent use once Start returned.
+type Cluster struct {
+	log    *slog.Logger
+	dir    string
+	sw     string
+	disk   *rig.Disk
+	nodes  [2]*Node
+	closed bool
+}
+
+// Node is one cluster node.
+type Node struct {
+	// Name is the node's host name and Pacemaker name: node-a or node-b.
+	Name string
+	// ID is its corosync node id and hwagent node id (1 or 2).
+	ID int
+	// Addr is its address on the switch.
+	Addr string
+	// IQN is its iSCSI initiator name.
+	IQN string
+	// Dir is its folder on this machine, seen as ConfigDir inside the node.
+	Dir   string
+	netns string
+	cmd   *exec.Cmd
+	done  chan struct{}
+	init  int // host pid of the node's PID-namespace init
+}
+
+const subnet = "169.254.100."
+
+// Start builds the switch, the disk and both nodes, and starts corosync,
+// hwagent and pacemakerd in each. It returns once both nodes' daemons run;
+// use WaitOnline for cluster membership.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("pcmk: needs root for namespaces and mounts (euid %d)", os.Geteuid())
+	}
+	for _, t := range Tools {
+		if _, err := exec.LookPath(t); err != nil {
+			return nil, fmt.Errorf("pcmk: needs %s (make deps installs pacemaker, corosync, tgt, iproute2, util-linux): %w", t, err)
+		}
+	}
+	for _, b := range []string{cfg.Hwagent, cfg.FenceAgent} {
+		if b == "" {
+			return nil, errors.New("pcmk: Config.Hwagent and Config.FenceAgent are required")
+		}
+		if _, err := os.Stat(b); err != nil {
+			return nil, fmt.Errorf("pcmk: %w", err)
+		}
+	}
+	if cfg.DelayStepMS == 0 {
+		cfg.DelayStepMS = 500
+	}
+	rig.Sweep()
+	name := rig.NewName("pcmk")
+	dir, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("pcmk: %w", err)
+	}
+	c := &Cluster{log: cfg.Logger, dir: dir, sw: name + "-sw"}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if err := c.start(ctx, cfg, name); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
+	// Pacemaker's daemons run as hacluster: they must reach the node
+	// folders (their log files).
+	if err := os.Chmod(c.dir, 0o755); err != nil {
+		return err
+	}
+	steps := [][]string{
+		{"netns", "add", c.sw},
+		{"-n", c.sw, "link", "set", "lo", "up"},
+		{"-n", c.sw, "link", "add", "br0", "type", "bridge"},
+		{"-n", c.sw, "addr", "add", subnet + "254/24", "dev", "br0"},
+		{"-n", c.sw, "link", "set", "br0", "up"},
+	}
+	for i := range c.nodes {
+		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
+		n.IQN = "iqn.2026-11.io.hakit.rig:" + n.Name
+		n.Dir = filepath.Join(c.dir, n.Name)
+		c.nodes[i] = n
+		port := "p" + n.Name[5:]
+		steps = append(steps,
+			[]string{"netns", "add", n.netns},
+			[]string{"-n", c.sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", n.netns},
+			[]string{"-n", c.sw, "link", "set", port, "master", "br0", "up"},
+			[]string{"-n", n.netns, "link", "set", "lo", "up"},
+			[]string{"-n", n.netns, "addr", "add", n.Addr + "/24", "dev", "eth0"},
+			[]string{"-n", n.netns, "link", "set", "eth0", "up"},
+		)
+	}
+	for _, s := range steps {
+		if _, err := run(ctx, "ip", s...); err != nil {
+			return err
+		}
+	}
+	disk, err := rig.StartDisk(ctx, rig.DiskConfig{Namespace: c.sw, Host: subnet + "254", Initiators: []string{c.nodes[0].IQN, c.nodes[1].IQN}, Logger: c.log})
+	if err != nil {
+		return err
+	}
+	c.disk = disk
+	sbin := filepath.Join(c.dir, "sbin")
+	bin := filepath.Join(c.dir, "bin")
+	for _, d := range []string{sbin, bin} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := copyFile(cfg.FenceAgent, filepath.Join(sbin, "fence_hwagent")); err != nil {
+		return err
+	}
+	if err := copyFile(cfg.Hwagent, filepath.Join(bin, "hwagent")); err != nil {
+		return err
+	}
+	ocf := filepath.Join(c.dir, "ocf")
+	if err := os.MkdirAll(filepath.Join(ocf, "hakit"), 0o755); err != nil {
+		return err
+	}
+	for _, a := range cfg.OCFAgents {
+		if err := copyFile(a, filepath.Join(ocf, "hakit", filepath.Base(a))); err != nil {
+			return err
+		}
+	}
+	for i, n := range c.nodes {
+		if err := c.writeNode(n, i, cfg, sbin, bin, ocf); err != nil {
+			return err
+		}
+	}
+	for _, n := range c.nodes {
+		if err := c.boot(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range c.nodes {
+		if err := n.waitReady(ctx, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	c.log.Info("pcmk cluster started", "dir", c.dir, "switch", c.sw, "disk", disk.URL())
+	return nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("pcmk: %w", err)
+	}
+	return os.WriteFile(to, b, 0o755)
+}
+
+func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) error {
+	if err := os.Mkdir(n.Dir, 0o755); err != nil {
+		return err
+	}
+	peer := c.nodes[1-i]
+	files := map[string]string{
+		"corosync.conf": fmt.Sprintf(`totem {
+	version: 2
+	cluster_name: rig
+	transport: knet
+	crypto_cipher: none
+	crypto_hash: none
+}
+nodelist {
+	node {
+		ring0_addr: %s
+		name: %s
+		nodeid: 1
+	}
+	node {
+		ring0_addr: %s
+		name: %s
+		nodeid: 2
+	}
+}
+quorum {
+	provider: corosync_votequorum
+	two_node: 1
+}
+logging {
+	to_logfile: yes
+	logfile: %s/corosync.log
+	to_stderr: no
+	to_syslog: no
+	timestamp: on
+}
+`, c.nodes[0].Addr, c.nodes[0].Name, c.nodes[1].Addr, c.nodes[1].Name, ConfigDir),
+		"hwagent.yaml": fmt.Sprintf(`node: {name: %s, id: %d}
+peer: {name: %s, id: %d}
+cluster: {id: 42, name: rig}
+disks:
+  - device: %s
+    initiator: %s
+    allow_preempt_without_abort: true
+state_dir: %s/state
+timers: {disk_status_ms: 500}
+api: {socket: %s}
+self_fence: {action: event}
+fence: {priority: %d, delay_step_ms: %d}
+`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
+		// The node's init (PID 1 of its PID namespace): mounts, daemons,
+		// then it reaps orphans until it is killed.
+		"init.sh": fmt.Sprintf(`set -eu
+hostname %[1]s
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=0755 tmpfs /var/lib/corosync
+mount -t tmpfs -o mode=0750 tmpfs /var/lib/pacemaker
+mkdir -p /var/lib/pacemaker/cib /var/lib/pacemaker/pengine /var/lib/pacemaker/blackbox /var/lib/pacemaker/cores
+chown -R hacluster:haclient /var/lib/pacemaker
+chmod 750 /var/lib/pacemaker/*
+mkdir -p %[2]s
+mount --bind %[3]s %[2]s
+mount -t overlay overlay -o lowerdir=%[4]s:/usr/sbin /usr/sbin
+mount -t overlay overlay -o lowerdir=%[6]s:/usr/lib/ocf/resource.d /usr/lib/ocf/resource.d
+cd %[2]s
+corosync -f -c %[2]s/corosync.conf >corosync.out 2>&1 &
+for i in $(seq 200); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.05; done
+%[5]s/hwagent run --config %[2]s/hwagent.yaml >hwagent.log 2>&1 &
+touch pacemaker.log && chown hacluster:haclient pacemaker.log
+PCMK_logfile=%[2]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info pacemakerd >pacemakerd.out 2>&1 &
+touch ready
+while :; do wait || true; sleep 1; done
+`, n.Name, ConfigDir, n.Dir, sbin, bin, ocf),
+	}
+	for f, s := range files {
+		if err := os.WriteFile(filepath.Join(n.Dir, f), []byte(s), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// boot starts the node's init in new UTS, mount and PID namespaces inside
+// its network namespace.
+func (c *Cluster) boot(ctx context.Context, n *Node) error {
+	logf, err := os.Create(filepath.Join(n.Dir, "init.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+n.netns, "--",
+		"unshare", "--uts", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc",
+		"bash", filepath.Join(n.Dir, "init.sh"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pcmk: start %s: %w", n.Name, err)
+	}
+	n.cmd, n.done = cmd, make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(n.done)
+	}()
+	// unshare --fork: the node's init is unshare's only child.
+	deadline := time.Now().Add(5 * time.Second)
+	for n.init == 0 {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			n.init, _ = strconv.Atoi(f[0])
+			break
+		}
+		select {
+		case <-n.done:
+			return fmt.Errorf("pcmk: %s: init exited: %s", n.Name, tail(filepath.Join(n.Dir, "init.log")))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pcmk: %s: no init process after 5 s", n.Name)
+		}
+	}
+	c.log.Info("pcmk node booted", "node", n.Name, "init", n.init, "netns", n.netns, "dir", n.Dir)
+	return nil
+}
+
+func (n *Node) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(filepath.Join(n.Dir, "ready")); err == nil {
+			return nil
+		}
+		select {
+		case <-n.done:
+			return fmt.Errorf("pcmk: %s: init exited: %s", n.Name, tail(filepath.Join(n.Dir, "init.log")))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pcmk: %s: not ready after %v: %s", n.Name, timeout, tail(filepath.Join(n.Dir, "init.log")))
+		}
+	}
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Nodes returns node-a and node-b.
+func (c *Cluster) Nodes() [2]*Node { return c.nodes }
+
+// Disk is the shared LUN.
+func (c *Cluster) Disk() *rig.Disk { return c.disk }
+
+// Dir is the cluster's folder on this machine.
+func (c *Cluster) Dir() string { return c.dir }
+
+// Command returns a command running name inside the node (its network,
+// mount, UTS and PID namespaces), as `nsenter -t PID -n -m -u -p` does.
+func (n *Node) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(n.init), "-n", "-m", "-u", "-p", "--", name}, args...)...)
+	cmd.Dir = "/"
+	return cmd
+}
+
+// Run runs name inside the node and returns its standard output; the error
+// carries its standard error.
+func (n *Node) Run(ctx context.Context, name string, args ...string) (string, error) {
+	var out, errb bytes.Buffer
+	cmd := n.Command(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s: %s %s: %w: %s", n.Name, name, strings.Join(args, " "), err, strings.TrimSpace(errb.String()+" "+out.String()))
+	}
+	return out.String(), nil
+}
+
+// Alive reports whether the node's init runs.
+func (n *Node) Alive() bool {
+	select {
+	case <-n.done:
+		return false
+	default:
+		return n.cmd != nil
+	}
+}
+
+// Kill powers the node off: SIGKILL to its PID-namespace init, which
+// kills every process of the node; it returns once they are gone.
+func (n *Node) Kill() error {
+	if n.cmd == nil {
+		return nil
+	}
+	if n.init != 0 {
+		_ = syscall.Kill(n.init, syscall.SIGKILL)
+	}
+	select {
+	case <-n.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+		<-n.done
+	}
+	// The namespace is gone when its last process is: wait for the init's
+	// /proc entry to go so that callers see a node that is truly off.
+	for i := 0; i < 500; i++ {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", n.init)); err != nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("pcmk: %s: init %d still exists after SIGKILL", n.Name, n.init)
+}
+
+// Log returns one of the node's log files (pacemaker.log, corosync.log,
+// hwagent.log, init.log), "" when it cannot be read.
+func (n *Node) Log(name string) string {
+	b, _ := os.ReadFile(filepath.Join(n.Dir, name))
+	return string(b)
+}
+
+// Tail returns the last lines of one of the node's log files, for error
+// messages.
+func (n *Node) Tail(name string) string { return tail(filepath.Join(n.Dir, name)) }
+
+// Close powers both nodes off and removes the disk, the namespaces and the
+// folder. A second Close does nothing.
+func (c *Cluster) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var errs []error
+	for _, n := range c.nodes {
+		if n != nil {
+			if err := n.Kill(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if c.disk != nil {
+		if err := c.disk.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, n := range c.nodes {
+		if n != nil {
+			if err := deleteNetns(n.netns); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := deleteNetns(c.sw); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		errs = append(errs, err)
+	}
+	c.log.Info("pcmk cluster removed", "dir", c.dir)
+	return errors.Join(errs...)
+}
+
+func deleteNetns(name string) error {
+	if _, err := os.Stat("/run/netns/" + name); err != nil {
+		return nil
+	}
+	_, err := run(context.Background(), "ip", "netns", "delete", name)
+	return err
+}
+
+func run(ctx context.Context, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("pcmk: %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// Status runs crm_mon in the node.
+func (n *Node) Status(ctx context.Context) (Status, error) {
+	out, err := n.Run(ctx, "crm_mon", "-1", "--output-as=xml")
+	if err != nil {
+		return Status{}, err
+	}
+	return ParseStatus([]byte(out))
+}
+
+// WaitFor polls the node's view of the cluster every 200 ms until ok
+// returns true or timeout passes; the error names the last status.
+func (n *Node) WaitFor(ctx context.Context, timeout time.Duration, what string, ok func(Status) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last Status
+	var lastErr error
+	for {
+		s, err := n.Status(ctx)
+		if err == nil && ok(s) {
+			return nil
+		}
+		last, lastErr = s, err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pcmk: %s: %s: not after %v (last status %+v, err %v)", n.Name, what, timeout, last, lastErr)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// WaitOnline waits until node n sees every node online.
+func (c *Cluster) WaitOnline(ctx context.Context, n *Node, timeout time.Duration) error {
+	return n.WaitFor(ctx, timeout, "both nodes online", func(s Status) bool {
+		return s.Online(c.nodes[0].Name) && s.Online(c.nodes[1].Name)
+	})
+}

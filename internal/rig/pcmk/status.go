@@ -1,0 +1,60 @@
+package pcmk
+
+import (
+	"encoding/xml"
+	"fmt"
+)
+
+// Status is what `crm_mon --output-as=xml` reports, in the parts tests use.
+type Status struct {
+	Nodes     []NodeStatus     `xml:"nodes>node"`
+	Resources []ResourceStatus `xml:"resources>resource"`
+}
+
+// NodeStatus is one <node> of crm_mon.
+type NodeStatus struct {
+	Name    string `xml:"name,attr"`
+	Online  bool   `xml:"online,attr"`
+	Unclean bool   `xml:"unclean,attr"`
+	DC      bool   `xml:"is_dc,attr"`
+}
+
+// ResourceStatus is one <resource> of crm_mon.
+type ResourceStatus struct {
+	ID     string `xml:"id,attr"`
+	Agent  string `xml:"resource_agent,attr"`
+	Role   string `xml:"role,attr"`
+	Failed bool   `xml:"failed,attr"`
+	Nodes  []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"node"`
+}
+
+// ParseStatus decodes crm_mon's XML output.
+func ParseStatus(b []byte) (Status, error) {
+	var s Status
+	if err := xml.Unmarshal(b, &s); err != nil {
+		return Status{}, fmt.Errorf("pcmk: crm_mon XML: %w", err)
+	}
+	return s, nil
+}
+
+// Online reports whether node name is online.
+func (s Status) Online(name string) bool {
+	for _, n := range s.Nodes {
+		if n.Name == name {
+			return n.Online && !n.Unclean
+		}
+	}
+	return false
+}
+
+// RunningOn returns the node a started resource runs on, or "".
+func (s Status) RunningOn(id string) string {
+	for _, r := range s.Resources {
+		if r.ID == id && r.Role == "Started" && !r.Failed && len(r.Nodes) == 1 {
+			return r.Nodes[0].Name
+		}
+	}
+	return ""
+}
