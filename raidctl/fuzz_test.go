@@ -82,7 +82,6 @@ func FuzzParseIpssend(f *testing.F)     { fuzzParser(f, ToolIpssend) }
 func FuzzParseMdadmDetail(f *testing.F) { fuzzParser(f, ToolMdadm) }
 func FuzzParseMdstat(f *testing.F)      { fuzzParser(f, ToolMdstat) }
 
-
 func TestParseErrorMessage(t *testing.T) {
 	tests := []struct {
 		tool Tool
