@@ -64,6 +64,12 @@ type Status struct {
 type DiskStatus struct {
 	Device   string `json:"device"`
 	Identity string `json:"identity,omitempty"`
+	// Mode is the disk's ownership mode: "pr" or "scsi2". A scsi2 disk has
+	// no keys: Registered and Owner are both true only while this node
+	// holds the SCSI-2 reservation and its last renewal is on time;
+	// PeerRegistered is true while another initiator holds it (Holder
+	// "other"); Generation is the disk layer's own change counter.
+	Mode string `json:"mode,omitempty"`
 	// OwnKey and PeerKey are the nodes' reservation keys.
 	OwnKey  string `json:"own_key"`
 	PeerKey string `json:"peer_key"`
@@ -161,6 +167,14 @@ type Disk interface {
 	Fence(ctx context.Context) error
 	// Unfence registers this node's key again after it was fenced.
 	Unfence(ctx context.Context) error
+}
+
+// ActionTimer is implemented by disks whose actions may need longer than
+// the agent's default action time (twice the disk timeout): a scsi2 fence
+// waits several renewal periods after its LUN reset. The agent gives each
+// action on such a disk at least ActionTimeout.
+type ActionTimer interface {
+	ActionTimeout() time.Duration
 }
 
 // Sentinel errors of the API.

@@ -117,7 +117,25 @@ type DiskConfig struct {
 	// still land; the fence result says when it was used. Off by default:
 	// the fence then fails on such a target, as fence_scsi's does.
 	AllowPreemptWithoutAbort bool `yaml:"allow_preempt_without_abort"`
+	// Mode is how this node owns the disk: "pr" (SCSI-3 persistent
+	// reservations, the default when empty) or "scsi2" (SCSI-2
+	// RESERVE(6)/RELEASE(6) for enclosures without PR: the owner renews its
+	// reservation every scsi2_period_ms, a fence is a challenge: LUN reset,
+	// wait, reserve). ParseConfig fills "pr" when empty.
+	Mode string `yaml:"mode"`
+	// SCSI2PeriodMS is the scsi2 renewal period in milliseconds, 100 to
+	// 2000; 0 means 1000. A fence (challenge) waits 4 periods after the
+	// reset (3 x period + the command timeout, which is one period), so
+	// the longest period keeps a fence within fence_hwagent's default
+	// power_timeout. Only with mode scsi2.
+	SCSI2PeriodMS int `yaml:"scsi2_period_ms"`
 }
+
+// Disk ownership modes (DiskConfig.Mode).
+const (
+	ModePR    = "pr"
+	ModeSCSI2 = "scsi2"
+)
 
 // RAIDConfig is the RAID backend.
 type RAIDConfig struct {
@@ -189,10 +207,12 @@ const (
 	DefaultDeadtimeMS       = 30000
 	DefaultDiskStatusMS     = 1000
 	DefaultISCSIKeepaliveMS = 5000
-	DefaultWatchdog         = "/dev/watchdog"
-	DefaultWatchdogS        = 10
-	DefaultDelayStepMS      = 5000
-	DefaultSelfFenceMode    = "event"
+	// DefaultSCSI2PeriodMS is a scsi2 disk's renewal period.
+	DefaultSCSI2PeriodMS = 1000
+	DefaultWatchdog      = "/dev/watchdog"
+	DefaultWatchdogS     = 10
+	DefaultDelayStepMS   = 5000
+	DefaultSelfFenceMode = "event"
 )
 
 // ConfigError is a configuration problem at a line of the file.
@@ -368,6 +388,15 @@ func (c *Config) fill() {
 	if t.ISCSIKeepaliveMS == 0 {
 		t.ISCSIKeepaliveMS = DefaultISCSIKeepaliveMS
 	}
+	for i := range c.Disks {
+		d := &c.Disks[i]
+		if d.Mode == "" {
+			d.Mode = ModePR
+		}
+		if d.Mode == ModeSCSI2 && d.SCSI2PeriodMS == 0 {
+			d.SCSI2PeriodMS = DefaultSCSI2PeriodMS
+		}
+	}
 	if c.API.Socket == "" {
 		c.API.Socket = DefaultSocket
 	}
@@ -459,6 +488,9 @@ func (c *Config) validate() *ConfigError {
 		if strings.HasPrefix(d.Device, "iscsi://") && !strings.HasPrefix(d.Initiator, "iqn.") && !strings.HasPrefix(d.Initiator, "eui.") {
 			return bad(f+".initiator", "%q: an iscsi:// disk needs this node's initiator name (iqn.... or eui....)", d.Initiator)
 		}
+		if ce := checkMode(f, d); ce != nil {
+			return ce
+		}
 	}
 	switch c.RAID.Tool {
 	case "", "storcli", "megacli", "arcconf", "ipssend", "md":
@@ -516,6 +548,27 @@ func (t TimersConfig) validate() *ConfigError {
 		return bad("timers.disk_status_ms", "%d: want 100 to 60000", t.DiskStatusMS)
 	case t.ISCSIKeepaliveMS != -1 && (t.ISCSIKeepaliveMS < 100 || t.ISCSIKeepaliveMS > 600000):
 		return bad("timers.iscsi_keepalive_ms", "%d: want 100 to 600000, or -1 to disable", t.ISCSIKeepaliveMS)
+	}
+	return nil
+}
+
+// checkMode validates a disk's ownership mode and its settings; f names
+// the disk (disks[i]).
+func checkMode(f string, d DiskConfig) *ConfigError {
+	switch d.Mode {
+	case ModePR:
+		if d.SCSI2PeriodMS != 0 {
+			return bad(f+".scsi2_period_ms", "%d: only with mode scsi2 (this disk's mode is pr)", d.SCSI2PeriodMS)
+		}
+	case ModeSCSI2:
+		if d.SCSI2PeriodMS < 100 || d.SCSI2PeriodMS > 2000 {
+			return bad(f+".scsi2_period_ms", "%d: want 100 to 2000 (a fence waits 4 periods after the LUN reset and must end within fence_hwagent's default power_timeout of 20 s)", d.SCSI2PeriodMS)
+		}
+		if d.AllowPreemptWithoutAbort {
+			return bad(f+".allow_preempt_without_abort", "only with mode pr: a scsi2 disk is fenced by a challenge (LUN reset, wait, reserve)")
+		}
+	default:
+		return bad(f+".mode", "%q: want pr (SCSI-3 persistent reservations) or scsi2 (SCSI-2 reserve/release)", d.Mode)
 	}
 	return nil
 }

@@ -78,18 +78,26 @@ func (g *Guard) Unfence() { g.fenced = false }
 // the node stays fenced and false is returned: an unfence that failed, or
 // that the device does not confirm, must not let the node act (or pet its
 // watchdog) again.
+//
+// A scsi2 disk has no registration to put back: SCSI-2 knows no keys, and
+// the node that lost the reservation holds nothing until it acquires (or
+// fences) again, which the agent refuses while fenced. So a scsi2 disk
+// counts as verified when its read-back has no error and no latch, and it
+// is claimed only if it shows this node holding it.
 func (g *Guard) UnfenceVerified(read []DiskStatus) bool {
 	if len(read) == 0 {
 		return false
 	}
 	for _, s := range read {
-		if s.Error != "" || !s.Registered || s.Latched != "" {
+		if s.Error != "" || s.Latched != "" || (!s.Registered && s.Mode != ModeSCSI2) {
 			return false
 		}
 	}
 	g.fenced = false
 	for _, s := range read {
-		g.claimed[s.Device] = true
+		if s.Registered {
+			g.claimed[s.Device] = true
+		}
 	}
 	return true
 }

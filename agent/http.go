@@ -158,11 +158,23 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 	res := ActionResult{Action: name}
 	var errs []error
 	for _, d := range a.deps.Disks {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*a.diskTimeout())
+		timeout := 2 * a.diskTimeout()
+		if at, ok := d.(ActionTimer); ok {
+			timeout = max(timeout, at.ActionTimeout())
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		err := fn(d, ctx)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", d.Device(), err))
+		} else if name == "release" {
+			if m, ok := d.(interface{ Mode() string }); ok && m.Mode() == ModeSCSI2 {
+				// A released scsi2 disk shows Registered false (it has no
+				// keys): the claim goes with the release, by our own hand.
+				a.mu.Lock()
+				a.guard.Release(d.Device())
+				a.mu.Unlock()
+			}
 		}
 		res.Disks = append(res.Disks, a.refresh(r.Context(), d))
 	}
@@ -178,6 +190,9 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 				a.log.Error("unfenced, but the persisted self-fence latch could not be removed: the next start comes up fenced", "err", err)
 			}
 			for _, s := range res.Disks {
+				if !s.Registered {
+					continue // a scsi2 disk this node does not hold
+				}
 				a.emit(Event{Source: "guard", Kind: "claimed", Msg: s.Device + ": this node's key " + s.OwnKey + " is registered (unfenced)", Data: map[string]any{"device": s.Device}})
 			}
 		} else if len(errs) == 0 {

@@ -462,13 +462,25 @@ func fenced(disks []agent.DiskStatus) error {
 	return nil
 }
 
-// allOn: the node's key is on every disk (fence_scsi's rule).
+// allOn: the node's key is on every disk (fence_scsi's rule). A scsi2
+// disk has no keys: this node is on when the disk reads without error (it
+// may acquire again; an unfence has nothing to put back), and the peer is
+// on unless this node holds the reservation (an unreserved SCSI-2 unit
+// takes anyone's writes).
 func allOn(disks []agent.DiskStatus, self bool) bool {
 	if len(disks) == 0 {
 		return false
 	}
 	for _, d := range disks {
-		if (self && !d.Registered) || (!self && !d.PeerRegistered) {
+		scsi2 := d.Mode == agent.ModeSCSI2
+		switch {
+		case self && scsi2 && d.Error != "":
+			return false
+		case self && !scsi2 && !d.Registered:
+			return false
+		case !self && scsi2 && d.Owner:
+			return false
+		case !self && !scsi2 && !d.PeerRegistered:
 			return false
 		}
 	}

@@ -23,7 +23,13 @@ type Direct struct {
 	close func() error
 }
 
+// ErrDirectSCSI2: the direct path refuses scsi2 disks.
+var ErrDirectSCSI2 = errors.New("no direct path for scsi2 disks")
+
 // NewDirect prepares the disks of cfg; nothing is opened until first use.
+// It refuses a configuration with a scsi2 disk (ErrDirectSCSI2): a
+// challenge won by this short-lived process would leave a reservation
+// that nobody renews.
 func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -36,7 +42,10 @@ func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
 	var ds []*Disk
 	pool := NewSessions(log)
 	pool.Keepalive = time.Duration(max(cfg.Timers.ISCSIKeepaliveMS, 0)) * time.Millisecond
-	for _, dc := range cfg.Disks {
+	for i, dc := range cfg.Disks {
+		if dc.Mode == agent.ModeSCSI2 {
+			return nil, fmt.Errorf("%w: disks[%d] (%s) is a scsi2 disk: its reservation must be renewed by a running hwagent, and nothing would defend it after this process exits; start hwagent", ErrDirectSCSI2, i, dc.Device)
+		}
 		disk, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {
 			return nil, err

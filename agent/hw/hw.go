@@ -54,7 +54,7 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 	if err != nil {
 		return deps, nil, err
 	}
-	var disks []*Disk
+	var disks []io.Closer
 	closeAll := func() error {
 		var errs []error
 		for _, d := range disks {
@@ -65,6 +65,15 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 	pool := NewSessions(log)
 	pool.Keepalive = time.Duration(max(cfg.Timers.ISCSIKeepaliveMS, 0)) * time.Millisecond
 	for i, dc := range cfg.Disks {
+		if dc.Mode == agent.ModeSCSI2 {
+			d, err := NewSCSI2Disk(dc, log)
+			if err != nil {
+				return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d]", i), Msg: err.Error()}
+			}
+			disks = append(disks, d)
+			deps.Disks = append(deps.Disks, d)
+			continue
+		}
 		d, err := NewDisk(dc, own, peer, cfg.StateDir, log)
 		if err != nil {
 			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
@@ -148,19 +157,8 @@ type Disk struct {
 // first use. stateDir keeps the disk's fenced latch; "" keeps it in memory
 // only.
 func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.Logger) (*Disk, error) {
-	switch {
-	case strings.HasPrefix(c.Device, "iscsi://"):
-		if _, err := iscsi.ParseURL(c.Device); err != nil {
-			return nil, err
-		}
-	case strings.HasPrefix(c.Device, "/dev/"):
-		// Opened through SG_IO on first use; a missing device is an error
-		// at start.
-		if _, err := os.Stat(c.Device); err != nil {
-			return nil, fmt.Errorf("disk %s: %w", c.Device, err)
-		}
-	default:
-		return nil, fmt.Errorf("disk %q: want /dev/sdX, /dev/sgN or an iscsi:// URL", c.Device)
+	if err := checkDiskDevice(c); err != nil {
+		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -170,6 +168,25 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 		d.latch = DiskLatch(stateDir, c.Device)
 	}
 	return d, nil
+}
+
+// checkDiskDevice checks the device string (and that a /dev path exists).
+func checkDiskDevice(c agent.DiskConfig) error {
+	switch {
+	case strings.HasPrefix(c.Device, "iscsi://"):
+		if _, err := iscsi.ParseURL(c.Device); err != nil {
+			return err
+		}
+	case strings.HasPrefix(c.Device, "/dev/"):
+		// Opened through SG_IO on first use; a missing device is an error
+		// at start.
+		if _, err := os.Stat(c.Device); err != nil {
+			return fmt.Errorf("disk %s: %w", c.Device, err)
+		}
+	default:
+		return fmt.Errorf("disk %q: want /dev/sdX, /dev/sgN or an iscsi:// URL", c.Device)
+	}
+	return nil
 }
 
 // DiskLatch is the file in stateDir that keeps device's fenced latch: named
