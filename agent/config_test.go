@@ -27,8 +27,8 @@ func TestParseConfigGood(t *testing.T) {
 		Serial:  SerialConfig{Port: "/dev/ttyS0", Baud: 19200, KeyFile: "/etc/hakit/hb.key", RealtimePriority: 1},
 		NIC:     NICConfig{Interface: "eth1", PeerAddress: "169.254.0.2"},
 		Disks: []DiskConfig{
-			{Device: "/dev/sdb", Identity: "naa.6001405abcdef"},
-			{Device: "iscsi://127.0.0.1:3260/iqn.2026-11.io.hakit:disk/1", Initiator: "iqn.2026-11.io.hakit:node-a"},
+			{Device: "/dev/sdb", Identity: "naa.6001405abcdef", Mode: ModePR},
+			{Device: "iscsi://127.0.0.1:3260/iqn.2026-11.io.hakit:disk/1", Initiator: "iqn.2026-11.io.hakit:node-a", Mode: ModePR},
 		},
 		RAID:      RAIDConfig{Tool: "storcli", File: "/var/lib/hakit/storcli.json"},
 		Timers:    TimersConfig{KeepaliveMS: 100, WarntimeMS: 250, DeadtimeMS: 500, InitdeadMS: 1000, DiskStatusMS: 1000, ISCSIKeepaliveMS: 5000},
@@ -60,6 +60,21 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestParseConfigDiskModes(t *testing.T) {
+	c, err := ParseConfig("", []byte(minimal+"disks:\n  - device: /dev/sdb\n  - device: /dev/sdc\n    mode: scsi2\n  - device: /dev/sdd\n    mode: scsi2\n    scsi2_period_ms: 250\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DiskConfig{
+		{Device: "/dev/sdb", Mode: ModePR},
+		{Device: "/dev/sdc", Mode: ModeSCSI2, SCSI2PeriodMS: DefaultSCSI2PeriodMS},
+		{Device: "/dev/sdd", Mode: ModeSCSI2, SCSI2PeriodMS: 250},
+	}
+	if diff := cmp.Diff(want, c.Disks); diff != "" {
+		t.Errorf("disks (-want +got):\n%s", diff)
+	}
+}
+
 func TestParseConfigBad(t *testing.T) {
 	for _, tt := range []struct {
 		name, yaml string
@@ -86,6 +101,11 @@ func TestParseConfigBad(t *testing.T) {
 		{"disk dup", minimal + "disks:\n  - device: /dev/sdb\n  - device: /dev/sdb\n", 6, "disks[1].device", "already listed"},
 		{"iscsi no lun", minimal + "disks:\n  - device: iscsi://h/iqn.x\n    initiator: iqn.a\n", 5, "disks[0].device", "target-iqn/lun"},
 		{"iscsi no initiator", minimal + "disks:\n  - device: iscsi://h/iqn.x/1\n", 5, "disks[0].initiator", "initiator name"},
+		{"disk mode", minimal + "disks:\n  - device: /dev/sdb\n    mode: scsi3\n", 6, "disks[0].mode", "want pr"},
+		{"scsi2 period low", minimal + "disks:\n  - device: /dev/sdb\n    mode: scsi2\n    scsi2_period_ms: 50\n", 7, "disks[0].scsi2_period_ms", "want 100 to 2000"},
+		{"scsi2 period high", minimal + "disks:\n  - device: /dev/sdb\n    mode: scsi2\n    scsi2_period_ms: 2001\n", 7, "disks[0].scsi2_period_ms", "power_timeout"},
+		{"scsi2 period with pr", minimal + "disks:\n  - device: /dev/sdb\n    scsi2_period_ms: 500\n", 6, "disks[0].scsi2_period_ms", "only with mode scsi2"},
+		{"scsi2 preempt", minimal + "disks:\n  - device: /dev/sdb\n    mode: scsi2\n    allow_preempt_without_abort: true\n", 7, "disks[0].allow_preempt_without_abort", "only with mode pr"},
 		{"raid tool", minimal + "raid: {tool: hpacucli}\n", 4, "raid.tool", "want storcli"},
 		{"raid file alone", minimal + "raid: {file: /x}\n", 4, "raid", "needs the tool"},
 		{"deadtime", minimal + "timers:\n  keepalive_ms: 1000\n  deadtime_ms: 2000\n", 6, "timers.deadtime_ms", "twice keepalive"},

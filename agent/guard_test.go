@@ -54,6 +54,12 @@ func TestGuardUnfenceVerified(t *testing.T) {
 		{"unreadable disk", []DiskStatus{reg("a", true), {Device: "b", Error: "timeout"}}, false, nil},
 		{"one of two disks", []DiskStatus{reg("a", true), reg("b", false)}, false, nil},
 		{"every disk", []DiskStatus{reg("a", true), reg("b", true)}, true, []string{"a", "b"}},
+		// SCSI-2 has no key to put back: a readable scsi2 disk that this
+		// node does not hold is verified, and not claimed.
+		{"scsi2 not held", []DiskStatus{reg("a", true), {Device: "b", Mode: ModeSCSI2}}, true, []string{"a"}},
+		{"scsi2 held", []DiskStatus{{Device: "a", Mode: ModeSCSI2, Registered: true}}, true, []string{"a"}},
+		{"scsi2 unreadable", []DiskStatus{{Device: "a", Mode: ModeSCSI2, Error: "timeout"}}, false, nil},
+		{"scsi2 latched", []DiskStatus{{Device: "a", Mode: ModeSCSI2, Latched: "x"}}, false, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewGuard()
