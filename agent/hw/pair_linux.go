@@ -34,6 +34,10 @@ type RigPair struct {
 	// means no RAID backend.
 	RAIDTool  string
 	RAIDFiles [2]string
+	// DiskMode is the shared disk's ownership mode; "" means pr.
+	DiskMode string
+	// SCSI2PeriodMS is the renewal period of a scsi2 disk; 0 means 200.
+	SCSI2PeriodMS int
 }
 
 var sides = [2]rig.Side{rig.A, rig.B}
@@ -56,6 +60,14 @@ func (p RigPair) Configs() (paths [2]string, cfgs [2]*agent.Config, err error) {
 	if sf == "" {
 		sf = "event"
 	}
+	diskOpts := "allow_preempt_without_abort: true"
+	if p.DiskMode == agent.ModeSCSI2 {
+		period := p.SCSI2PeriodMS
+		if period == 0 {
+			period = 200
+		}
+		diskOpts = fmt.Sprintf("mode: scsi2\n    scsi2_period_ms: %d", period)
+	}
 	for i, s := range sides {
 		o := sides[1-i]
 		name, peer := "node-"+strings.ToLower(s.String()), "node-"+strings.ToLower(o.String())
@@ -67,7 +79,7 @@ nic: {interface: %s, peer_address: %s, netns: %s}
 disks:
   - device: %s
     initiator: %s
-    allow_preempt_without_abort: true
+    %s
 state_dir: %s
 timers: {keepalive_ms: %d, disk_status_ms: %d}
 api: {socket: %s}
@@ -76,7 +88,7 @@ fence: {priority: %d, delay_step_ms: 500}
 `, name, i+1, peer, 2-i, filepath.Join(p.Dir, peer+".sock"),
 			p.Cable.Path(s), keyFile,
 			p.Net.Interface(s), p.Net.Addr(o).Addr(), p.Net.Namespace(s),
-			p.Disk.URL(), p.IQN[i], filepath.Join(p.Dir, name+"-state"),
+			p.Disk.URL(), p.IQN[i], diskOpts, filepath.Join(p.Dir, name+"-state"),
 			ka, ds, filepath.Join(p.Dir, name+".sock"), sf, i)
 		if p.RAIDTool != "" {
 			f, err := filepath.Abs(p.RAIDFiles[i])
@@ -102,6 +114,7 @@ type Pair struct {
 	Configs [2]*agent.Config
 	Clients [2]*agent.Client
 	cancel  context.CancelFunc
+	stop    [2]context.CancelFunc
 	done    [2]chan error
 	closed  bool
 }
@@ -130,11 +143,14 @@ func StartPair(ctx context.Context, p RigPair, log *slog.Logger) (*Pair, error) 
 			return nil, err
 		}
 		pr.Clients[i] = agent.NewClient(cfg.API.Socket)
-		pr.done[i] = make(chan error, 1)
+		done := make(chan error, 1)
+		pr.done[i] = done
+		actx, stop := context.WithCancel(rctx)
+		pr.stop[i] = stop
 		go func() {
-			err := a.Run(rctx)
+			err := a.Run(actx)
 			closeHW()
-			pr.done[i] <- err
+			done <- err
 		}()
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -159,6 +175,23 @@ func StartPair(ctx context.Context, p RigPair, log *slog.Logger) (*Pair, error) 
 		}
 	}
 	return pr, nil
+}
+
+// Stop stops one agent (0 is A, 1 is B) and returns its error: the node's
+// hwagent is gone, its sessions closed. Close then skips it.
+func (p *Pair) Stop(i int) error {
+	if p.done[i] == nil {
+		return nil
+	}
+	p.stop[i]()
+	d := p.done[i]
+	p.done[i] = nil
+	select {
+	case err := <-d:
+		return err
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("agent %s did not stop", p.Configs[i].Node.Name)
+	}
 }
 
 // Close stops both agents and returns their errors; a second Close does
