@@ -31,6 +31,13 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 	if !env.PRTest {
 		return skip("PR matrix", "changes reservations: not run without consent", "run on a test LUN or in a maintenance window with --pr-test")
 	}
+	if env.LocalConfig != nil {
+		for i, d := range env.LocalConfig.Disks {
+			if d.Mode == agent.ModeSCSI2 {
+				return skip("PR matrix", fmt.Sprintf("disks[%d] (%s) is owned in scsi2 mode: the agents use no persistent reservations on it", i, d.Device), "the SCSI-2 reserve/release test covers it")
+			}
+		}
+	}
 	cs, sk := both(env, "PR matrix")
 	if sk != nil {
 		return sk
@@ -206,7 +213,11 @@ func SCSI2(ctx context.Context, env Env) []Result {
 	}
 	if env.Local != nil {
 		if d, err := env.Local.Disks(ctx); err == nil && len(d) > 0 && d[0].Holder != "" {
-			return skip("SCSI-2 reserve/release", "a persistent reservation is held by "+d[0].Holder, "release it first (hwagent release)")
+			what := "a persistent reservation is held by " + d[0].Holder
+			if d[0].Mode == agent.ModeSCSI2 {
+				what = "the agents' scsi2 mode holds a SCSI-2 reservation (" + d[0].Holder + ")"
+			}
+			return skip("SCSI-2 reserve/release", what, "release it first (hwagent release)")
 		}
 	}
 	const period = 100 * time.Millisecond

@@ -320,6 +320,10 @@ func writeDisks(w io.Writer, disks []agent.DiskStatus) {
 		if d.Identity != "" {
 			fmt.Fprintf(w, "  identity     %s\n", d.Identity)
 		}
+		if d.Mode == agent.ModeSCSI2 {
+			writeSCSI2Disk(w, d)
+			continue
+		}
 		fmt.Fprintf(w, "  PR generation=0x%x, %d registered reservation key(s): %s\n", d.Generation, len(d.Keys), strings.Join(d.Keys, " "))
 		if d.Holder != "" {
 			fmt.Fprintf(w, "  reservation  key=%s, %s\n", d.Holder, d.Type)
@@ -331,6 +335,26 @@ func writeDisks(w io.Writer, disks []agent.DiskStatus) {
 		for _, n := range d.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
+	}
+}
+
+// writeSCSI2Disk prints a scsi2 disk: no keys, only who holds the SCSI-2
+// reservation.
+func writeSCSI2Disk(w io.Writer, d agent.DiskStatus) {
+	fmt.Fprintln(w, "  mode         scsi2 (SCSI-2 reserve/release, no reservation keys)")
+	switch d.Holder {
+	case "":
+		fmt.Fprintln(w, "  reservation  none held by another node; this node does not hold it")
+	default:
+		fmt.Fprintf(w, "  reservation  held by %s\n", d.Holder)
+	}
+	fmt.Fprintf(w, "  this node    holds (renewals on time)=%s\n", yesNo(d.Owner))
+	fmt.Fprintf(w, "  other node   holds=%s\n", yesNo(d.PeerRegistered))
+	if d.FenceMethod != "" {
+		fmt.Fprintf(w, "  last fence   %s\n", d.FenceMethod)
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 }
 
