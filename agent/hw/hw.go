@@ -70,6 +70,7 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 			if err != nil {
 				return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d]", i), Msg: err.Error()}
 			}
+			d.pool = pool
 			disks = append(disks, d)
 			deps.Disks = append(deps.Disks, d)
 			continue

@@ -55,6 +55,10 @@ type SCSI2Disk struct {
 	s2cfg scsi.SCSI2Config
 	// open logs in (or opens the SG_IO device); tests replace it.
 	open func(ctx context.Context) (scsi.Transport, io.Closer, error)
+	// pool shares one iSCSI session per target with the node's other
+	// disks there (a second login with the same initiator name would
+	// reinstate theirs); nil gives the disk a pool of its own.
+	pool *Sessions
 
 	mu   sync.Mutex
 	sess io.Closer
@@ -120,15 +124,19 @@ func (d *SCSI2Disk) openDevice(ctx context.Context) (scsi.Transport, io.Closer, 
 	if err != nil {
 		return nil, nil, err
 	}
-	// A renewal, with its reconnect, must end within CommandTimeout (the
-	// challenge wait counts on it). A lost session drops the reservation
-	// on tgtd; the next renewal on the new session reserves again unless
-	// another node took the unit (then it conflicts: lost).
-	s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: d.cfg.Initiator, CommandTimeout: d.s2cfg.CommandTimeout, Logger: d.log})
+	// Each renewal is bounded by CommandTimeout through its context. A
+	// lost session drops the reservation on tgtd; the next renewal on the
+	// new session reserves again unless another node took the unit (then
+	// it conflicts: lost).
+	pool := d.pool
+	if pool == nil {
+		pool = NewSessions(d.log)
+	}
+	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, s, nil
+	return lu, closerFunc(release), nil
 }
 
 // session opens the device on first use.
@@ -171,12 +179,15 @@ func (d *SCSI2Disk) ActionTimeout() time.Duration {
 	return d.s2cfg.Wait + 3*d.s2cfg.CommandTimeout + time.Second
 }
 
-// late reports whether this node's renewals are overdue by more than one
-// period while it holds the unit: a challenger's wait (at least 2 x
-// period + the command timeout after its reset) may then end before this
-// node renews again, so it cannot claim the unit. d.mu must be held.
+// late reports whether no renewal succeeded for longer than
+// scsi.MinWait (2 x period + the command timeout) while this node holds
+// the unit. One failed renewal never makes it late (the one after lands
+// within that time); two in a row do, and a challenger that reset the unit
+// just after the last good renewal may then reserve once its wait (3 x
+// period + the command timeout by default) ends, so the node cannot claim
+// the unit. d.mu must be held.
 func (d *SCSI2Disk) late(now time.Time) bool {
-	return d.state == scsi2Holding && now.Sub(d.lastOK) > 2*d.s2cfg.Period
+	return d.state == scsi2Holding && now.Sub(d.lastOK) > scsi.MinWait(d.s2cfg.Period, d.s2cfg.CommandTimeout)
 }
 
 // Generation implements agent.Disk: TEST UNIT READY and the state counter,
@@ -247,7 +258,7 @@ func (d *SCSI2Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 	case late:
 		// Known from this node's own renewals: it cannot claim the unit,
 		// whatever TEST UNIT READY said (a challenger may have reset it).
-		s.Notes = append(s.Notes, fmt.Sprintf("registered=false, owner=false: no renewal succeeded for %s (more than 2 x the period): a challenger may have taken the unit", now.Sub(d.lastOK).Round(time.Millisecond)))
+		s.Notes = append(s.Notes, fmt.Sprintf("registered=false, owner=false: no renewal succeeded for %s (more than 2 x the period + the command timeout): a challenger may have taken the unit", now.Sub(d.lastOK).Round(time.Millisecond)))
 		if turErr != nil && !conflict {
 			s.Notes = append(s.Notes, "test unit ready: "+turErr.Error())
 		}
