@@ -336,7 +336,7 @@ func (d *Disk) Generation(ctx context.Context) (uint32, error) {
 
 // Status implements agent.Disk.
 func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
-	s := agent.DiskStatus{Device: d.cfg.Device, OwnKey: d.own.String(), PeerKey: d.peer.String(), Keys: []string{}}
+	s := agent.DiskStatus{Device: d.cfg.Device, Mode: agent.ModePR, OwnKey: d.own.String(), PeerKey: d.peer.String(), Keys: []string{}}
 	o, err := d.Owner(ctx)
 	if err != nil {
 		return s, err
