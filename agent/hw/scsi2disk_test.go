@@ -272,3 +272,31 @@ func TestDirectRefusesSCSI2(t *testing.T) {
 		t.Errorf("NewDirect with a scsi2 disk = %v, want ErrDirectSCSI2", err)
 	}
 }
+
+// Build makes a SCSI2Disk for a scsi2 disk, on the same session pool as
+// the node's PR disks (one session per target and initiator).
+func TestBuildSCSI2Disk(t *testing.T) {
+	y := "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nstate_dir: " + t.TempDir() + "\ndisks:\n" +
+		"  - device: iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0\n    initiator: iqn.2026-11.io.hakit:a\n" +
+		"  - device: iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/1\n    initiator: iqn.2026-11.io.hakit:a\n    mode: scsi2\n    scsi2_period_ms: 500\n"
+	cfg, err := agent.ParseConfig("a.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, closeAll, err := Build(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	pr, ok1 := deps.Disks[0].(*Disk)
+	s2, ok2 := deps.Disks[1].(*SCSI2Disk)
+	if !ok1 || !ok2 {
+		t.Fatalf("disks %T, %T: want *Disk, *SCSI2Disk", deps.Disks[0], deps.Disks[1])
+	}
+	if pr.pool == nil || s2.pool != pr.pool {
+		t.Error("the scsi2 disk does not share the node's session pool")
+	}
+	if c := s2.Config(); c.Period != 500*time.Millisecond || c.Wait != 2*time.Second {
+		t.Errorf("scsi2 config period %v wait %v, want 500ms and 2s", c.Period, c.Wait)
+	}
+}
