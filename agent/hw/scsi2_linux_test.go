@@ -16,10 +16,11 @@ import (
 )
 
 // rigSCSI2Disk is a scsi2 disk of the rig's tgtd LUN as initiator iqn,
-// renewing every 200 ms.
+// renewing every 400 ms (a challenge waits 1.6 s): a live owner must win
+// even on a loaded CI machine.
 func rigSCSI2Disk(t *testing.T, disk *rig.Disk, iqn string) *hw.SCSI2Disk {
 	t.Helper()
-	d, err := hw.NewSCSI2Disk(agent.DiskConfig{Device: disk.URL(), Initiator: iqn, Mode: agent.ModeSCSI2, SCSI2PeriodMS: 200}, testLogger(t).With("node", iqn[strings.LastIndex(iqn, ":")+1:]))
+	d, err := hw.NewSCSI2Disk(agent.DiskConfig{Device: disk.URL(), Initiator: iqn, Mode: agent.ModeSCSI2, SCSI2PeriodMS: 400}, testLogger(t).With("node", iqn[strings.LastIndex(iqn, ":")+1:]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestIntegrationSCSI2Challenge(t *testing.T) {
 // scsi2 disk.
 func TestIntegrationSCSI2PairFence(t *testing.T) {
 	disk := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}})
-	rp := hw.RigPair{Disk: disk, Cable: rig.CableFor(t, rig.CableConfig{}), Net: rig.NetFor(t, rig.NetConfig{}), IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir(), DiskMode: agent.ModeSCSI2}
+	rp := hw.RigPair{Disk: disk, Cable: rig.CableFor(t, rig.CableConfig{}), Net: rig.NetFor(t, rig.NetConfig{}), IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir(), DiskMode: agent.ModeSCSI2, SCSI2PeriodMS: 400}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := hw.StartPair(ctx, rp, testLogger(t))
