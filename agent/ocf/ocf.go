@@ -153,7 +153,8 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 }
 
 // monitor: Success when this node's key is registered and holds the
-// reservation on every disk, NotRunning when it holds none, ErrGeneric
+// reservation on every disk (on a scsi2 disk: this node holds the SCSI-2
+// reservation), NotRunning when it holds none, ErrGeneric
 // otherwise (a disk unreadable, some held and some not).
 func monitor(ctx context.Context, be Backend) (int, string) {
 	disks, err := be.Disks(ctx)
@@ -168,6 +169,15 @@ func monitor(ctx context.Context, be Backend) (int, string) {
 	for _, d := range disks {
 		if d.Error != "" {
 			return ErrGeneric, fmt.Sprintf("%s: %s", d.Device, d.Error)
+		}
+		if d.Mode == agent.ModeSCSI2 {
+			// No keys: the disk layer says whether this node holds the
+			// SCSI-2 reservation with its renewals on time.
+			if d.Registered && d.Owner {
+				held++
+			}
+			parts = append(parts, fmt.Sprintf("%s scsi2 holder %q", d.Device, d.Holder))
+			continue
 		}
 		if d.Registered && d.Holder != "" && d.Holder == d.OwnKey {
 			held++
@@ -191,7 +201,8 @@ const diskMetadata = `<?xml version="1.0"?>
 Takes the shared disks of a hakit pair for this node through the local hwagent: start
 acquires them (SCSI-3 persistent reservation; a holder that is fenced or gone is
 preempted), stop releases them, monitor checks that this node's key is registered and
-holds the reservation on every disk. start refuses on a node that was fenced (its key is
+holds the reservation on every disk (a disk in hwagent's scsi2 mode: this node holds
+its SCSI-2 reservation and renews it). start refuses on a node that was fenced (its key is
 gone) until it is unfenced. Use it with the stonith device fence_hwagent and
 provides=unfencing.
 </longdesc>

@@ -41,6 +41,10 @@ var (
 	other   = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Keys: []string{"0x1", "0x2"}, Registered: true, Holder: "0x2"}}
 	gone    = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Keys: []string{"0x2"}, Holder: "0x2"}}
 	broken  = []agent.DiskStatus{{Device: "/dev/sdb", OwnKey: "0x1", Error: "NOT READY"}}
+	// scsi2 disks have no keys.
+	held2  = []agent.DiskStatus{{Device: "/dev/sdc", Mode: agent.ModeSCSI2, Keys: []string{}, Registered: true, Owner: true, Holder: "this node"}}
+	other2 = []agent.DiskStatus{{Device: "/dev/sdc", Mode: agent.ModeSCSI2, Keys: []string{}, PeerRegistered: true, Holder: "other"}}
+	free2  = []agent.DiskStatus{{Device: "/dev/sdc", Mode: agent.ModeSCSI2, Keys: []string{}}}
 )
 
 func TestDisk(t *testing.T) {
@@ -66,6 +70,11 @@ func TestDisk(t *testing.T) {
 		{name: "stop when not held", action: "stop", be: fakeBackend{disks: other}, code: Success},
 		{name: "stop on an unreadable disk fails", action: "stop", be: fakeBackend{disks: broken}, code: ErrGeneric},
 		{name: "stop whose release did not take", action: "stop", be: fakeBackend{disks: holding}, code: ErrGeneric, actions: []string{"release"}, errOut: "still holds"},
+		{name: "monitor scsi2 held", action: "monitor", be: fakeBackend{disks: held2}, code: Success},
+		{name: "monitor scsi2 another holder", action: "monitor", be: fakeBackend{disks: other2}, code: NotRunning},
+		{name: "monitor scsi2 mixed with pr", action: "monitor", be: fakeBackend{disks: append(append([]agent.DiskStatus{}, holding...), free2...)}, code: ErrGeneric, errOut: "only some"},
+		{name: "start scsi2 acquires", action: "start", be: fakeBackend{disks: free2, after: map[string][]agent.DiskStatus{"acquire": held2}}, code: Success, actions: []string{"acquire"}},
+		{name: "stop scsi2 releases", action: "stop", be: fakeBackend{disks: held2, after: map[string][]agent.DiskStatus{"release": free2}}, code: Success, actions: []string{"release"}},
 		{name: "validate-all", action: "validate-all", code: Success},
 		{name: "validate-all missing config", action: "validate-all", cfg: "missing", code: ErrInstalled},
 		{name: "validate-all bad config", action: "validate-all", cfg: "node: {}\n", code: ErrConfigured},
