@@ -16,13 +16,15 @@ import (
 	"github.com/hakit/hakit/internal/testutil"
 )
 
-// TestIntegrationOCFTester runs Debian's ocf-tester (resource-agents) on the
-// built hakit-disk against node A's hwagent on the rig, then checks that a
-// fenced node refuses to start.
-func TestIntegrationOCFTester(t *testing.T) {
+// ocfRig starts two agents on the rig with the disk in mode ("" for pr),
+// builds hakit-disk, runs ocf-tester on it against node A's agent and
+// returns the pair and a runner of hakit-disk on a node.
+func ocfRig(t *testing.T, mode string) (*hw.Pair, func(node int, action string) (int, string)) {
+	t.Helper()
 	testutil.SkipUnlessRoot(t)
 	testutil.SkipUnlessTools(t, "ocf-tester", "go")
 	rp := hw.RigPairFor(t, "iqn.2026-11.io.hakit:node-a", "iqn.2026-11.io.hakit:node-b")
+	rp.DiskMode = mode
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := hw.StartPair(ctx, rp, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -61,8 +63,9 @@ func TestIntegrationOCFTester(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "passed all tests") {
 		t.Fatalf("ocf-tester: %v", err)
 	}
-
-	agentRun := func(node int, action string) (int, string) {
+	return p, func(node int, action string) (int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, action)
 		cmd.Env = append(os.Environ(), "OCF_RESKEY_config="+p.Paths[node])
 		var errb bytes.Buffer
@@ -75,6 +78,41 @@ func TestIntegrationOCFTester(t *testing.T) {
 		}
 		return 0, errb.String()
 	}
+}
+
+// TestIntegrationOCFTesterSCSI2 runs ocf-tester with the disk in hwagent's
+// scsi2 mode, then: node A holds the disk, node B's start is refused while
+// A holds it, and B starts once A stopped.
+func TestIntegrationOCFTesterSCSI2(t *testing.T) {
+	_, agentRun := ocfRig(t, "scsi2")
+	for _, st := range []struct {
+		node         int
+		action, what string
+		code         int
+		msg          string
+	}{
+		{0, "start", "", 0, ""},
+		{0, "monitor", "", 0, ""},
+		{1, "monitor", " while node-a holds", 7, ""},
+		{1, "start", " while node-a holds", 1, "another node holds"},
+		{0, "stop", "", 0, ""},
+		{1, "start", " after node-a stopped", 0, ""},
+		{1, "monitor", "", 0, ""},
+	} {
+		code, msg := agentRun(st.node, st.action)
+		if code != st.code || !strings.Contains(msg, st.msg) {
+			t.Fatalf("%s on node-%c%s: exit %d %q, want %d and %q", st.action, 'a'+st.node, st.what, code, msg, st.code, st.msg)
+		}
+	}
+}
+
+// TestIntegrationOCFTester runs Debian's ocf-tester (resource-agents) on the
+// built hakit-disk against node A's hwagent on the rig, then checks that a
+// fenced node refuses to start.
+func TestIntegrationOCFTester(t *testing.T) {
+	p, agentRun := ocfRig(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	// Node A holds the disk; node B fences it: A's monitor says not
 	// running, and A's start is refused.
 	if code, msg := agentRun(0, "start"); code != 0 {
