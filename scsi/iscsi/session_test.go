@@ -908,13 +908,10 @@ func TestAsyncSCSIEventAndRenegotiate(t *testing.T) {
 		t.Fatal("OnSCSIEvent not called")
 	}
 	fc.send(&asyncMsg{Event: asyncNegotiateParams, Param3: 2})
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Connected && time.Now().Before(deadline) {
+	deadline := time.Now().Add(8 * time.Second)
+	for s.Stats().Reconnects == 0 && time.Now().Before(deadline) {
 		if _, err := s.Execute(context.Background(), tur()); err != nil {
 			t.Fatal(err)
-		}
-		if s.Stats().Reconnects > 0 {
-			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
