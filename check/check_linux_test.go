@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
-	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 )
 
 const (
@@ -24,15 +24,15 @@ func logger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func rigEnv(t testing.TB) (check.Env, hw.RigPair) {
+func rigEnv(t testing.TB) (check.Env, rigpair.RigPair) {
 	t.Helper()
-	rp := hw.RigPairFor(t, iqnA, iqnB)
+	rp := rigpair.RigPairFor(t, iqnA, iqnB)
 	// The synthetic ipssend pair: partners named, IDs 6 and 7.
 	rp.RAIDTool = "ipssend"
 	rp.RAIDFiles = [2]string{"../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := hw.StartPair(ctx, rp, logger(t))
+	p, err := rigpair.StartPair(ctx, rp, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/cli"
 	"github.com/hakit/hakit/agent/fence"
-	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 )
 
 // Rig is what the demo runs on: the rig's parts and each node's initiator
@@ -55,8 +55,8 @@ func RunDemo(ctx context.Context, stdout io.Writer, r Rig, log *slog.Logger) err
 	}
 	defer os.RemoveAll(dir)
 	out := &printer{w: stdout}
-	rp := hw.RigPair{Disk: r.Disk, Cable: r.Cable, Net: r.Net, IQN: [2]string{r.IQNA, r.IQNB}, Dir: dir, RAIDTool: r.RAIDTool, RAIDFiles: r.RAIDFiles}
-	pair, err := hw.StartPair(ctx, rp, log)
+	rp := rigpair.RigPair{Disk: r.Disk, Cable: r.Cable, Net: r.Net, IQN: [2]string{r.IQNA, r.IQNB}, Dir: dir, RAIDTool: r.RAIDTool, RAIDFiles: r.RAIDFiles}
+	pair, err := rigpair.StartPair(ctx, rp, log)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 )
 
 // procStat returns a process's user+system CPU time and its resident and
@@ -60,7 +61,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 		}
 		window = d
 	}
-	rp := hw.RigPair{
+	rp := rigpair.RigPair{
 		Disk:         rig.DiskFor(b, rig.DiskConfig{Initiators: []string{iqnA, iqnB}}),
 		Cable:        rig.CableFor(b, rig.CableConfig{}),
 		Net:          rig.NetFor(b, rig.NetConfig{}),

@@ -13,6 +13,7 @@ import (
 	"github.com/hakit/hakit/agent/fence"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 )
 
 const (
@@ -25,15 +26,15 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 // rigPair builds the rig and starts two agents on it.
-func rigPair(t *testing.T) (hw.RigPair, *hw.Pair) {
+func rigPair(t *testing.T) (rigpair.RigPair, *rigpair.Pair) {
 	t.Helper()
 	disk := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}})
 	cable := rig.CableFor(t, rig.CableConfig{})
 	nw := rig.NetFor(t, rig.NetConfig{})
-	rp := hw.RigPair{Disk: disk, Cable: cable, Net: nw, IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir()}
+	rp := rigpair.RigPair{Disk: disk, Cable: cable, Net: nw, IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := hw.StartPair(ctx, rp, testLogger(t))
+	p, err := rigpair.StartPair(ctx, rp, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hakit/hakit/agent/fence"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -98,10 +99,10 @@ func TestIntegrationSCSI2Challenge(t *testing.T) {
 // scsi2 disk.
 func TestIntegrationSCSI2PairFence(t *testing.T) {
 	disk := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{iqnA, iqnB}})
-	rp := hw.RigPair{Disk: disk, Cable: rig.CableFor(t, rig.CableConfig{}), Net: rig.NetFor(t, rig.NetConfig{}), IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir(), DiskMode: agent.ModeSCSI2, SCSI2PeriodMS: 400}
+	rp := rigpair.RigPair{Disk: disk, Cable: rig.CableFor(t, rig.CableConfig{}), Net: rig.NetFor(t, rig.NetConfig{}), IQN: [2]string{iqnA, iqnB}, Dir: t.TempDir(), DiskMode: agent.ModeSCSI2, SCSI2PeriodMS: 400}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	p, err := hw.StartPair(ctx, rp, testLogger(t))
+	p, err := rigpair.StartPair(ctx, rp, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,23 +11,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 	"github.com/hakit/hakit/internal/testutil"
 )
 
 // ocfRig starts two agents on the rig with the disk in mode ("" for pr),
 // builds hakit-disk, runs ocf-tester on it against node A's agent and
 // returns the pair and a runner of hakit-disk on a node.
-func ocfRig(t *testing.T, mode string) (*hw.Pair, func(node int, action string) (int, string)) {
+func ocfRig(t *testing.T, mode string) (*rigpair.Pair, func(node int, action string) (int, string)) {
 	t.Helper()
 	testutil.SkipUnlessRoot(t)
 	testutil.SkipUnlessTools(t, "ocf-tester", "go")
-	rp := hw.RigPairFor(t, "iqn.2026-11.io.hakit:node-a", "iqn.2026-11.io.hakit:node-b")
+	rp := rigpair.RigPairFor(t, "iqn.2026-11.io.hakit:node-a", "iqn.2026-11.io.hakit:node-b")
 	rp.DiskMode = mode
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p, err := hw.StartPair(ctx, rp, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	p, err := rigpair.StartPair(ctx, rp, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}

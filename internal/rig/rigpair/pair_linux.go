@@ -1,4 +1,4 @@
-package hw
+package rigpair
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
 )
 
@@ -131,7 +132,7 @@ func StartPair(ctx context.Context, p RigPair, log *slog.Logger) (*Pair, error) 
 	rctx, cancel := context.WithCancel(context.Background())
 	pr := &Pair{Paths: paths, Configs: cfgs, cancel: cancel}
 	for i, cfg := range cfgs {
-		deps, closeHW, err := Build(cfg, log.With("node", cfg.Node.Name))
+		deps, closeHW, err := hw.Build(cfg, log.With("node", cfg.Node.Name))
 		if err != nil {
 			pr.Close()
 			return nil, err
