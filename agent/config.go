@@ -7,13 +7,14 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hakit/hakit/scsi/iscsi"
 )
 
 // Config is one node's hwagent configuration, read from YAML by ParseConfig.
@@ -129,6 +130,17 @@ type DiskConfig struct {
 	// the longest period keeps a fence within fence_hwagent's default
 	// power_timeout. Only with mode scsi2.
 	SCSI2PeriodMS int `yaml:"scsi2_period_ms"`
+	// CHAPUser and CHAPSecretFile authenticate this initiator to an iSCSI
+	// target with CHAP; the file (mode 0600, owned by root) holds the
+	// secret. They replace a user%password in the URL, which whoever reads
+	// this file could read.
+	CHAPUser       string `yaml:"chap_user"`
+	CHAPSecretFile string `yaml:"chap_secret_file"`
+	// TargetCHAPUser and TargetCHAPSecretFile turn on mutual CHAP: the
+	// target must prove it knows the secret in the file; TargetCHAPUser,
+	// when set, is the name it must give.
+	TargetCHAPUser       string `yaml:"target_chap_user"`
+	TargetCHAPSecretFile string `yaml:"target_chap_secret_file"`
 }
 
 // Disk ownership modes (DiskConfig.Mode).
@@ -291,7 +303,20 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// yamlQuoted is a value the yaml decoder quotes from the file in its errors.
+var yamlQuoted = regexp.MustCompile("`[^`]*`|\"[^\"]*\"")
+
+// yamlField is an unknown key in a yaml error; it is shown only when it
+// looks like a key name (yamlKeyName), not like a line of some other file.
+var (
+	yamlField   = regexp.MustCompile(`field (.*?) not found`)
+	yamlKeyName = regexp.MustCompile(`^[A-Za-z0-9_]{1,40}$`)
+)
+
 // yamlError turns a yaml error into a *ConfigError carrying its first line.
+// Text the decoder quotes from the file is cut out: a file that fails to
+// parse may be anything (config=/etc/shadow), and its content must not
+// reach a log.
 func yamlError(name string, err error) error {
 	msg := err.Error()
 	var te *yaml.TypeError
@@ -301,6 +326,13 @@ func yamlError(name string, err error) error {
 			msg = "yaml: " + msg
 		}
 	}
+	msg = yamlQuoted.ReplaceAllString(msg, "(value not shown)")
+	msg = yamlField.ReplaceAllStringFunc(msg, func(m string) string {
+		if f := yamlField.FindStringSubmatch(m)[1]; !yamlKeyName.MatchString(f) {
+			return "field (not shown) not found"
+		}
+		return m
+	})
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return &ConfigError{File: name, Line: n, Msg: m[2]}
@@ -482,9 +514,12 @@ func (c *Config) validate() *ConfigError {
 			return bad(f+".device", "%s", err)
 		}
 		if j, dup := seen[d.Device]; dup {
-			return bad(f+".device", "%q: already listed as disks[%d]", d.Device, j)
+			return bad(f+".device", "%q: already listed as disks[%d]", ShownDevice(d.Device), j)
 		}
 		seen[d.Device] = i
+		if field, err := checkCHAP(d); err != "" {
+			return bad(f+"."+field, "%s", err)
+		}
 		if strings.HasPrefix(d.Device, "iscsi://") && !strings.HasPrefix(d.Initiator, "iqn.") && !strings.HasPrefix(d.Initiator, "eui.") {
 			return bad(f+".initiator", "%q: an iscsi:// disk needs this node's initiator name (iqn.... or eui....)", d.Initiator)
 		}
@@ -580,20 +615,12 @@ func checkDevice(d DiskConfig) string {
 	case strings.HasPrefix(d.Device, "/dev/"):
 		return ""
 	case strings.HasPrefix(d.Device, "iscsi://"):
-		u, err := url.Parse(d.Device)
-		if err != nil {
-			return fmt.Sprintf("%q: %v", d.Device, err)
-		}
-		parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-		if u.Host == "" || len(parts) != 2 || parts[0] == "" {
-			return fmt.Sprintf("%q: want iscsi://host[:port]/target-iqn/lun", d.Device)
-		}
-		if n, err := strconv.Atoi(parts[1]); err != nil || n < 0 || n > 16383 {
-			return fmt.Sprintf("%q: LUN %q: want 0 to 16383", d.Device, parts[1])
+		if _, err := iscsi.ParseURL(d.Device); err != nil {
+			return err.Error() // names the URL with any password masked
 		}
 		return ""
 	}
-	return fmt.Sprintf("%q: want /dev/sdX, /dev/sgN or iscsi://host[:port]/iqn/lun", d.Device)
+	return fmt.Sprintf("%q: want /dev/sdX, /dev/sgN or iscsi://host[:port]/iqn/lun", ShownDevice(d.Device))
 }
 
 func checkLoopback(hostport string) string {

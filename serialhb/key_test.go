@@ -38,6 +38,8 @@ func TestLoadKey(t *testing.T) {
 		{"only white space", write("ws", "\n\n   \n", 0o600), serialhb.ErrShortKey, "holds 0 bytes", ""},
 		{"world readable", write("wr", "0123456789abcdef", 0o644), serialhb.ErrKeyFile, "chmod 600", ""},
 		{"directory", dir, serialhb.ErrKeyFile, "not a regular file", ""},
+		{"symlink", symlink(t, write("target", "0123456789abcdef", 0o600), filepath.Join(dir, "link")), serialhb.ErrKeyFile, "symlink", ""},
+		{"over 4096 bytes", write("big", strings.Repeat("k", 4097), 0o600), serialhb.ErrKeyFile, "at most 4096", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, err := serialhb.LoadKey(tc.path)
@@ -52,4 +54,12 @@ func TestLoadKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+func symlink(t *testing.T, target, link string) string {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	return link
 }

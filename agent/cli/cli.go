@@ -117,6 +117,9 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", *path, w)
+	}
 	fmt.Fprintf(stdout, "%s: ok: node %s (id %d), peer %s (id %d), cluster %d, %d disk(s), socket %s\n", *path, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID, cfg.Cluster.ID, len(cfg.Disks), cfg.API.Socket)
 	return nil
 }
@@ -152,6 +155,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := serialhb.LockMemory(); err != nil {
 			log.Warn("memory not locked: the heartbeat may wait for page-ins under memory pressure", "err", err)
 		}
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w)
 	}
 	return RunAgent(ctx, cfg, log)
 }

@@ -12,6 +12,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/hakit/hakit/agent"
 )
 
 // Param is one option of the agent, as the metadata lists it.
@@ -207,7 +209,7 @@ func Resolve(stdin, cmdline map[string]string) (Options, error) {
 	}
 	for _, d := range strings.Split(m["devices"], ",") {
 		if d = strings.TrimSpace(d); d != "" {
-			o.Devices = append(o.Devices, d)
+			o.Devices = append(o.Devices, agent.ShownDevice(d)) // as the agent shows it
 		}
 	}
 	var err error

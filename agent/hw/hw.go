@@ -134,6 +134,8 @@ func RAIDSource(c agent.RAIDConfig) (raidctl.Source, error) {
 // methods are safe for concurrent use.
 type Disk struct {
 	cfg       agent.DiskConfig
+	name      string // cfg.Device as shown: any CHAP password masked
+	chap      chapSecrets
 	own, peer scsi.Key
 	log       *slog.Logger
 
@@ -164,7 +166,15 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Disk{cfg: c, own: own, peer: peer, log: log.With("device", c.Device)}
+	chap, err := readCHAP(c)
+	if err == nil && c.TargetCHAPSecretFile != "" {
+		err = fmt.Errorf("target_chap_secret_file: %w: mutual CHAP is not passed to the shared iSCSI sessions yet", errors.ErrUnsupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
+	}
+	d := &Disk{cfg: c, name: agent.ShownDevice(c.Device), chap: chap, own: own, peer: peer}
+	d.log = log.With("device", d.name)
 	if stateDir != "" {
 		d.latch = DiskLatch(stateDir, c.Device)
 	}
@@ -201,7 +211,7 @@ func DiskLatch(stateDir, device string) agent.StateFile {
 // ownerConfig is the scsi.Owner configuration for transport t, with the
 // fenced latch loaded from and persisted to the state directory.
 func (d *Disk) ownerConfig(t scsi.Transport) (scsi.OwnerConfig, error) {
-	c := scsi.OwnerConfig{Transport: t, Name: d.cfg.Device, Key: d.own, Logger: d.log, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
+	c := scsi.OwnerConfig{Transport: t, Name: d.name, Key: d.own, Logger: d.log, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
 	if d.latch.Path == "" {
 		return c, nil
 	}
@@ -215,13 +225,14 @@ func (d *Disk) ownerConfig(t scsi.Transport) (scsi.OwnerConfig, error) {
 	}
 	f := d.latch
 	c.OnLatch = func(reason string) error {
-		return f.Store(agent.Latch{Reason: reason, Since: time.Now().UTC(), Device: d.cfg.Device})
+		return f.Store(agent.Latch{Reason: reason, Since: time.Now().UTC(), Device: d.name})
 	}
 	return c, nil
 }
 
-// Device implements agent.Disk.
-func (d *Disk) Device() string { return d.cfg.Device }
+// Device implements agent.Disk: the device as configured, with any CHAP
+// password masked.
+func (d *Disk) Device() string { return d.name }
 
 // Key is this node's key on the disk.
 func (d *Disk) Key() scsi.Key { return d.own }
@@ -261,6 +272,9 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	pool := d.pool
 	if pool == nil {
 		pool = NewSessions(d.log)
+	}
+	if d.cfg.CHAPUser != "" {
+		u.User, u.Password = d.cfg.CHAPUser, d.chap.own
 	}
 	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator)
 	if err != nil {
@@ -336,7 +350,7 @@ func (d *Disk) Generation(ctx context.Context) (uint32, error) {
 
 // Status implements agent.Disk.
 func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
-	s := agent.DiskStatus{Device: d.cfg.Device, Mode: agent.ModePR, OwnKey: d.own.String(), PeerKey: d.peer.String(), Keys: []string{}}
+	s := agent.DiskStatus{Device: d.name, Mode: agent.ModePR, OwnKey: d.own.String(), PeerKey: d.peer.String(), Keys: []string{}}
 	o, err := d.Owner(ctx)
 	if err != nil {
 		return s, err

@@ -89,8 +89,8 @@ func NewSCSI2Disk(c agent.DiskConfig, log *slog.Logger) (*SCSI2Disk, error) {
 	if period <= 0 {
 		period = time.Duration(agent.DefaultSCSI2PeriodMS) * time.Millisecond
 	}
-	d := &SCSI2Disk{cfg: c, log: log.With("device", c.Device, "mode", agent.ModeSCSI2)}
-	d.s2cfg = scsi.SCSI2Config{Name: c.Device, Period: period, Logger: d.log}
+	d := &SCSI2Disk{cfg: c, log: log.With("device", agent.ShownDevice(c.Device), "mode", agent.ModeSCSI2)}
+	d.s2cfg = scsi.SCSI2Config{Name: agent.ShownDevice(c.Device), Period: period, Logger: d.log}
 	// Fill the defaults (CommandTimeout, Wait) and check them now.
 	probe := d.s2cfg
 	probe.Transport = nopTransport{}
@@ -158,12 +158,12 @@ func (d *SCSI2Disk) session(ctx context.Context) (*scsi.SCSI2, *scsi.Device, err
 		return nil, nil, err
 	}
 	d.sess, d.s2 = c, s2
-	d.dev = &scsi.Device{Transport: t, Name: d.cfg.Device, UnitAttentionRetries: 8, TransportRetries: 2}
+	d.dev = &scsi.Device{Transport: t, Name: agent.ShownDevice(d.cfg.Device), UnitAttentionRetries: 8, TransportRetries: 2}
 	return s2, d.dev, nil
 }
 
 // Device implements agent.Disk.
-func (d *SCSI2Disk) Device() string { return d.cfg.Device }
+func (d *SCSI2Disk) Device() string { return agent.ShownDevice(d.cfg.Device) }
 
 // Mode is agent.ModeSCSI2.
 func (d *SCSI2Disk) Mode() string { return agent.ModeSCSI2 }
@@ -221,7 +221,7 @@ func (d *SCSI2Disk) Generation(ctx context.Context) (uint32, error) {
 // this node's. Registered and Owner are true only while this node holds the
 // unit, the device answers GOOD and the last renewal is on time.
 func (d *SCSI2Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
-	s := agent.DiskStatus{Device: d.cfg.Device, Mode: agent.ModeSCSI2, Keys: []string{}}
+	s := agent.DiskStatus{Device: agent.ShownDevice(d.cfg.Device), Mode: agent.ModeSCSI2, Keys: []string{}}
 	_, dev, err := d.session(ctx)
 	if err != nil {
 		return s, err

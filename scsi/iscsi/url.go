@@ -176,3 +176,13 @@ func hidePassword(s string) string {
 	}
 	return out
 }
+
+// MaskURL is s with the password of an iscsi:// URL replaced by ***, for
+// logs, errors and any other output; s need not parse. Any other string is
+// returned unchanged.
+func MaskURL(s string) string {
+	if u, err := ParseURL(s); err == nil {
+		return u.String()
+	}
+	return hidePassword(s)
+}

@@ -1,0 +1,54 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hakit/hakit/scsi/iscsi"
+)
+
+// ShownDevice is the form of a configured device that may be shown: in
+// logs, errors, status, events and metric labels. An iscsi:// URL has its
+// CHAP password replaced by ***; a device path is unchanged.
+func ShownDevice(device string) string { return iscsi.MaskURL(device) }
+
+// Warnings are the findings of a valid configuration that an operator
+// should fix: today, CHAP passwords written into a disk URL, where whoever
+// can read the configuration file reads them too.
+func (c *Config) Warnings() []string {
+	var w []string
+	for i, d := range c.Disks {
+		if u, err := iscsi.ParseURL(d.Device); err == nil && u.Password != "" {
+			w = append(w, fmt.Sprintf("disks[%d].device %s: the CHAP password in the URL is readable by whoever can read the configuration file; move it to a secret file readable by root only", i, u))
+		}
+	}
+	return w
+}
+
+// checkCHAP checks a disk's CHAP settings; it returns the field at fault
+// and what is wrong, or "" when they are fine. Secret files are read when
+// the agent starts, not here.
+func checkCHAP(d DiskConfig) (field, msg string) {
+	iscsiDisk := strings.HasPrefix(d.Device, "iscsi://")
+	var urlUser bool
+	if u, err := iscsi.ParseURL(d.Device); err == nil {
+		urlUser = u.User != ""
+	}
+	switch {
+	case !iscsiDisk && (d.CHAPUser != "" || d.CHAPSecretFile != "" || d.TargetCHAPUser != "" || d.TargetCHAPSecretFile != ""):
+		return "chap_user", "CHAP applies to iscsi:// disks only"
+	case d.CHAPUser != "" && urlUser:
+		return "chap_user", "the device URL names a CHAP user too: keep one (chap_user with chap_secret_file)"
+	case d.CHAPUser != "" && d.CHAPSecretFile == "":
+		return "chap_secret_file", "missing: chap_user needs the file that holds its secret"
+	case d.CHAPSecretFile != "" && d.CHAPUser == "":
+		return "chap_user", "missing: chap_secret_file needs the CHAP user name"
+	case d.TargetCHAPUser != "" && d.TargetCHAPSecretFile == "":
+		return "target_chap_secret_file", "missing: target_chap_user needs the file that holds the target's secret"
+	case d.TargetCHAPSecretFile != "" && d.CHAPUser == "" && !urlUser:
+		return "chap_user", "missing: mutual CHAP (target_chap_secret_file) needs this initiator's CHAP user and secret too"
+	case d.CHAPSecretFile != "" && d.CHAPSecretFile == d.TargetCHAPSecretFile:
+		return "target_chap_secret_file", "same file as chap_secret_file: the target's secret must differ from the initiator's (RFC 7143)"
+	}
+	return "", ""
+}
