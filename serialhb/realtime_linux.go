@@ -55,17 +55,6 @@ func processRealtime(priority int) error {
 	return nil
 }
 
-// threadRealtime gives the calling OS thread the real-time round-robin
-// policy at priority; the caller has locked its goroutine to the thread
-// (runtime.LockOSThread), so the policy follows that goroutine alone.
-func threadRealtime(priority int) error {
-	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Flags: unix.SCHED_FLAG_RESET_ON_FORK, Priority: uint32(priority)}
-	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-		return fmt.Errorf("serialhb: realtime: sched_setattr SCHED_RR %d: %w (needs root or CAP_SYS_NICE)", priority, err)
-	}
-	return nil
-}
-
 // LockMemory locks the process's memory (mlockall current and future, on
 // fault), so that a heartbeat never waits for a page-in; it needs root or
 // CAP_IPC_LOCK (or a large enough RLIMIT_MEMLOCK). MCL_ONFAULT locks pages

@@ -5,8 +5,6 @@ package serialhb
 // SetRealtime is not supported on this platform.
 func SetRealtime(priority int) error { return errUnsupported("realtime scheduling") }
 
-func threadRealtime(int) error { return errUnsupported("realtime scheduling") }
-
 // LockMemory is not supported on this platform.
 func LockMemory() error { return errUnsupported("memory locking") }
 
