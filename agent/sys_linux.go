@@ -43,10 +43,27 @@ func peerCred(c net.Conn) (Cred, error) {
 // agent fails before it touches anything. The returned file holds the lock
 // until closed.
 func lockSocket(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("api socket directory: %w", err)
 	}
-	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	// Nobody but root (or the agent's user) may plant files there: the
+	// lock and the socket are created in it.
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return nil, fmt.Errorf("api socket directory: %w", err)
+	}
+	if st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0 {
+		return nil, fmt.Errorf("api socket directory %s is writable by group or others (mode %04o): use a directory only root can write, e.g. /run/hakit", dir, st.Mode&0o7777)
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return nil, fmt.Errorf("api socket directory %s is owned by uid %d, not root or this user", dir, st.Uid)
+	}
+	// O_NOFOLLOW: a planted symlink is refused, never followed to a victim.
+	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("api socket lock %s.lock is a symbolic link: refusing to follow it (remove it)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("api socket lock: %w", err)
 	}
