@@ -74,7 +74,7 @@ func ParseStorcliText(data []byte) (*System, error) {
 				sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: the capture ends in controller %s's block (last section %q, line %d) where storcli does not end one: it may be truncated (storcli text has no end marker; use storcli /c%s show all J)", ctrl.ID, last, lastTitle.n, ctrl.ID))
 			}
 		}
-		if !pdCountSeen(counts) && sections["Physical Device Information"] {
+		if _, pdCount := counts["Physical Drives"]; !pdCount && sections["Physical Device Information"] {
 			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s lists its drives only as Physical Device Information (HBA or JBOD mode): drives are not read from this output; use storcli /c%s show all J", ctrl.ID, ctrl.ID))
 		}
 		if b := ctrl.Battery; b != nil && b.Present != nil && *b.Present && !sections["Cachevault_Info"] && !sections["BBU_Info"] {
@@ -369,10 +369,4 @@ func (tb *textTable) finish(ctrl *Controller, listed map[string]int) error {
 		}
 	}
 	return nil
-}
-
-// pdCountSeen reports whether a "Physical Drives = N" line was read.
-func pdCountSeen(counts map[string]int) bool {
-	_, ok := counts["Physical Drives"]
-	return ok
 }

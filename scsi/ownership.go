@@ -626,7 +626,7 @@ func (o *Owner) reregister(ctx context.Context, r *Result, op string, own0 int, 
 	if err != nil {
 		cause = fmt.Errorf("REGISTER AND IGNORE EXISTING KEY: %w", err)
 	} else {
-		k, kerr := o.readKeys(ctx)
+		k, kerr := o.dev.ReadKeys(ctx)
 		switch {
 		case kerr != nil:
 			cause = fmt.Errorf("READ KEYS after the re-register: %w", kerr)
@@ -656,7 +656,7 @@ func (o *Owner) reregister(ctx context.Context, r *Result, op string, own0 int, 
 // ErrNotRegistered when this node's key is gone, else
 // ErrReassertUnconfirmed (the key is an orphan's; retry).
 func (o *Owner) verdict(ctx context.Context, r *Result, op string, cause error) error {
-	k, err := o.readKeys(ctx)
+	k, err := o.dev.ReadKeys(ctx)
 	if err != nil {
 		return o.opErr(op, fmt.Errorf("%w: %v; READ KEYS after it: %w", ErrReassertUnconfirmed, cause, err))
 	}
@@ -711,9 +711,6 @@ func (o *Owner) unregisterOnce(ctx context.Context) error {
 	}
 	return fmt.Errorf("unregister: %v; probe: %w", uerr, perr)
 }
-
-// readKeys is READ KEYS on the Owner's device.
-func (o *Owner) readKeys(ctx context.Context) (Keys, error) { return o.dev.ReadKeys(ctx) }
 
 // onNexus runs op, a PR OUT with this node's key. When it conflicts while
 // this node's key is still registered, this I_T nexus may have lost its
