@@ -163,24 +163,28 @@ const (
 </primitive>`
 )
 
-func TestIntegrationFencerKill(t *testing.T) {
-	c := cluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+// configure turns fencing on and creates the stonith device, hakit-disk,
+// a Dummy that runs with it and any extra constraints, then waits until
+// both run on one node: it returns that node (the holder) and the other.
+func configure(ctx context.Context, t *testing.T, c *pcmk.Cluster, constraints ...string) (holder, other *pcmk.Node) {
+	t.Helper()
 	a := c.Nodes()[0]
-	for _, args := range [][]string{
+	cmds := [][]string{
 		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "true"},
 		{"cibadmin", "-C", "-o", "resources", "-X", fenceDevice},
 		{"cibadmin", "-C", "-o", "resources", "-X", disk},
 		{"cibadmin", "-C", "-o", "resources", "-X", dummy},
 		{"cibadmin", "-C", "-o", "constraints", "-X", diskFirst},
 		{"cibadmin", "-C", "-o", "constraints", "-X", together},
-	} {
+	}
+	for _, x := range constraints {
+		cmds = append(cmds, []string{"cibadmin", "-C", "-o", "constraints", "-X", x})
+	}
+	for _, args := range cmds {
 		if _, err := a.Run(ctx, args[0], args[1:]...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var victim, survivor *pcmk.Node
 	err := a.WaitFor(ctx, 60*time.Second, "disk and dummy started", func(s pcmk.Status) bool {
 		on := s.RunningOn("dummy")
 		if on == "" || s.RunningOn("disk") != on {
@@ -188,14 +192,22 @@ func TestIntegrationFencerKill(t *testing.T) {
 		}
 		for i, n := range c.Nodes() {
 			if n.Name == on {
-				victim, survivor = n, c.Nodes()[1-i]
+				holder, other = n, c.Nodes()[1-i]
 			}
 		}
-		return victim != nil
+		return holder != nil
 	})
 	if err != nil {
 		t.Fatalf("%v\npacemaker.log: %s", err, a.Tail("pacemaker.log"))
 	}
+	return holder, other
+}
+
+func TestIntegrationFencerKill(t *testing.T) {
+	c := cluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	victim, survivor := configure(ctx, t, c)
 	// Both nodes were unfenced by the fencer (fence_hwagent on, run on
 	// each node): both keys are on the LUN.
 	sc := agent.NewClient(filepath.Join(survivor.Dir, "hwagent.sock"))

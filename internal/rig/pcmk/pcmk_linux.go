@@ -44,6 +44,10 @@ type Config struct {
 	// DelayStepMS is hwagent's fence.delay_step_ms; node-a has fence
 	// priority 0, node-b 1. 0 means 500.
 	DelayStepMS int
+	// SCSI2 runs the shared disk in hwagent's scsi2 mode (RESERVE/RELEASE
+	// with a defend loop, scsi2_period_ms 400) instead of persistent
+	// reservations.
+	SCSI2 bool
 	// Logger receives the set-up steps; nil discards.
 	Logger *slog.Logger
 }
@@ -65,8 +69,11 @@ type Node struct {
 	Name string
 	// ID is its corosync node id and hwagent node id (1 or 2).
 	ID int
-	// Addr is its address on the switch.
+	// Addr is its address on the heartbeat network (corosync's ring).
 	Addr string
+	// StorageAddr is its address on the storage network (the LUN's
+	// portal).
+	StorageAddr string
 	// IQN is its iSCSI initiator name.
 	IQN string
 	// Dir is its folder on this machine, seen as ConfigDir inside the node.
@@ -77,7 +84,38 @@ type Node struct {
 	init  int // host pid of the node's PID-namespace init
 }
 
-const subnet = "169.254.100."
+// The switch namespace holds two bridges: br0 for the heartbeat network
+// (corosync) and br1 for the storage network (tgtd's portal), so that a
+// test can cut one without the other, as with separate NICs.
+const (
+	subnet        = "169.254.100."
+	storageSubnet = "169.254.101."
+)
+
+// Link names one of a node's two links.
+type Link int
+
+const (
+	// Heartbeat is the node's eth0 on br0: corosync's ring.
+	Heartbeat Link = iota
+	// Storage is the node's eth1 on br1: its path to the LUN.
+	Storage
+)
+
+func (l Link) String() string {
+	if l == Storage {
+		return "storage"
+	}
+	return "heartbeat"
+}
+
+// port is the switch-side end of the node's link.
+func (n *Node) port(l Link) string {
+	if l == Storage {
+		return "s" + n.Name[5:]
+	}
+	return "p" + n.Name[5:]
+}
 
 // Start builds the switch, the disk and both nodes, and starts corosync,
 // hwagent and pacemakerd in each. It returns once both nodes' daemons run;
@@ -131,20 +169,27 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		{"-n", c.sw, "link", "add", "br0", "type", "bridge"},
 		{"-n", c.sw, "addr", "add", subnet + "254/24", "dev", "br0"},
 		{"-n", c.sw, "link", "set", "br0", "up"},
+		{"-n", c.sw, "link", "add", "br1", "type", "bridge"},
+		{"-n", c.sw, "addr", "add", storageSubnet + "254/24", "dev", "br1"},
+		{"-n", c.sw, "link", "set", "br1", "up"},
 	}
 	for i := range c.nodes {
-		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
+		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), StorageAddr: storageSubnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
 		n.IQN = "iqn.2026-11.io.hakit.rig:" + n.Name
 		n.Dir = filepath.Join(c.dir, n.Name)
 		c.nodes[i] = n
-		port := "p" + n.Name[5:]
+		hb, st := n.port(Heartbeat), n.port(Storage)
 		steps = append(steps,
 			[]string{"netns", "add", n.netns},
-			[]string{"-n", c.sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", n.netns},
-			[]string{"-n", c.sw, "link", "set", port, "master", "br0", "up"},
+			[]string{"-n", c.sw, "link", "add", hb, "type", "veth", "peer", "name", "eth0", "netns", n.netns},
+			[]string{"-n", c.sw, "link", "set", hb, "master", "br0", "up"},
+			[]string{"-n", c.sw, "link", "add", st, "type", "veth", "peer", "name", "eth1", "netns", n.netns},
+			[]string{"-n", c.sw, "link", "set", st, "master", "br1", "up"},
 			[]string{"-n", n.netns, "link", "set", "lo", "up"},
 			[]string{"-n", n.netns, "addr", "add", n.Addr + "/24", "dev", "eth0"},
 			[]string{"-n", n.netns, "link", "set", "eth0", "up"},
+			[]string{"-n", n.netns, "addr", "add", n.StorageAddr + "/24", "dev", "eth1"},
+			[]string{"-n", n.netns, "link", "set", "eth1", "up"},
 		)
 	}
 	for _, s := range steps {
@@ -152,7 +197,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 			return err
 		}
 	}
-	disk, err := rig.StartDisk(ctx, rig.DiskConfig{Namespace: c.sw, Host: subnet + "254", Initiators: []string{c.nodes[0].IQN, c.nodes[1].IQN}, Logger: c.log})
+	disk, err := rig.StartDisk(ctx, rig.DiskConfig{Namespace: c.sw, Host: storageSubnet + "254", Initiators: []string{c.nodes[0].IQN, c.nodes[1].IQN}, Logger: c.log})
 	if err != nil {
 		return err
 	}
@@ -211,6 +256,10 @@ func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) e
 		return err
 	}
 	peer := c.nodes[1-i]
+	diskOpts := "allow_preempt_without_abort: true"
+	if cfg.SCSI2 {
+		diskOpts = "mode: scsi2\n    scsi2_period_ms: 400"
+	}
 	files := map[string]string{
 		"corosync.conf": fmt.Sprintf(`totem {
 	version: 2
@@ -249,13 +298,13 @@ cluster: {id: 42, name: rig}
 disks:
   - device: %s
     initiator: %s
-    allow_preempt_without_abort: true
+    %s
 state_dir: %s/state
 timers: {disk_status_ms: 500}
 api: {socket: %s}
 self_fence: {action: event}
 fence: {priority: %d, delay_step_ms: %d}
-`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
+`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
 		// The node's init (PID 1 of its PID namespace): mounts, daemons,
 		// then it reaps orphans until it is killed.
 		"init.sh": fmt.Sprintf(`set -eu
@@ -276,10 +325,20 @@ corosync -f -c %[2]s/corosync.conf >corosync.out 2>&1 &
 for i in $(seq 200); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.05; done
 %[5]s/hwagent run --config %[2]s/hwagent.yaml >hwagent.log 2>&1 &
 touch pacemaker.log && chown hacluster:haclient pacemaker.log
-PCMK_logfile=%[2]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info pacemakerd >pacemakerd.out 2>&1 &
+bash %[2]s/pacemaker.sh
 touch ready
 while :; do wait || true; sleep 1; done
 `, n.Name, ConfigDir, n.Dir, sbin, bin, ocf),
+		// Starts pacemakerd in the background (at boot, and again by
+		// StartPacemaker after it stopped itself and corosync), and
+		// corosync first when it does not run.
+		"pacemaker.sh": fmt.Sprintf(`cd %[1]s
+if ! corosync-cfgtool -s >/dev/null 2>&1; then
+	setsid corosync -f -c %[1]s/corosync.conf >>corosync.out 2>&1 </dev/null &
+	for i in $(seq 200); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.05; done
+fi
+PCMK_logfile=%[1]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info setsid pacemakerd >>pacemakerd.out 2>&1 </dev/null &
+`, ConfigDir),
 	}
 	for f, s := range files {
 		if err := os.WriteFile(filepath.Join(n.Dir, f), []byte(s), 0o644); err != nil {
@@ -423,6 +482,35 @@ func (n *Node) Kill() error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("pcmk: %s: init %d still exists after SIGKILL", n.Name, n.init)
+}
+
+// SetLink brings the switch side of one of the node's links down or up:
+// the node's eth0 (Heartbeat) or eth1 (Storage) loses or regains its
+// carrier, as when a cable is pulled and plugged back.
+func (c *Cluster) SetLink(ctx context.Context, n *Node, l Link, up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	_, err := run(ctx, "ip", "-n", c.sw, "link", "set", n.port(l), state)
+	if err == nil {
+		c.log.Info("pcmk link", "node", n.Name, "link", l.String(), "state", state)
+	}
+	return err
+}
+
+// PacemakerRunning reports whether pacemakerd runs in the node.
+func (n *Node) PacemakerRunning(ctx context.Context) bool {
+	_, err := n.Run(ctx, "pgrep", "-x", "pacemakerd")
+	return err == nil
+}
+
+// StartPacemaker starts corosync and pacemakerd in the node again, as
+// after a restart of the cluster stack (Pacemaker stops both when it
+// learns that the node was fenced); hwagent keeps running.
+func (n *Node) StartPacemaker(ctx context.Context) error {
+	_, err := n.Run(ctx, "bash", filepath.Join(ConfigDir, "pacemaker.sh"))
+	return err
 }
 
 // Log returns one of the node's log files (pacemaker.log, corosync.log,
