@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hakit/hakit/agent"
@@ -37,6 +40,19 @@ type Backend interface {
 	Action(ctx context.Context, name string) (agent.ActionResult, error)
 }
 
+// Main runs an agent from a command line (args: the program and the
+// action), with the process's environment and a context cancelled by
+// SIGINT or SIGTERM, and returns the exit code.
+func Main(args []string, name string, run func(ctx context.Context, action string, getenv func(string) string, stdout, stderr io.Writer) int) int {
+	if len(args) != 2 {
+		fmt.Fprintf(os.Stderr, "usage: %s {start|stop|monitor|validate-all|meta-data} (parameters in OCF_RESKEY_*: %s meta-data lists them)\n", name, name)
+		return ErrArgs
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args[1], os.Getenv, os.Stdout, os.Stderr)
+}
+
 // Deps are the agent's dependencies; zero values are the real ones.
 type Deps struct {
 	// Dial returns the backend for a socket; nil means agent.NewClient.
@@ -48,26 +64,33 @@ type Deps struct {
 // DefaultConfig is the config parameter's default.
 const DefaultConfig = "/etc/hakit/hwagent.yaml"
 
-// Disk runs hakit-disk's action with the OCF_RESKEY_* parameters in env
-// (getenv) and returns the OCF exit code. Messages go to stderr, which
-// Pacemaker logs.
-func Disk(ctx context.Context, action string, getenv func(string) string, stdout, stderr io.Writer, deps Deps) int {
-	say := func(code int, format string, args ...any) int {
-		fmt.Fprintf(stderr, "hakit-disk: %s: %s\n", action, fmt.Sprintf(format, args...))
+// sayer writes an agent's message for Pacemaker's log (stderr) and
+// returns code.
+type sayer func(code int, format string, args ...any) int
+
+func newSayer(name, action string, stderr io.Writer) sayer {
+	return func(code int, format string, args ...any) int {
+		fmt.Fprintf(stderr, "%s: %s: %s\n", name, action, fmt.Sprintf(format, args...))
 		return code
 	}
+}
+
+// prelude is what every hakit agent does first: meta-data, usage and
+// unknown actions, then the hwagent configuration (config parameter). It
+// returns the configuration, or done with the exit code.
+func prelude(name, metadata, action string, getenv func(string) string, stdout io.Writer, say sayer, deps Deps) (cfg *agent.Config, path string, code int, done bool) {
 	switch action {
 	case "meta-data":
-		_, _ = io.WriteString(stdout, diskMetadata)
-		return Success
+		_, _ = io.WriteString(stdout, metadata)
+		return nil, "", Success, true
 	case "start", "stop", "monitor", "validate-all":
 	case "usage", "help":
-		fmt.Fprintln(stdout, "usage: hakit-disk {start|stop|monitor|validate-all|meta-data}")
-		return Success
+		fmt.Fprintf(stdout, "usage: %s {start|stop|monitor|validate-all|meta-data}\n", name)
+		return nil, "", Success, true
 	default:
-		return say(ErrUnimplement, "unknown action (want start, stop, monitor, validate-all or meta-data)")
+		return nil, "", say(ErrUnimplement, "unknown action (want start, stop, monitor, validate-all or meta-data)"), true
 	}
-	path := getenv("OCF_RESKEY_config")
+	path = getenv("OCF_RESKEY_config")
 	if path == "" {
 		path = DefaultConfig
 	}
@@ -81,11 +104,23 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 		if errors.Is(err, fs.ErrNotExist) {
 			if action == "monitor" || action == "stop" {
 				say(0, "%v: not installed on this node", err)
-				return NotRunning
+				return nil, path, NotRunning, true
 			}
-			return say(ErrInstalled, "%v", err)
+			return nil, path, say(ErrInstalled, "%v", err), true
 		}
-		return say(ErrConfigured, "%v", err)
+		return nil, path, say(ErrConfigured, "%v", err), true
+	}
+	return cfg, path, 0, false
+}
+
+// Disk runs hakit-disk's action with the OCF_RESKEY_* parameters in env
+// (getenv) and returns the OCF exit code. Messages go to stderr, which
+// Pacemaker logs.
+func Disk(ctx context.Context, action string, getenv func(string) string, stdout, stderr io.Writer, deps Deps) int {
+	say := newSayer("hakit-disk", action, stderr)
+	cfg, path, code, done := prelude("hakit-disk", diskMetadata, action, getenv, stdout, say, deps)
+	if done {
+		return code
 	}
 	if len(cfg.Disks) == 0 {
 		return say(ErrConfigured, "%s lists no shared disk", path)

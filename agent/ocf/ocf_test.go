@@ -21,7 +21,7 @@ type fakeBackend struct {
 }
 
 func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
-	return agent.Status{Node: "node-a", Fenced: f.fenced}, f.err
+	return agent.Status{Node: "node-a", Fenced: f.fenced, Disks: f.disks}, f.err
 }
 
 func (f *fakeBackend) Disks(context.Context) ([]agent.DiskStatus, error) { return f.disks, f.err }

@@ -133,81 +133,11 @@ func xmllint(ctx context.Context, t *testing.T, what, doc string) {
 	}
 }
 
-const (
-	fenceDevice = `<primitive id="fence-hw" class="stonith" type="fence_hwagent">
-  <instance_attributes id="fence-hw-ia">
-    <nvpair id="fence-hw-ia-config" name="config" value="` + pcmk.HwagentConfig + `"/>
-  </instance_attributes>
-  <meta_attributes id="fence-hw-ma">
-    <nvpair id="fence-hw-ma-provides" name="provides" value="unfencing"/>
-  </meta_attributes>
-  <operations>
-    <op id="fence-hw-monitor" name="monitor" interval="10s"/>
-  </operations>
-</primitive>`
-	// The shared disk for the node running dummy: hakit-disk takes it.
-	disk = `<primitive id="disk" class="ocf" provider="hakit" type="hakit-disk">
-  <instance_attributes id="disk-ia">
-    <nvpair id="disk-ia-config" name="config" value="` + pcmk.HwagentConfig + `"/>
-  </instance_attributes>
-  <operations>
-    <op id="disk-monitor" name="monitor" interval="5s"/>
-  </operations>
-</primitive>`
-	diskFirst = `<rsc_order id="disk-then-dummy" first="disk" then="dummy"/>`
-	together  = `<rsc_colocation id="dummy-with-disk" rsc="dummy" with-rsc="disk" score="INFINITY"/>`
-	dummy     = `<primitive id="dummy" class="ocf" provider="pacemaker" type="Dummy">
-  <operations>
-    <op id="dummy-monitor" name="monitor" interval="5s"/>
-  </operations>
-</primitive>`
-)
-
-// configure turns fencing on and creates the stonith device, hakit-disk,
-// a Dummy that runs with it and any extra constraints, then waits until
-// both run on one node: it returns that node (the holder) and the other.
-func configure(ctx context.Context, t *testing.T, c *pcmk.Cluster, constraints ...string) (holder, other *pcmk.Node) {
-	t.Helper()
-	a := c.Nodes()[0]
-	cmds := [][]string{
-		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "true"},
-		{"cibadmin", "-C", "-o", "resources", "-X", fenceDevice},
-		{"cibadmin", "-C", "-o", "resources", "-X", disk},
-		{"cibadmin", "-C", "-o", "resources", "-X", dummy},
-		{"cibadmin", "-C", "-o", "constraints", "-X", diskFirst},
-		{"cibadmin", "-C", "-o", "constraints", "-X", together},
-	}
-	for _, x := range constraints {
-		cmds = append(cmds, []string{"cibadmin", "-C", "-o", "constraints", "-X", x})
-	}
-	for _, args := range cmds {
-		if _, err := a.Run(ctx, args[0], args[1:]...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	err := a.WaitFor(ctx, 60*time.Second, "disk and dummy started", func(s pcmk.Status) bool {
-		on := s.RunningOn("dummy")
-		if on == "" || s.RunningOn("disk") != on {
-			return false
-		}
-		for i, n := range c.Nodes() {
-			if n.Name == on {
-				holder, other = n, c.Nodes()[1-i]
-			}
-		}
-		return holder != nil
-	})
-	if err != nil {
-		t.Fatalf("%v\npacemaker.log: %s", err, a.Tail("pacemaker.log"))
-	}
-	return holder, other
-}
-
 func TestIntegrationFencerKill(t *testing.T) {
 	c := cluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	victim, survivor := configure(ctx, t, c)
+	victim, survivor := pcmk.MustConfigureGroup(ctx, t, c)
 	// Both nodes were unfenced by the fencer (fence_hwagent on, run on
 	// each node): both keys are on the LUN.
 	sc := agent.NewClient(filepath.Join(survivor.Dir, "hwagent.sock"))

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,72 +10,14 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/rig/pcmk"
-	"github.com/hakit/hakit/internal/testutil"
 )
 
 // The tests in this file each start a cluster of their own (about 25 s):
 // they fence live members, cut links and restart Pacemaker, which the
 // shared cluster of the other tests could not survive.
 
-// ownCluster starts a cluster for one test and removes it afterwards.
-func ownCluster(t *testing.T, cfg pcmk.Config) *pcmk.Cluster {
-	t.Helper()
-	testutil.SkipUnlessRoot(t)
-	testutil.SkipUnlessTools(t, append(pcmk.Tools, "go", "pgrep", "setsid")...)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	start := time.Now()
-	c, err := pcmk.StartBuilt(ctx, cfg)
-	if err != nil {
-		t.Fatalf("pcmk cluster: %v", err)
-	}
-	t.Logf("pcmk cluster: both nodes online %v after start", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, n := range c.Nodes() {
-				d, _ := client(n).Disks(context.Background())
-				t.Logf("%s: agent disks %+v\nhwagent.log: %s\npacemaker.log: %s", n.Name, d, n.Tail("hwagent.log"), grepFence(n.Log("pacemaker.log")))
-			}
-		}
-		if err := c.Close(); err != nil {
-			t.Errorf("pcmk cluster close: %v", err)
-		}
-	})
-	return c
-}
-
-// grepFence returns the fencer's and the resource agents' lines of a
-// Pacemaker log, the last 40.
-func grepFence(log string) string {
-	var keep []string
-	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(l, "fence") || strings.Contains(l, "Operation") || strings.Contains(l, "hakit-disk") || strings.Contains(l, "disk_") {
-			keep = append(keep, l)
-		}
-	}
-	if len(keep) > 40 {
-		keep = keep[len(keep)-40:]
-	}
-	return strings.Join(keep, "\n")
-}
-
 func client(n *pcmk.Node) *agent.Client {
 	return agent.NewClient(filepath.Join(n.Dir, "hwagent.sock"))
-}
-
-// eventually polls ok every 100 ms until it returns true or timeout
-// passes; it returns how long that took, or fails the test naming what.
-func eventually(ctx context.Context, t *testing.T, timeout time.Duration, what string, ok func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !ok() {
-		if ctx.Err() != nil || time.Since(start) > timeout {
-			t.Fatalf("%s: not after %v", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // oneDisk reads the node's one disk from its agent.
@@ -99,10 +39,10 @@ func fenced(ctx context.Context, n *pcmk.Node) bool {
 // then that node's Pacemaker is started again: the fencer unfences it
 // (automatic unfencing) and `stonith_admin --unfence` succeeds.
 func TestIntegrationFencerLiveMember(t *testing.T) {
-	c := ownCluster(t, pcmk.Config{})
+	c := pcmk.ForTest(t, pcmk.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	victim, survivor := configure(ctx, t, c)
+	victim, survivor := pcmk.MustConfigureGroup(ctx, t, c)
 	vd, ok := oneDisk(ctx, victim)
 	if !ok || !vd.Registered || vd.Holder != vd.OwnKey {
 		t.Fatalf("before the fence %s's agent reads %+v: want it registered and holding", victim.Name, vd)
@@ -120,14 +60,14 @@ func TestIntegrationFencerLiveMember(t *testing.T) {
 	}
 	// The fenced node's agent finds its key gone, latches fenced and
 	// refuses to take the disk back.
-	seen := eventually(ctx, t, 10*time.Second, victim.Name+"'s agent reports fenced", func() bool { return fenced(ctx, victim) })
+	seen := pcmk.Eventually(ctx, t, 10*time.Second, victim.Name+"'s agent reports fenced", func() bool { return fenced(ctx, victim) })
 	t.Logf("%s's agent reports fenced %v after the fence returned", victim.Name, seen.Round(time.Millisecond))
 	if _, err := client(victim).Action(ctx, "acquire"); err == nil {
 		t.Errorf("acquire on the fenced %s succeeded", victim.Name)
 	}
 	// Pacemaker on the fenced node stops itself (fence-reaction=stop);
 	// the survivor runs the disk and the dummy.
-	eventually(ctx, t, 30*time.Second, victim.Name+"'s pacemakerd stops", func() bool { return !victim.PacemakerRunning(ctx) })
+	pcmk.Eventually(ctx, t, 30*time.Second, victim.Name+"'s pacemakerd stops", func() bool { return !victim.PacemakerRunning(ctx) })
 	if err := survivor.WaitFor(ctx, 60*time.Second, "disk and dummy on the survivor", func(s pcmk.Status) bool {
 		return s.RunningOn("disk") == survivor.Name && s.RunningOn("dummy") == survivor.Name
 	}); err != nil {
@@ -149,7 +89,7 @@ func TestIntegrationFencerLiveMember(t *testing.T) {
 	if err := c.WaitOnline(ctx, survivor, 90*time.Second); err != nil {
 		t.Fatalf("%v\n%s pacemaker.log: %s", err, victim.Name, victim.Tail("pacemaker.log"))
 	}
-	eventually(ctx, t, 60*time.Second, victim.Name+" unfenced by the fencer", func() bool {
+	pcmk.Eventually(ctx, t, 60*time.Second, victim.Name+" unfenced by the fencer", func() bool {
 		d, ok := oneDisk(ctx, victim)
 		return ok && d.Registered && !fenced(ctx, victim)
 	})
@@ -175,21 +115,21 @@ func TestIntegrationFencerLiveMember(t *testing.T) {
 // it and takes the group. The group prefers the fenced node; once the
 // link is back, no resource runs there while its key is off the disk.
 func TestIntegrationFencerHealedPartition(t *testing.T) {
-	c := ownCluster(t, pcmk.Config{})
+	c := pcmk.ForTest(t, pcmk.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	a, b := c.Nodes()[0], c.Nodes()[1]
 	// node-b: fence priority 1, so it waits delay_step_ms before it
 	// fences, and node-a wins the race.
-	holder, _ := configure(ctx, t, c, `<rsc_location id="dummy-prefers-b" rsc="dummy" node="node-b" score="100"/>`)
+	holder, _ := pcmk.MustConfigureGroup(ctx, t, c, `<rsc_location id="dummy-prefers-b" rsc="dummy" node="node-b" score="100"/>`)
 	if holder != b {
 		t.Fatalf("the group runs on %s: want node-b (its location preference)", holder.Name)
 	}
 	cut := time.Now()
-	if err := c.SetLink(ctx, b, pcmk.Heartbeat, false); err != nil {
+	if err := c.SetLink(ctx, b, pcmk.Ring, false); err != nil {
 		t.Fatal(err)
 	}
-	fence := eventually(ctx, t, 60*time.Second, "node-a fences node-b", func() bool {
+	fence := pcmk.Eventually(ctx, t, 60*time.Second, "node-a fences node-b", func() bool {
 		d, ok := oneDisk(ctx, a)
 		return ok && !d.PeerRegistered && d.Holder != "" && d.Holder == d.OwnKey
 	})
@@ -199,12 +139,12 @@ func TestIntegrationFencerHealedPartition(t *testing.T) {
 		t.Fatalf("%v\nnode-a pacemaker.log: %s", err, a.Tail("pacemaker.log"))
 	}
 	up := time.Since(cut)
-	eventually(ctx, t, 10*time.Second, "node-b's agent reports fenced", func() bool { return fenced(ctx, b) })
+	pcmk.Eventually(ctx, t, 10*time.Second, "node-b's agent reports fenced", func() bool { return fenced(ctx, b) })
 	t.Logf("heartbeat link of node-b cut: node-b's key gone and node-a holding after %v, the group on node-a after %v", fence.Round(time.Millisecond), up.Round(time.Millisecond))
 
 	logAtHeal := len(b.Log("pacemaker.log"))
 	heal := time.Now()
-	if err := c.SetLink(ctx, b, pcmk.Heartbeat, true); err != nil {
+	if err := c.SetLink(ctx, b, pcmk.Ring, true); err != nil {
 		t.Fatal(err)
 	}
 	// For 20 s after the heal, every view of the cluster is checked. Until
@@ -250,7 +190,7 @@ func TestIntegrationFencerHealedPartition(t *testing.T) {
 	after := b.Log("pacemaker.log")[logAtHeal:]
 	refused := strings.Count(after, "Result of start operation for disk on node-b: error")
 	if regexp.MustCompile(`Result of start operation for (disk|dummy) on node-b: ok`).MatchString(after) {
-		t.Errorf("a resource started on the fenced node-b after the heal:\n%s", grepFence(after))
+		t.Errorf("a resource started on the fenced node-b after the heal:\n%s", pcmk.GrepAgents(after))
 	}
 	t.Logf("node-b's log after the heal: %d start(s) of disk on node-b refused by hakit-disk (node fenced)", refused)
 	if s, err := a.Status(ctx); err != nil || s.RunningOn("disk") == "" || s.RunningOn("dummy") != s.RunningOn("disk") {
@@ -263,10 +203,10 @@ func TestIntegrationFencerHealedPartition(t *testing.T) {
 // the owner is powered off the fencer's fence succeeds and the group
 // moves.
 func TestIntegrationFencerSCSI2(t *testing.T) {
-	c := ownCluster(t, pcmk.Config{SCSI2: true})
+	c := pcmk.ForTest(t, pcmk.Config{SCSI2: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	owner, other := configure(ctx, t, c)
+	owner, other := pcmk.MustConfigureGroup(ctx, t, c)
 	if d, ok := oneDisk(ctx, owner); !ok || d.Mode != agent.ModeSCSI2 || !d.Owner {
 		t.Fatalf("%s's agent reads %+v: want a scsi2 disk it owns", owner.Name, d)
 	}
@@ -291,7 +231,7 @@ func TestIntegrationFencerSCSI2(t *testing.T) {
 	if err := owner.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	held := eventually(ctx, t, 60*time.Second, other.Name+" holds the disk", func() bool {
+	held := pcmk.Eventually(ctx, t, 60*time.Second, other.Name+" holds the disk", func() bool {
 		d, ok := oneDisk(ctx, other)
 		return ok && d.Owner
 	})

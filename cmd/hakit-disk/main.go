@@ -8,21 +8,14 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/hakit/hakit/agent/ocf"
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: hakit-disk {start|stop|monitor|validate-all|meta-data} (parameters in OCF_RESKEY_config, OCF_RESKEY_socket)")
-		os.Exit(ocf.ErrArgs)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := ocf.Disk(ctx, os.Args[1], os.Getenv, os.Stdout, os.Stderr, ocf.Deps{})
-	stop()
-	os.Exit(code)
+	os.Exit(ocf.Main(os.Args, "hakit-disk", func(ctx context.Context, action string, getenv func(string) string, stdout, stderr io.Writer) int {
+		return ocf.Disk(ctx, action, getenv, stdout, stderr, ocf.Deps{})
+	}))
 }

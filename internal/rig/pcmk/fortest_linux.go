@@ -12,8 +12,8 @@ import (
 	"github.com/hakit/hakit/internal/rig"
 )
 
-// Build compiles hwagent, fence_hwagent and the OCF agent hakit-disk into
-// dir and returns their paths (for Config).
+// Build compiles hwagent, fence_hwagent and the OCF agents hakit-disk and
+// hakit-health into dir and returns their paths (for Config).
 func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgents []string, err error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -21,15 +21,15 @@ func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgen
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+"/", "github.com/hakit/hakit/cmd/hwagent", "github.com/hakit/hakit/cmd/fence_hwagent", "github.com/hakit/hakit/cmd/hakit-disk")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+"/", "github.com/hakit/hakit/cmd/hwagent", "github.com/hakit/hakit/cmd/fence_hwagent", "github.com/hakit/hakit/cmd/hakit-disk", "github.com/hakit/hakit/cmd/hakit-health")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", "", nil, fmt.Errorf("pcmk: go build: %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	return filepath.Join(dir, "hwagent"), filepath.Join(dir, "fence_hwagent"), []string{filepath.Join(dir, "hakit-disk")}, nil
+	return filepath.Join(dir, "hwagent"), filepath.Join(dir, "fence_hwagent"), []string{filepath.Join(dir, "hakit-disk"), filepath.Join(dir, "hakit-health")}, nil
 }
 
-// StartBuilt builds the binaries (hakit-disk installed as
-// ocf:hakit:hakit-disk) into a temporary folder, starts the
+// StartBuilt builds the binaries (hakit-disk and hakit-health installed as
+// ocf:hakit:hakit-disk and ocf:hakit:hakit-health) into a temporary folder, starts the
 // cluster and waits until both nodes are online; the folder is removed
 // before it returns.
 func StartBuilt(ctx context.Context, cfg Config) (*Cluster, error) {

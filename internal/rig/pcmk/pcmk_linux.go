@@ -30,7 +30,7 @@ const HwagentConfig = ConfigDir + "/hwagent.yaml"
 const HwagentSocket = ConfigDir + "/hwagent.sock"
 
 // Tools are the programs the cluster runs (make deps installs them).
-var Tools = []string{"corosync", "pacemakerd", "crm_mon", "cibadmin", "stonith_admin", "tgtd", "tgtadm", "ip", "nsenter", "unshare", "bash"}
+var Tools = []string{"corosync", "pgrep", "setsid", "attrd_updater", "pacemakerd", "crm_mon", "cibadmin", "stonith_admin", "tgtd", "tgtadm", "ip", "nsenter", "unshare", "bash"}
 
 // Config describes the cluster.
 type Config struct {
@@ -74,6 +74,8 @@ type Node struct {
 	// StorageAddr is its address on the storage network (the LUN's
 	// portal).
 	StorageAddr string
+	// CrossoverAddr is its address on hwagent's heartbeat NIC.
+	CrossoverAddr string
 	// IQN is its iSCSI initiator name.
 	IQN string
 	// Dir is its folder on this machine, seen as ConfigDir inside the node.
@@ -84,37 +86,43 @@ type Node struct {
 	init  int // host pid of the node's PID-namespace init
 }
 
-// The switch namespace holds two bridges: br0 for the heartbeat network
-// (corosync) and br1 for the storage network (tgtd's portal), so that a
-// test can cut one without the other, as with separate NICs.
+// The switch namespace holds three bridges, one per network, so that a
+// test can cut one without the others, as with separate NICs: br0 for
+// corosync's ring, br1 for storage (tgtd's portal), br2 for hakit's
+// heartbeat NIC (the crossover link of the install guide, through a
+// switch here so that one node's cable can be pulled).
 const (
-	subnet        = "169.254.100."
-	storageSubnet = "169.254.101."
+	subnet          = "169.254.100."
+	storageSubnet   = "169.254.101."
+	crossoverSubnet = "169.254.102."
 )
 
 // Link names one of a node's two links.
 type Link int
 
 const (
-	// Heartbeat is the node's eth0 on br0: corosync's ring.
-	Heartbeat Link = iota
+	// Ring is the node's eth0 on br0: corosync's ring.
+	Ring Link = iota
 	// Storage is the node's eth1 on br1: its path to the LUN.
 	Storage
+	// Crossover is the node's eth2 on br2: hwagent's heartbeat NIC
+	// (nic.interface), which nothing else uses.
+	Crossover
 )
 
 func (l Link) String() string {
-	if l == Storage {
+	switch l {
+	case Storage:
 		return "storage"
+	case Crossover:
+		return "crossover"
 	}
-	return "heartbeat"
+	return "ring"
 }
 
 // port is the switch-side end of the node's link.
 func (n *Node) port(l Link) string {
-	if l == Storage {
-		return "s" + n.Name[5:]
-	}
-	return "p" + n.Name[5:]
+	return [...]string{Ring: "p", Storage: "s", Crossover: "x"}[l] + n.Name[5:]
 }
 
 // Start builds the switch, the disk and both nodes, and starts corosync,
@@ -172,25 +180,24 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		{"-n", c.sw, "link", "add", "br1", "type", "bridge"},
 		{"-n", c.sw, "addr", "add", storageSubnet + "254/24", "dev", "br1"},
 		{"-n", c.sw, "link", "set", "br1", "up"},
+		{"-n", c.sw, "link", "add", "br2", "type", "bridge"},
+		{"-n", c.sw, "link", "set", "br2", "up"},
 	}
 	for i := range c.nodes {
-		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), StorageAddr: storageSubnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
+		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), StorageAddr: storageSubnet + strconv.Itoa(i+1), CrossoverAddr: crossoverSubnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
 		n.IQN = "iqn.2026-11.io.hakit.rig:" + n.Name
 		n.Dir = filepath.Join(c.dir, n.Name)
 		c.nodes[i] = n
-		hb, st := n.port(Heartbeat), n.port(Storage)
-		steps = append(steps,
-			[]string{"netns", "add", n.netns},
-			[]string{"-n", c.sw, "link", "add", hb, "type", "veth", "peer", "name", "eth0", "netns", n.netns},
-			[]string{"-n", c.sw, "link", "set", hb, "master", "br0", "up"},
-			[]string{"-n", c.sw, "link", "add", st, "type", "veth", "peer", "name", "eth1", "netns", n.netns},
-			[]string{"-n", c.sw, "link", "set", st, "master", "br1", "up"},
-			[]string{"-n", n.netns, "link", "set", "lo", "up"},
-			[]string{"-n", n.netns, "addr", "add", n.Addr + "/24", "dev", "eth0"},
-			[]string{"-n", n.netns, "link", "set", "eth0", "up"},
-			[]string{"-n", n.netns, "addr", "add", n.StorageAddr + "/24", "dev", "eth1"},
-			[]string{"-n", n.netns, "link", "set", "eth1", "up"},
-		)
+		steps = append(steps, []string{"netns", "add", n.netns}, []string{"-n", n.netns, "link", "set", "lo", "up"})
+		for l, addr := range map[Link]string{Ring: n.Addr, Storage: n.StorageAddr, Crossover: n.CrossoverAddr} {
+			port, dev, br := n.port(l), "eth"+strconv.Itoa(int(l)), "br"+strconv.Itoa(int(l))
+			steps = append(steps,
+				[]string{"-n", c.sw, "link", "add", port, "type", "veth", "peer", "name", dev, "netns", n.netns},
+				[]string{"-n", c.sw, "link", "set", port, "master", br, "up"},
+				[]string{"-n", n.netns, "addr", "add", addr + "/24", "dev", dev},
+				[]string{"-n", n.netns, "link", "set", dev, "up"},
+			)
+		}
 	}
 	for _, s := range steps {
 		if _, err := run(ctx, "ip", s...); err != nil {
@@ -299,12 +306,13 @@ disks:
   - device: %s
     initiator: %s
     %s
+nic: {interface: eth2, peer_address: %s}
 state_dir: %s/state
 timers: {disk_status_ms: 500}
 api: {socket: %s}
 self_fence: {action: event}
 fence: {priority: %d, delay_step_ms: %d}
-`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
+`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, peer.CrossoverAddr, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
 		// The node's init (PID 1 of its PID namespace): mounts, daemons,
 		// then it reaps orphans until it is killed.
 		"init.sh": fmt.Sprintf(`set -eu
@@ -485,8 +493,8 @@ func (n *Node) Kill() error {
 }
 
 // SetLink brings the switch side of one of the node's links down or up:
-// the node's eth0 (Heartbeat) or eth1 (Storage) loses or regains its
-// carrier, as when a cable is pulled and plugged back.
+// the node's eth0 (Ring), eth1 (Storage) or eth2 (Crossover) loses or
+// regains its carrier, as when a cable is pulled and plugged back.
 func (c *Cluster) SetLink(ctx context.Context, n *Node, l Link, up bool) error {
 	state := "down"
 	if up {
