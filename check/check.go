@@ -30,7 +30,7 @@ const (
 // Result is one check's outcome.
 type Result struct {
 	// Group is the probe ("inventory", "serial", "nic", "disks", "pr",
-	// "scsi2", "raid"); Name the check within it.
+	// "scsi2", "raid", "fencing"); Name the check within it.
 	Group   string  `json:"group"`
 	Name    string  `json:"name"`
 	Verdict Verdict `json:"verdict"`
@@ -65,7 +65,10 @@ type Env struct {
 	// Inventory lists the local hardware (ghw); it can be slow on big
 	// machines.
 	Inventory bool
-	Logger    *slog.Logger
+	// StonithTimeout reads the cluster's stonith-timeout; nil runs
+	// crm_attribute.
+	StonithTimeout StonithTimeoutFunc
+	Logger         *slog.Logger
 }
 
 // Probe is one probe of Run.
@@ -83,6 +86,7 @@ var Probes = []Probe{
 	{"scsi2", SCSI2},
 	{"pr", PRMatrix},
 	{"raid", RAIDPair},
+	{"fencing", Fencing},
 }
 
 // Run runs every probe (each with its own deadline) and returns the report.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig/pcmk"
 	"github.com/hakit/hakit/internal/testutil"
 )
@@ -71,6 +72,41 @@ func TestIntegrationFencerValidate(t *testing.T) {
 			t.Errorf("stonith_admin --validate on %s: %v", n.Name, err)
 		}
 		t.Logf("%s: %s", n.Name, strings.TrimSpace(out))
+	}
+	// hwcheck's fencing probe reads the cluster's stonith-timeout with the
+	// real crm_attribute and judges both nodes' fence delays against it.
+	a := c.Nodes()[0]
+	var cfgs [2]*agent.Config
+	for i, n := range c.Nodes() {
+		var err error
+		if cfgs[i], err = agent.LoadConfig(filepath.Join(n.Dir, "hwagent.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probe := func() []check.Result {
+		return check.Fencing(ctx, check.Env{LocalConfig: cfgs[0], PeerConfig: cfgs[1], StonithTimeout: check.StonithTimeoutFrom(a.Command)})
+	}
+	for _, step := range []struct {
+		set  string // stonith-timeout, "" = unset
+		want check.Verdict
+		says string
+	}{
+		{"", check.Pass, "Pacemaker's default stonith-timeout (the property is not set)"},
+		{"20s", check.Fail, "limit 20s (the cluster's stonith-timeout)"},
+		{"90s", check.Pass, "limit 1m30s (the cluster's stonith-timeout)"},
+	} {
+		if step.set != "" {
+			if _, err := a.Run(ctx, "crm_attribute", "--type", "crm_config", "--name", "stonith-timeout", "--update", step.set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rs := probe()
+		if len(rs) != 2 || rs[1].Verdict != step.want || !strings.Contains(rs[1].Measured, step.says) {
+			t.Errorf("stonith-timeout %q: hwcheck's fencing probe says %+v: want node-b's delay %s, saying %q", step.set, rs, step.want, step.says)
+		}
+	}
+	if _, err := a.Run(ctx, "crm_attribute", "--type", "crm_config", "--name", "stonith-timeout", "--delete"); err != nil {
+		t.Fatal(err)
 	}
 	// A configuration that does not exist must fail validation.
 	if _, err := c.Nodes()[0].Run(ctx, "stonith_admin", "--validate", "--agent", "fence_hwagent", "--option", "config=/nonexistent.yaml"); err == nil {
