@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +26,12 @@ func logger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func rigEnv(t testing.TB) (check.Env, rigpair.RigPair) {
+func rigEnv(t testing.TB, more ...func(*rigpair.RigPair)) (check.Env, rigpair.RigPair) {
 	t.Helper()
 	rp := rigpair.RigPairFor(t, iqnA, iqnB)
+	for _, f := range more {
+		f(&rp)
+	}
 	// The synthetic ipssend pair: partners named, IDs 6 and 7.
 	rp.RAIDTool = "ipssend"
 	rp.RAIDFiles = [2]string{"../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"}
@@ -89,6 +94,55 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 	}
 	if rep.ExitCode(false) != 0 {
 		t.Errorf("exit code %d", rep.ExitCode(false))
+	}
+}
+
+// Two LUNs of one target, one initiator name per node: every disk probe
+// covers both (the agents share one session per target).
+func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
+	env, _ := rigEnv(t, func(rp *rigpair.RigPair) {
+		img := filepath.Join(t.TempDir(), "lun2.img")
+		if err := os.WriteFile(img, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(img, 16<<20); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if out, err := rp.Disk.Tgtadm(ctx, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "2", "-b", img); err != nil {
+			t.Fatalf("add LUN 2: %v: %s", err, out)
+		}
+		rp.MoreDisks = []string{strings.TrimSuffix(rp.Disk.URL(), "/1") + "/2"}
+	})
+	rep := check.Run(context.Background(), env)
+	var buf bytes.Buffer
+	rep.WriteText(&buf)
+	t.Logf("report:\n%s", buf.String())
+	got := map[string]check.Result{}
+	for _, r := range rep.Results {
+		got[r.Group+"/"+r.Name] = r
+		if r.Verdict == check.Fail {
+			t.Errorf("%s/%s failed: %s", r.Group, r.Name, r.Measured)
+		}
+	}
+	for _, name := range []string{"disks/disk 0 identity", "disks/disk 1 identity"} {
+		if got[name].Verdict != check.Warn {
+			t.Errorf("%s: %+v, want warn (seen on both nodes, not pinned)", name, got[name])
+		}
+	}
+	for _, name := range []string{"pr/register (both nodes)", "pr/reserve (this node)", "pr/reservation seen from the peer", "pr/preempt (peer fences this node)", "pr/unfence (this node registers again)", "pr/release"} {
+		r := got[name]
+		if r.Verdict != check.Pass || !strings.Contains(r.Measured, "/1:") || !strings.Contains(r.Measured, "/2:") {
+			t.Errorf("%s: %+v, want pass naming both LUNs", name, r)
+		}
+	}
+	for _, lun := range []string{"disk 0: ", "disk 1: "} {
+		for _, name := range []string{"live owner wins a challenge", "LUN reset takeover of a dead owner", "release"} {
+			if r := got["scsi2/"+lun+name]; r.Verdict != check.Pass {
+				t.Errorf("scsi2/%s%s: %+v, want pass", lun, name, r)
+			}
+		}
 	}
 }
 

@@ -68,12 +68,6 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 		}
 	}
 	var out []Result
-	first := func(r agent.ActionResult) agent.DiskStatus {
-		if len(r.Disks) == 0 {
-			return agent.DiskStatus{Error: "no disk"}
-		}
-		return r.Disks[0]
-	}
 	var disksA []agent.DiskStatus
 	out = append(out, step("register (both nodes)", func() (Verdict, string, string) {
 		if _, err := a.Action(ctx, "register"); err != nil {
@@ -82,34 +76,39 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 		if _, err := b.Action(ctx, "register"); err != nil {
 			return Fail, err.Error(), ""
 		}
-		if disksA, err = a.Disks(ctx); err != nil || len(disksA) == 0 {
+		if disksA, err = a.Disks(ctx); err != nil {
 			return Fail, fmt.Sprint("read back: ", err), ""
 		}
-		d := disksA[0]
-		if !d.Registered || !d.PeerRegistered {
-			return Fail, fmt.Sprintf("keys %v after both registered", d.Keys), "registrations are per I_T nexus: check that each node logs in with its own initiator name"
-		}
-		return Pass, fmt.Sprintf("keys %s", strings.Join(d.Keys, " ")), ""
+		return everyDisk(disksA, func(d agent.DiskStatus) (bool, string) {
+			if !d.Registered || !d.PeerRegistered {
+				return false, fmt.Sprintf("keys %v after both registered", d.Keys)
+			}
+			return true, "keys " + strings.Join(d.Keys, " ")
+		}, "registrations are per I_T nexus: check that each node logs in with its own initiator name")
 	}))
 	out = append(out, step("reserve (this node)", func() (Verdict, string, string) {
 		r, err := a.Action(ctx, "acquire")
 		if err != nil {
 			return Fail, err.Error(), "another reservation may be held: hwagent disks on both nodes"
 		}
-		if d := first(r); !d.Owner {
-			return Fail, fmt.Sprintf("holder %q after acquire", d.Holder), ""
-		}
-		return Pass, fmt.Sprintf("%s, key %s", first(r).Type, first(r).Holder), ""
+		return everyDisk(r.Disks, func(d agent.DiskStatus) (bool, string) {
+			if !d.Owner {
+				return false, fmt.Sprintf("holder %q after acquire", d.Holder)
+			}
+			return true, fmt.Sprintf("%s, key %s", d.Type, d.Holder)
+		}, "")
 	}))
 	out = append(out, step("reservation seen from the peer", func() (Verdict, string, string) {
-		d, err := b.Disks(ctx)
-		if err != nil || len(d) == 0 {
-			return Fail, fmt.Sprint(err), ""
+		ds, err := b.Disks(ctx)
+		if err != nil {
+			return Fail, err.Error(), ""
 		}
-		if d[0].Holder != d[0].PeerKey || d[0].Owner {
-			return Fail, fmt.Sprintf("peer sees holder %q, expected this node's key %s", d[0].Holder, d[0].PeerKey), "the nodes do not see the same LUN"
-		}
-		return Pass, "holder " + d[0].Holder, ""
+		return everyDisk(ds, func(d agent.DiskStatus) (bool, string) {
+			if d.Holder != d.PeerKey || d.Owner {
+				return false, fmt.Sprintf("peer sees holder %q, expected this node's key %s", d.Holder, d.PeerKey)
+			}
+			return true, "holder " + d.Holder
+		}, "the nodes do not see the same LUN")
 	}))
 	out = append(out, step("conflict from the peer", func() (Verdict, string, string) {
 		_, err := b.Action(ctx, "acquire")
@@ -134,17 +133,18 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 			if err != nil {
 				return Fail, err.Error(), ""
 			}
-			d := first(r)
-			if d.PeerRegistered || !d.Owner {
-				return Fail, fmt.Sprintf("after fence: keys %v holder %s", d.Keys, d.Holder), ""
-			}
-			m := "this node's key removed, the peer holds " + d.Holder
-			for _, n := range d.Notes {
-				if strings.Contains(n, "PREEMPT") {
-					m += " (" + n + ")"
+			return everyDisk(r.Disks, func(d agent.DiskStatus) (bool, string) {
+				if d.PeerRegistered || !d.Owner {
+					return false, fmt.Sprintf("after fence: keys %v holder %s", d.Keys, d.Holder)
 				}
-			}
-			return Pass, m, ""
+				m := "this node's key removed, the peer holds " + d.Holder
+				for _, n := range d.Notes {
+					if strings.Contains(n, "PREEMPT") {
+						m += " (" + n + ")"
+					}
+				}
+				return true, m
+			}, "")
 		}))
 		out = append(out, step("self-fence guard notices", func() (Verdict, string, string) {
 			start := time.Now()
@@ -162,10 +162,12 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 			if err != nil {
 				return Fail, err.Error(), ""
 			}
-			if !first(r).Registered {
-				return Fail, fmt.Sprintf("keys %v", first(r).Keys), ""
-			}
-			return Pass, "registered again", ""
+			return everyDisk(r.Disks, func(d agent.DiskStatus) (bool, string) {
+				if !d.Registered {
+					return false, fmt.Sprintf("keys %v", d.Keys)
+				}
+				return true, "registered again"
+			}, "")
 		}))
 	}
 	out = append(out, step("release", func() (Verdict, string, string) {
@@ -174,17 +176,55 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 				return Fail, err.Error(), ""
 			}
 		}
-		d, err := a.Disks(ctx)
-		if err != nil || len(d) == 0 {
-			return Fail, fmt.Sprint(err), ""
+		ds, err := a.Disks(ctx)
+		if err != nil {
+			return Fail, err.Error(), ""
 		}
-		if d[0].Holder != "" {
-			return Fail, "still held by " + d[0].Holder, ""
-		}
-		return Pass, "no reservation held, both keys registered", ""
+		return everyDisk(ds, func(d agent.DiskStatus) (bool, string) {
+			if d.Holder != "" {
+				return false, "still held by " + d.Holder
+			}
+			return true, "no reservation held, both keys registered"
+		}, "")
 	}))
 	out = append(out, res("clear", Skip, "not run: PR OUT CLEAR would drop the registrations of a live pair", "on a test LUN: hwagent disk clear DEVICE"))
 	return out
+}
+
+// everyDisk judges every disk of an answer with ok: Pass when each passes,
+// else Fail naming the disks that did not (with hint). With several disks
+// each is named in what was measured; no disk at all is a failure.
+func everyDisk(ds []agent.DiskStatus, ok func(agent.DiskStatus) (bool, string), hint string) (Verdict, string, string) {
+	if len(ds) == 0 {
+		return Fail, "no disk in the answer", hint
+	}
+	if len(ds) == 1 {
+		d := ds[0]
+		if d.Error != "" {
+			return Fail, d.Device + ": " + d.Error, hint
+		}
+		good, m := ok(d)
+		if !good {
+			return Fail, m, hint
+		}
+		return Pass, m, ""
+	}
+	v := Pass
+	var parts []string
+	for _, d := range ds {
+		good, m := false, d.Error
+		if d.Error == "" {
+			good, m = ok(d)
+		}
+		if !good {
+			v = Fail
+		}
+		parts = append(parts, d.Device+": "+m)
+	}
+	if v == Pass {
+		hint = ""
+	}
+	return v, strings.Join(parts, "; "), hint
 }
 
 // hwcheckISID gives hwcheck's own sessions an ISID different from the
@@ -207,33 +247,52 @@ func SCSI2(ctx context.Context, env Env) []Result {
 	if env.LocalConfig == nil || env.PeerConfig == nil || len(env.LocalConfig.Disks) == 0 || len(env.PeerConfig.Disks) == 0 {
 		return skip("SCSI-2 reserve/release", "needs both nodes' configurations", "give --peer-config (readable from this node, as on the rig)")
 	}
-	da, db := env.LocalConfig.Disks[0], env.PeerConfig.Disks[0]
-	if !strings.HasPrefix(da.Device, "iscsi://") || !strings.HasPrefix(db.Device, "iscsi://") {
-		return skip("SCSI-2 reserve/release", "device paths: the peer's side cannot be driven from here", "run sg_reserve from both nodes by hand")
-	}
 	if env.Local != nil {
-		if d, err := env.Local.Disks(ctx); err == nil && len(d) > 0 && d[0].Holder != "" {
-			what := "a persistent reservation is held by " + d[0].Holder
-			if d[0].Mode == agent.ModeSCSI2 {
-				what = "the agents' scsi2 mode holds a SCSI-2 reservation (" + d[0].Holder + ")"
+		if d, err := env.Local.Disks(ctx); err == nil {
+			for _, d := range d {
+				if d.Holder == "" {
+					continue
+				}
+				what := d.Device + ": a persistent reservation is held by " + d.Holder
+				if d.Mode == agent.ModeSCSI2 {
+					what = d.Device + ": the agents' scsi2 mode holds a SCSI-2 reservation (" + d.Holder + ")"
+				}
+				return skip("SCSI-2 reserve/release", what, "release it first (hwagent release)")
 			}
-			return skip("SCSI-2 reserve/release", what, "release it first (hwagent release)")
 		}
+	}
+	n := min(len(env.LocalConfig.Disks), len(env.PeerConfig.Disks))
+	var out []Result
+	for i := range n {
+		prefix := ""
+		if n > 1 {
+			prefix = fmt.Sprintf("disk %d: ", i)
+		}
+		out = append(out, scsi2Disk(ctx, env, env.LocalConfig.Disks[i], env.PeerConfig.Disks[i], prefix)...)
+	}
+	return out
+}
+
+// scsi2Disk is the SCSI-2 test on one disk, seen from both nodes; prefix
+// starts each result's name.
+func scsi2Disk(ctx context.Context, env Env, da, db agent.DiskConfig, prefix string) []Result {
+	if !strings.HasPrefix(da.Device, "iscsi://") || !strings.HasPrefix(db.Device, "iscsi://") {
+		return skip(prefix+"SCSI-2 reserve/release", "device paths: the peer's side cannot be driven from here", "run sg_reserve from both nodes by hand")
 	}
 	const period = 100 * time.Millisecond
 	var s2 [2]*scsi.SCSI2
 	for i, dc := range []agent.DiskConfig{da, db} {
 		u, err := iscsi.ParseURL(dc.Device)
 		if err != nil {
-			return []Result{res("SCSI-2 login", Fail, err.Error(), "")}
+			return []Result{res(prefix+"SCSI-2 login", Fail, err.Error(), "")}
 		}
 		sess, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: dc.Initiator, ISID: hwcheckISID(dc.Initiator), CommandTimeout: 5 * time.Second, Logger: env.Logger})
 		if err != nil {
-			return []Result{res("SCSI-2 login ("+sideNames[i]+")", Fail, err.Error(), "check the portal and the target's ACL for "+dc.Initiator)}
+			return []Result{res(prefix+"SCSI-2 login ("+sideNames[i]+")", Fail, err.Error(), "check the portal and the target's ACL for "+dc.Initiator)}
 		}
 		defer sess.Close()
 		if s2[i], err = scsi.NewSCSI2(scsi.SCSI2Config{Transport: sess, Name: dc.Device, Period: period, Wait: 3 * period, Logger: env.Logger}); err != nil {
-			return []Result{res("SCSI-2", Fail, err.Error(), "")}
+			return []Result{res(prefix+"SCSI-2", Fail, err.Error(), "")}
 		}
 	}
 	a, b := s2[0], s2[1]
@@ -244,13 +303,13 @@ func SCSI2(ctx context.Context, env Env) []Result {
 		_ = b.Release(cctx)
 	}()
 	var out []Result
-	out = append(out, step("reserve (this node)", func() (Verdict, string, string) {
+	out = append(out, step(prefix+"reserve (this node)", func() (Verdict, string, string) {
 		if err := a.Reserve(ctx); err != nil {
 			return Fail, err.Error(), "the unit is reserved elsewhere or refuses RESERVE(6)"
 		}
 		return Pass, "RESERVE(6) granted", ""
 	}))
-	out = append(out, step("conflict from the peer", func() (Verdict, string, string) {
+	out = append(out, step(prefix+"conflict from the peer", func() (Verdict, string, string) {
 		err := b.Reserve(ctx)
 		switch {
 		case err == nil:
@@ -260,7 +319,7 @@ func SCSI2(ctx context.Context, env Env) []Result {
 		}
 		return Warn, err.Error(), ""
 	}))
-	out = append(out, step("live owner wins a challenge", func() (Verdict, string, string) {
+	out = append(out, step(prefix+"live owner wins a challenge", func() (Verdict, string, string) {
 		dctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- a.Defend(dctx) }()
@@ -275,7 +334,7 @@ func SCSI2(ctx context.Context, env Env) []Result {
 		}
 		return Fail, fmt.Sprint(err), ""
 	}))
-	out = append(out, step("LUN reset takeover of a dead owner", func() (Verdict, string, string) {
+	out = append(out, step(prefix+"LUN reset takeover of a dead owner", func() (Verdict, string, string) {
 		r, err := b.Challenge(ctx)
 		if err != nil || !r.Won {
 			return Fail, fmt.Sprint("challenge: ", err), "the target may not support LUN RESET through this path"
@@ -285,7 +344,7 @@ func SCSI2(ctx context.Context, env Env) []Result {
 		}
 		return Pass, fmt.Sprintf("taken over after LUN reset and %v; the old owner now conflicts", r.Waited.Round(time.Millisecond)), ""
 	}))
-	out = append(out, step("release", func() (Verdict, string, string) {
+	out = append(out, step(prefix+"release", func() (Verdict, string, string) {
 		if err := b.Release(ctx); err != nil {
 			return Fail, err.Error(), ""
 		}

@@ -39,6 +39,9 @@ type RigPair struct {
 	DiskMode string
 	// SCSI2PeriodMS is the renewal period of a scsi2 disk; 0 means 200.
 	SCSI2PeriodMS int
+	// MoreDisks are further shared disks (iscsi:// URLs, e.g. other LUNs
+	// of Disk's target) listed after Disk, with the same options.
+	MoreDisks []string
 }
 
 var sides = [2]rig.Side{rig.A, rig.B}
@@ -78,9 +81,7 @@ cluster: {id: 42, name: rig}
 serial: {port: %s, baud: 115200, key_file: %s}
 nic: {interface: %s, peer_address: %s, netns: %s}
 disks:
-  - device: %s
-    initiator: %s
-    %s
+%s
 state_dir: %s
 timers: {keepalive_ms: %d, disk_status_ms: %d}
 api: {socket: %s}
@@ -89,7 +90,7 @@ fence: {priority: %d, delay_step_ms: 500}
 `, name, i+1, peer, 2-i, filepath.Join(p.Dir, peer+".sock"),
 			p.Cable.Path(s), keyFile,
 			p.Net.Interface(s), p.Net.Addr(o).Addr(), p.Net.Namespace(s),
-			p.Disk.URL(), p.IQN[i], diskOpts, filepath.Join(p.Dir, name+"-state"),
+			disks(append([]string{p.Disk.URL()}, p.MoreDisks...), p.IQN[i], diskOpts), filepath.Join(p.Dir, name+"-state"),
 			ka, ds, filepath.Join(p.Dir, name+".sock"), sf, i)
 		if p.RAIDTool != "" {
 			f, err := filepath.Abs(p.RAIDFiles[i])
@@ -107,6 +108,15 @@ fence: {priority: %d, delay_step_ms: 500}
 		}
 	}
 	return paths, cfgs, nil
+}
+
+// disks is the YAML list of the shared disks.
+func disks(urls []string, initiator, opts string) string {
+	var b strings.Builder
+	for _, u := range urls {
+		fmt.Fprintf(&b, "  - device: %s\n    initiator: %s\n    %s\n", u, initiator, opts)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Pair is two agents running in this process.
