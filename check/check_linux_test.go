@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,19 +99,13 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 // covers both (the agents share one session per target).
 func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
 	env, _ := rigEnv(t, func(rp *rigpair.RigPair) {
-		img := filepath.Join(t.TempDir(), "lun2.img")
-		if err := os.WriteFile(img, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(img, 16<<20); err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if out, err := rp.Disk.Tgtadm(ctx, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "2", "-b", img); err != nil {
-			t.Fatalf("add LUN 2: %v: %s", err, out)
+		u, err := rp.Disk.AddLUN(ctx, 2, 16<<20, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
 		}
-		rp.MoreDisks = []string{strings.TrimSuffix(rp.Disk.URL(), "/1") + "/2"}
+		rp.MoreDisks = []string{u}
 	})
 	rep := check.Run(context.Background(), env)
 	var buf bytes.Buffer

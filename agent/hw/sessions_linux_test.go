@@ -3,8 +3,6 @@ package hw
 import (
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,20 +17,13 @@ import (
 func twoLUNs(t *testing.T, initiator string) (*rig.Disk, [2]string) {
 	t.Helper()
 	d := rig.DiskFor(t, rig.DiskConfig{Initiators: []string{initiator}})
-	img := filepath.Join(t.TempDir(), "lun2.img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 16<<20); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if out, err := d.Tgtadm(ctx, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "2", "-b", img); err != nil {
-		t.Fatalf("add LUN 2: %v: %s", err, out)
+	u2, err := d.AddLUN(ctx, 2, 16<<20, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	u1 := d.URL()
-	return d, [2]string{u1, strings.TrimSuffix(u1, "/1") + "/2"}
+	return d, [2]string{d.URL(), u2}
 }
 
 // Two LUNs of one target with one initiator name: the agent's disks share

@@ -272,6 +272,23 @@ func (d *Disk) Tgtadm(ctx context.Context, args ...string) (string, error) {
 	return out.String(), nil
 }
 
+// AddLUN adds LUN lun to the target, backed by a sparse file of size bytes
+// in dir (the caller removes dir), and returns its URL. It does not come
+// back after Restart.
+func (d *Disk) AddLUN(ctx context.Context, lun int, size int64, dir string) (string, error) {
+	img := filepath.Join(dir, fmt.Sprintf("lun%d.img", lun))
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.Truncate(img, size); err != nil {
+		return "", err
+	}
+	if _, err := d.Tgtadm(ctx, "--lld", "iscsi", "--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", strconv.Itoa(lun), "-b", img); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("iscsi://%s/%s/%d", d.Addr(), d.cfg.TargetIQN, lun), nil
+}
+
 // Show returns `tgtadm --op show --mode target`.
 func (d *Disk) Show(ctx context.Context) (string, error) {
 	return d.Tgtadm(ctx, "--lld", "iscsi", "--op", "show", "--mode", "target")
