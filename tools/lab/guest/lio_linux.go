@@ -27,6 +27,9 @@ const (
 	// lioISCSIDev is the backstore of the iSCSI target: a LUN of its own,
 	// so its reservations do not mix with the loopback LUN's.
 	lioISCSIDev = "core/rd_mcp_1/iscsi"
+	// lioISCSIDev1 backs LUN 1 of the same target (8 MiB: the guests are
+	// small), for the agent's two-LUNs-one-session test.
+	lioISCSIDev1 = "core/rd_mcp_1/iscsi1"
 	// lioPortal is where the iSCSI target listens, inside the guest.
 	lioPortal = "127.0.0.1:3260"
 )
@@ -79,14 +82,14 @@ func mountConfigfs() error {
 // LOGICAL UNIT COMMUNICATION FAILURE.
 // The database root cannot change once a device exists: it is set only
 // when it differs.
-func ramBackstore(t, dev, serial string) []cfStep {
+func ramBackstore(t, dev, serial string, pages int) []cfStep {
 	steps := []cfStep{{mkdir: filepath.Join(lioDBRoot, "pr")}}
 	if b, err := os.ReadFile(filepath.Join(t, "dbroot")); err != nil || strings.TrimSpace(string(b)) != lioDBRoot {
 		steps = append(steps, cfStep{file: filepath.Join(t, "dbroot"), value: lioDBRoot})
 	}
 	return append(steps, []cfStep{
 		{mkdir: filepath.Join(t, dev)},
-		{file: filepath.Join(t, dev, "control"), value: "rd_pages=8192"},
+		{file: filepath.Join(t, dev, "control"), value: fmt.Sprintf("rd_pages=%d", pages)},
 		{file: filepath.Join(t, dev, "enable"), value: "1"},
 		{file: filepath.Join(t, dev, "wwn", "vpd_unit_serial"), value: serial},
 	}...)
@@ -110,7 +113,7 @@ func lioLoop(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	t := filepath.Join(configfs, "target")
-	steps := ramBackstore(t, lioDev, "6001405a1b2c3d4e5f60718293a4b5c6")
+	steps := ramBackstore(t, lioDev, "6001405a1b2c3d4e5f60718293a4b5c6", 8192)
 	for _, tg := range lioTargets() {
 		// The nexus (initiator port) first: tcm_loop scans a LUN as soon as
 		// it is linked, and the scan fails without a nexus.
@@ -161,9 +164,9 @@ func lioSG() []string {
 	return out
 }
 
-// lioISCSI (lio iscsi) exports a RAM LUN through LIO's iSCSI fabric on
-// lioPortal, as LUN 0 of target iqn, to the initiators named (one ACL each,
-// no authentication), then prints the LUN's iscsi:// URL.
+// lioISCSI (lio iscsi) exports two RAM LUNs through LIO's iSCSI fabric on
+// lioPortal, as LUNs 0 and 1 of target iqn, to the initiators named (one
+// ACL each, no authentication), then prints LUN 0's iscsi:// URL.
 func lioISCSI(ctx context.Context, iqn string, initiators []string, w io.Writer) error {
 	if err := mountConfigfs(); err != nil {
 		return err
@@ -178,20 +181,25 @@ func lioISCSI(ctx context.Context, iqn string, initiators []string, w io.Writer)
 	}
 	t := filepath.Join(configfs, "target")
 	tpg := filepath.Join(t, "iscsi", iqn, "tpgt_1")
-	lun := filepath.Join(tpg, "lun", "lun_0")
-	steps := append(ramBackstore(t, lioISCSIDev, "6001405f0e1d2c3b4a5968778695a4b3"),
-		cfStep{mkdir: lun},
-		cfStep{file: filepath.Join(lun, "lab"), link: filepath.Join(t, lioISCSIDev)},
+	lun0, lun1 := filepath.Join(tpg, "lun", "lun_0"), filepath.Join(tpg, "lun", "lun_1")
+	steps := append(ramBackstore(t, lioISCSIDev, "6001405f0e1d2c3b4a5968778695a4b3", 8192), ramBackstore(t, lioISCSIDev1, "6001405f0e1d2c3b4a5968778695a4b4", 2048)...)
+	steps = append(steps,
+		cfStep{mkdir: lun0},
+		cfStep{file: filepath.Join(lun0, "lab"), link: filepath.Join(t, lioISCSIDev)},
+		cfStep{mkdir: lun1},
+		cfStep{file: filepath.Join(lun1, "lab"), link: filepath.Join(t, lioISCSIDev1)},
 		cfStep{mkdir: filepath.Join(tpg, "np", lioPortal)},
 		cfStep{file: filepath.Join(tpg, "attrib", "authentication"), value: "0"},
 		cfStep{file: filepath.Join(tpg, "attrib", "generate_node_acls"), value: "0"},
 	)
 	for _, in := range initiators {
-		acl := filepath.Join(tpg, "acls", in, "lun_0")
-		steps = append(steps,
-			cfStep{mkdir: acl},
-			cfStep{file: filepath.Join(acl, "lab"), link: lun},
-		)
+		for i, lun := range []string{lun0, lun1} {
+			acl := filepath.Join(tpg, "acls", in, fmt.Sprintf("lun_%d", i))
+			steps = append(steps,
+				cfStep{mkdir: acl},
+				cfStep{file: filepath.Join(acl, "lab"), link: lun},
+			)
+		}
 	}
 	steps = append(steps, cfStep{file: filepath.Join(tpg, "enable"), value: "1"})
 	if err := apply(steps); err != nil {

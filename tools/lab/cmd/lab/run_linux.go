@@ -440,7 +440,8 @@ func freeze(ctx context.Context, e *env) (string, error) {
 // lioSPC4 sets up LIO in node A and runs what tgtd lacks: through tcm_loop
 // (two initiator ports onto one RAM LUN, over SG_IO) READ FULL STATUS,
 // PREEMPT and APTPL; through LIO's iSCSI fabric (hakit's own initiator as
-// two nodes) PREEMPT AND ABORT, READ FULL STATUS and APTPL.
+// two nodes) PREEMPT AND ABORT, READ FULL STATUS and APTPL; then two agents
+// on two LUNs of that target, one session per initiator.
 func lioSPC4(ctx context.Context, e *env) (string, error) {
 	msg, err := lioSteps(ctx, e)
 	if err == nil {
