@@ -57,6 +57,16 @@ Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.soc
 --config PATH, --json, --timeout DURATION. Every command takes --help.
 `
 
+// ExitError is an error with the exit status its command documents (the
+// disk commands use sg3_utils' statuses).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
 // Run runs the hwagent command line (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -77,7 +87,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "hb":
 		return hbcli.Run(ctx, rest, stdout, stderr)
 	case "disk":
-		return diskcli.Run(ctx, rest, stdout, stderr)
+		if err := diskcli.Run(ctx, rest, stdout, stderr); err != nil {
+			// disk's exit statuses are sg3_utils' (disk --help lists them).
+			return &ExitError{Code: diskcli.ExitCode(err), Err: err}
+		}
+		return nil
 	case "nic":
 		return niccli.Run(ctx, rest, stdout, stderr)
 	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
@@ -392,6 +406,11 @@ func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
 // 1 otherwise.
 func Main(ctx context.Context) {
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		fmt.Fprintln(os.Stderr, "hwagent:", ee.Err)
+		os.Exit(ee.Code)
+	}
 	if code, ok := raidcli.ExitCode(err); ok && err != nil {
 		fmt.Fprintln(os.Stderr, "hwagent:", err)
 		os.Exit(code)

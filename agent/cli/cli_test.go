@@ -210,13 +210,7 @@ func TestRunSecondAgentAndMissingDevice(t *testing.T) {
 // (an output that cannot be read) or 2 (usage), as its help documents:
 // run as the built binary, as a script would.
 func TestRaidValidateExitCodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds hwagent")
-	}
-	bin := filepath.Join(t.TempDir(), "hwagent")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/hwagent").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := builtHwagent(t)
 	fx := "../../fixtures/raid/"
 	for _, tc := range []struct {
 		name string
@@ -229,6 +223,41 @@ func TestRaidValidateExitCodes(t *testing.T) {
 		{"usage", []string{"--no-such-flag"}, 2},
 	} {
 		cmd := exec.Command(bin, append([]string{"raid-tool", "validate"}, tc.args...)...)
+		out, _ := cmd.CombinedOutput()
+		if got := cmd.ProcessState.ExitCode(); got != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s", tc.name, got, tc.code, out)
+		}
+	}
+}
+
+// builtHwagent builds cmd/hwagent into a temporary folder.
+func builtHwagent(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds hwagent")
+	}
+	bin := filepath.Join(t.TempDir(), "hwagent")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/hwagent").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// `hwagent disk` exits with the statuses its help documents (sg3_utils'),
+// not 1 for everything: run as the built binary.
+func TestDiskExitCodes(t *testing.T) {
+	bin := builtHwagent(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"help", []string{"--help"}, 0},
+		{"unknown command (usage)", []string{"no-such-command"}, 1},
+		{"missing device (usage)", []string{"keys"}, 1},
+		{"device cannot be opened", []string{"keys", "/nonexistent/sg9"}, 15},
+	} {
+		cmd := exec.Command(bin, append([]string{"disk"}, tc.args...)...)
 		out, _ := cmd.CombinedOutput()
 		if got := cmd.ProcessState.ExitCode(); got != tc.code {
 			t.Errorf("%s: exit %d, want %d\n%s", tc.name, got, tc.code, out)
