@@ -97,7 +97,7 @@ const (
 	crossoverSubnet = "169.254.102."
 )
 
-// Link names one of a node's two links.
+// Link names one of a node's three links.
 type Link int
 
 const (
