@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hakit/hakit/agent/demo"
+	"github.com/hakit/hakit/tools/demo/rigdemo"
 	"github.com/hakit/hakit/internal/rig"
 	"golang.org/x/sys/unix"
 )
@@ -103,9 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*rigOnly {
-		r := demo.Rig{Disk: disk, Cable: cable, Net: nw, IQNA: iqnA, IQNB: iqnB, RAIDTool: "ipssend",
+		r := rigdemo.Rig{Disk: disk, Cable: cable, Net: nw, IQNA: iqnA, IQNB: iqnB, RAIDTool: "ipssend",
 			RAIDFiles: [2]string{*raidA, *raidB}}
-		if err := demo.RunDemo(ctx, stdout, r, log); err != nil {
+		if err := rigdemo.RunDemo(ctx, stdout, r, log); err != nil {
 			return err
 		}
 	}
