@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hakit/hakit/tools/demo/rigdemo"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/tools/demo/rigdemo"
 	"golang.org/x/sys/unix"
 )
 
