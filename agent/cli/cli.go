@@ -111,14 +111,30 @@ func newFlags(name, args string, stderr io.Writer, help string) *flag.FlagSet {
 	return fs
 }
 
+// parse parses args with flags before, between or after the positional
+// arguments (`hwagent fence node-a --config X`), as the disk commands do;
+// after "--" everything is positional. fs.Args() is then the positional
+// arguments in order.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return fmt.Errorf("%w: %w", ErrUsage, err)
 		}
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
