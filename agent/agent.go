@@ -93,7 +93,7 @@ func New(cfg *Config, deps Deps) (*Agent, error) {
 	if cfg.API.Group != "" {
 		g, err := user.LookupGroup(cfg.API.Group)
 		if err != nil {
-			return nil, &ConfigError{Field: "api.group", Msg: fmt.Sprintf("%q: %v", cfg.API.Group, err)}
+			return nil, &ConfigError{Field: "api.group", Msg: fmt.Sprintf("%q: %v", cfg.API.Group, err), Err: err}
 		}
 		gid, _ := strconv.ParseUint(g.Gid, 10, 32)
 		a.access = Access{GID: uint32(gid), HasGroup: true, Group: cfg.API.Group}

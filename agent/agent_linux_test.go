@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -571,4 +572,17 @@ func TestUnfenceClearsFencedOnlyOnReadBack(t *testing.T) {
 	}
 	p1, _ := wd.state()
 	waitFor(t, "watchdog pets again", func() bool { p, _ := wd.state(); return p >= p1+2 })
+}
+
+// A group that does not exist is a ConfigError naming api.group that
+// keeps the lookup's error.
+func TestUnknownAPIGroupKeepsCause(t *testing.T) {
+	cfg := testConfig(t, t.TempDir(), "a", "b", 1, 2)
+	cfg.API.Group = "no-such-group-hakit"
+	_, err := agent.New(cfg, agent.Deps{Notifier: agent.NewNotifier("", 0), Logger: testLogger(t)})
+	var ce *agent.ConfigError
+	var ug user.UnknownGroupError
+	if !errors.As(err, &ce) || ce.Field != "api.group" || !errors.As(err, &ug) {
+		t.Fatalf("agent.New with an unknown group: %v (%T): want a ConfigError for api.group wrapping user.UnknownGroupError", err, err)
+	}
 }

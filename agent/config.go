@@ -237,7 +237,14 @@ type ConfigError struct {
 	Field string
 	// Msg says what is wrong and what is expected.
 	Msg string
+	// Err is the underlying error, when there is one (a group lookup, a
+	// secret file); nil for the YAML decoder's errors, which may quote the
+	// file's content.
+	Err error
 }
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func (e *ConfigError) Error() string {
 	var b strings.Builder
