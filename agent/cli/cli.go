@@ -324,28 +324,6 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func writeStatus(w io.Writer, s agent.Status) {
-	fmt.Fprintf(w, "node       %s (id %d), cluster %d, pid %d, up %s\n", s.Node, s.NodeID, s.Cluster, s.PID, time.Since(s.Started).Round(time.Second))
-	fmt.Fprintf(w, "peer       %s (id %d)\n", s.Peer, s.PeerID)
-	fmt.Fprintf(w, "fenced     %s (self-fence action: %s)\n", yesNo(s.Fenced), s.SelfFence)
-	for _, part := range []struct {
-		name string
-		raw  json.RawMessage
-	}{{"heartbeat", s.Heartbeat}, {"nics", s.NICs}, {"raid", s.RAID}} {
-		if string(part.raw) == "null" || len(part.raw) == 0 {
-			fmt.Fprintf(w, "%-10s not configured\n", part.name)
-			continue
-		}
-		fmt.Fprintf(w, "%s:\n", part.name)
-		writeRaw(w, "  ", part.raw)
-	}
-	if len(s.Disks) == 0 {
-		fmt.Fprintln(w, "disks      none read yet")
-	}
-	writeDisks(w, s.Disks)
-	fmt.Fprintf(w, "events     %d so far (hwagent events --since N)\n", s.LastEvent)
-}
-
 func writeDisks(w io.Writer, disks []agent.DiskStatus) {
 	for _, d := range disks {
 		fmt.Fprintf(w, "disk %s\n", d.Device)

@@ -86,7 +86,7 @@ func TestClientCommands(t *testing.T) {
 		want []string // substrings of stdout
 		err  string   // substring of the error, "" for none
 	}{
-		{"status", []string{"status", "--socket", sock}, []string{"node       a (id 1)", "peer       b (id 2)", "heartbeat:", "state:", "nics       not configured"}, ""},
+		{"status", []string{"status", "--socket", sock}, []string{"node       a (id 1)", "peer       b (id 2)", "serial     peer ALIVE\n", "nic        not configured", "raid       not configured", "disk       lun0: free (no reservation); this node's key 0x700000001 registered no, the peer's yes"}, ""},
 		{"status via config", []string{"status", "--config", cfgPath}, []string{"fenced     no"}, ""},
 		{"disks", []string{"disks", "--socket", sock}, []string{"disk lun0", "identity     naa.6001", "registered reservation key(s)", "there is NO reservation held", "peer         key 0x700000002 registered=yes"}, ""},
 		{"register", []string{"register", "--socket", sock}, []string{"register: done", "this node    key 0x700000001 registered=yes"}, ""},

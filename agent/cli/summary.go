@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+)
+
+// writeStatus is `hwagent status` for people: one screen, one line per
+// path to the peer and per disk; `hwagent heartbeat|nics|disks|raid` and
+// --json give every field.
+func writeStatus(w io.Writer, s agent.Status) {
+	fmt.Fprintf(w, "node       %s (id %d), cluster %d, pid %d, up %s\n", s.Node, s.NodeID, s.Cluster, s.PID, time.Since(s.Started).Round(time.Second))
+	fmt.Fprintf(w, "peer       %s (id %d)\n", s.Peer, s.PeerID)
+	fenced := "no"
+	if s.Fenced {
+		fenced = "YES: this node's key was removed; it claims nothing until `hwagent unfence`"
+	}
+	fmt.Fprintf(w, "fenced     %s (self-fence action: %s)\n", fenced, s.SelfFence)
+	fmt.Fprintf(w, "serial     %s\n", component(s.Heartbeat, serialLine))
+	fmt.Fprintf(w, "nic        %s\n", component(s.NICs, nicLine))
+	fmt.Fprintf(w, "raid       %s\n", component(s.RAID, raidLine))
+	if len(s.Disks) == 0 {
+		fmt.Fprintln(w, "disks      none read yet")
+	}
+	for _, d := range s.Disks {
+		fmt.Fprintf(w, "disk       %s: %s\n", d.Device, diskLine(d))
+	}
+	fmt.Fprintf(w, "events     %d so far (hwagent events --since N)\n", s.LastEvent)
+	fmt.Fprintln(w, "details    hwagent heartbeat | nics | disks | raid (or --json)")
+}
+
+// component summarises one component's status with line; a status that
+// does not decode is shown raw (never hidden, never read as good).
+func component(raw json.RawMessage, line func(json.RawMessage) (string, error)) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "not configured"
+	}
+	s, err := line(raw)
+	if err != nil {
+		return "status not understood (" + err.Error() + "): " + strings.TrimSpace(string(raw))
+	}
+	return s
+}
+
+func serialLine(raw json.RawMessage) (string, error) {
+	var hb struct {
+		State      string        `json:"state"`
+		LastHeard  *time.Time    `json:"last_heard"`
+		Silence    time.Duration `json:"silence_ns"`
+		MaxSilence time.Duration `json:"max_silence_ns"`
+		Path       string        `json:"path"`
+		PortOpen   *bool         `json:"port_open"`
+		PortErr    string        `json:"port_err"`
+		Realtime   int           `json:"realtime"`
+	}
+	if err := json.Unmarshal(raw, &hb); err != nil {
+		return "", err
+	}
+	if hb.State == "" {
+		return "", fmt.Errorf("no state")
+	}
+	if hb.PortOpen != nil && !*hb.PortOpen {
+		return fmt.Sprintf("port %s NOT OPEN: %s (peer %s)", hb.Path, hb.PortErr, hb.State), nil
+	}
+	s := "peer " + strings.ToUpper(hb.State)
+	if hb.Path != "" {
+		s += " on " + hb.Path
+	}
+	switch {
+	case hb.LastHeard == nil:
+	case hb.LastHeard.IsZero():
+		s += " (never heard)"
+	default:
+		s += fmt.Sprintf(" (last heard %v ago, longest silence %v)", hb.Silence.Round(time.Millisecond), hb.MaxSilence.Round(time.Millisecond))
+	}
+	if hb.PortOpen != nil {
+		if hb.Realtime > 0 {
+			s += fmt.Sprintf(", real-time priority %d", hb.Realtime)
+		} else {
+			s += ", normal priority"
+		}
+	}
+	return s, nil
+}
+
+func nicLine(raw json.RawMessage) (string, error) {
+	var n struct {
+		Status *struct {
+			Name      string `json:"name"`
+			Carrier   string `json:"carrier"`
+			OperState string `json:"operstate"`
+		} `json:"status"`
+		Probe *struct {
+			Peer  string        `json:"peer"`
+			State string        `json:"state"`
+			RTT   time.Duration `json:"rtt_ns"`
+		} `json:"probe"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", err
+	}
+	if n.Status == nil {
+		return "UNREADABLE: " + n.Error, nil
+	}
+	s := fmt.Sprintf("%s carrier %s, operstate %s", n.Status.Name, n.Status.Carrier, n.Status.OperState)
+	switch {
+	case n.Probe == nil:
+		s += "; peer not probed"
+	case n.Probe.State == "reachable":
+		s += fmt.Sprintf("; peer %s answers in %v", n.Probe.Peer, n.Probe.RTT.Round(time.Microsecond))
+	default:
+		s += fmt.Sprintf("; peer %s %s", n.Probe.Peer, strings.ToUpper(n.Probe.State))
+	}
+	if n.Error != "" {
+		s += " (" + n.Error + ")"
+	}
+	return s, nil
+}
+
+func raidLine(raw json.RawMessage) (string, error) {
+	var r struct {
+		Tool        string `json:"tool"`
+		Controllers []struct {
+			Vendor        string            `json:"vendor"`
+			Model         *string           `json:"model"`
+			Status        *string           `json:"status"`
+			LogicalDrives []json.RawMessage `json:"logical_drives"`
+		} `json:"controllers"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, c := range r.Controllers {
+		model, status := "model unknown", "status unknown"
+		if c.Model != nil {
+			model = *c.Model
+		}
+		if c.Status != nil {
+			status = *c.Status
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s, %d logical drives)", c.Vendor, model, status, len(c.LogicalDrives)))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no controller")
+	}
+	s := r.Tool + ": " + strings.Join(parts, "; ")
+	if len(r.Warnings) > 0 {
+		s += fmt.Sprintf("; %d warning(s): hwagent raid", len(r.Warnings))
+	}
+	return s, nil
+}
+
+// diskLine says who holds the disk and whether this node is registered.
+func diskLine(d agent.DiskStatus) string {
+	if d.Error != "" {
+		return "UNREADABLE: " + d.Error + " (ownership unknown)"
+	}
+	var holder string
+	switch {
+	case d.Latched != "":
+		holder = "LATCHED fenced (" + d.Latched + ")"
+	case d.Owner:
+		holder = "held by this node"
+	case d.Holder == "":
+		holder = "free (no reservation)"
+	case d.PeerRegistered && d.Holder == d.PeerKey, d.Mode == agent.ModeSCSI2 && d.PeerRegistered:
+		holder = "held by the peer"
+	default:
+		holder = "held by key " + d.Holder + " (neither node's)"
+	}
+	if d.Mode == agent.ModeSCSI2 {
+		return holder + " (scsi2 mode)"
+	}
+	return fmt.Sprintf("%s; this node's key %s registered %s, the peer's %s", holder, d.OwnKey, yesNo(d.Registered), yesNo(d.PeerRegistered))
+}

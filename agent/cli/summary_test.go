@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hakit/hakit/agent"
+)
+
+func TestStatusLines(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		line func(json.RawMessage) (string, error)
+		raw  string
+		want string
+	}{
+		{"serial alive", serialLine, `{"state":"alive","last_heard":"2026-12-02T10:00:00Z","silence_ns":80000000,"max_silence_ns":210000000,"path":"/dev/ttyS1","port_open":true,"realtime":1}`, "peer ALIVE on /dev/ttyS1 (last heard 80ms ago, longest silence 210ms), real-time priority 1"},
+		{"serial never heard", serialLine, `{"state":"initdead","last_heard":"0001-01-01T00:00:00Z","path":"/dev/ttyS1","port_open":true,"realtime":0}`, "peer INITDEAD on /dev/ttyS1 (never heard), normal priority"},
+		{"serial port closed", serialLine, `{"state":"dead","path":"/dev/ttyUSB0","port_open":false,"port_err":"no such file or directory"}`, "port /dev/ttyUSB0 NOT OPEN: no such file or directory (peer dead)"},
+		{"nic reachable", nicLine, `{"status":{"name":"eth1","carrier":"up","operstate":"up"},"probe":{"peer":"169.254.1.2","state":"reachable","rtt_ns":54000}}`, "eth1 carrier up, operstate up; peer 169.254.1.2 answers in 54µs"},
+		{"nic unplugged", nicLine, `{"status":{"name":"eth1","carrier":"down","operstate":"down"},"probe":{"peer":"169.254.1.2","state":"no-link"}}`, "eth1 carrier down, operstate down; peer 169.254.1.2 NO-LINK"},
+		{"nic unreadable", nicLine, `{"status":null,"probe":null,"error":"netlink: no such interface"}`, "UNREADABLE: netlink: no such interface"},
+		{"raid", raidLine, `{"tool":"storcli","controllers":[{"vendor":"Broadcom","model":"9361-8i","status":"Optimal","logical_drives":[{},{}]}],"warnings":["a","b"]}`, "storcli: Broadcom 9361-8i (Optimal, 2 logical drives); 2 warning(s): hwagent raid"},
+		{"raid unknown model", raidLine, `{"tool":"arcconf","controllers":[{"vendor":"Adaptec"}]}`, "arcconf: Adaptec model unknown (status unknown, 0 logical drives)"},
+	} {
+		got, err := tt.line(json.RawMessage(tt.raw))
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v\n want %q", tt.name, got, err, tt.want)
+		}
+	}
+	if got := component(json.RawMessage(`[1]`), serialLine); !strings.HasPrefix(got, "status not understood") || !strings.Contains(got, "[1]") {
+		t.Errorf("garbage: %q", got)
+	}
+	if got := component(json.RawMessage(`{}`), serialLine); !strings.HasPrefix(got, "status not understood") {
+		t.Errorf("no state: %q, want it not understood (not a state)", got)
+	}
+	if got := component(nil, serialLine); got != "not configured" {
+		t.Errorf("absent: %q", got)
+	}
+}
+
+func TestDiskLine(t *testing.T) {
+	for _, tt := range []struct {
+		d    agent.DiskStatus
+		want string
+	}{
+		{agent.DiskStatus{OwnKey: "0x1", PeerKey: "0x2", Holder: "0x1", Owner: true, Registered: true, PeerRegistered: true}, "held by this node; this node's key 0x1 registered yes, the peer's yes"},
+		{agent.DiskStatus{OwnKey: "0x1", PeerKey: "0x2", Holder: "0x2", PeerRegistered: true}, "held by the peer; this node's key 0x1 registered no, the peer's yes"},
+		{agent.DiskStatus{OwnKey: "0x1", PeerKey: "0x2", Registered: true}, "free (no reservation); this node's key 0x1 registered yes, the peer's no"},
+		{agent.DiskStatus{OwnKey: "0x1", PeerKey: "0x2", Holder: "0x9"}, "held by key 0x9 (neither node's); this node's key 0x1 registered no, the peer's no"},
+		{agent.DiskStatus{Error: "NOT READY"}, "UNREADABLE: NOT READY (ownership unknown)"},
+		{agent.DiskStatus{OwnKey: "0x1", Latched: "re-register unconfirmed"}, "LATCHED fenced (re-register unconfirmed); this node's key 0x1 registered no, the peer's no"},
+		{agent.DiskStatus{Mode: agent.ModeSCSI2, Holder: "other", PeerRegistered: true}, "held by the peer (scsi2 mode)"},
+	} {
+		if got := diskLine(tt.d); got != tt.want {
+			t.Errorf("%+v:\n got %q\nwant %q", tt.d, got, tt.want)
+		}
+	}
+}
