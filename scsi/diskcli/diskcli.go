@@ -75,6 +75,15 @@ func (e *DeviceError) Error() string {
 
 func (e *DeviceError) Unwrap() error { return e.Err }
 
+// meansSomething reports a unit attention worth a line without -v: the
+// reservations or registrations changed under this node (ASC 0x2A with
+// ASCQ 03 reservations preempted, 04 released, 05 registrations
+// preempted). Power-on, reset and bus-device notices are routine on every
+// new session and are shown with -v only.
+func meansSomething(s scsi.Sense) bool {
+	return s.ASC == 0x2a && s.ASCQ >= 0x03 && s.ASCQ <= 0x05
+}
+
 // ExitCode maps Run's error to a process exit status, as sg3_utils does:
 // 0 success, 1 usage, 2 not ready, 5 illegal request, 6 unit attention,
 // 15 device cannot be opened, 24 reservation conflict, 67 timeout, 99
@@ -359,7 +368,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer closer.Close()
 	e := &env{out: stdout, json: o.json, device: device, opts: o, tr: tr, cluster: o.cluster,
 		dev: &scsi.Device{Transport: tr, Name: device, UnitAttentionRetries: 8, TransportRetries: 2,
-			OnUnitAttention: func(s scsi.Sense) { fmt.Fprintf(stderr, "note: %s: %s (absorbed)\n", device, s) }}}
+			OnUnitAttention: func(s scsi.Sense) {
+				if o.verbose || meansSomething(s) {
+					fmt.Fprintf(stderr, "note: %s: %s (absorbed)\n", device, s)
+				}
+			}}}
 	if key != 0 {
 		e.owner, err = scsi.NewOwner(scsi.OwnerConfig{Transport: tr, Name: device, Key: key, Type: typ, APTPL: o.aptpl, AllowPreemptWithoutAbort: o.noAbort, Logger: log})
 		if err != nil {

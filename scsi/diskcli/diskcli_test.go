@@ -186,3 +186,38 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+// A routine unit attention (power on, reset) is absorbed quietly; -v
+// shows it; one that means something (registrations preempted) is always
+// said.
+func TestUnitAttentionNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		asc, ascq byte
+		verbose   bool
+		said      bool
+	}{
+		{"power on, quiet", 0x29, 0x00, false, false},
+		{"power on, -v", 0x29, 0x00, true, true},
+		{"registrations preempted", 0x2a, 0x05, false, true},
+		{"reservations released", 0x2a, 0x04, false, true},
+	} {
+		f := &fakeOpener{lun: scsitest.New(scsitest.Config{}), nexuses: map[string]*scsitest.Nexus{}}
+		r := Runner{Open: f.open}
+		if _, _, code := run(t, r, "keys", "fake://a"); code != 0 {
+			t.Fatalf("%s: keys: exit %d", tc.name, code)
+		}
+		f.lun.QueueUnitAttention(f.nexuses["a"], tc.asc, tc.ascq)
+		args := []string{"keys", "fake://a"}
+		if tc.verbose {
+			args = append(args, "-v")
+		}
+		_, errOut, code := run(t, r, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.name, code, errOut)
+		}
+		if said := strings.Contains(errOut, "(absorbed)"); said != tc.said {
+			t.Errorf("%s: stderr %q: unit attention said %v, want %v", tc.name, errOut, said, tc.said)
+		}
+	}
+}
