@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
@@ -408,13 +409,26 @@ var (
 	reserve = ownerAction("reserve", (*scsi.Owner).Acquire, func(e *env) string {
 		return fmt.Sprintf("reserved with key %s, type %s (verified)", e.owner.Key(), e.owner.Type())
 	})
-	release = ownerAction("release", (*scsi.Owner).Release, func(e *env) string {
-		return fmt.Sprintf("release by key %s done", e.owner.Key())
-	})
 	unfence = ownerAction("unfence", (*scsi.Owner).Unfence, func(e *env) string {
 		return fmt.Sprintf("unfenced: key %s registered (verified)", e.owner.Key())
 	})
 )
+
+// release says whether it released anything: a node that held no
+// reservation gets "nothing released" (exit 0: releasing is idempotent).
+func release(ctx context.Context, e *env) error {
+	r, err := e.owner.Release(ctx)
+	if err != nil {
+		return err
+	}
+	done := fmt.Sprintf("released the reservation of key %s (verified)", e.owner.Key())
+	for _, n := range r.Notes {
+		if strings.Contains(n, "nothing to release") || strings.Contains(n, "not released") {
+			done = "nothing released: " + n
+		}
+	}
+	return e.result("release", r, done, nil)
+}
 
 func fence(ctx context.Context, e *env) error {
 	if e.opts.victim == "" {

@@ -87,6 +87,7 @@ func TestScenario(t *testing.T) {
 				append([]string{"status", "fake://b", "--json"}, b...),
 				append([]string{"unfence", "fake://a"}, a...),
 				append([]string{"release", "fake://b"}, b...),
+				append([]string{"release", "fake://b"}, b...), // nothing left to release
 				append([]string{"preempt", "fake://a", "--victim", "0x686b8ed3f6ad0002", "--allow-preempt-without-abort", "--json"}, a...),
 				{"reset", "fake://b"},
 				{"reset", "fake://b", "--level", "bus", "--json"},
