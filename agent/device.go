@@ -52,3 +52,12 @@ func checkCHAP(d DiskConfig) (field, msg string) {
 	}
 	return "", ""
 }
+
+// DeviceErr names the device in err unless err's text names it already
+// (the disk layer's errors do): "dev: dev: acquire: ..." says it twice.
+func DeviceErr(device string, err error) error {
+	if err == nil || strings.Contains(err.Error(), device) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", device, err)
+}

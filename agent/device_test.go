@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -58,5 +59,20 @@ func TestConfigErrorHidesContent(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "S3cret") {
 			t.Errorf("ParseConfig(%q) = %v; want an error without the content", data, err)
 		}
+	}
+}
+
+func TestDeviceErr(t *testing.T) {
+	const dev = "iscsi://127.0.0.1:3260/iqn.2026-11.io.hakit:t/1"
+	inner := errors.New(dev + ": acquire: reservation held by another key")
+	if got := DeviceErr(dev, inner); got.Error() != inner.Error() || !errors.Is(got, inner) {
+		t.Errorf("an error naming the device: %q, want it unchanged", got)
+	}
+	bare := errors.New("context deadline exceeded")
+	if got := DeviceErr(dev, bare); got.Error() != dev+": context deadline exceeded" || !errors.Is(got, bare) {
+		t.Errorf("a bare error: %q, want the device in front", got)
+	}
+	if DeviceErr(dev, nil) != nil {
+		t.Error("nil error: want nil")
 	}
 }

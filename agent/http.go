@@ -166,7 +166,7 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 		err := fn(d, ctx)
 		cancel()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Device(), err))
+			errs = append(errs, DeviceErr(d.Device(), err))
 		} else if name == "release" {
 			if m, ok := d.(interface{ Mode() string }); ok && m.Mode() == ModeSCSI2 {
 				// A released scsi2 disk shows Registered false (it has no

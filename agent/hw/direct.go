@@ -121,7 +121,7 @@ func (d *Direct) Action(ctx context.Context, name string) (agent.ActionResult, e
 			return res, fmt.Errorf("unknown action %q", name)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", disk.Device(), err))
+			errs = append(errs, agent.DeviceErr(disk.Device(), err))
 		}
 	}
 	res.Disks, _ = d.Disks(ctx)
