@@ -16,6 +16,7 @@ bench() { # package regexp benchtime
 }
 
 bench ./scsi/ 'Fence|Status' 200x                 # Fence (with read-back) and Status, medians
+bench ./scsi/ 'FenceRegistrants' 100x             # fence time against 2, 4, 8, 16 registrants
 bench ./scsi/ 'Rejoin' 50x                         # dropped session -> registration whole again
 bench ./scsi/iscsi/ 'TestUnitReady|Read64K' 2000x  # initiator round trips on loopback tgtd
 bench ./serialhb/ 'Encode|Decode' 1s               # frame codec ns/op
