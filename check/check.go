@@ -29,8 +29,9 @@ const (
 
 // Result is one check's outcome.
 type Result struct {
-	// Group is the probe ("inventory", "serial", "nic", "disks", "pr",
-	// "scsi2", "raid", "fencing"); Name the check within it.
+	// Group is the probe ("inventory", "serial", "nic", "disks",
+	// "latency", "pr", "scsi2", "raid", "fencing"); Name the check within
+	// it.
 	Group   string  `json:"group"`
 	Name    string  `json:"name"`
 	Verdict Verdict `json:"verdict"`
@@ -83,6 +84,7 @@ var Probes = []Probe{
 	{"serial", SerialCable},
 	{"nic", HeartbeatNIC},
 	{"disks", SharedDisks},
+	{"latency", DiskLatency},
 	{"scsi2", SCSI2},
 	{"pr", PRMatrix},
 	{"raid", RAIDPair},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/hakit/hakit/agent"
 )
@@ -27,6 +28,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	prTest := fs.Bool("pr-test", false, "consent to change reservations and registrations (never data): runs the PR matrix and the SCSI-2 test; use a test LUN or a maintenance window")
 	inv := fs.Bool("inventory", false, "list this node's hardware (disks, NICs, RAID/SAS controllers, serial ports)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	verbose := fs.Bool("v", false, "log what the probes do")
 	fs.Usage = func() {
@@ -87,6 +89,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	rep := Run(ctx, env)
+	if *junit != "" {
+		if err := writeFile(*junit, rep.WriteJUnit); err != nil {
+			fmt.Fprintln(stderr, "hwcheck: --junit:", err)
+			return 1
+		}
+	}
 	if *jsonOut {
 		if err := rep.WriteJSON(stdout); err != nil {
 			fmt.Fprintln(stderr, "hwcheck:", err)
@@ -96,4 +104,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.WriteText(stdout)
 	}
 	return rep.ExitCode(*strict)
+}
+
+// writeFile writes a report file through write, replacing it only when
+// complete.
+func writeFile(path string, write func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -79,3 +79,17 @@ func TestFencing(t *testing.T) {
 		t.Errorf("without a configuration: %+v", rs)
 	}
 }
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	p50, p99, worst := percentiles(ds)
+	if p50 != 51*time.Millisecond || p99 != 100*time.Millisecond || worst != 100*time.Millisecond {
+		t.Errorf("p50 %v p99 %v max %v", p50, p99, worst)
+	}
+	if p50, p99, worst := percentiles([]time.Duration{3 * time.Millisecond}); p50 != p99 || p99 != worst {
+		t.Errorf("one sample: %v %v %v", p50, p99, worst)
+	}
+}

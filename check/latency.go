@@ -1,0 +1,91 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/diskcli"
+	"github.com/hakit/hakit/scsi/iscsi"
+)
+
+// latencyReads is the number of timed READs per node per disk.
+const latencyReads = 100
+
+// DiskLatency is the "Disk Access Latency" test of cluster validators:
+// READ(10) of one block at LBA 0, latencyReads times per node per disk,
+// p50/p99/max. A read is allowed to every initiator under hakit's
+// reservation type, so it changes nothing and runs without --pr-test. The
+// peer's disks are read from here when they are iscsi:// URLs (its
+// configuration readable, as on the rig), through hwcheck's own session.
+func DiskLatency(ctx context.Context, env Env) []Result {
+	if env.LocalConfig == nil || len(env.LocalConfig.Disks) == 0 {
+		return skip("disk access latency", "no shared disk configured", "list the shared disks under disks: in hwagent.yaml")
+	}
+	var out []Result
+	for side, cfg := range []*agent.Config{env.LocalConfig, env.PeerConfig} {
+		if cfg == nil {
+			out = append(out, res("disk access latency ("+sideNames[side]+")", Skip, "the peer's configuration is not readable from here", "run hwcheck on the peer too, or pass --peer-config"))
+			continue
+		}
+		for i, d := range cfg.Disks {
+			name := fmt.Sprintf("disk %d latency (%s)", i, sideNames[side])
+			if side == 1 && !strings.HasPrefix(d.Device, "iscsi://") {
+				out = append(out, res(name, Skip, d.Device+" is a device of the peer: not readable from here", "run hwcheck on the peer"))
+				continue
+			}
+			out = append(out, readLatency(ctx, env, name, d))
+		}
+	}
+	return out
+}
+
+func readLatency(ctx context.Context, env Env, name string, d agent.DiskConfig) Result {
+	shown := agent.ShownDevice(d.Device)
+	tr, closer, err := openForCheck(ctx, env, d)
+	if err != nil {
+		return res(name, Fail, fmt.Sprintf("%s: %v", shown, err), "check the path to the disk from this node")
+	}
+	defer closer()
+	dev := &scsi.Device{Transport: tr, Name: shown, UnitAttentionRetries: 8, TransportRetries: 2}
+	ds := make([]time.Duration, 0, latencyReads)
+	for range latencyReads {
+		start := time.Now()
+		if _, err := dev.Do(ctx, scsi.Read10(0, 1, 512)); err != nil {
+			return res(name, Fail, fmt.Sprintf("%s: READ after %d reads: %v", shown, len(ds), err), "the disk does not answer reads from this node")
+		}
+		ds = append(ds, time.Since(start))
+	}
+	p50, p99, worst := percentiles(ds)
+	m := fmt.Sprintf("%s: %d READs, p50 %v, p99 %v, max %v", shown, len(ds), p50, p99, worst)
+	if p99 > 100*time.Millisecond {
+		return res(name, Warn, m, "reads above 100 ms at p99: the disk heartbeat and the reservation checks run on this path; check the array's load and the links")
+	}
+	return res(name, Pass, m, "")
+}
+
+// percentiles returns p50, p99 and max of ds (sorted in place), rounded.
+func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
+	slices.Sort(ds)
+	r := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+	return r(ds[len(ds)/2]), r(ds[min(len(ds)-1, len(ds)*99/100)]), r(ds[len(ds)-1])
+}
+
+// openForCheck opens a configured disk as hwcheck: an iscsi:// disk with
+// the node's initiator name and hwcheck's own ISID (never the agent's
+// session), a device path with SG_IO.
+func openForCheck(ctx context.Context, env Env, d agent.DiskConfig) (scsi.Transport, func(), error) {
+	o := diskcli.OpenOptions{Initiator: d.Initiator, Logger: env.Logger}
+	if strings.HasPrefix(d.Device, "iscsi://") {
+		o.ISID = iscsi.DerivedISID(d.Initiator, iscsi.ISIDHWCheck)
+	}
+	tr, c, err := diskcli.OpenDevice(ctx, d.Device, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, func() { _ = c.Close() }, nil
+}
