@@ -66,6 +66,9 @@ type Env struct {
 	// Inventory lists the local hardware (ghw); it can be slow on big
 	// machines.
 	Inventory bool
+	// Progress, when set, gets a line as each probe starts ("probe N of
+	// M") and ends; hwcheck sends it to stderr unless --json.
+	Progress io.Writer
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.
 	StonithTimeout StonithTimeoutFunc
@@ -97,11 +100,17 @@ func Run(ctx context.Context, env Env) Report {
 	if env.LocalConfig != nil {
 		r.Node, r.Peer = env.LocalConfig.Node.Name, env.LocalConfig.Peer.Name
 	}
-	for _, p := range Probes {
+	for n, p := range Probes {
 		start := time.Now()
+		if env.Progress != nil {
+			fmt.Fprintf(env.Progress, "hwcheck: [%d/%d] %s ...", n+1, len(Probes), p.Group)
+		}
 		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		res := p.Run(pctx, env)
 		cancel()
+		if env.Progress != nil {
+			fmt.Fprintf(env.Progress, " %d result(s) in %v\n", len(res), time.Since(start).Round(time.Millisecond))
+		}
 		for i := range res {
 			res[i].Group = p.Group
 			if res[i].Duration == 0 {

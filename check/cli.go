@@ -88,6 +88,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if !*jsonOut {
+		env.Progress = stderr
+	}
 	rep := Run(ctx, env)
 	if *junit != "" {
 		if err := writeFile(*junit, rep.WriteJUnit); err != nil {

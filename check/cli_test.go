@@ -58,3 +58,18 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+// Progress names each probe as it starts (N of M) and what it found.
+func TestProgress(t *testing.T) {
+	var b bytes.Buffer
+	Run(context.Background(), Env{Progress: &b})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(Probes) {
+		t.Fatalf("%d progress lines for %d probes:\n%s", len(lines), len(Probes), b.String())
+	}
+	for i, p := range Probes {
+		if want := "] " + p.Group + " ... "; !strings.Contains(lines[i], want) || !strings.Contains(lines[i], "result(s) in") {
+			t.Errorf("line %d %q, want %q and the result count", i, lines[i], want)
+		}
+	}
+}
