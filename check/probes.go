@@ -118,12 +118,36 @@ func raidControllers(dir string) []string {
 
 // heartbeatView is the part of serialhb's status the checks read.
 type heartbeatView struct {
-	State     string `json:"state"`
+	State      string          `json:"state"`
+	MaxSilence time.Duration   `json:"max_silence_ns"`
+	Timers     serialhb.Timers `json:"timers"`
 	PortOpen  bool   `json:"port_open"`
 	PortErr   string `json:"port_err"`
 	Cable     string `json:"cable"`
 	LastHeard time.Time
 	Counters  map[string]any `json:"counters"`
+}
+
+// deadtimeAdvice judges the configured deadtime against the longest
+// silence the agent has seen between two of the peer's frames (a stall of
+// this node, of the peer or of the line): the smallest safe deadtime is
+// twice that silence, and at least three keepalives.
+func deadtimeAdvice(side string, h heartbeatView) Result {
+	name := "deadtime margin (" + side + ")"
+	dt, ka := h.Timers.Deadtime, h.Timers.Keepalive
+	if h.MaxSilence <= 0 || dt <= 0 {
+		return res(name, Skip, "no silence measured yet (the peer not heard twice)", "run hwcheck again once the pair has run for a while (hours under the usual load give a figure worth trusting)")
+	}
+	safe := max(2*h.MaxSilence, 3*ka)
+	safe = (safe + 10*time.Millisecond - 1).Truncate(10 * time.Millisecond)
+	m := fmt.Sprintf("longest silence between the peer's frames %v; keepalive %v, deadtime %v; smallest safe deadtime %v", h.MaxSilence.Round(time.Millisecond), ka, dt, safe)
+	switch {
+	case h.MaxSilence >= dt:
+		return res(name, Fail, m, fmt.Sprintf("a silence reached the deadtime: a false peer death happened or nearly did; set timers.deadtime_ms to at least %d (and warntime below it), or find the stall (load, real-time priority, the line)", safe.Milliseconds()))
+	case dt < safe:
+		return res(name, Warn, m, fmt.Sprintf("less than twice the longest silence: set timers.deadtime_ms to at least %d", safe.Milliseconds()))
+	}
+	return res(name, Pass, m, "")
 }
 
 type cableView struct {
@@ -153,7 +177,10 @@ func SerialCable(ctx context.Context, env Env) []Result {
 			continue
 		}
 		var h heartbeatView
-		_ = json.Unmarshal(raw, &h)
+		if err := json.Unmarshal(raw, &h); err != nil {
+			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, "the agent's heartbeat status is not understood: "+err.Error(), "hwcheck and hwagent of different versions?"))
+			continue
+		}
 		switch {
 		case !h.PortOpen:
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, "port not open: "+h.PortErr, "check the device path, that no getty holds the port, and the USB adapter"))
@@ -162,6 +189,7 @@ func SerialCable(ctx context.Context, env Env) []Result {
 		default:
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Pass, "peer alive", ""))
 		}
+		out = append(out, deadtimeAdvice(sideNames[i], h))
 	}
 	start := time.Now()
 	raw, err := env.Local.CableTest(ctx)
