@@ -322,24 +322,9 @@ func TestSelfFenceExit(t *testing.T) {
 // the way, and it must refuse.
 func TestIntegrationPeerCredRefused(t *testing.T) {
 	testutil.SkipUnlessRoot(t)
-	dir, err := os.MkdirTemp("", "hwagent-peercred-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := helperDir(t)
 	cfg := testConfig(t, dir, "a", "b", 1, 2)
 	startNode(t, cfg, agent.Deps{SocketMode: 0o666})
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "client")
-	if err := copyFile(exe, bin); err != nil {
-		t.Fatal(err)
-	}
 	run := func(uid uint32) (string, error) {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "HWAGENT_HELPER_SOCKET="+cfg.API.Socket)
@@ -368,6 +353,10 @@ func TestMain(m *testing.M) {
 		peerCredHelper(sock)
 		return
 	}
+	if target := os.Getenv("HWAGENT_IDLE_HELPER"); target != "" {
+		idleHelper(target)
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -387,6 +376,29 @@ func peerCredHelper(sock string) {
 
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// helperDir makes a directory others may enter, removed at the end of
+// the test, holding a copy of the test binary an unprivileged child can run.
+func helperDir(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hwagent-helper-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, "client")
+	if err := copyFile(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin
 }
 
 func copyFile(src, dst string) error {

@@ -14,8 +14,15 @@ import (
 
 type credKey struct{}
 
-// connContext attaches the caller's SO_PEERCRED to each connection.
+// connContext attaches the caller's credentials to each connection: those
+// the limit listener read at accept, or SO_PEERCRED now.
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		if lc.credErr != nil {
+			return context.WithValue(ctx, credKey{}, lc.credErr)
+		}
+		return context.WithValue(ctx, credKey{}, lc.cred)
+	}
 	cr, err := peerCred(c)
 	if err != nil {
 		return context.WithValue(ctx, credKey{}, err)
@@ -257,6 +264,15 @@ func (a *Agent) getEvents(w http.ResponseWriter, r *http.Request) {
 	} else {
 		since = a.hub.Last()
 	}
+	uid := anonymous
+	if cr, ok := r.Context().Value(credKey{}).(Cred); ok {
+		uid = cr.UID
+	}
+	if !a.streams.take(uid) {
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("too many open event streams (%d)", a.limits.MaxStreams))
+		return
+	}
+	defer a.streams.put(uid)
 	backlog, ch, cancel := a.hub.Subscribe(since)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")

@@ -125,3 +125,13 @@ func listenSocket(path string, a Access, mode os.FileMode) (net.Listener, error)
 	}
 	return l, nil
 }
+
+// fdBudget is how many file descriptors the API and metrics connections
+// may use: half the soft RLIMIT_NOFILE, the rest for devices and sessions.
+func fdBudget() int {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil || r.Cur == unix.RLIM_INFINITY || r.Cur > 1<<20 {
+		return 0
+	}
+	return int(r.Cur / 2)
+}
