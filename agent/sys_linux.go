@@ -7,12 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// peerCred reads SO_PEERCRED of a Unix socket connection and the peer's
-// supplementary groups.
+// peerCred reads the caller's credentials from the connection itself, as
+// the kernel recorded them at connect: uid, gid and pid (SO_PEERCRED) and
+// the supplementary groups (SO_PEERGROUPS). Nothing is read from /proc, so
+// a caller that exits and whose pid is reused cannot lend another
+// process's groups.
 func peerCred(c net.Conn) (Cred, error) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
@@ -23,20 +27,45 @@ func peerCred(c net.Conn) (Cred, error) {
 		return Cred{}, fmt.Errorf("peer credentials: %w", err)
 	}
 	var u *unix.Ucred
-	var serr error
+	var groups []uint32
+	var serr, gerr error
 	if err := raw.Control(func(fd uintptr) {
 		u, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		groups, gerr = peerGroups(int(fd))
 	}); err != nil {
 		return Cred{}, fmt.Errorf("peer credentials: %w", err)
 	}
 	if serr != nil {
 		return Cred{}, fmt.Errorf("peer credentials: SO_PEERCRED: %w", serr)
 	}
-	cr := Cred{PID: u.Pid, UID: u.Uid, GID: u.Gid}
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(int(u.Pid)) + "/status"); err == nil {
-		cr.Groups = parseGroups(string(b))
+	if gerr != nil {
+		return Cred{}, fmt.Errorf("peer credentials: SO_PEERGROUPS: %w", gerr)
 	}
-	return cr, nil
+	return Cred{PID: u.Pid, UID: u.Uid, GID: u.Gid, Groups: groups}, nil
+}
+
+// maxGroups is the kernel's NGROUPS_MAX.
+const maxGroups = 65536
+
+// peerGroups reads SO_PEERGROUPS: an array of gid_t whose length the
+// kernel reports (ERANGE with the needed length when the buffer is short).
+func peerGroups(fd int) ([]uint32, error) {
+	buf := make([]uint32, 64)
+	for {
+		n := uint32(len(buf) * 4)
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_PEERGROUPS, uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0)
+		if e == unix.ERANGE && int(n/4) > len(buf) && n/4 <= maxGroups {
+			buf = make([]uint32, n/4)
+			continue
+		}
+		if e != 0 {
+			return nil, e
+		}
+		if int(n/4) > len(buf) {
+			return nil, fmt.Errorf("%d bytes of groups for a %d-entry buffer", n, len(buf))
+		}
+		return buf[: n/4 : n/4], nil
+	}
 }
 
 // lockSocket takes an exclusive lock next to the socket path, so a second
