@@ -50,9 +50,13 @@ func (a *Agent) Handler() http.Handler {
 		switch v := r.Context().Value(credKey{}).(type) {
 		case Cred:
 			if err := a.access.Check(v); err != nil {
-				a.log.Warn("api refused", "uid", v.UID, "pid", v.PID, "path", r.URL.Path)
+				a.log.Warn("api refused", "uid", v.UID, "pid", v.PID, "method", r.Method, "path", r.URL.Path)
 				writeError(w, http.StatusForbidden, err)
 				return
+			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				// Every call that may act is on record with its caller.
+				a.log.Info("api call", "method", r.Method, "path", r.URL.Path, "uid", v.UID, "gid", v.GID, "pid", v.PID)
 			}
 		case error:
 			writeError(w, http.StatusForbidden, fmt.Errorf("%w: %v", ErrPermission, v))
@@ -219,6 +223,8 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 		kind = name + "-failed"
 	}
 	a.emit(Event{Source: "disk", Kind: kind, Msg: actionMsg(a.cfg, name, res)})
+	cr, _ := r.Context().Value(credKey{}).(Cred)
+	a.log.Info("api action done", "action", name, "uid", cr.UID, "pid", cr.PID, "status", code, "err", res.Error)
 	writeJSON(w, code, res)
 }
 
