@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hakit/hakit/agent"
@@ -14,29 +13,11 @@ import (
 	"github.com/hakit/hakit/internal/testutil"
 )
 
-// syncBuffer is a log sink safe for the agent's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestMutatingCallsLogged: each action through the API leaves a log line
 // naming its path and the caller's uid and pid, and one with its outcome.
 func TestMutatingCallsLogged(t *testing.T) {
 	testutil.SkipUnlessRoot(t) // the socket is chowned to root
-	var logBuf syncBuffer
+	var logBuf testutil.SyncBuffer
 	lun := agenttest.NewLUN("naa.600140500000000000000000000000ab")
 	d := &agenttest.Disk{LUN: lun, Name: "lun0", Own: agenttest.Key(7, 1), Peer: agenttest.Key(7, 2)}
 	cfg := testConfig(t, t.TempDir(), "a", "b", 1, 2)
