@@ -593,3 +593,37 @@ func TestUnfenceClearsFencedOnlyOnReadBack(t *testing.T) {
 	p1, _ := wd.state()
 	waitFor(t, "watchdog pets again", func() bool { p, _ := wd.state(); return p >= p1+2 })
 }
+
+// TestIntegrationGroupReachesSocket: with api.group set, the agent gives
+// the socket directory it created (0750) to the group, so a member (here
+// by a supplementary group) reaches the socket; others cannot even
+// connect, and the directory stays unwritable by the group.
+func TestIntegrationGroupReachesSocket(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	dir, bin := helperDir(t)
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	cfg.API.Socket = filepath.Join(dir, "run", "hwagent.sock")
+	cfg.API.Group = "daemon" // gid 1 on Debian
+	startNode(t, cfg, agent.Deps{})
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Dir(cfg.API.Socket), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Gid != 1 || st.Mode&0o777 != 0o750 {
+		t.Errorf("socket directory gid %d mode %o, want gid 1 mode 0750", st.Gid, st.Mode&0o777)
+	}
+	run := func(groups []uint32) string {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "HWAGENT_HELPER_SOCKET="+cfg.API.Socket)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: groups}}
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	if out := run([]uint32{1}); !strings.Contains(out, "status 200") {
+		t.Errorf("a member of api.group did not reach the API:\n%s", out)
+	}
+	if out := run(nil); !strings.Contains(out, "permission denied") {
+		t.Errorf("a non-member reached the socket:\n%s", out)
+	}
+}
