@@ -33,6 +33,9 @@ type Deps struct {
 	SocketMode os.FileMode
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limits bound the API and metrics clients; zero fields take their
+	// defaults.
+	Limits Limits
 }
 
 // ErrSelfFenced ends Run when self_fence.action is exit.
@@ -48,6 +51,8 @@ type Agent struct {
 	hub     *Hub
 	access  Access
 	started time.Time
+	limits  Limits
+	streams *slots // open event streams
 
 	mu    sync.Mutex // guards guard, disks (last statuses)
 	guard *Guard
@@ -78,6 +83,8 @@ func New(cfg *Config, deps Deps) (*Agent, error) {
 		deps.SocketMode = 0o660
 	}
 	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{})}
+	a.limits = deps.Limits.withDefaults(fdBudget())
+	a.streams = newSlots(a.limits.MaxStreams, 0, a.limits.MaxStreams/4)
 	if cfg.StateDir != "" {
 		a.state = SelfFenceState(cfg.StateDir)
 	}
@@ -126,12 +133,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer ln.Close()
+	ln = &limitListener{Listener: ln, slots: newSlots(a.limits.MaxConns, a.limits.PerUID, a.limits.RootReserved), cred: peerCred, name: "api socket", log: a.log}
 	var mln net.Listener
 	if a.cfg.Metrics.Listen != "" {
 		if mln, err = net.Listen("tcp", a.cfg.Metrics.Listen); err != nil {
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 		defer mln.Close()
+		mln = &limitListener{Listener: mln, slots: newSlots(a.limits.MetricsConns, 0, 0), name: "metrics listener", log: a.log}
 	}
 	if a.cfg.SelfFence.Action == "watchdog" {
 		// A node latched fenced at start does not arm the watchdog: it
@@ -167,11 +176,12 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	srv := &http.Server{Handler: a.Handler(), ConnContext: connContext, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	srv := newServer(a.Handler(), a.limits, a.log)
+	srv.ConnContext = connContext
 	start("api", func(context.Context) error { return serve(srv, ln) })
 	var msrv *http.Server
 	if mln != nil {
-		msrv = &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		msrv = newServer(a.MetricsHandler(), a.limits, a.log)
 		start("metrics", func(context.Context) error { return serve(msrv, mln) })
 	}
 	for name, c := range map[string]Component{"heartbeat": a.deps.Heartbeat, "nic": a.deps.NICs, "raid": a.deps.RAID} {

@@ -323,24 +323,9 @@ func TestSelfFenceExit(t *testing.T) {
 // the way, and it must refuse.
 func TestIntegrationPeerCredRefused(t *testing.T) {
 	testutil.SkipUnlessRoot(t)
-	dir, err := os.MkdirTemp("", "hwagent-peercred-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := helperDir(t)
 	cfg := testConfig(t, dir, "a", "b", 1, 2)
 	startNode(t, cfg, agent.Deps{SocketMode: 0o666})
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "client")
-	if err := copyFile(exe, bin); err != nil {
-		t.Fatal(err)
-	}
 	run := func(uid uint32) (string, error) {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "HWAGENT_HELPER_SOCKET="+cfg.API.Socket)
@@ -369,6 +354,19 @@ func TestMain(m *testing.M) {
 		peerCredHelper(sock)
 		return
 	}
+	if sock := os.Getenv("HWAGENT_CONNECT_HELPER"); sock != "" {
+		// Connect, then exit at once: the connection waits in the
+		// listener's backlog after this pid is gone.
+		if _, err := net.Dial("unix", sock); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(2)
+		}
+		return
+	}
+	if target := os.Getenv("HWAGENT_IDLE_HELPER"); target != "" {
+		idleHelper(target)
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -388,6 +386,29 @@ func peerCredHelper(sock string) {
 
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// helperDir makes a directory others may enter, removed at the end of
+// the test, holding a copy of the test binary an unprivileged child can run.
+func helperDir(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hwagent-helper-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, "client")
+	if err := copyFile(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin
 }
 
 func copyFile(src, dst string) error {
@@ -584,5 +605,39 @@ func TestUnknownAPIGroupKeepsCause(t *testing.T) {
 	var ug user.UnknownGroupError
 	if !errors.As(err, &ce) || ce.Field != "api.group" || !errors.As(err, &ug) {
 		t.Fatalf("agent.New with an unknown group: %v (%T): want a ConfigError for api.group wrapping user.UnknownGroupError", err, err)
+	}
+}
+
+// TestIntegrationGroupReachesSocket: with api.group set, the agent gives
+// the socket directory it created (0750) to the group, so a member (here
+// by a supplementary group) reaches the socket; others cannot even
+// connect, and the directory stays unwritable by the group.
+func TestIntegrationGroupReachesSocket(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	dir, bin := helperDir(t)
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	cfg.API.Socket = filepath.Join(dir, "run", "hwagent.sock")
+	cfg.API.Group = "daemon" // gid 1 on Debian
+	startNode(t, cfg, agent.Deps{})
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Dir(cfg.API.Socket), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Gid != 1 || st.Mode&0o777 != 0o750 {
+		t.Errorf("socket directory gid %d mode %o, want gid 1 mode 0750", st.Gid, st.Mode&0o777)
+	}
+	run := func(groups []uint32) string {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "HWAGENT_HELPER_SOCKET="+cfg.API.Socket)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: groups}}
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	if out := run([]uint32{1}); !strings.Contains(out, "status 200") {
+		t.Errorf("a member of api.group did not reach the API:\n%s", out)
+	}
+	if out := run(nil); !strings.Contains(out, "permission denied") {
+		t.Errorf("a non-member reached the socket:\n%s", out)
 	}
 }

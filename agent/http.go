@@ -14,8 +14,15 @@ import (
 
 type credKey struct{}
 
-// connContext attaches the caller's SO_PEERCRED to each connection.
+// connContext attaches the caller's credentials to each connection: those
+// the limit listener read at accept, or SO_PEERCRED now.
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		if lc.credErr != nil {
+			return context.WithValue(ctx, credKey{}, lc.credErr)
+		}
+		return context.WithValue(ctx, credKey{}, lc.cred)
+	}
 	cr, err := peerCred(c)
 	if err != nil {
 		return context.WithValue(ctx, credKey{}, err)
@@ -43,9 +50,13 @@ func (a *Agent) Handler() http.Handler {
 		switch v := r.Context().Value(credKey{}).(type) {
 		case Cred:
 			if err := a.access.Check(v); err != nil {
-				a.log.Warn("api refused", "uid", v.UID, "pid", v.PID, "path", r.URL.Path)
+				a.log.Warn("api refused", "uid", v.UID, "pid", v.PID, "method", r.Method, "path", r.URL.Path)
 				writeError(w, http.StatusForbidden, err)
 				return
+			}
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				// Every call that may act is on record with its caller.
+				a.log.Info("api call", "method", r.Method, "path", r.URL.Path, "uid", v.UID, "gid", v.GID, "pid", v.PID)
 			}
 		case error:
 			writeError(w, http.StatusForbidden, fmt.Errorf("%w: %v", ErrPermission, v))
@@ -212,6 +223,8 @@ func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, f
 		kind = name + "-failed"
 	}
 	a.emit(Event{Source: "disk", Kind: kind, Msg: actionMsg(a.cfg, name, res)})
+	cr, _ := r.Context().Value(credKey{}).(Cred)
+	a.log.Info("api action done", "action", name, "uid", cr.UID, "pid", cr.PID, "status", code, "err", res.Error)
 	writeJSON(w, code, res)
 }
 
@@ -257,6 +270,15 @@ func (a *Agent) getEvents(w http.ResponseWriter, r *http.Request) {
 	} else {
 		since = a.hub.Last()
 	}
+	uid := anonymous
+	if cr, ok := r.Context().Value(credKey{}).(Cred); ok {
+		uid = cr.UID
+	}
+	if !a.streams.take(uid) {
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("too many open event streams (%d)", a.limits.MaxStreams))
+		return
+	}
+	defer a.streams.put(uid)
 	backlog, ch, cancel := a.hub.Subscribe(since)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")

@@ -1,13 +1,9 @@
 package agent
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
+import "fmt"
 
-// Cred is the API caller's identity as the kernel reports it (SO_PEERCRED),
-// with its supplementary groups.
+// Cred is the API caller's identity as the kernel recorded it on the
+// connection (SO_PEERCRED), with its supplementary groups (SO_PEERGROUPS).
 type Cred struct {
 	PID    int32 `json:"pid"`
 	UID    uint32
@@ -42,22 +38,4 @@ func (a Access) Check(c Cred) error {
 		return fmt.Errorf("%w: uid %d (pid %d) is neither root nor in group %s", ErrPermission, c.UID, c.PID, a.Group)
 	}
 	return fmt.Errorf("%w: uid %d (pid %d) is not root, and no api.group is configured", ErrPermission, c.UID, c.PID)
-}
-
-// parseGroups reads the "Groups:" line of /proc/PID/status.
-func parseGroups(status string) []uint32 {
-	for _, line := range strings.Split(status, "\n") {
-		rest, ok := strings.CutPrefix(line, "Groups:")
-		if !ok {
-			continue
-		}
-		var out []uint32
-		for _, f := range strings.Fields(rest) {
-			if n, err := strconv.ParseUint(f, 10, 32); err == nil {
-				out = append(out, uint32(n))
-			}
-		}
-		return out
-	}
-	return nil
 }

@@ -3,8 +3,6 @@ package agent
 import (
 	"errors"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestAccessCheck(t *testing.T) {
@@ -31,16 +29,6 @@ func TestAccessCheck(t *testing.T) {
 				t.Errorf("%v does not wrap ErrPermission", err)
 			}
 		})
-	}
-}
-
-func TestParseGroups(t *testing.T) {
-	got := parseGroups("Name:\tx\nUid:\t0\t0\t0\t0\nGroups:\t4 24 27 \nNgid:\t0\n")
-	if diff := cmp.Diff([]uint32{4, 24, 27}, got); diff != "" {
-		t.Error(diff)
-	}
-	if got := parseGroups("Groups:\n"); len(got) != 0 {
-		t.Errorf("empty groups = %v", got)
 	}
 }
 

@@ -30,3 +30,5 @@ func listenSocket(string, Access, os.FileMode) (net.Listener, error) {
 func OpenWatchdog(string, time.Duration) (Watchdog, error) {
 	return nil, unsupported("watchdog")
 }
+
+func fdBudget() int { return 0 }

@@ -82,6 +82,7 @@ func FuzzLinkFeed(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		l.Tick(testEpoch) // the first heartbeat, sent at start
 		l.Feed(testEpoch, b)
 		// Arbitrary bytes may hold a valid frame only if they contain the
 		// seed (authenticated) frame; anything else must leave the link in
@@ -92,6 +93,8 @@ func FuzzLinkFeed(f *testing.F) {
 		good := sampleFrame()
 		good.Seq = 1 << 40 // ahead of anything in the seed
 		good.Incarnation = 1<<63 + 1
+		// A live peer echoes the link's latest frame: its proof of freshness.
+		good.EchoSeq, good.EchoTimestamp = l.seq, l.sent[l.seq%replayWindow].ts
 		gw, _ := EncodeFrame(&good, testKey)
 		before := l.Counters().Received
 		l.Feed(testEpoch.Add(time.Millisecond), gw)

@@ -118,6 +118,7 @@ type Counters struct {
 	Duplicates     uint64 `json:"duplicates"`      // a sequence number seen before in the window
 	Replays        uint64 `json:"replays"`         // an old incarnation or a sequence behind the window
 	Restarts       uint64 `json:"restarts"`        // new peer incarnations after the first
+	Unproven       uint64 `json:"unproven"`        // frames of an untrusted incarnation that echo no frame of ours
 	Deaths         uint64 `json:"deaths"`          // transitions to dead
 }
 
@@ -229,6 +230,7 @@ type Link struct {
 
 type sentRec struct {
 	seq uint64
+	ts  int64 // the frame's timestamp field
 	at  time.Time
 }
 
@@ -375,7 +377,7 @@ func (l *Link) send(now time.Time, t Type, flags uint8, echo rxRec) {
 	}
 	var body [BodyLen]byte
 	b := appendWire(make([]byte, 0, WireLen), appendBody(body[:0], &f, l.mac))
-	l.sent[l.seq%replayWindow] = sentRec{seq: l.seq, at: now}
+	l.sent[l.seq%replayWindow] = sentRec{seq: l.seq, ts: f.Timestamp, at: now}
 	l.counters.Sent++
 	l.ready.Frames = append(l.ready.Frames, b)
 }
@@ -441,6 +443,19 @@ func (l *Link) handle(now time.Time, f *Frame) {
 	if l.state != StateAlive {
 		l.transition(now, StateAlive)
 	}
+	l.answer(now, f)
+	if f.Type == TypePong {
+		if s := l.sent[f.EchoSeq%replayWindow]; f.EchoSeq != 0 && s.seq == f.EchoSeq {
+			l.ready.Pongs = append(l.ready.Pongs, Pong{Seq: f.EchoSeq, RTT: now.Sub(s.at)})
+		}
+	}
+}
+
+// answer echoes a heartbeat in the following frames (at once in an ack when
+// it asks for one) and answers a ping with a pong. It runs for frames of an
+// untrusted incarnation too: the echo is a live peer's proof that this node
+// is fresh, and a pong proves nothing to this link.
+func (l *Link) answer(now time.Time, f *Frame) {
 	switch f.Type {
 	case TypeHeartbeat:
 		l.lastRx = rxRec{seq: f.Seq, ts: f.Timestamp, at: now}
@@ -449,34 +464,46 @@ func (l *Link) handle(now time.Time, f *Frame) {
 		}
 	case TypePing:
 		l.send(now, TypePong, 0, rxRec{seq: f.Seq, ts: f.Timestamp, at: now})
-	case TypePong:
-		if s := l.sent[f.EchoSeq%replayWindow]; f.EchoSeq != 0 && s.seq == f.EchoSeq {
-			l.ready.Pongs = append(l.ready.Pongs, Pong{Seq: f.EchoSeq, RTT: now.Sub(s.at)})
-		}
 	}
 }
 
-// acceptSeq applies the replay rules: a lower incarnation is a replay, a
-// higher one a restart; within an incarnation a sequence number is accepted
-// once, if no more than replayWindow-1 behind the highest seen.
+// fresh reports whether f echoes one of the last replayWindow frames this
+// link sent (sequence and timestamp): then f was made after that frame, in
+// this run of this node, and cannot come from a recording.
+func (l *Link) fresh(f *Frame) bool {
+	s := l.sent[f.EchoSeq%replayWindow]
+	return f.EchoSeq != 0 && s.seq == f.EchoSeq && s.ts == f.EchoTimestamp && !s.at.IsZero()
+}
+
+// acceptSeq applies the replay rules. A peer incarnation other than the
+// one this link trusts (the first one heard, a restart, a peer whose clock
+// went back) is trusted only once a frame of it proves it fresh by echoing
+// a frame this link sent (fresh): until then its frames are counted as
+// unproven and only echoed, so the live peer gets its own proof. Within the
+// trusted incarnation a sequence number is accepted once, if no more than
+// replayWindow-1 behind the highest seen.
 func (l *Link) acceptSeq(now time.Time, f *Frame) bool {
-	switch {
-	case !l.peerKnown || f.Incarnation > l.peer.Incarnation:
+	if !l.peerKnown || f.Incarnation != l.peer.Incarnation {
+		if !l.fresh(f) {
+			if l.peerKnown && f.Incarnation < l.peer.Incarnation {
+				l.counters.Replays++
+			} else {
+				l.counters.Unproven++
+			}
+			l.answer(now, f)
+			return false
+		}
 		if l.peerKnown {
 			l.counters.Restarts++
 			l.ready.Events = append(l.ready.Events, Event{
 				Time: now, Kind: EventRestart, From: l.state, To: l.state, Peer: f.Node,
 				Incarnation: f.Incarnation, PrevIncarnation: l.peer.Incarnation, Silence: l.silence(now),
 			})
-			l.lastRx = rxRec{}
 		}
 		l.peerKnown = true
 		l.peer = PeerInfo{Node: f.Node, Incarnation: f.Incarnation, Seq: f.Seq}
 		l.win = 1
 		return true
-	case f.Incarnation < l.peer.Incarnation:
-		l.counters.Replays++
-		return false
 	}
 	hi := l.peer.Seq
 	switch {

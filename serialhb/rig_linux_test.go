@@ -162,55 +162,6 @@ func TestRigWrongKey(t *testing.T) {
 	}
 }
 
-// TestRigReplay plays the peer by hand on side B: genuine frames make node 1
-// alive; the same bytes sent again, frames of an older incarnation, and old
-// frames replayed after the peer went silent are all rejected.
-func TestRigReplay(t *testing.T) {
-	t.Parallel()
-	c := rig.CableFor(t, rig.CableConfig{})
-	timers := serialhb.TimersMS(20, 50, 100, 200)
-	a, ea := startRunner(t, serialhb.Config{Path: c.PathA(), Link: serialhb.LinkConfig{Node: 1, Peer: 2, Timers: timers}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, err := serialhb.OpenPort(ctx, c.PathB(), serialhb.PortConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	frames := func(inc uint64, from, to uint64) []byte {
-		var out []byte
-		for s := from; s <= to; s++ {
-			out, err = serialhb.AppendFrame(out, &serialhb.Frame{Type: serialhb.TypeHeartbeat, Cluster: 7, Node: 2, Incarnation: inc, Seq: s}, key)
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		return out
-	}
-	recorded := frames(1000, 1, 5)
-	if _, err := b.Write(ctx, recorded); err != nil {
-		t.Fatal(err)
-	}
-	ea.waitState(5*time.Second, serialhb.StateAlive)
-	waitCounter(t, a, "received 5", func(c serialhb.Counters) bool { return c.Received == 5 })
-	b.Write(ctx, recorded)
-	b.Write(ctx, frames(999, 6, 8))
-	waitCounter(t, a, "duplicates 5, replays 3", func(c serialhb.Counters) bool { return c.Duplicates == 5 && c.Replays == 3 })
-	ea.waitState(5*time.Second, serialhb.StateDead)
-	// Replaying the recorded frames cannot bring the dead peer back.
-	for range 10 {
-		b.Write(ctx, recorded)
-		time.Sleep(10 * time.Millisecond)
-	}
-	waitCounter(t, a, "duplicates 55", func(c serialhb.Counters) bool { return c.Duplicates == 55 })
-	if st := a.Status(); st.State != serialhb.StateDead || st.Counters.Received != 5 {
-		t.Errorf("after replays: state %s counters %+v", st.State, st.Counters)
-	}
-	// A genuine new frame does.
-	b.Write(ctx, frames(1000, 6, 6))
-	ea.waitState(5*time.Second, serialhb.StateAlive)
-}
-
 func waitCounter(t *testing.T, r *serialhb.Runner, what string, ok func(serialhb.Counters) bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

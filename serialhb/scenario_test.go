@@ -30,7 +30,9 @@ var (
 //	link keepalive=MS warntime=MS deadtime=MS initdead=MS [peer=N]  new link at t=0 (node 1, cluster 7)
 //	run MS            advance the clock by MS, ticking at every NextTick
 //	recv TYPE k=v...  feed a frame from the peer: seq= inc= node= cluster= flags=ack
-//	                  key=wrong echo=SEQ delay=US; mangle=flip|truncate|split
+//	                  key=wrong echo=SEQ|none stale=yes delay=US; mangle=flip|truncate|split
+//	                  (a frame of an untrusted incarnation echoes the link's
+//	                  latest frame unless echo is given)
 //	garbage HEX       feed raw bytes
 //	status            print state, peer, rtt and non-zero counters
 type scenario struct {
@@ -191,7 +193,7 @@ func countersString(c Counters) string {
 		{"sent", c.Sent}, {"received", c.Received}, {"crc", c.CRCErrors}, {"malformed", c.Malformed},
 		{"cobs", c.COBSErrors}, {"oversize", c.Oversize}, {"resyncs", c.Resyncs}, {"auth", c.AuthFailures},
 		{"foreign-cluster", c.ForeignCluster}, {"foreign-node", c.ForeignNode}, {"gaps", c.Gaps},
-		{"duplicates", c.Duplicates}, {"replays", c.Replays}, {"restarts", c.Restarts}, {"deaths", c.Deaths},
+		{"duplicates", c.Duplicates}, {"replays", c.Replays}, {"restarts", c.Restarts}, {"unproven", c.Unproven}, {"deaths", c.Deaths},
 	} {
 		if v.v != 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", v.n, v.v))
@@ -209,6 +211,20 @@ func (s *scenario) recv(typ string, m map[string]string) {
 	}
 	if m["flags"] == "ack" {
 		fr.Flags = FlagAckRequest
+	}
+	// A live peer proves a new incarnation by echoing the link's latest
+	// frame; echo=none sends a frame without (a recording).
+	if _, set := m["echo"]; !set && (!s.l.peerKnown || fr.Incarnation != s.l.peer.Incarnation) {
+		fr.EchoSeq = s.l.seq
+	}
+	if m["echo"] == "none" {
+		fr.EchoSeq = 0
+	}
+	if r := s.l.sent[fr.EchoSeq%replayWindow]; fr.EchoSeq != 0 && r.seq == fr.EchoSeq {
+		fr.EchoTimestamp = r.ts
+		if m["stale"] == "yes" { // an echo of an earlier run's frame
+			fr.EchoTimestamp--
+		}
 	}
 	key := testKey
 	if m["key"] == "wrong" {

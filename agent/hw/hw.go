@@ -135,7 +135,7 @@ func RAIDSource(c agent.RAIDConfig) (raidctl.Source, error) {
 type Disk struct {
 	cfg       agent.DiskConfig
 	name      string // cfg.Device as shown: any CHAP password masked
-	chap      chapSecrets
+	chap      chapCreds
 	own, peer scsi.Key
 	log       *slog.Logger
 
@@ -167,9 +167,6 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 		log = slog.New(slog.DiscardHandler)
 	}
 	chap, err := readCHAP(c)
-	if err == nil && c.TargetCHAPSecretFile != "" {
-		err = fmt.Errorf("target_chap_secret_file: %w: mutual CHAP is not passed to the shared iSCSI sessions yet", errors.ErrUnsupported)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
 	}
@@ -273,10 +270,7 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if pool == nil {
 		pool = NewSessions(d.log)
 	}
-	if d.cfg.CHAPUser != "" {
-		u.User, u.Password = d.cfg.CHAPUser, d.chap.own
-	}
-	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator)
+	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator, d.chap)
 	if err != nil {
 		return nil, err
 	}

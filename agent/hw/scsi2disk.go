@@ -51,6 +51,9 @@ func (s scsi2State) String() string {
 type SCSI2Disk struct {
 	cfg agent.DiskConfig
 	log *slog.Logger
+	// chap are the disk's CHAP credentials, mutual CHAP included, read
+	// from their files at start.
+	chap chapCreds
 	// s2cfg is the scsi.SCSI2 configuration without its transport.
 	s2cfg scsi.SCSI2Config
 	// open logs in (or opens the SG_IO device); tests replace it.
@@ -89,7 +92,11 @@ func NewSCSI2Disk(c agent.DiskConfig, log *slog.Logger) (*SCSI2Disk, error) {
 	if period <= 0 {
 		period = time.Duration(agent.DefaultSCSI2PeriodMS) * time.Millisecond
 	}
-	d := &SCSI2Disk{cfg: c, log: log.With("device", agent.ShownDevice(c.Device), "mode", agent.ModeSCSI2)}
+	chap, err := readCHAP(c)
+	if err != nil {
+		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
+	}
+	d := &SCSI2Disk{cfg: c, chap: chap, log: log.With("device", agent.ShownDevice(c.Device), "mode", agent.ModeSCSI2)}
 	d.s2cfg = scsi.SCSI2Config{Name: agent.ShownDevice(c.Device), Period: period, Logger: d.log}
 	// Fill the defaults (CommandTimeout, Wait) and check them now.
 	probe := d.s2cfg
@@ -132,7 +139,7 @@ func (d *SCSI2Disk) openDevice(ctx context.Context) (scsi.Transport, io.Closer, 
 	if pool == nil {
 		pool = NewSessions(d.log)
 	}
-	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator)
+	lu, release, err := pool.LUN(ctx, u, d.cfg.Initiator, d.chap)
 	if err != nil {
 		return nil, nil, err
 	}

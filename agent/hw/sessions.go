@@ -63,24 +63,29 @@ func (s *sharedSession) onReconnect(ctx context.Context) {
 }
 
 // sessionKey names the I_T nexus a login makes: the same portal, target and
-// initiator (and credentials) share one session.
-func sessionKey(u iscsi.URL, initiator string) string {
-	h := sha256.Sum256([]byte(u.User + "\x00" + u.Password))
+// initiator, with the same credentials (this initiator's and the target's
+// for mutual CHAP), share one session. A disk that asks for mutual CHAP
+// never rides on a session that did not authenticate the target, nor one
+// logged in with other secrets.
+func sessionKey(u iscsi.URL, initiator string, c chapCreds) string {
+	h := sha256.Sum256([]byte(c.User + "\x00" + c.Secret + "\x00" + c.TargetUser + "\x00" + c.TargetSecret))
 	return fmt.Sprintf("%s|%s|%s|%x", u.Portal(), u.Target, initiator, h[:8])
 }
 
 // LUN returns logical unit u.LUN on the pool's session to u's target for
-// initiator, logging in when it is the first. release gives the LUN back
-// (the session logs out with its last LUN). SetHook installs the LUN's
-// reconnect hook.
-func (p *Sessions) LUN(ctx context.Context, u iscsi.URL, initiator string) (lu *iscsi.LogicalUnit, release func() error, err error) {
-	key := sessionKey(u, initiator)
+// initiator with credentials chap (completed from u's user%password when
+// chap has no user), logging in when it is the first. release gives the
+// LUN back (the session logs out with its last LUN). SetHook installs the
+// LUN's reconnect hook.
+func (p *Sessions) LUN(ctx context.Context, u iscsi.URL, initiator string, chap chapCreds) (lu *iscsi.LogicalUnit, release func() error, err error) {
+	chap = chap.forURL(u)
+	key := sessionKey(u, initiator, chap)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.m[key]
 	if s == nil {
 		s = &sharedSession{hooks: map[int]func(context.Context){}}
-		s.sess, err = iscsi.Dial(ctx, u, iscsi.Config{
+		cfg := iscsi.Config{
 			InitiatorName:  initiator,
 			CommandTimeout: 5 * time.Second,
 			Keepalive:      p.Keepalive,
@@ -88,7 +93,9 @@ func (p *Sessions) LUN(ctx context.Context, u iscsi.URL, initiator string) (lu *
 			// A new session after a reconnect has no registrations: each
 			// LUN's hook puts this node's key back (scsi.Owner.Reassert).
 			OnReconnect: func(ctx context.Context, _ iscsi.ReconnectEvent) { s.onReconnect(ctx) },
-		})
+		}
+		chap.apply(&cfg)
+		s.sess, err = iscsi.Dial(ctx, u, cfg)
 		if err != nil {
 			return nil, nil, err
 		}

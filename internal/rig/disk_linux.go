@@ -289,6 +289,27 @@ func (d *Disk) AddLUN(ctx context.Context, lun int, size int64, dir string) (str
 	return fmt.Sprintf("iscsi://%s/%s/%d", d.Addr(), d.cfg.TargetIQN, lun), nil
 }
 
+// CHAP makes target 1 require CHAP: initiators log in as user with
+// secret; with a targetUser, the target answers mutual CHAP as targetUser
+// with targetSecret (an outgoing account).
+func (d *Disk) CHAP(ctx context.Context, user, secret, targetUser, targetSecret string) error {
+	steps := [][]string{
+		{"--lld", "iscsi", "--op", "new", "--mode", "account", "--user", user, "--password", secret},
+		{"--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", "1", "--user", user},
+	}
+	if targetUser != "" {
+		steps = append(steps,
+			[]string{"--lld", "iscsi", "--op", "new", "--mode", "account", "--user", targetUser, "--password", targetSecret},
+			[]string{"--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", "1", "--user", targetUser, "--outgoing"})
+	}
+	for _, args := range steps {
+		if _, err := d.Tgtadm(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Show returns `tgtadm --op show --mode target`.
 func (d *Disk) Show(ctx context.Context) (string, error) {
 	return d.Tgtadm(ctx, "--lld", "iscsi", "--op", "show", "--mode", "target")

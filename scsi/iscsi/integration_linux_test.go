@@ -214,15 +214,8 @@ func TestIntegrationCHAP(t *testing.T) {
 	t.Parallel()
 	d := rig.DiskFor(t, rig.DiskConfig{Size: 4 << 20})
 	ctx := testCtx(t)
-	for _, args := range [][]string{
-		{"--lld", "iscsi", "--op", "new", "--mode", "account", "--user", "alice", "--password", "alicesecret12"},
-		{"--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", "1", "--user", "alice"},
-		{"--lld", "iscsi", "--op", "new", "--mode", "account", "--user", "disk", "--password", "disksecret123"},
-		{"--lld", "iscsi", "--op", "bind", "--mode", "account", "--tid", "1", "--user", "disk", "--outgoing"},
-	} {
-		if _, err := d.Tgtadm(ctx, args...); err != nil {
-			t.Fatal(err)
-		}
+	if err := d.CHAP(ctx, "alice", "alicesecret12", "disk", "disksecret123"); err != nil {
+		t.Fatal(err)
 	}
 	u, _ := ParseURL(d.URL())
 	try := func(cfg Config) error {

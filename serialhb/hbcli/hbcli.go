@@ -284,7 +284,7 @@ func printStatus(w io.Writer, st serialhb.Status) {
 	default:
 		fmt.Fprintf(tw, "scheduling\tnormal\n")
 	}
-	fmt.Fprintf(tw, "frames\tsent %d received %d gaps %d duplicates %d replays %d restarts %d deaths %d\n", c.Sent, c.Received, c.Gaps, c.Duplicates, c.Replays, c.Restarts, c.Deaths)
+	fmt.Fprintf(tw, "frames\tsent %d received %d gaps %d duplicates %d replays %d unproven %d restarts %d deaths %d\n", c.Sent, c.Received, c.Gaps, c.Duplicates, c.Replays, c.Unproven, c.Restarts, c.Deaths)
 	fmt.Fprintf(tw, "faults\tcrc %d cobs %d malformed %d oversize %d resyncs %d auth %d foreign-cluster %d foreign-node %d\n",
 		c.CRCErrors, c.COBSErrors, c.Malformed, c.Oversize, c.Resyncs, c.AuthFailures, c.ForeignCluster, c.ForeignNode)
 	tw.Flush()
