@@ -121,11 +121,11 @@ type heartbeatView struct {
 	State      string          `json:"state"`
 	MaxSilence time.Duration   `json:"max_silence_ns"`
 	Timers     serialhb.Timers `json:"timers"`
-	PortOpen  bool   `json:"port_open"`
-	PortErr   string `json:"port_err"`
-	Cable     string `json:"cable"`
-	LastHeard time.Time
-	Counters  map[string]any `json:"counters"`
+	PortOpen   bool            `json:"port_open"`
+	PortErr    string          `json:"port_err"`
+	Cable      string          `json:"cable"`
+	LastHeard  time.Time
+	Counters   map[string]any `json:"counters"`
 }
 
 // deadtimeAdvice judges the configured deadtime against the longest
