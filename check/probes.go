@@ -131,7 +131,9 @@ type heartbeatView struct {
 // deadtimeAdvice judges the configured deadtime against the longest
 // silence the agent has seen between two of the peer's frames (a stall of
 // this node, of the peer or of the line): the smallest safe deadtime is
-// twice that silence, and at least three keepalives.
+// twice that silence, and at least three keepalives. A silence that
+// reached the deadtime (a pulled cable, a dead peer, or a false death) is
+// no measure of stalls: a skip, never a verdict.
 func deadtimeAdvice(side string, h heartbeatView) Result {
 	name := "deadtime margin (" + side + ")"
 	dt, ka := h.Timers.Deadtime, h.Timers.Keepalive
@@ -143,7 +145,9 @@ func deadtimeAdvice(side string, h heartbeatView) Result {
 	m := fmt.Sprintf("longest silence between the peer's frames %v; keepalive %v, deadtime %v; smallest safe deadtime %v", h.MaxSilence.Round(time.Millisecond), ka, dt, safe)
 	switch {
 	case h.MaxSilence >= dt:
-		return res(name, Fail, m, fmt.Sprintf("a silence reached the deadtime: a false peer death happened or nearly did; set timers.deadtime_ms to at least %d (and warntime below it), or find the stall (load, real-time priority, the line)", safe.Milliseconds()))
+		// A silence that long ended in a peer death: a pulled cable, a
+		// dead peer or a stall; the figure cannot tell which.
+		return res(name, Skip, m+": that silence reached the deadtime (a cable pull, a dead peer or a stall), so it cannot size the deadtime", "if nothing was pulled or restarted, a false death happened: raise timers.deadtime_ms or find the stall; run hwcheck again after a quiet day for a figure")
 	case dt < safe:
 		return res(name, Warn, m, fmt.Sprintf("less than twice the longest silence: set timers.deadtime_ms to at least %d", safe.Milliseconds()))
 	}
