@@ -19,7 +19,7 @@ func TestIntegrationRunDemo(t *testing.T) {
 		Net:   rig.NetFor(t, rig.NetConfig{}),
 		IQNA:  a, IQNB: b,
 		RAIDTool:  "ipssend",
-		RAIDFiles: [2]string{"../../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"},
+		RAIDFiles: [2]string{"../../../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "../../../fixtures/raid/ipssend/synthetic__getconfig-1-AL-cluster-B.txt"},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
