@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"syscall"
-	"time"
 )
 
 // Client talks to an agent's API over its Unix socket. Safe for concurrent
@@ -31,8 +30,12 @@ func NewClient(socket string) *Client {
 			return d.DialContext(ctx, "unix", socket)
 		},
 		DisableCompression: true,
-		MaxIdleConns:       2,
-		IdleConnTimeout:    30 * time.Second,
+		// One connection per request, closed after it: the agent counts
+		// open connections against its limits, and the callers (the CLI,
+		// the fence and resource agents, monitors that poll) make one
+		// request each; an idle kept-alive connection per client would
+		// fill the limits with nothing and refuse the fencer's ping.
+		DisableKeepAlives: true,
 	}
 	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
 }

@@ -27,7 +27,8 @@ type Limits struct {
 	MetricsConns int
 	// ReadHeaderTimeout bounds reading a request's header (default 5 s),
 	// ReadTimeout the whole request (default 10 s), IdleTimeout a
-	// keep-alive connection between requests (default 30 s).
+	// keep-alive connection between requests (default 5 s: an idle
+	// connection holds a slot of the limits).
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
 	// WriteTimeout bounds each write of an answer, not the whole answer: an
 	// action may take long and an event stream lasts, but a reader that
@@ -56,7 +57,7 @@ func (l Limits) withDefaults(fdBudget int) Limits {
 	def(&l.MetricsConns, 16)
 	defD(&l.ReadHeaderTimeout, 5*time.Second)
 	defD(&l.ReadTimeout, 10*time.Second)
-	defD(&l.IdleTimeout, 30*time.Second)
+	defD(&l.IdleTimeout, 5*time.Second)
 	defD(&l.WriteTimeout, 10*time.Second)
 	if fdBudget > 0 && l.MaxConns+l.MetricsConns > fdBudget {
 		l.MetricsConns = max(1, fdBudget/8)

@@ -263,3 +263,20 @@ func TestHTTPTimeoutsKeepStreams(t *testing.T) {
 		}
 	}
 }
+
+// Pollers that make a new client for every request (the resource and fence
+// agents, scripts) leave no connection behind: 300 requests, then the
+// fencer's ping is answered and the agent holds no more than a few.
+func TestManyClientsLeaveNoConnections(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir, "a", "b", 1, 2)
+	startNode(t, cfg, agent.Deps{})
+	for i := range 300 {
+		if _, err := agent.NewClient(cfg.API.Socket).Ping(context.Background()); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if _, err := agent.NewClient(cfg.API.Socket).Ping(context.Background()); err != nil {
+		t.Fatalf("ping after 300 one-shot clients: %v", err)
+	}
+}

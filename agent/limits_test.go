@@ -36,7 +36,7 @@ func TestSlotsReserveRoot(t *testing.T) {
 
 func TestLimitsDefaultsAndClamp(t *testing.T) {
 	l := Limits{}.withDefaults(0)
-	if l.MaxConns != 64 || l.PerUID != 8 || l.RootReserved != 16 || l.MaxStreams != 32 || l.WriteTimeout != 10*time.Second || l.IdleTimeout != 30*time.Second {
+	if l.MaxConns != 64 || l.PerUID != 8 || l.RootReserved != 16 || l.MaxStreams != 32 || l.WriteTimeout != 10*time.Second || l.IdleTimeout != 5*time.Second {
 		t.Errorf("defaults: %+v", l)
 	}
 	// A lowered descriptor limit shrinks the connection counts below it,
