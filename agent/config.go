@@ -151,7 +151,7 @@ const (
 
 // RAIDConfig is the RAID backend.
 type RAIDConfig struct {
-	// Tool is storcli, megacli, arcconf, ipssend or md; empty disables RAID
+	// Tool is storcli, megacli, arcconf, ipssend, sas2ircu or md; empty disables RAID
 	// unless File is set.
 	Tool string `yaml:"tool"`
 	// File is a saved output of Tool to read instead of running it.
@@ -528,9 +528,9 @@ func (c *Config) validate() *ConfigError {
 		}
 	}
 	switch c.RAID.Tool {
-	case "", "storcli", "megacli", "arcconf", "ipssend", "md":
+	case "", "storcli", "megacli", "arcconf", "ipssend", "sas2ircu", "md":
 	default:
-		return bad("raid.tool", "%q: want storcli, megacli, arcconf, ipssend or md", c.RAID.Tool)
+		return bad("raid.tool", "%q: want storcli, megacli, arcconf, ipssend, sas2ircu or md", c.RAID.Tool)
 	}
 	if c.RAID.File != "" && c.RAID.Tool == "" {
 		return bad("raid.tool", "missing: a saved file needs the tool that produced it")

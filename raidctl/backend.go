@@ -81,6 +81,8 @@ func Binaries(tool Tool) []string {
 		return []string{"ipssend"}
 	case ToolMdadm:
 		return []string{"mdadm"}
+	case ToolSasIRCU:
+		return []string{"sas2ircu", "sas3ircu"}
 	}
 	return nil
 }
@@ -94,7 +96,7 @@ type ExecConfig struct {
 	// Binaries(Tool) found on PATH.
 	Binary string
 	// Controller is the controller number for arcconf and ipssend
-	// (default "1"). storcli and MegaCLI always read all controllers.
+	// (default "1") and sas2ircu (default "0"). storcli and MegaCLI always read all controllers.
 	Controller string
 	// Timeout bounds each command (default 60s); a ctx deadline that comes
 	// sooner wins.
@@ -118,14 +120,17 @@ type Exec struct {
 // binary yet: Read does, and reports a *NotInstalledError.
 func NewExec(cfg ExecConfig) (*Exec, error) {
 	switch cfg.Tool {
-	case ToolStorcli, ToolMegaCLI, ToolArcconf, ToolIpssend, ToolMdadm:
+	case ToolStorcli, ToolMegaCLI, ToolArcconf, ToolIpssend, ToolMdadm, ToolSasIRCU:
 	case "":
 		return nil, errors.New("raidctl: ExecConfig.Tool is required")
 	default:
-		return nil, fmt.Errorf("raidctl: cannot run %q live (use storcli, megacli, arcconf, ipssend or mdadm; %s is read from a file or sysfs)", cfg.Tool, cfg.Tool)
+		return nil, fmt.Errorf("raidctl: cannot run %q live (use storcli, megacli, arcconf, ipssend, sas2ircu or mdadm; %s is read from a file or sysfs)", cfg.Tool, cfg.Tool)
 	}
 	if cfg.Controller == "" {
 		cfg.Controller = "1"
+		if cfg.Tool == ToolSasIRCU {
+			cfg.Controller = "0" // sas2ircu numbers controllers from 0
+		}
 	}
 	if strings.ContainsAny(cfg.Controller, " \t/") {
 		return nil, fmt.Errorf("raidctl: bad controller number %q", cfg.Controller)
@@ -220,6 +225,13 @@ func (e *Exec) Read(ctx context.Context) (*System, error) {
 			}
 		}
 		return sys, err
+	case ToolSasIRCU:
+		out, err := e.run(ctx, path, func(out []byte) bool { return sasEndRe.Match(bytes.TrimSpace(lastLine(out))) },
+			e.cfg.Controller, "DISPLAY")
+		if err != nil {
+			return nil, err
+		}
+		return ParseSasIRCU(out)
 	case ToolMegaCLI:
 		hasExit := func(out []byte) bool { return megaExitRe.Match(bytes.TrimSpace(lastLine(out))) }
 		var all []byte

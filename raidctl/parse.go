@@ -23,6 +23,8 @@ func Parse(tool Tool, data []byte) (*System, error) {
 		return ParseMdadmDetail(data)
 	case ToolMdstat:
 		return ParseMdstat(data)
+	case ToolSasIRCU:
+		return ParseSasIRCU(data)
 	}
 	return nil, fmt.Errorf("raidctl: no parser for tool %q (known: %v)", tool, Tools()[:len(Tools())-1])
 }
@@ -30,6 +32,7 @@ func Parse(tool Tool, data []byte) (*System, error) {
 var (
 	detectIpssend  = regexp.MustCompile(`(?im)^\s*Found \d+ IBM ServeRAID controller`)
 	detectArcconf  = regexp.MustCompile(`(?im)^\s*Controllers found:\s*\d+`)
+	detectSasIRCU  = regexp.MustCompile(`(?im)^\s*\S.*\bSAS[23] IR Configuration Utility\.?\s*$`)
 	detectMdstat   = regexp.MustCompile(`(?m)^\s*Personalities :`)
 	detectMdadm    = regexp.MustCompile(`(?m)^\s*/dev/\S+:\s*$`)
 	detectStorText = regexp.MustCompile(`(?m)^Controller = \d+\r?\n(?:[^\n]*\n)?Status = `)
@@ -43,6 +46,8 @@ func Detect(data []byte) (tool Tool, ok bool) {
 	switch {
 	case bytes.HasPrefix(t, []byte("{")) && bytes.Contains(t, []byte(`"Controllers"`)):
 		return ToolStorcli, true
+	case detectSasIRCU.Match(data):
+		return ToolSasIRCU, true
 	case detectIpssend.Match(data):
 		return ToolIpssend, true
 	case detectArcconf.Match(data):

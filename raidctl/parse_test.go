@@ -106,6 +106,8 @@ var goldenCases = []struct {
 	{"mdadm/pymdstat__mdstat.05.txt", ToolMdstat, nil},
 	// Ends without the "unused devices:" line the kernel always prints.
 	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
+
+	{"sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out", ToolSasIRCU, nil},
 }
 
 func goldenPath(file string) string {
