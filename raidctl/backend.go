@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -70,21 +71,11 @@ func (e *CommandError) Unwrap() error { return e.Err }
 
 // Binaries lists the executable names tried for tool, in order.
 func Binaries(tool Tool) []string {
-	switch tool {
-	case ToolStorcli, ToolStorcliText:
-		return []string{"storcli64", "storcli", "perccli64", "perccli"}
-	case ToolMegaCLI:
-		return []string{"MegaCli64", "MegaCli", "megacli"}
-	case ToolArcconf:
-		return []string{"arcconf"}
-	case ToolIpssend:
-		return []string{"ipssend"}
-	case ToolMdadm:
-		return []string{"mdadm"}
-	case ToolSasIRCU:
-		return []string{"sas2ircu", "sas3ircu"}
+	if tool == ToolStorcliText {
+		tool = ToolStorcli // the same binaries print both forms
 	}
-	return nil
+	s, _ := spec(tool)
+	return slices.Clone(s.binaries)
 }
 
 // ExecConfig configures an Exec source.
@@ -119,12 +110,11 @@ type Exec struct {
 // NewExec validates cfg and returns a Source. It does not look for the
 // binary yet: Read does, and reports a *NotInstalledError.
 func NewExec(cfg ExecConfig) (*Exec, error) {
-	switch cfg.Tool {
-	case ToolStorcli, ToolMegaCLI, ToolArcconf, ToolIpssend, ToolMdadm, ToolSasIRCU:
-	case "":
+	switch {
+	case cfg.Tool == "":
 		return nil, errors.New("raidctl: ExecConfig.Tool is required")
-	default:
-		return nil, fmt.Errorf("raidctl: cannot run %q live (use storcli, megacli, arcconf, ipssend, sas2ircu or mdadm; %s is read from a file or sysfs)", cfg.Tool, cfg.Tool)
+	case !slices.Contains(liveTools(), cfg.Tool):
+		return nil, fmt.Errorf("raidctl: cannot run %q live (use one of %v; %s is read from a file or sysfs)", cfg.Tool, liveTools(), cfg.Tool)
 	}
 	if cfg.Controller == "" {
 		cfg.Controller = "1"
@@ -299,7 +289,7 @@ func (f File) Read(ctx context.Context) (*System, error) {
 	if tool == "" {
 		var ok bool
 		if tool, ok = Detect(data); !ok {
-			return nil, fmt.Errorf("%s: cannot tell which tool printed this file; name it (one of %v)", f.Path, Tools()[:len(Tools())-1])
+			return nil, fmt.Errorf("%s: cannot tell which tool printed this file; name it (one of %v)", f.Path, parsers())
 		}
 	}
 	sys, err := Parse(tool, data)

@@ -18,7 +18,11 @@ const (
 
 // Tools lists every tool in a stable order.
 func Tools() []Tool {
-	return []Tool{ToolStorcli, ToolStorcliText, ToolMegaCLI, ToolArcconf, ToolIpssend, ToolMdadm, ToolMdstat, ToolSasIRCU, ToolSysfsMD}
+	var out []Tool
+	for _, s := range toolTable() {
+		out = append(out, s.tool)
+	}
+	return out
 }
 
 // System is what one node's tool reported: its controllers, and the warnings

@@ -8,25 +8,10 @@ import (
 
 // Parse reads data as the output of tool.
 func Parse(tool Tool, data []byte) (*System, error) {
-	switch tool {
-	case ToolStorcli:
-		return ParseStorcliJSON(data)
-	case ToolStorcliText:
-		return ParseStorcliText(data)
-	case ToolMegaCLI:
-		return ParseMegaCLI(data)
-	case ToolArcconf:
-		return ParseArcconf(data)
-	case ToolIpssend:
-		return ParseIpssend(data)
-	case ToolMdadm:
-		return ParseMdadmDetail(data)
-	case ToolMdstat:
-		return ParseMdstat(data)
-	case ToolSasIRCU:
-		return ParseSasIRCU(data)
+	if s, ok := spec(tool); ok && s.parse != nil {
+		return s.parse(data)
 	}
-	return nil, fmt.Errorf("raidctl: no parser for tool %q (known: %v)", tool, Tools()[:len(Tools())-1])
+	return nil, fmt.Errorf("raidctl: no parser for tool %q (known: %v)", tool, parsers())
 }
 
 var (
