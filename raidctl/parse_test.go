@@ -189,3 +189,21 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// --tool megacli on another tool's capture says it is not MegaCLI output
+// (and which tool it looks like), never "truncated" (issue 14, item 8).
+func TestMegaCLIForeign(t *testing.T) {
+	for _, tc := range goldenCases {
+		if tc.wantErr != nil || tc.tool == ToolMegaCLI {
+			continue
+		}
+		_, err := Parse(ToolMegaCLI, readFixture(t, tc.file))
+		if !errors.Is(err, ErrForeign) {
+			t.Errorf("%s read as megacli: %v, want %v", tc.file, err, ErrForeign)
+		}
+	}
+	_, err := Parse(ToolMegaCLI, readFixture(t, "arcconf/check_raid__arcconf__3__getconfig.txt"))
+	if err == nil || !strings.Contains(err.Error(), "looks like arcconf") {
+		t.Errorf("error %v does not name the tool the capture looks like", err)
+	}
+}
