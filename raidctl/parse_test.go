@@ -207,3 +207,20 @@ func TestMegaCLIForeign(t *testing.T) {
 		t.Errorf("error %v does not name the tool the capture looks like", err)
 	}
 }
+
+// A storcli failure keeps its reason: the Description and each Detailed
+// Status entry (ErrCd, ErrMsg). Built for this test in the shape NOTES.md
+// gives for storcli JSON failures; not a capture.
+func TestStorcliFailureReason(t *testing.T) {
+	in := `{"Controllers":[{"Command Status":{"Controller":0,"Status":"Failure","Description":"Show Drive Information Failed.",` +
+		`"Detailed Status":[{"Drive":"/c0/e4/s3","Status":"Failure","ErrCd":45,"ErrMsg":"command invalid"}]}}]}`
+	_, err := Parse(ToolStorcli, []byte(in))
+	if !errors.Is(err, ErrToolFailed) {
+		t.Fatalf("error %v, want %v", err, ErrToolFailed)
+	}
+	for _, w := range []string{"Show Drive Information Failed.", "ErrCd=45", "ErrMsg=command invalid"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+}
