@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hakit/hakit/raidctl"
 	"github.com/hakit/hakit/scsi/iscsi"
 )
 
@@ -151,7 +152,8 @@ const (
 
 // RAIDConfig is the RAID backend.
 type RAIDConfig struct {
-	// Tool is storcli, megacli, arcconf, ipssend or md; empty disables RAID
+	// Tool is one of raidctl.ConfigToolNames (storcli, megacli, arcconf,
+	// ipssend, md, sas2ircu); empty disables RAID
 	// unless File is set.
 	Tool string `yaml:"tool"`
 	// File is a saved output of Tool to read instead of running it.
@@ -534,10 +536,8 @@ func (c *Config) validate() *ConfigError {
 			return ce
 		}
 	}
-	switch c.RAID.Tool {
-	case "", "storcli", "megacli", "arcconf", "ipssend", "md":
-	default:
-		return bad("raid.tool", "%q: want storcli, megacli, arcconf, ipssend or md", c.RAID.Tool)
+	if c.RAID.Tool != "" && !raidctl.IsConfigToolName(c.RAID.Tool) {
+		return bad("raid.tool", "%q: want one of %s", c.RAID.Tool, strings.Join(raidctl.ConfigToolNames(), ", "))
 	}
 	if c.RAID.File != "" && c.RAID.Tool == "" {
 		return bad("raid.tool", "missing: a saved file needs the tool that produced it")

@@ -106,7 +106,7 @@ func TestParseConfigBad(t *testing.T) {
 		{"scsi2 period high", minimal + "disks:\n  - device: /dev/sdb\n    mode: scsi2\n    scsi2_period_ms: 2001\n", 7, "disks[0].scsi2_period_ms", "power_timeout"},
 		{"scsi2 period with pr", minimal + "disks:\n  - device: /dev/sdb\n    scsi2_period_ms: 500\n", 6, "disks[0].scsi2_period_ms", "only with mode scsi2"},
 		{"scsi2 preempt", minimal + "disks:\n  - device: /dev/sdb\n    mode: scsi2\n    allow_preempt_without_abort: true\n", 7, "disks[0].allow_preempt_without_abort", "only with mode pr"},
-		{"raid tool", minimal + "raid: {tool: hpacucli}\n", 4, "raid.tool", "want storcli"},
+		{"raid tool", minimal + "raid: {tool: hpacucli}\n", 4, "raid.tool", "want one of storcli"},
 		{"raid file alone", minimal + "raid: {file: /x}\n", 4, "raid", "needs the tool"},
 		{"deadtime", minimal + "timers:\n  keepalive_ms: 1000\n  deadtime_ms: 2000\n", 6, "timers.deadtime_ms", "twice keepalive"},
 		{"warntime", minimal + "timers: {keepalive_ms: 100, deadtime_ms: 500, warntime_ms: 600}\n", 4, "timers.warntime_ms", "below deadtime"},

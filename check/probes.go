@@ -340,14 +340,44 @@ func RAIDPair(ctx context.Context, env Env) []Result {
 			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "")}
 		}
 	}
-	rep := raidctl.ValidatePair(nodes[0], nodes[1])
+	return raidPairResults(raidctl.ValidatePair(nodes[0], nodes[1]))
+}
+
+// raidPairRules are the pair rules hwcheck reports one line for even when
+// they find nothing, so the report shows what was checked.
+func raidPairRules() []struct{ rule, what string } {
+	return []struct{ rule, what string }{
+		{raidctl.RuleNames, "controller and partner names"},
+		{raidctl.RuleInitiatorIDs, "initiator IDs on the shared channels"},
+		{raidctl.RuleMergeGroup, "merge groups (shared 1-8, non-shared 200+)"},
+		{raidctl.RuleWriteThrough, "write-through on shared drives"},
+		{raidctl.RuleSharedOnBoth, "matching logical drives on both nodes"},
+		{raidctl.RuleBattery, "cache battery"},
+	}
+}
+
+// raidPairResults turns a pair report into hwcheck results: one per
+// finding, and a pass line for each checked rule with no finding. An info
+// finding that says a value is unknown (a battery the tool said nothing
+// about) or that a rule does not apply is a skip, never a pass.
+func raidPairResults(rep raidctl.Report) []Result {
 	var out []Result
+	seen := map[string]bool{}
 	for _, f := range rep.Findings {
+		seen[f.Rule] = true
 		v := map[raidctl.Severity]Verdict{raidctl.SeverityError: Fail, raidctl.SeverityWarning: Warn, raidctl.SeverityInfo: Pass}[f.Severity]
+		if f.Severity == raidctl.SeverityInfo && (f.Rule == raidctl.RuleBattery || f.Rule == raidctl.RuleNotApplicable) {
+			v = Skip
+		}
 		out = append(out, res(f.Rule, v, fmt.Sprintf("node %s %s: %s", f.Node, f.Subject, f.Message), f.Fix))
 	}
-	if rep.Count(raidctl.SeverityError) == 0 && rep.Count(raidctl.SeverityWarning) == 0 {
-		out = append(out, res("pair settings", Pass, "partners, initiator IDs, merge groups and cache policy agree", ""))
+	if seen[raidctl.RuleNotApplicable] {
+		return out
+	}
+	for _, r := range raidPairRules() {
+		if !seen[r.rule] {
+			out = append(out, res(r.rule, Pass, r.what+": checked, no problem found", ""))
+		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -70,19 +71,11 @@ func (e *CommandError) Unwrap() error { return e.Err }
 
 // Binaries lists the executable names tried for tool, in order.
 func Binaries(tool Tool) []string {
-	switch tool {
-	case ToolStorcli, ToolStorcliText:
-		return []string{"storcli64", "storcli", "perccli64", "perccli"}
-	case ToolMegaCLI:
-		return []string{"MegaCli64", "MegaCli", "megacli"}
-	case ToolArcconf:
-		return []string{"arcconf"}
-	case ToolIpssend:
-		return []string{"ipssend"}
-	case ToolMdadm:
-		return []string{"mdadm"}
+	if tool == ToolStorcliText {
+		tool = ToolStorcli // the same binaries print both forms
 	}
-	return nil
+	s, _ := spec(tool)
+	return slices.Clone(s.binaries)
 }
 
 // ExecConfig configures an Exec source.
@@ -94,7 +87,7 @@ type ExecConfig struct {
 	// Binaries(Tool) found on PATH.
 	Binary string
 	// Controller is the controller number for arcconf and ipssend
-	// (default "1"). storcli and MegaCLI always read all controllers.
+	// (default "1") and sas2ircu (default "0"). storcli and MegaCLI always read all controllers.
 	Controller string
 	// Timeout bounds each command (default 60s); a ctx deadline that comes
 	// sooner wins.
@@ -117,15 +110,17 @@ type Exec struct {
 // NewExec validates cfg and returns a Source. It does not look for the
 // binary yet: Read does, and reports a *NotInstalledError.
 func NewExec(cfg ExecConfig) (*Exec, error) {
-	switch cfg.Tool {
-	case ToolStorcli, ToolMegaCLI, ToolArcconf, ToolIpssend, ToolMdadm:
-	case "":
+	switch {
+	case cfg.Tool == "":
 		return nil, errors.New("raidctl: ExecConfig.Tool is required")
-	default:
-		return nil, fmt.Errorf("raidctl: cannot run %q live (use storcli, megacli, arcconf, ipssend or mdadm; %s is read from a file or sysfs)", cfg.Tool, cfg.Tool)
+	case !slices.Contains(liveTools(), cfg.Tool):
+		return nil, fmt.Errorf("raidctl: cannot run %q live (use one of %v; %s is read from a file or sysfs)", cfg.Tool, liveTools(), cfg.Tool)
 	}
 	if cfg.Controller == "" {
 		cfg.Controller = "1"
+		if cfg.Tool == ToolSasIRCU {
+			cfg.Controller = "0" // sas2ircu numbers controllers from 0
+		}
 	}
 	if strings.ContainsAny(cfg.Controller, " \t/") {
 		return nil, fmt.Errorf("raidctl: bad controller number %q", cfg.Controller)
@@ -220,6 +215,13 @@ func (e *Exec) Read(ctx context.Context) (*System, error) {
 			}
 		}
 		return sys, err
+	case ToolSasIRCU:
+		out, err := e.run(ctx, path, func(out []byte) bool { return sasEndRe.Match(bytes.TrimSpace(lastLine(out))) },
+			e.cfg.Controller, "DISPLAY")
+		if err != nil {
+			return nil, err
+		}
+		return ParseSasIRCU(out)
 	case ToolMegaCLI:
 		hasExit := func(out []byte) bool { return megaExitRe.Match(bytes.TrimSpace(lastLine(out))) }
 		var all []byte
@@ -287,7 +289,7 @@ func (f File) Read(ctx context.Context) (*System, error) {
 	if tool == "" {
 		var ok bool
 		if tool, ok = Detect(data); !ok {
-			return nil, fmt.Errorf("%s: cannot tell which tool printed this file; name it (one of %v)", f.Path, Tools()[:len(Tools())-1])
+			return nil, fmt.Errorf("%s: cannot tell which tool printed this file; name it (one of %v)", f.Path, parsers())
 		}
 	}
 	sys, err := Parse(tool, data)

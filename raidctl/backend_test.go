@@ -25,6 +25,7 @@ func TestExecNotInstalled(t *testing.T) {
 		{ToolArcconf, "arcconf"},
 		{ToolIpssend, "ipssend"},
 		{ToolMdadm, "mdadm"},
+		{ToolSasIRCU, "sas2ircu, sas3ircu"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.tool), func(t *testing.T) {
@@ -70,6 +71,7 @@ func TestExecRead(t *testing.T) {
 	storcli := readFixture(t, "storcli/prometheus-textfile__storcli_-cALL_show_all.json")
 	arcconf := readFixture(t, "arcconf/check_raid__arcconf__86__arcconf-getconfig.out")
 	ips := readFixture(t, "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt")
+	sas := readFixture(t, "sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out")
 	ldpd := readFixture(t, "megacli/netdata__megacli__mega-phys-drives-info.txt")
 	bbu := readFixture(t, "megacli/netdata__megacli__mega-bbu-info-recent.txt")
 	md125 := readFixture(t, "mdadm/check_raid__mdadm__white-mdadm-125.txt")
@@ -112,6 +114,13 @@ func TestExecRead(t *testing.T) {
 			installed: []string{"ipssend"},
 			replies:   map[string]raidctltest.Reply{"ipssend GETCONFIG 1 AL": {Stdout: ips, Exit: 1}},
 			want:      mustParse(t, ToolIpssend, ips),
+		},
+		{
+			name:      "sas3ircu controller 0 by default",
+			cfg:       ExecConfig{Tool: ToolSasIRCU},
+			installed: []string{"sas3ircu"},
+			replies:   map[string]raidctltest.Reply{"sas3ircu 0 DISPLAY": {Stdout: sas}},
+			want:      mustParse(t, ToolSasIRCU, sas),
 		},
 		{
 			name:      "MegaCLI: adapter, LDs with PDs, battery",

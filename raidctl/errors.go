@@ -45,7 +45,11 @@ func (e *ParseError) Error() string {
 		fmt.Fprintf(&b, ": expected %s", e.Expected)
 	}
 	if e.Got != "" {
-		fmt.Fprintf(&b, ", got %q", clip(e.Got, 60))
+		n := 60
+		if errors.Is(e.Err, ErrToolFailed) {
+			n = 300 // the tool's own reason: keep it whole
+		}
+		fmt.Fprintf(&b, ", got %q", clip(e.Got, n))
 	}
 	return b.String()
 }

@@ -81,6 +81,7 @@ func FuzzParseArcconf(f *testing.F)     { fuzzParser(f, ToolArcconf) }
 func FuzzParseIpssend(f *testing.F)     { fuzzParser(f, ToolIpssend) }
 func FuzzParseMdadmDetail(f *testing.F) { fuzzParser(f, ToolMdadm) }
 func FuzzParseMdstat(f *testing.F)      { fuzzParser(f, ToolMdstat) }
+func FuzzParseSasIRCU(f *testing.F)     { fuzzParser(f, ToolSasIRCU) }
 
 func TestParseErrorMessage(t *testing.T) {
 	tests := []struct {

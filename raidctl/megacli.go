@@ -28,6 +28,19 @@ func ParseMegaCLI(data []byte) (*System, error) {
 	const tool = ToolMegaCLI
 	ls := splitLines(data)
 	last := lastNonEmpty(ls)
+	// Another tool's output is foreign, not a truncated MegaCLI run: say
+	// which tool it looks like, so --tool megacli on the wrong file is
+	// told so.
+	if other, ok := Detect(data); ok && other != tool {
+		first := firstNonEmpty(ls)
+		return nil, &ParseError{Tool: tool, Line: first.n, Err: ErrForeign,
+			Expected: fmt.Sprintf("MegaCLI output (this looks like %s output)", other), Got: first.text}
+	}
+	if !detectMegaCLI.Match(data) {
+		first := firstNonEmpty(ls)
+		return nil, &ParseError{Tool: tool, Line: first.n, Err: ErrForeign,
+			Expected: `MegaCLI output ("Adapter #N", "Virtual Drive: N", "BBU status for Adapter" or "Exit Code: 0x..")`, Got: first.text}
+	}
 	if m := megaExitRe.FindStringSubmatch(strings.TrimSpace(last.text)); m == nil {
 		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrTruncated,
 			Expected: `"Exit Code: 0x.." as the last line`, Got: last.text}

@@ -12,12 +12,17 @@ const (
 	ToolIpssend     Tool = "ipssend"      // ipssend GETCONFIG <n> AL|AD|LD
 	ToolMdadm       Tool = "mdadm"        // mdadm --detail /dev/mdN ...
 	ToolMdstat      Tool = "mdstat"       // /proc/mdstat
+	ToolSasIRCU     Tool = "sas2ircu"     // sas2ircu|sas3ircu <n> DISPLAY
 	ToolSysfsMD     Tool = "sysfs-md"     // /sys/block/md*/md
 )
 
 // Tools lists every tool in a stable order.
 func Tools() []Tool {
-	return []Tool{ToolStorcli, ToolStorcliText, ToolMegaCLI, ToolArcconf, ToolIpssend, ToolMdadm, ToolMdstat, ToolSysfsMD}
+	var out []Tool
+	for _, s := range toolTable() {
+		out = append(out, s.tool)
+	}
+	return out
 }
 
 // System is what one node's tool reported: its controllers, and the warnings

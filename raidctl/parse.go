@@ -8,28 +8,16 @@ import (
 
 // Parse reads data as the output of tool.
 func Parse(tool Tool, data []byte) (*System, error) {
-	switch tool {
-	case ToolStorcli:
-		return ParseStorcliJSON(data)
-	case ToolStorcliText:
-		return ParseStorcliText(data)
-	case ToolMegaCLI:
-		return ParseMegaCLI(data)
-	case ToolArcconf:
-		return ParseArcconf(data)
-	case ToolIpssend:
-		return ParseIpssend(data)
-	case ToolMdadm:
-		return ParseMdadmDetail(data)
-	case ToolMdstat:
-		return ParseMdstat(data)
+	if s, ok := spec(tool); ok && s.parse != nil {
+		return s.parse(data)
 	}
-	return nil, fmt.Errorf("raidctl: no parser for tool %q (known: %v)", tool, Tools()[:len(Tools())-1])
+	return nil, fmt.Errorf("raidctl: no parser for tool %q (known: %v)", tool, parsers())
 }
 
 var (
 	detectIpssend  = regexp.MustCompile(`(?im)^\s*Found \d+ IBM ServeRAID controller`)
 	detectArcconf  = regexp.MustCompile(`(?im)^\s*Controllers found:\s*\d+`)
+	detectSasIRCU  = regexp.MustCompile(`(?im)^\s*\S.*\bSAS[23] IR Configuration Utility\.?\s*$`)
 	detectMdstat   = regexp.MustCompile(`(?m)^\s*Personalities :`)
 	detectMdadm    = regexp.MustCompile(`(?m)^\s*/dev/\S+:\s*$`)
 	detectStorText = regexp.MustCompile(`(?m)^Controller = \d+\r?\n(?:[^\n]*\n)?Status = `)
@@ -43,6 +31,8 @@ func Detect(data []byte) (tool Tool, ok bool) {
 	switch {
 	case bytes.HasPrefix(t, []byte("{")) && bytes.Contains(t, []byte(`"Controllers"`)):
 		return ToolStorcli, true
+	case detectSasIRCU.Match(data):
+		return ToolSasIRCU, true
 	case detectIpssend.Match(data):
 		return ToolIpssend, true
 	case detectArcconf.Match(data):

@@ -106,6 +106,8 @@ var goldenCases = []struct {
 	{"mdadm/pymdstat__mdstat.05.txt", ToolMdstat, nil},
 	// Ends without the "unused devices:" line the kernel always prints.
 	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
+
+	{"sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out", ToolSasIRCU, nil},
 }
 
 func goldenPath(file string) string {
@@ -184,6 +186,41 @@ func TestDetect(t *testing.T) {
 		got, ok := Detect(readFixture(t, tc.file))
 		if !ok || got != tc.tool {
 			t.Errorf("Detect(%s) = %q, %v; want %q", tc.file, got, ok, tc.tool)
+		}
+	}
+}
+
+// --tool megacli on another tool's capture says it is not MegaCLI output
+// (and which tool it looks like), never "truncated" (issue 14, item 8).
+func TestMegaCLIForeign(t *testing.T) {
+	for _, tc := range goldenCases {
+		if tc.wantErr != nil || tc.tool == ToolMegaCLI {
+			continue
+		}
+		_, err := Parse(ToolMegaCLI, readFixture(t, tc.file))
+		if !errors.Is(err, ErrForeign) {
+			t.Errorf("%s read as megacli: %v, want %v", tc.file, err, ErrForeign)
+		}
+	}
+	_, err := Parse(ToolMegaCLI, readFixture(t, "arcconf/check_raid__arcconf__3__getconfig.txt"))
+	if err == nil || !strings.Contains(err.Error(), "looks like arcconf") {
+		t.Errorf("error %v does not name the tool the capture looks like", err)
+	}
+}
+
+// A storcli failure keeps its reason: the Description and each Detailed
+// Status entry (ErrCd, ErrMsg). Built for this test in the shape NOTES.md
+// gives for storcli JSON failures; not a capture.
+func TestStorcliFailureReason(t *testing.T) {
+	in := `{"Controllers":[{"Command Status":{"Controller":0,"Status":"Failure","Description":"Show Drive Information Failed.",` +
+		`"Detailed Status":[{"Drive":"/c0/e4/s3","Status":"Failure","ErrCd":45,"ErrMsg":"command invalid"}]}}]}`
+	_, err := Parse(ToolStorcli, []byte(in))
+	if !errors.Is(err, ErrToolFailed) {
+		t.Fatalf("error %v, want %v", err, ErrToolFailed)
+	}
+	for _, w := range []string{"Show Drive Information Failed.", "ErrCd=45", "ErrMsg=command invalid"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
 		}
 	}
 }

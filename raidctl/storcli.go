@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func ParseStorcliJSON(data []byte) (*System, error) {
 	sys := &System{Tool: tool}
 	for i, c := range doc.Controllers {
 		status, _ := c.CommandStatus["Status"].(string)
-		desc := fmt.Sprint(c.CommandStatus["Description"])
+		desc := fmt.Sprint(c.CommandStatus["Description"]) + storcliDetail(c.CommandStatus["Detailed Status"])
 		id := fmt.Sprint(i)
 		if v, ok := c.CommandStatus["Controller"]; ok {
 			id = fmt.Sprint(v)
@@ -408,4 +409,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// storcliDetail renders a Command Status's "Detailed Status" entries
+// (ErrCd, ErrMsg and the other keys of each) so a failure keeps its reason;
+// "" when there are none.
+func storcliDetail(v any) string {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			parts = append(parts, fmt.Sprint(e))
+			continue
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var kv []string
+		for _, k := range keys {
+			kv = append(kv, fmt.Sprintf("%s=%v", k, m[k]))
+		}
+		parts = append(parts, strings.Join(kv, " "))
+	}
+	return "; detailed status: " + strings.Join(parts, "; ")
 }
