@@ -42,6 +42,11 @@ func (d *Disk) sleep(ctx context.Context, t time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, t)
 	}
+	return d.Wait(ctx, t)
+}
+
+// Wait waits t on a real timer, or until ctx ends.
+func (d *Disk) Wait(ctx context.Context, t time.Duration) error {
 	tm := time.NewTimer(t)
 	defer tm.Stop()
 	select {

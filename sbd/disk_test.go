@@ -89,3 +89,42 @@ func TestDiskErrors(t *testing.T) {
 		t.Errorf("allocate on a full disk: %v", err)
 	}
 }
+
+func TestWatcher(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDisk(t)
+	w := &sbd.Watcher{Disk: d, Name: "me"}
+	if _, slot, err := w.Start(ctx); err != nil || slot != 0 {
+		t.Fatalf("start: slot %d %v", slot, err)
+	}
+	if m, err := w.Check(ctx); err != nil || m.Msg != sbd.MsgClear {
+		t.Fatalf("idle check: %+v %v", m, err)
+	}
+	if _, err := d.Message(ctx, "me", sbd.MsgTest, "peer"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := w.Check(ctx); err != nil || m != (sbd.Mailbox{Msg: sbd.MsgTest, From: "peer"}) {
+		t.Fatalf("test: %+v %v", m, err)
+	}
+	if m, _ := d.ReadMailbox(ctx, 0); m.Msg != sbd.MsgClear {
+		t.Errorf("test not cleared: %+v", m)
+	}
+	if _, err := d.Message(ctx, "me", sbd.MsgOff, "peer"); err != nil {
+		t.Fatal(err)
+	}
+	var pe *sbd.PoisonError
+	if _, err := w.Check(ctx); !errors.As(err, &pe) || pe.Mailbox.Msg != sbd.MsgOff || pe.Mailbox.From != "peer" {
+		t.Fatalf("off: %v", err)
+	}
+	if _, _, err := (&sbd.Watcher{Disk: d, Name: "me"}).Start(ctx); !errors.As(err, &pe) || !pe.AtStart {
+		t.Errorf("restart over a poison pill: %v", err)
+	}
+	h := sbd.DefaultHeader(512)
+	h.Msgwait = 20
+	if err := d.Create(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Check(ctx); err == nil || errors.As(err, &pe) {
+		t.Errorf("check after the header changed: %v, want an error that is not a poison pill", err)
+	}
+}

@@ -137,6 +137,16 @@ func MboxSector(i int) uint64 { return uint64(2 + 2*i) }
 // 511.
 func EndSector(slots int) uint64 { return MboxSector(slots-1) + 1 }
 
+// HeartbeatSector is the sector of slot i's status block in hakit's disk
+// heartbeat area, right after sbd's layout of slots slots: sbd never reads
+// or writes there.
+func HeartbeatSector(slots, i int) uint64 { return EndSector(slots) + uint64(i) }
+
+// AreaSectors is how many sectors from sector 0 the SBD layout of slots
+// slots and hakit's heartbeat area after it take (766 for 255 slots: 383
+// KiB of 512-byte sectors, 3 MiB of 4 KiB ones).
+func AreaSectors(slots int) uint64 { return HeartbeatSector(slots, slots) }
+
 // Node is a slot's record: InUse and the node name.
 type Node struct {
 	InUse bool

@@ -21,6 +21,7 @@ import (
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
+	"github.com/hakit/hakit/sbd/sbdcli"
 	"github.com/hakit/hakit/scsi/diskcli"
 	"github.com/hakit/hakit/serialhb"
 	"github.com/hakit/hakit/serialhb/hbcli"
@@ -52,6 +53,8 @@ Field tools (no agent needed; stop the agent before using its serial port):
   disk       SCSI disk tools (scsi): identify, keys, reservation, register, reserve,
              release, fence, clear, reset on /dev/sdX, /dev/sgN or iscsi:// URLs
   nic        NIC tools (nic): link status, watch, peer probe, inventory
+  sbd        SBD disk mailbox (sbd 1.5.2 format): -d DEV create|dump|list|allocate NODE|
+             message NODE test|reset|off|clear|exit|crashdump|watch
 
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
 --config PATH, --json, --timeout DURATION. Every command takes --help.
@@ -80,6 +83,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return diskcli.Run(ctx, rest, stdout, stderr)
 	case "nic":
 		return niccli.Run(ctx, rest, stdout, stderr)
+	case "sbd":
+		return sbdcli.Runner{}.Run(ctx, rest, stdout, stderr)
 	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
@@ -392,6 +397,17 @@ func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
 // 1 otherwise.
 func Main(ctx context.Context) {
 	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if len(os.Args) > 1 && err != nil && !errors.Is(err, flag.ErrHelp) {
+		// The field tools' own exit statuses (sg3_utils' for disk).
+		switch os.Args[1] {
+		case "disk":
+			fmt.Fprintln(os.Stderr, "hwagent:", err)
+			os.Exit(diskcli.ExitCode(err))
+		case "sbd":
+			fmt.Fprintln(os.Stderr, "hwagent:", err)
+			os.Exit(sbdcli.ExitCode(err))
+		}
+	}
 	if code, ok := raidcli.ExitCode(err); ok && err != nil {
 		fmt.Fprintln(os.Stderr, "hwagent:", err)
 		os.Exit(code)

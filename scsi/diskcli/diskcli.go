@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/sgio"
@@ -320,7 +321,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	case "register":
 		fs.BoolVar(&o.aptpl, "aptpl", false, "ask the target to keep the registration through power loss")
 	}
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := cliflag.ParseInterleaved(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(stdout, "usage: disk %s [flags] %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.long)
 		fs.SetOutput(stdout)
@@ -387,21 +388,4 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	return cmd.run(ctx, e)
-}
-
-// parseInterleaved parses flags placed before and after the positional
-// arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
