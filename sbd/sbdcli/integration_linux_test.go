@@ -3,9 +3,7 @@ package sbdcli_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,27 +12,10 @@ import (
 	"github.com/hakit/hakit/sbd/sbdcli"
 )
 
-// loopDevice attaches a 4 MiB file to a free loop device, detached in
-// cleanup.
 func loopDevice(t *testing.T) string {
 	t.Helper()
-	testutil.SkipUnlessRoot(t)
-	testutil.SkipUnlessTools(t, "sbd", "losetup")
-	img := filepath.Join(t.TempDir(), "sbd.img")
-	if err := os.WriteFile(img, make([]byte, 4<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("losetup", "-f", "--show", img).CombinedOutput()
-	if err != nil {
-		testutil.Unavailable(t, "losetup -f --show: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
-	return dev
+	testutil.SkipUnlessTools(t, "sbd")
+	return testutil.LoopDevice(t, 4<<20)
 }
 
 // realSBD runs sbd's non-daemon verbs only (never watch: it would arm a
