@@ -130,10 +130,7 @@ func TestIntegrationBeatFrozen(t *testing.T) {
 // same disk file is never seen dead for SBD_BEAT_LOAD_S seconds (default
 // 10; make bench runs BenchmarkDiskBeatLoad for 10 minutes).
 func TestIntegrationBeatUnderLoad(t *testing.T) {
-	dur := 10 * time.Second
-	if s, err := strconv.Atoi(os.Getenv("SBD_BEAT_LOAD_S")); err == nil && s > 0 {
-		dur = time.Duration(s) * time.Second
-	}
+	dur := loadDuration(10 * time.Second)
 	deaths, mib := beatUnderLoad(t, dur)
 	t.Logf("false deaths: %d in %s under %d MiB of O_DIRECT writes on the same disk", deaths, dur, mib)
 	if deaths != 0 {
@@ -214,12 +211,17 @@ func BenchmarkDiskBeatDetect(b *testing.B) {
 // BenchmarkDiskBeatLoad: false deaths of a live writer during
 // SBD_BEAT_LOAD_S (default 600) seconds of write load on the same disk.
 func BenchmarkDiskBeatLoad(b *testing.B) {
-	dur := 600 * time.Second
-	if s, err := strconv.Atoi(os.Getenv("SBD_BEAT_LOAD_S")); err == nil && s > 0 {
-		dur = time.Duration(s) * time.Second
-	}
+	dur := loadDuration(600 * time.Second)
 	deaths, mib := beatUnderLoad(b, dur)
 	b.ReportMetric(float64(deaths), "false-deaths")
 	b.ReportMetric(dur.Seconds(), "seconds")
 	b.ReportMetric(float64(mib), "load-MiB")
+}
+
+// loadDuration is SBD_BEAT_LOAD_S seconds, else def.
+func loadDuration(def time.Duration) time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("SBD_BEAT_LOAD_S")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return def
 }
