@@ -20,6 +20,8 @@ type Deps struct {
 	NICs      Component
 	RAID      Component
 	Disks     []Disk
+	// Mailbox is this node's SBD slot; nil when sbd.device is empty.
+	Mailbox Mailbox
 	// Logger receives the agent's log; nil discards.
 	Logger *slog.Logger
 	// Notifier reports readiness and watchdog pings to systemd; nil means
@@ -191,6 +193,9 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	for _, d := range a.deps.Disks {
 		start("disk "+d.Device(), func(ctx context.Context) error { return a.watchDisk(ctx, d) })
+	}
+	if mb := a.deps.Mailbox; mb != nil {
+		start("sbd", func(ctx context.Context) error { return a.watchMailbox(ctx, mb) })
 	}
 	n := a.deps.Notifier
 	if n == nil {
@@ -382,7 +387,11 @@ func (a *Agent) selfFence(s DiskStatus) {
 	if err := a.state.Store(Latch{Reason: reason, Since: a.deps.Now().UTC(), Device: s.Device}); err != nil {
 		a.log.Error("self-fence latch not persisted: a restart would come up unfenced", "path", a.state.Path, "err", err)
 	}
-	a.emit(Event{Source: "guard", Kind: "fenced", Msg: fmt.Sprintf("%s: this node's key %s is gone: fenced by the peer; claiming nothing (action %s)", s.Device, s.OwnKey, a.cfg.SelfFence.Action), Data: map[string]any{"device": s.Device, "action": a.cfg.SelfFence.Action}})
+	msg := fmt.Sprintf("%s: this node's key %s is gone: fenced by the peer; claiming nothing (action %s)", s.Device, s.OwnKey, a.cfg.SelfFence.Action)
+	if s.OwnKey == "" && s.Latched != "" {
+		msg = fmt.Sprintf("%s: %s; claiming nothing (action %s)", s.Device, s.Latched, a.cfg.SelfFence.Action)
+	}
+	a.emit(Event{Source: "guard", Kind: "fenced", Msg: msg, Data: map[string]any{"device": s.Device, "action": a.cfg.SelfFence.Action}})
 	switch a.cfg.SelfFence.Action {
 	case "none":
 	case "watchdog":

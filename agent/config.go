@@ -46,6 +46,9 @@ type Config struct {
 	SelfFence SelfFenceConfig `yaml:"self_fence"`
 	// Fence tunes fence races between the nodes.
 	Fence FenceConfig `yaml:"fence"`
+	// SBD is this node's slot on an SBD device (sbd 1.5.2's format);
+	// empty Device disables it.
+	SBD SBDConfig `yaml:"sbd"`
 	// StateDir keeps what must survive a restart of the agent: the
 	// self-fence latch and each disk's fenced latch. ParseConfig fills
 	// /var/lib/hakit when it is empty. Created 0700 if missing.
@@ -199,6 +202,21 @@ type SelfFenceConfig struct {
 	// WatchdogTimeoutS is the watchdog timeout armed at start (seconds, 1 to
 	// 600); 0 means 10.
 	WatchdogTimeoutS int `yaml:"watchdog_timeout_s"`
+}
+
+// SBDConfig is the SBD poison-pill mailbox the agent watches: a reset,
+// off or crashdump message in this node's slot (written by a peer's
+// fence_hwagent or by the real `sbd message`) triggers self_fence, a test
+// message is answered (cleared) and its sender logged.
+type SBDConfig struct {
+	// Device is /dev/... (O_DIRECT) or iscsi://host/target-iqn/lun of
+	// an SBD device made with `sbd create` or `hwagent sbd create`; empty
+	// (the default) disables the watch.
+	Device string `yaml:"device"`
+	// Name is this node's name in the slots; empty means node.name.
+	Name string `yaml:"name"`
+	// Initiator is the iSCSI initiator name for an iscsi:// device.
+	Initiator string `yaml:"initiator"`
 }
 
 // FenceConfig tunes fence races.
@@ -444,6 +462,9 @@ func (c *Config) fill() {
 	if c.StateDir == "" {
 		c.StateDir = DefaultStateDir
 	}
+	if c.SBD.Device != "" && c.SBD.Name == "" {
+		c.SBD.Name = c.Node.Name
+	}
 	s := &c.SelfFence
 	if s.Action == "" {
 		s.Action = DefaultSelfFenceMode
@@ -566,6 +587,16 @@ func (c *Config) validate() *ConfigError {
 	}
 	if c.SelfFence.WatchdogTimeoutS < 1 || c.SelfFence.WatchdogTimeoutS > 600 {
 		return bad("self_fence.watchdog_timeout_s", "%d: want 1 to 600", c.SelfFence.WatchdogTimeoutS)
+	}
+	if d := c.SBD.Device; d != "" {
+		switch {
+		case !strings.HasPrefix(d, "/") && !strings.HasPrefix(d, "iscsi://"):
+			return bad("sbd.device", "%q: want /dev/... or iscsi://host/target-iqn/lun", d)
+		case strings.HasPrefix(d, "iscsi://") && !strings.HasPrefix(c.SBD.Initiator, "iqn.") && !strings.HasPrefix(c.SBD.Initiator, "eui."):
+			return bad("sbd.initiator", "%q: an iscsi:// SBD device needs this node's initiator name", c.SBD.Initiator)
+		case len(c.SBD.Name) > 63 || c.SBD.Name == "":
+			return bad("sbd.name", "%q: want 1 to 63 bytes (sbd's slot name)", c.SBD.Name)
+		}
 	}
 	if c.Fence.Priority < 0 || c.Fence.Priority > 15 {
 		return bad("fence.priority", "%d: want 0 (preferred) to 15", c.Fence.Priority)

@@ -118,6 +118,9 @@ func TestParseConfigBad(t *testing.T) {
 		{"metrics no port", minimal + "metrics: {listen: 127.0.0.1}\n", 4, "metrics.listen", "host:port"},
 		{"self fence", minimal + "self_fence: {action: reboot}\n", 4, "self_fence.action", "want none"},
 		{"priority", minimal + "fence: {priority: -1}\n", 4, "fence.priority", "want 0"},
+		{"sbd relative", minimal + "sbd: {device: loop0}\n", 4, "sbd.device", "want /dev/"},
+		{"sbd iscsi initiator", minimal + "sbd: {device: iscsi://h/iqn.x/0}\n", 4, "sbd.initiator", "initiator name"},
+		{"sbd name", minimal + "sbd: {device: /dev/sdb, name: " + strings.Repeat("n", 64) + "}\n", 4, "sbd.name", "1 to 63"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseConfig("n.yaml", []byte(tt.yaml))

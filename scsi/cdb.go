@@ -10,6 +10,8 @@ const (
 	OpRelease6         = 0x17
 	OpRead10           = 0x28
 	OpWrite10          = 0x2a
+	OpRead16           = 0x88
+	OpWrite16          = 0x8a
 	OpPRIn             = 0x5e
 	OpPROut            = 0x5f
 	OpServiceActionIn  = 0x9e
@@ -34,6 +36,10 @@ func OpName(op byte) string {
 		return "READ(10)"
 	case OpWrite10:
 		return "WRITE(10)"
+	case OpRead16:
+		return "READ(16)"
+	case OpWrite16:
+		return "WRITE(16)"
 	case OpPRIn:
 		return "PERSISTENT RESERVE IN"
 	case OpPROut:
@@ -135,4 +141,45 @@ func Write10(lba uint32, data []byte, blockSize int) (*Command, error) {
 	put32(cdb[2:], lba)
 	put16(cdb[7:], uint16(len(data)/blockSize))
 	return &Command{CDB: cdb, Direction: ToDevice, Data: data}, nil
+}
+
+// fua is the FUA bit of byte 1 of READ(16) and WRITE(16): the device reads
+// from, or writes through to, the medium rather than its volatile cache.
+const fua = 0x08
+
+// Read16 builds READ(16) of blocks blocks at lba, of blockSize bytes each
+// (SBC-3 5.13); fua sets FUA so the data comes from the medium, not a
+// cache another initiator's write may not have reached.
+func Read16(lba uint64, blocks uint32, blockSize int, forceUnitAccess bool) (*Command, error) {
+	if blockSize <= 0 || blocks == 0 || uint64(blocks)*uint64(blockSize) > maxTransfer {
+		return nil, fmt.Errorf("scsi: READ(16) of %d blocks of %d bytes: want 1 block and at most %d bytes", blocks, blockSize, maxTransfer)
+	}
+	cdb := rw16(OpRead16, lba, blocks, forceUnitAccess)
+	return &Command{CDB: cdb, Direction: FromDevice, AllocLen: int(blocks) * blockSize}, nil
+}
+
+// Write16 builds WRITE(16) of data at lba; len(data) must be a whole number
+// of blockSize blocks (SBC-3 5.34). fua sets FUA: the command completes only
+// once the data is on the medium.
+func Write16(lba uint64, data []byte, blockSize int, forceUnitAccess bool) (*Command, error) {
+	if blockSize <= 0 || len(data) == 0 || len(data)%blockSize != 0 || len(data) > maxTransfer {
+		return nil, fmt.Errorf("scsi: WRITE(16) of %d bytes: want whole blocks of %d bytes, at most %d bytes", len(data), blockSize, maxTransfer)
+	}
+	cdb := rw16(OpWrite16, lba, uint32(len(data)/blockSize), forceUnitAccess)
+	return &Command{CDB: cdb, Direction: ToDevice, Data: data}, nil
+}
+
+// maxTransfer bounds one READ(16) or WRITE(16) built here (16 MiB), well
+// under what SG_IO and an iSCSI session accept in one command.
+const maxTransfer = 16 << 20
+
+func rw16(op byte, lba uint64, blocks uint32, forceUnitAccess bool) []byte {
+	cdb := make([]byte, 16)
+	cdb[0] = op
+	if forceUnitAccess {
+		cdb[1] = fua
+	}
+	put64(cdb[2:], lba)
+	put32(cdb[10:], blocks)
+	return cdb
 }

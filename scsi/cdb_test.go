@@ -60,3 +60,60 @@ func TestParseKeyAndType(t *testing.T) {
 		t.Error("type names")
 	}
 }
+
+func TestReadWrite16(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lba    uint64
+		blocks uint32
+		bs     int
+		fua    bool
+		ok     bool
+	}{
+		{"one block", 0, 1, 512, false, true},
+		{"64-bit LBA, FUA", 1 << 40, 8, 4096, true, true},
+		{"no blocks", 0, 0, 512, false, false},
+		{"no block size", 0, 1, 0, false, false},
+		{"over 16 MiB", 0, 32769, 512, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, rerr := Read16(tc.lba, tc.blocks, tc.bs, tc.fua)
+			w, werr := Write16(tc.lba, make([]byte, int(tc.blocks)*tc.bs), tc.bs, tc.fua)
+			if (rerr == nil) != tc.ok || (werr == nil) != tc.ok {
+				t.Fatalf("errors %v, %v; want ok=%v", rerr, werr, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			for _, c := range []*Command{r, w} {
+				if len(c.CDB) != 16 || be64(c.CDB[2:]) != tc.lba || be32(c.CDB[10:]) != tc.blocks || (c.CDB[1]&0x08 != 0) != tc.fua {
+					t.Errorf("%s: cdb % x", CommandName(c), c.CDB)
+				}
+			}
+			if r.AllocLen != int(tc.blocks)*tc.bs || r.Direction != FromDevice || w.Direction != ToDevice {
+				t.Errorf("read alloc %d dir %v, write dir %v", r.AllocLen, r.Direction, w.Direction)
+			}
+		})
+	}
+	if _, err := Write16(0, make([]byte, 100), 512, false); err == nil {
+		t.Error("Write16 of a partial block: no error")
+	}
+}
+
+func TestRegion(t *testing.T) {
+	r := Region{Start: 10, Len: 5}
+	for _, tc := range []struct {
+		lba, n uint64
+		want   bool
+	}{
+		{10, 5, true}, {14, 1, true}, {9, 1, false}, {14, 2, false}, {10, 0, false},
+		{^uint64(0), 2, false}, {15, 1, false},
+	} {
+		if got := r.Contains(tc.lba, tc.n); got != tc.want {
+			t.Errorf("%v.Contains(%d, %d) = %v", r, tc.lba, tc.n, got)
+		}
+	}
+	if (Region{Start: ^uint64(0), Len: 2}).Contains(^uint64(0), 1) {
+		t.Error("overflowing region contains a block")
+	}
+}

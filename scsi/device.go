@@ -58,7 +58,7 @@ func Idempotent(cmd *Command) bool {
 		return false
 	}
 	switch cmd.CDB[0] {
-	case OpTestUnitReady, OpInquiry, OpServiceActionIn, OpReportLUNs, OpPRIn, OpRead10:
+	case OpTestUnitReady, OpInquiry, OpServiceActionIn, OpReportLUNs, OpPRIn, OpRead10, OpRead16:
 		return true
 	}
 	return false

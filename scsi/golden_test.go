@@ -46,6 +46,7 @@ func mustCmd(t *testing.T, c *scsi.Command, err error) *scsi.Command {
 func TestCDBGolden(t *testing.T) {
 	own, peer := scsi.Key(0x686b8ed3f6ad0001), scsi.Key(0x686b8ed3f6ad0002)
 	w, err := scsi.Write10(8, make([]byte, 1024), 512)
+	m := func(c *scsi.Command, err error) *scsi.Command { return mustCmd(t, c, err) }
 	cmds := []struct {
 		name string
 		cmd  *scsi.Command
@@ -61,6 +62,10 @@ func TestCDBGolden(t *testing.T) {
 		{"RELEASE(6)", scsi.Release6()},
 		{"READ(10)", scsi.Read10(8, 2, 512)},
 		{"WRITE(10)", mustCmd(t, w, err)},
+		{"READ(16)", m(scsi.Read16(0x1_0000_0008, 2, 512, false))},
+		{"READ(16) FUA", m(scsi.Read16(8, 0x8000, 512, true))},
+		{"WRITE(16)", m(scsi.Write16(0x1_0000_0008, make([]byte, 1024), 512, false))},
+		{"WRITE(16) FUA", m(scsi.Write16(8, make([]byte, 4096), 4096, true))},
 		{"PR IN READ KEYS", scsi.PRIn(scsi.PRInReadKeys, 0)},
 		{"PR IN READ RESERVATION", scsi.PRIn(scsi.PRInReadReservation, 0)},
 		{"PR IN REPORT CAPABILITIES", scsi.PRIn(scsi.PRInReportCapabilities, 8)},

@@ -26,6 +26,8 @@ bench ./nic/ 'LinkEventLatency' 200x               # netlink request -> subscrib
 bench ./nic/ 'CarrierPoll' 5x                      # polling /sys/class/net/IF/carrier once a second
 bench ./raidctl/ '.' 1s                            # parsers and the pair validator
 HAKIT_IDLE_WINDOW=$IDLE_WINDOW bench ./agent/hw/ 'AgentIdle' 1x   # idle RSS and CPU, keepalive 100 ms
+bench ./sbd/ 'DiskBeatDetect' 20x                 # SIGSTOPped writer -> dead on the disk path, interval 500 ms
+SBD_BEAT_LOAD_S=${SBD_BEAT_LOAD_S:-600} bench ./sbd/ 'DiskBeatLoad' 1x  # false deaths in 10 min of O_DIRECT write load on the same disk
 bench ./check/ 'HWCheckRig' 3x                     # hwcheck's total time on the rig
 
 echo

@@ -21,6 +21,7 @@ import (
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
+	"github.com/hakit/hakit/sbd/sbdcli"
 	"github.com/hakit/hakit/scsi/diskcli"
 	"github.com/hakit/hakit/serialhb"
 	"github.com/hakit/hakit/serialhb/hbcli"
@@ -52,6 +53,8 @@ Field tools (no agent needed; stop the agent before using its serial port):
   disk       SCSI disk tools (scsi): identify, keys, reservation, register, reserve,
              release, fence, clear, reset on /dev/sdX, /dev/sgN or iscsi:// URLs
   nic        NIC tools (nic): link status, watch, peer probe, inventory
+  sbd        SBD disk mailbox (sbd 1.5.2 format): -d DEV create|dump|list|allocate NODE|
+             message NODE test|reset|off|clear|exit|crashdump|watch
 
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
 --config PATH, --json, --timeout DURATION. Every command takes --help.
@@ -87,13 +90,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "hb":
 		return hbcli.Run(ctx, rest, stdout, stderr)
 	case "disk":
-		if err := diskcli.Run(ctx, rest, stdout, stderr); err != nil {
+		if err := diskcli.Run(ctx, rest, stdout, stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 			// disk's exit statuses are sg3_utils' (disk --help lists them).
 			return &ExitError{Code: diskcli.ExitCode(err), Err: err}
 		}
 		return nil
 	case "nic":
 		return niccli.Run(ctx, rest, stdout, stderr)
+	case "sbd":
+		if err := (sbdcli.Runner{}).Run(ctx, rest, stdout, stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
+			return &ExitError{Code: sbdcli.ExitCode(err), Err: err}
+		}
+		return nil
 	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}

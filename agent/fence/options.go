@@ -38,6 +38,7 @@ var Params = []Param{
 	{Name: "nodename", Long: "nodename", Value: "nodename", Type: "string", Desc: "Node to act on when plug is not given (Pacemaker sends it next to port, as for fence_scsi); it must equal plug when both are given"},
 	{Name: "config", Short: "c", Long: "config", Value: "path", Type: "string", Default: "/etc/hakit/hwagent.yaml", Desc: "hwagent configuration file"},
 	{Name: "socket", Short: "s", Long: "socket", Value: "path", Type: "string", Desc: "Local hwagent API socket (default: from the configuration)"},
+	{Name: "method", Long: "method", Value: "method", Type: "string", Default: "pr", Desc: "pr: fence by SCSI-3 persistent reservation through hwagent; sbd: write a reset poison pill into the victim's slot on the configuration's sbd.device and succeed only after the header's msgwait (for disks without persistent reservations; the victim's hwagent or sbd must watch its slot)"},
 	{Name: "delay", Long: "delay", Value: "seconds", Type: "second", Default: "0", Desc: "Wait this many seconds before fencing"},
 	{Name: "priority", Long: "priority", Value: "n", Type: "integer", Desc: "This node's fence priority (0 preferred); adds priority x delay_step of the configuration before off (default: from the configuration)"},
 	{Name: "power_timeout", Long: "power-timeout", Value: "seconds", Type: "second", Default: "20", Desc: "Time to wait for an action to complete"},
@@ -154,6 +155,7 @@ func ParseArgs(args []string) (map[string]string, error) {
 // Options are the resolved options of one run.
 type Options struct {
 	Action       string
+	Method       string // pr or sbd
 	Plug         string
 	Devices      []string
 	Key          string
@@ -193,13 +195,16 @@ func Resolve(stdin, cmdline map[string]string) (Options, error) {
 	for k, v := range cmdline {
 		m[k] = v
 	}
-	o := Options{Action: m["action"], Plug: m["plug"], Key: m["key"], NodeName: m["nodename"], Config: m["config"], Socket: m["socket"], Priority: -1}
+	o := Options{Action: m["action"], Method: m["method"], Plug: m["plug"], Key: m["key"], NodeName: m["nodename"], Config: m["config"], Socket: m["socket"], Priority: -1}
 	valid := false
 	for _, a := range accepted {
 		valid = valid || a == o.Action
 	}
 	if !valid {
 		return o, fmt.Errorf("%w: action %q: want one of %s", ErrUsage, o.Action, strings.Join(Actions, ", "))
+	}
+	if o.Method != "pr" && o.Method != "sbd" {
+		return o, fmt.Errorf("%w: method %q: want pr or sbd", ErrUsage, o.Method)
 	}
 	switch {
 	case o.Plug == "":

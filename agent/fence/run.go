@@ -13,6 +13,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/blockio"
 )
 
 // Exit codes of the fence-agent API.
@@ -46,6 +47,8 @@ type Deps struct {
 	// Running reports whether an agent holds the API socket's lock; nil
 	// means agent.Running.
 	Running func(socket string) (pid string, running bool, err error)
+	// OpenSBD opens the SBD device of method=sbd; nil means sbd.Open.
+	OpenSBD func(ctx context.Context, device, initiator string) (blockio.SectorCloser, error)
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives the verbose log; nil writes it to stderr with -v only.
@@ -157,12 +160,15 @@ func (r *runner) run(ctx context.Context) (int, error) {
 			return ExitError, err
 		}
 	}
+	if r.o.Method == "sbd" && cfg.SBD.Device == "" {
+		return ExitError, fmt.Errorf("%w: method=sbd needs sbd.device in %s", ErrUsage, r.o.Config)
+	}
 	dial := r.deps.Dial
 	if dial == nil {
 		dial = func(s string) Backend { return agent.NewClient(s) }
 	}
 	r.be = dial(sock)
-	if needsDisks(r.o.Action) {
+	if needsDisks(r.o.Action) && r.o.Method != "sbd" {
 		if err := r.reach(ctx, sock); err != nil {
 			return ExitError, err
 		}
@@ -181,6 +187,9 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		} else if !ok {
 			return ExitError, fmt.Errorf("plug %q: %w: this pair is %s (id %d) and %s (id %d)", r.o.Plug, agent.ErrUnknownNode, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID)
 		}
+	}
+	if r.o.Method == "sbd" && r.o.Action != "validate-all" && r.o.Action != "list" {
+		return r.runSBD(ctx, self, delay, prio)
 	}
 	timeout := time.Duration(r.o.PowerTimeout * float64(time.Second))
 	switch r.o.Action {

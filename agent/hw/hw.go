@@ -101,6 +101,11 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		}
 		deps.Heartbeat = &Heartbeat{R: r}
 	}
+	if cfg.SBD.Device != "" {
+		mb := &Mailbox{Cfg: cfg.SBD}
+		disks = append(disks, mb)
+		deps.Mailbox = mb
+	}
 	if cfg.NIC.Interface != "" {
 		addr, _ := netip.ParseAddr(cfg.NIC.PeerAddress)
 		deps.NICs = &NIC{Interface: cfg.NIC.Interface, Peer: addr, NetNS: cfg.NIC.Netns, Logger: log.With("part", "nic")}

@@ -75,6 +75,10 @@ func commands() []command {
 			long: "PERSISTENT RESERVE OUT CLEAR with this node's key: every node loses its registration and the\nreservation goes. Nodes must register again. Needs --yes.", needsKey: true, run: clear},
 		{name: "discover", args: "iscsi://portal[:port]", short: "list the targets and portals an iSCSI portal offers (SendTargets)",
 			long: "Logs in to the portal in a discovery session as --initiator (CHAP from the URL's user%password),\nasks SendTargets=All and lists each target with its portals (address:port,portal-group-tag), as\niscsiadm -m discovery -t st does. Use a listed target in a disk URL:\niscsi://portal/target-iqn/lun. Only reads."},
+		{name: "read", args: "<device>", short: "read --count blocks at --lba (READ(16), FUA) to stdout",
+			long: readLong, run: readBlocks},
+		{name: "write", args: "<device>", short: "write --count blocks at --lba (WRITE(16), FUA), inside --region-start/--region-len only",
+			long: writeLong, run: writeBlocks},
 		{name: "reset", args: "<device>", short: "reset the LUN (--level lun|target|bus); breaks SCSI-2 reservations",
 			long: "Sends a LOGICAL UNIT RESET (iSCSI task management or SG_SCSI_RESET), or a target or bus reset\nwith --level. Persistent reservations survive it; SCSI-2 reservations do not. Every initiator\nthen gets UNIT ATTENTION 29/00.", run: reset},
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/sgio"
@@ -45,6 +46,8 @@ type Runner struct {
 	// Discover runs an iSCSI SendTargets discovery; nil means
 	// iscsi.Discover.
 	Discover func(ctx context.Context, portal iscsi.URL, cfg iscsi.Config) ([]iscsi.Target, error)
+	// Stdin is write's data; nil means os.Stdin.
+	Stdin io.Reader
 }
 
 // Run runs the command line with real devices: Runner{}.Run.
@@ -92,9 +95,12 @@ func ExitCode(err error) int {
 	var ue *UsageError
 	var de *DeviceError
 	var nr *NotRegisteredError
+	var re *scsi.RegionError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &re):
+		return 1
 	case errors.As(err, &nr):
 		return 2
 	case errors.As(err, &ue):
@@ -178,6 +184,7 @@ type env struct {
 	opts    *options
 	tr      scsi.Transport
 	cluster string
+	stdin   io.Reader
 }
 
 type options struct {
@@ -197,6 +204,7 @@ type options struct {
 	aptpl     bool
 	asAgent   bool
 	noAbort   bool
+	blocks    blockFlags
 }
 
 func commonFlags(fs *flag.FlagSet, o *options) {
@@ -310,10 +318,19 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.StringVar(&o.level, "level", "lun", "reset scope: lun, target or bus")
 	case "clear":
 		fs.BoolVar(&o.yes, "yes", false, "confirm: CLEAR removes every node's registration and the reservation")
+	case "read", "write":
+		fs.Uint64Var(&o.blocks.lba, "lba", 0, "first logical block")
+		fs.Uint64Var(&o.blocks.count, "count", 1, "number of blocks")
+		fs.BoolVar(&o.blocks.noFUA, "no-fua", false, "clear FUA (default: set, so the medium is read or written, not a cache)")
+		if cmd.name == "write" {
+			fs.Uint64Var(&o.blocks.regionStart, "region-start", 0, "first block of the region this write may touch")
+			fs.Uint64Var(&o.blocks.regionLen, "region-len", 0, "blocks in that region (required: the consent to overwrite them)")
+			fs.StringVar(&o.blocks.pattern, "pattern", "", "write this byte (e.g. 0xa5) in every position instead of reading stdin")
+		}
 	case "register":
 		fs.BoolVar(&o.aptpl, "aptpl", false, "ask the target to keep the registration through power loss")
 	}
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := cliflag.ParseInterleaved(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(stdout, "usage: disk %s [flags] %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.long)
 		fs.SetOutput(stdout)
@@ -366,7 +383,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		return &DeviceError{Device: device, Err: err}
 	}
 	defer closer.Close()
-	e := &env{out: stdout, json: o.json, device: device, opts: o, tr: tr, cluster: o.cluster,
+	stdin := r.Stdin
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	e := &env{out: stdout, json: o.json, device: device, opts: o, tr: tr, cluster: o.cluster, stdin: stdin,
 		dev: &scsi.Device{Transport: tr, Name: device, UnitAttentionRetries: 8, TransportRetries: 2,
 			OnUnitAttention: func(s scsi.Sense) {
 				if o.verbose || meansSomething(s) {
@@ -380,21 +401,4 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	return cmd.run(ctx, e)
-}
-
-// parseInterleaved parses flags placed before and after the positional
-// arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

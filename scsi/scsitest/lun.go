@@ -15,6 +15,7 @@ package scsitest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -301,7 +302,7 @@ func (l *LUN) execLocked(s *session, cmd *scsi.Command) *scsi.Response {
 		return l.dataIn(cmd, b)
 	case scsi.OpReportLUNs:
 		return l.dataIn(cmd, scsi.MarshalReportLUNs([]uint64{0}))
-	case scsi.OpRead10, scsi.OpWrite10:
+	case scsi.OpRead10, scsi.OpWrite10, scsi.OpRead16, scsi.OpWrite16:
 		return l.rw(cmd)
 	case scsi.OpReserve6:
 		if l.scsi2 != nil && l.scsi2 != s {
@@ -339,7 +340,7 @@ func (l *LUN) accessLocked(s *session, op byte) *scsi.Response {
 	switch op {
 	case scsi.OpTestUnitReady, scsi.OpPROut, scsi.OpRelease6:
 		return nil
-	case scsi.OpRead10:
+	case scsi.OpRead10, scsi.OpRead16:
 		switch l.resType {
 		case scsi.TypeExclusiveAccess:
 			return conflict()
@@ -349,7 +350,7 @@ func (l *LUN) accessLocked(s *session, op byte) *scsi.Response {
 			}
 		}
 		return nil
-	case scsi.OpWrite10:
+	case scsi.OpWrite10, scsi.OpWrite16:
 		if l.resType.RegistrantsAccess() && registered {
 			return nil
 		}
@@ -406,13 +407,23 @@ func (l *LUN) rw(cmd *scsi.Command) *scsi.Response {
 	if l.offline {
 		return check(scsi.SenseNotReady, 0x04, 0x03)
 	}
-	lba := uint64(cmd.CDB[2])<<24 | uint64(cmd.CDB[3])<<16 | uint64(cmd.CDB[4])<<8 | uint64(cmd.CDB[5])
-	n := uint64(cmd.CDB[7])<<8 | uint64(cmd.CDB[8])
-	if lba+n > l.cfg.Blocks {
+	var lba, n uint64
+	write := cmd.CDB[0] == scsi.OpWrite10 || cmd.CDB[0] == scsi.OpWrite16
+	if cmd.CDB[0] == scsi.OpRead16 || cmd.CDB[0] == scsi.OpWrite16 {
+		if len(cmd.CDB) < 16 {
+			return invalidField()
+		}
+		lba = binary.BigEndian.Uint64(cmd.CDB[2:])
+		n = uint64(binary.BigEndian.Uint32(cmd.CDB[10:]))
+	} else {
+		lba = uint64(cmd.CDB[2])<<24 | uint64(cmd.CDB[3])<<16 | uint64(cmd.CDB[4])<<8 | uint64(cmd.CDB[5])
+		n = uint64(cmd.CDB[7])<<8 | uint64(cmd.CDB[8])
+	}
+	if lba+n > l.cfg.Blocks || lba+n < lba {
 		return check(scsi.SenseIllegalRequest, 0x21, 0)
 	}
 	bs := uint64(l.cfg.BlockSize)
-	if cmd.CDB[0] == scsi.OpWrite10 {
+	if write {
 		if uint64(len(cmd.Data)) != n*bs {
 			return invalidField()
 		}

@@ -1,0 +1,84 @@
+package hw
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/blockio"
+	"github.com/hakit/hakit/sbd"
+)
+
+// Mailbox is agent.Mailbox over an SBD device: sbd.Watcher on the device
+// opened on first use (and again after an error). One goroutine (the
+// agent's watcher) uses it.
+type Mailbox struct {
+	Cfg agent.SBDConfig
+
+	mu sync.Mutex
+	s  blockio.SectorCloser
+	w  *sbd.Watcher
+}
+
+// Device is the configured device.
+func (m *Mailbox) Device() string { return m.Cfg.Device }
+
+func toMessage(mb sbd.Mailbox) agent.MailboxMessage {
+	p := mb.Msg == sbd.MsgReset || mb.Msg == sbd.MsgOff || mb.Msg == sbd.MsgCrashdump
+	return agent.MailboxMessage{Msg: mb.Msg.String(), From: mb.From, Poison: p}
+}
+
+// Start opens the device and starts the watcher.
+func (m *Mailbox) Start(ctx context.Context) (time.Duration, agent.MailboxMessage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closeLocked()
+	s, err := sbd.Open(ctx, m.Cfg.Device, m.Cfg.Initiator)
+	if err != nil {
+		return 0, agent.MailboxMessage{}, err
+	}
+	m.s = s
+	m.w = &sbd.Watcher{Disk: &sbd.Disk{Sectors: s, Name: m.Cfg.Device}, Name: m.Cfg.Name}
+	h, _, err := m.w.Start(ctx)
+	var pe *sbd.PoisonError
+	if errors.As(err, &pe) {
+		return time.Duration(h.Loop) * time.Second, toMessage(pe.Mailbox), nil
+	}
+	if err != nil {
+		m.closeLocked()
+		return 0, agent.MailboxMessage{}, err
+	}
+	return time.Duration(h.Loop) * time.Second, agent.MailboxMessage{Msg: "clear"}, nil
+}
+
+// Check reads the slot once.
+func (m *Mailbox) Check(ctx context.Context) (agent.MailboxMessage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.w == nil {
+		return agent.MailboxMessage{}, errors.New("sbd: not started")
+	}
+	mb, err := m.w.Check(ctx)
+	var pe *sbd.PoisonError
+	if errors.As(err, &pe) {
+		return toMessage(pe.Mailbox), nil
+	}
+	return toMessage(mb), err
+}
+
+// Close closes the device.
+func (m *Mailbox) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closeLocked()
+	return nil
+}
+
+func (m *Mailbox) closeLocked() {
+	if m.s != nil {
+		_ = m.s.Close()
+		m.s, m.w = nil, nil
+	}
+}

@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Mailbox is this node's slot on an SBD device (sbd 1.5.2's format).
+// agent/hw implements it over sbd.Watcher.
+type Mailbox interface {
+	// Device names the SBD device.
+	Device() string
+	// Start finds (or allocates) this node's slot and returns the
+	// header's loop period. A poison pill already in the slot is a
+	// MailboxMessage with Poison set and no error.
+	Start(ctx context.Context) (time.Duration, MailboxMessage, error)
+	// Check reads the slot once, answering a test message.
+	Check(ctx context.Context) (MailboxMessage, error)
+}
+
+// MailboxMessage is what the slot held: Msg is sbd's name ("clear",
+// "test", "reset", "off", "crashdump", "exit"), From the sender's node
+// name; Poison is set for reset, off and crashdump.
+type MailboxMessage struct {
+	Msg, From string
+	Poison    bool
+}
+
+// watchMailbox checks this node's SBD slot every loop period. A poison
+// pill takes the one self-fence path (the guard's latch, then
+// self_fence.action); a test message is logged with its sender (the
+// Mailbox cleared it); a read error is an event, not a fence.
+func (a *Agent) watchMailbox(ctx context.Context, mb Mailbox) error {
+	var loop time.Duration
+	for {
+		cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
+		l, m, err := mb.Start(cctx)
+		cancel()
+		if err == nil {
+			loop = max(l, 100*time.Millisecond)
+			a.emit(Event{Source: "sbd", Kind: "watching", Msg: fmt.Sprintf("%s: watching this node's slot every %s", mb.Device(), loop), Data: map[string]any{"device": mb.Device()}})
+			if m.Poison {
+				a.mailboxFence(mb.Device(), m, true)
+			}
+			break
+		}
+		a.emit(Event{Source: "sbd", Kind: "unreachable", Msg: fmt.Sprintf("%s: %v", mb.Device(), err), Data: map[string]any{"device": mb.Device()}})
+		if !sleepCtx(ctx, 2*time.Second) {
+			return nil
+		}
+	}
+	failing := false
+	for sleepCtx(ctx, loop) {
+		cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
+		m, err := mb.Check(cctx)
+		cancel()
+		switch {
+		case m.Poison:
+			a.mailboxFence(mb.Device(), m, false)
+		case err != nil:
+			if !failing {
+				a.emit(Event{Source: "sbd", Kind: "unreachable", Msg: fmt.Sprintf("%s: %v", mb.Device(), err), Data: map[string]any{"device": mb.Device()}})
+			}
+			failing = true
+			continue
+		case m.Msg == "test":
+			a.emit(Event{Source: "sbd", Kind: "test", Msg: fmt.Sprintf("%s: test message from %s answered", mb.Device(), m.From), Data: map[string]any{"device": mb.Device(), "from": m.From}})
+		}
+		failing = false
+	}
+	return nil
+}
+
+// mailboxFence latches the guard and self-fences for a poison pill.
+func (a *Agent) mailboxFence(dev string, m MailboxMessage, atStart bool) {
+	a.mu.Lock()
+	already := a.guard.Fenced()
+	a.guard.Latch()
+	a.mu.Unlock()
+	when := ""
+	if atStart {
+		when = " (found at start)"
+	}
+	a.log.Warn("sbd poison pill", "device", dev, "message", m.Msg, "from", m.From, "at_start", atStart)
+	if already && !atStart {
+		return
+	}
+	a.selfFence(DiskStatus{Device: dev, Latched: fmt.Sprintf("sbd %s message from %s%s", m.Msg, m.From, when)})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

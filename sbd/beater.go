@@ -1,0 +1,114 @@
+package sbd
+
+import (
+	"context"
+	"time"
+)
+
+// Beater writes this node's disk-heartbeat block every Interval and reads
+// every other slot's, judging each peer with a Tracker. One goroutine runs
+// it.
+type Beater struct {
+	Disk *Disk
+	// Slots is the header's slot count; Slot this node's slot.
+	Slots, Slot int
+	Name        string
+	Interval    time.Duration
+	// DeadAfter is how long a peer's counter may stand still before it is
+	// dead on the disk path; 0 means 4 intervals.
+	DeadAfter   time.Duration
+	Incarnation uint64
+	// Paths returns this node's view of the serial and NIC paths; nil
+	// writes unknown.
+	Paths func() (serial, nic PathState)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnChange is called when a peer's verdict changes.
+	OnChange func(slot int, peer Beat, from, to Liveness, at time.Time)
+	// OnError is called with a failed write or read (nil: ignored).
+	OnError func(err error)
+
+	counter  uint64
+	trackers map[int]*Tracker
+	verdicts map[int]Liveness
+}
+
+// Run beats until ctx ends.
+func (b *Beater) Run(ctx context.Context) error {
+	t := time.NewTicker(b.Interval)
+	defer t.Stop()
+	for {
+		b.Step(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Step writes this node's block once and reads the peers' once.
+func (b *Beater) Step(ctx context.Context) {
+	now := time.Now
+	if b.Now != nil {
+		now = b.Now
+	}
+	if b.trackers == nil {
+		b.trackers, b.verdicts = map[int]*Tracker{}, map[int]Liveness{}
+	}
+	dead := b.DeadAfter
+	if dead == 0 {
+		dead = 4 * b.Interval
+	}
+	ss := b.Disk.Sectors.SectorSize()
+	b.counter++
+	beat := Beat{Counter: b.counter, Incarnation: b.Incarnation, Time: now(), Interval: b.Interval, Name: b.Name}
+	if b.Paths != nil {
+		beat.Serial, beat.NIC = b.Paths()
+	}
+	cctx, cancel := context.WithTimeout(ctx, max(b.Interval, time.Second))
+	defer cancel()
+	if sec, err := beat.MarshalSector(ss); err != nil {
+		b.report(err)
+	} else if err := b.Disk.Sectors.WriteSectors(cctx, HeartbeatSector(b.Slots, b.Slot), sec); err != nil {
+		b.report(err)
+	}
+	area, err := b.Disk.read(cctx, HeartbeatSector(b.Slots, 0), b.Slots)
+	at := now()
+	for i := range b.Slots {
+		if i == b.Slot {
+			continue
+		}
+		tr := b.trackers[i]
+		if err != nil {
+			if tr != nil {
+				tr.ReadFailed()
+			}
+		} else if pb, perr := ParseBeat(area[i*ss : (i+1)*ss]); perr == nil {
+			if tr == nil {
+				tr = &Tracker{DeadAfter: dead}
+				b.trackers[i] = tr
+			}
+			tr.Observe(pb, at)
+		}
+		if tr == nil {
+			continue
+		}
+		v := tr.Verdict(at)
+		if old := b.verdicts[i]; v != old {
+			b.verdicts[i] = v
+			if b.OnChange != nil {
+				b.OnChange(i, tr.Last(), old, v, at)
+			}
+		}
+	}
+	if err != nil {
+		b.report(err)
+	}
+}
+
+func (b *Beater) report(err error) {
+	if b.OnError != nil {
+		b.OnError(err)
+	}
+}

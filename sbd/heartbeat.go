@@ -1,0 +1,188 @@
+package sbd
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+)
+
+// The disk heartbeat (hakit's, beyond sbd): each node writes a status
+// block into its own sector of the area after sbd's last mailbox
+// (HeartbeatSector), every interval; each node reads the others'. sbd never
+// touches that area. FORMAT.md has the layout.
+
+// BeatMagic opens a status block.
+const BeatMagic = "HKDB"
+
+// BeatVersion is the status block's version.
+const BeatVersion = 1
+
+const beatLen = 104
+
+// PathState is a node's view of one heartbeat path.
+type PathState uint8
+
+// Path states; Unknown is never "down".
+const (
+	PathUnknown PathState = 0
+	PathUp      PathState = 1
+	PathDown    PathState = 2
+)
+
+func (p PathState) String() string {
+	switch p {
+	case PathUp:
+		return "up"
+	case PathDown:
+		return "down"
+	}
+	return "unknown"
+}
+
+// Beat is one node's status block.
+type Beat struct {
+	// Counter goes up by one at every write of one incarnation.
+	Counter uint64
+	// Incarnation changes at every start of the writer.
+	Incarnation uint64
+	// Time is the writer's wall clock at the write (informational: liveness
+	// is judged by the counter moving, on the reader's clock).
+	Time time.Time
+	// Interval is the writer's write interval.
+	Interval time.Duration
+	// Serial and NIC are the writer's view of the other two paths.
+	Serial, NIC PathState
+	// Name is the writer's node name.
+	Name string
+}
+
+// ErrNoBeat: the sector holds no status block (never written, or zeroed).
+var ErrNoBeat = errors.New("sbd: no disk-heartbeat block")
+
+// ErrBeatCRC: the block's checksum does not match (a torn or foreign
+// write).
+var ErrBeatCRC = errors.New("sbd: disk-heartbeat block checksum mismatch")
+
+// MarshalSector encodes b into one sector.
+func (b Beat) MarshalSector(sectorSize int) ([]byte, error) {
+	if sectorSize < beatLen {
+		return nil, fmt.Errorf("sbd: sector size %d", sectorSize)
+	}
+	if b.Interval < 0 || b.Interval/time.Millisecond > 0xffffffff {
+		return nil, fmt.Errorf("sbd: heartbeat interval %s", b.Interval)
+	}
+	out := make([]byte, sectorSize)
+	copy(out, BeatMagic)
+	out[4], out[5], out[6] = BeatVersion, byte(b.Serial), byte(b.NIC)
+	be := binary.BigEndian
+	be.PutUint64(out[8:], b.Counter)
+	be.PutUint64(out[16:], b.Incarnation)
+	be.PutUint64(out[24:], uint64(b.Time.UnixNano()))
+	be.PutUint32(out[32:], uint32(b.Interval/time.Millisecond))
+	if err := putName(out[36:100], b.Name); err != nil {
+		return nil, err
+	}
+	be.PutUint32(out[100:], crc32.ChecksumIEEE(out[:100]))
+	return out, nil
+}
+
+// ParseBeat decodes a status block.
+func ParseBeat(b []byte) (Beat, error) {
+	if len(b) < beatLen {
+		return Beat{}, fmt.Errorf("%w: heartbeat block of %d bytes, want %d", ErrShort, len(b), beatLen)
+	}
+	if string(b[:4]) != BeatMagic {
+		return Beat{}, ErrNoBeat
+	}
+	be := binary.BigEndian
+	if crc32.ChecksumIEEE(b[:100]) != be.Uint32(b[100:]) {
+		return Beat{}, ErrBeatCRC
+	}
+	if b[4] != BeatVersion {
+		return Beat{}, fmt.Errorf("sbd: disk-heartbeat block version %d, want %d", b[4], BeatVersion)
+	}
+	st := func(v byte) PathState {
+		if v > 2 {
+			return PathUnknown
+		}
+		return PathState(v)
+	}
+	return Beat{
+		Serial: st(b[5]), NIC: st(b[6]),
+		Counter: be.Uint64(b[8:]), Incarnation: be.Uint64(b[16:]),
+		Time:     time.Unix(0, int64(be.Uint64(b[24:]))).UTC(),
+		Interval: time.Duration(be.Uint32(b[32:])) * time.Millisecond,
+		Name:     getName(b[36:100]),
+	}, nil
+}
+
+// Liveness is the disk path's verdict on a peer.
+type Liveness int
+
+// Verdicts. Unknown (never seen, or this node cannot read the disk) is
+// never Dead.
+const (
+	Unknown Liveness = iota
+	Alive
+	Dead
+)
+
+func (l Liveness) String() string {
+	return [...]string{"unknown", "alive", "dead"}[l]
+}
+
+// Tracker judges one peer from its status blocks, on the reader's clock:
+// the peer is alive while its counter (or incarnation) moved within
+// DeadAfter, dead once it has not for DeadAfter after having been seen
+// alive, unknown before that. Pure: the caller passes the time. Not safe
+// for concurrent use.
+type Tracker struct {
+	DeadAfter time.Duration
+
+	seen      bool
+	last      Beat
+	moved     time.Time
+	readError bool
+}
+
+// Observe records a read of the peer's block at now.
+func (t *Tracker) Observe(b Beat, now time.Time) {
+	t.readError = false
+	if !t.seen || b.Counter != t.last.Counter || b.Incarnation != t.last.Incarnation {
+		if t.seen || b.Counter != 0 {
+			t.moved = now
+		}
+		if !t.seen {
+			// The first read proves nothing about now: a block left by a
+			// node that died long ago looks the same. Alive only once it
+			// moves.
+			t.moved = time.Time{}
+		}
+		t.seen = true
+		t.last = b
+	}
+}
+
+// ReadFailed records that this node could not read the disk: the verdict
+// becomes Unknown until the next successful read.
+func (t *Tracker) ReadFailed() { t.readError = true }
+
+// Last is the last block read.
+func (t *Tracker) Last() Beat { return t.last }
+
+// Verdict is the peer's state at now.
+func (t *Tracker) Verdict(now time.Time) Liveness {
+	switch {
+	case t.readError || !t.seen:
+		return Unknown
+	case t.moved.IsZero():
+		// Seen but never moved: a block left by a node gone long ago,
+		// or one not started yet. Not proof of either.
+		return Unknown
+	case now.Sub(t.moved) < t.DeadAfter:
+		return Alive
+	}
+	return Dead
+}

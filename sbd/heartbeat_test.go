@@ -1,0 +1,85 @@
+package sbd
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestBeatCodec(t *testing.T) {
+	b := Beat{Counter: 42, Incarnation: 7, Time: time.Unix(1700000000, 5).UTC(), Interval: 500 * time.Millisecond, Serial: PathUp, NIC: PathDown, Name: "node-a"}
+	sec, err := b.MarshalSector(512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseBeat(sec)
+	if err != nil || got != b {
+		t.Fatalf("round trip %+v %v, want %+v", got, err, b)
+	}
+	torn := append([]byte(nil), sec...)
+	torn[9] ^= 1
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want error
+	}{{"zero", make([]byte, 512), ErrNoBeat}, {"torn", torn, ErrBeatCRC}, {"short", sec[:50], ErrShort}} {
+		if _, err := ParseBeat(tc.b); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if EndSector(Slots) != HeartbeatSector(Slots, 0) || AreaSectors(Slots) != 766 {
+		t.Errorf("heartbeat area: first %d, end %d", HeartbeatSector(Slots, 0), AreaSectors(Slots))
+	}
+}
+
+// TestTracker: a block seen but never moving is unknown; moving is alive;
+// standing still DeadAfter is dead; a read error is unknown, never dead;
+// a new incarnation is alive again.
+func TestTracker(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	tr := &Tracker{DeadAfter: 2 * time.Second}
+	steps := []struct {
+		ms   int
+		beat *Beat // nil: read failed
+		want Liveness
+	}{
+		{0, &Beat{Counter: 5, Incarnation: 1}, Unknown},
+		{3000, &Beat{Counter: 5, Incarnation: 1}, Unknown},
+		{3500, &Beat{Counter: 6, Incarnation: 1}, Alive},
+		{5400, &Beat{Counter: 6, Incarnation: 1}, Alive},
+		{5500, &Beat{Counter: 6, Incarnation: 1}, Dead},
+		{6000, nil, Unknown},
+		{6500, &Beat{Counter: 6, Incarnation: 1}, Dead},
+		{7000, &Beat{Counter: 1, Incarnation: 2}, Alive},
+	}
+	for _, s := range steps {
+		if s.beat == nil {
+			tr.ReadFailed()
+		} else {
+			tr.Observe(*s.beat, at(s.ms))
+		}
+		if got := tr.Verdict(at(s.ms)); got != s.want {
+			t.Errorf("at %d ms: %s, want %s", s.ms, got, s.want)
+		}
+	}
+}
+
+func FuzzParseBeat(f *testing.F) {
+	b, _ := Beat{Counter: 1, Name: "n"}.MarshalSector(512)
+	f.Add(b)
+	f.Add(make([]byte, 512))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b, err := ParseBeat(in)
+		if err != nil {
+			return
+		}
+		enc, err := b.MarshalSector(512)
+		if err != nil {
+			t.Fatalf("decoded block does not encode: %v", err)
+		}
+		if b2, err := ParseBeat(enc); err != nil || b2 != b {
+			t.Fatalf("round trip %+v -> %+v %v", b, b2, err)
+		}
+	})
+}
