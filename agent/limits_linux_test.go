@@ -119,7 +119,6 @@ func TestIntegrationIdleConnections(t *testing.T) {
 		}
 	}
 	rssBefore, fdBefore := rss(t), openSockets(t)
-	var children []*exec.Cmd
 	for _, target := range []string{"unix:" + cfg.API.Socket, "tcp:" + maddr} {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "HWAGENT_IDLE_HELPER="+target, "HWAGENT_IDLE_N=1000")
@@ -137,7 +136,6 @@ func TestIntegrationIdleConnections(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		children = append(children, cmd)
 		defer func() { stdin.Close(); _ = cmd.Wait() }()
 		line, err := bufio.NewReader(stdout).ReadString('\n')
 		if err != nil {

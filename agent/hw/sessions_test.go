@@ -31,7 +31,7 @@ func TestSessionKeyCarriesCredentials(t *testing.T) {
 		}
 		keys[k] = name
 	}
-	if sessionKey(u, ini, mutual) != sessionKey(u, ini, mutual) {
+	if again := mutual; sessionKey(u, ini, mutual) != sessionKey(u, ini, again) {
 		t.Error("the same credentials give two keys")
 	}
 	// The URL's user%password is the same login as chap_user with its file.
