@@ -19,6 +19,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
 	"github.com/hakit/hakit/sbd/sbdcli"
@@ -120,27 +121,16 @@ func newFlags(name, args string, stderr io.Writer, help string) *flag.FlagSet {
 }
 
 // parse parses args with flags before, between or after the positional
-// arguments (`hwagent fence node-a --config X`), as the disk commands do;
-// after "--" everything is positional. fs.Args() is then the positional
-// arguments in order.
+// arguments (`hwagent fence node-a --config X`), as the field commands do
+// (cliflag.ParseInterleaved); fs.Args() is then the positional arguments
+// in order.
 func parse(fs *flag.FlagSet, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return fmt.Errorf("%w: %w", ErrUsage, err)
+	pos, err := cliflag.ParseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			pos = append(pos, rest...)
-			break
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	return fs.Parse(append([]string{"--"}, pos...))
 }

@@ -1,0 +1,30 @@
+package cliflag
+
+import (
+	"flag"
+	"io"
+	"slices"
+	"testing"
+)
+
+func TestParseInterleaved(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		pos  []string
+		v    bool
+	}{
+		{[]string{"-v", "a", "b"}, []string{"a", "b"}, true},
+		{[]string{"a", "-v", "b"}, []string{"a", "b"}, true},
+		{[]string{"a", "b", "-v"}, []string{"a", "b"}, true},
+		{[]string{"a", "--", "-v", "b"}, []string{"a", "-v", "b"}, false},
+		{[]string{"--", "-v"}, []string{"-v"}, false},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		v := fs.Bool("v", false, "")
+		pos, err := ParseInterleaved(fs, tt.args)
+		if err != nil || !slices.Equal(pos, tt.pos) || *v != tt.v {
+			t.Errorf("%q: %q, -v %v, %v; want %q, -v %v", tt.args, pos, *v, err, tt.pos, tt.v)
+		}
+	}
+}
