@@ -60,18 +60,30 @@ func rigEnv(t testing.TB, more ...func(*rigpair.RigPair)) (check.Env, rigpair.Ri
 	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t)}, rp
 }
 
-func TestIntegrationHWCheckOnRig(t *testing.T) {
-	env, rp := rigEnv(t)
+// runReport runs every probe, logs the report, fails the test for each
+// failed check and returns the report and its results by group/name.
+func runReport(t *testing.T, env check.Env) (check.Report, map[string]check.Result) {
+	t.Helper()
 	rep := check.Run(context.Background(), env)
 	var buf bytes.Buffer
 	rep.WriteText(&buf)
 	t.Logf("report:\n%s", buf.String())
-	must := map[string]check.Verdict{}
+	got := map[string]check.Result{}
 	for _, r := range rep.Results {
-		must[r.Group+"/"+r.Name] = r.Verdict
+		got[r.Group+"/"+r.Name] = r
 		if r.Verdict == check.Fail {
 			t.Errorf("%s/%s failed: %s", r.Group, r.Name, r.Measured)
 		}
+	}
+	return rep, got
+}
+
+func TestIntegrationHWCheckOnRig(t *testing.T) {
+	env, rp := rigEnv(t)
+	rep, got := runReport(t, env)
+	must := map[string]check.Verdict{}
+	for name, r := range got {
+		must[name] = r.Verdict
 	}
 	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)"} {
 		if must[name] != check.Pass {
@@ -107,17 +119,7 @@ func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
 		}
 		rp.MoreDisks = []string{u}
 	})
-	rep := check.Run(context.Background(), env)
-	var buf bytes.Buffer
-	rep.WriteText(&buf)
-	t.Logf("report:\n%s", buf.String())
-	got := map[string]check.Result{}
-	for _, r := range rep.Results {
-		got[r.Group+"/"+r.Name] = r
-		if r.Verdict == check.Fail {
-			t.Errorf("%s/%s failed: %s", r.Group, r.Name, r.Measured)
-		}
-	}
+	_, got := runReport(t, env)
 	for _, name := range []string{"disks/disk 0 identity", "disks/disk 1 identity"} {
 		if got[name].Verdict != check.Warn {
 			t.Errorf("%s: %+v, want warn (seen on both nodes, not pinned)", name, got[name])
