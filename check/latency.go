@@ -10,7 +10,6 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/diskcli"
-	"github.com/hakit/hakit/scsi/iscsi"
 )
 
 // latencyReads is the number of timed READs per node per disk.
@@ -81,7 +80,7 @@ func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
 func openForCheck(ctx context.Context, env Env, d agent.DiskConfig) (scsi.Transport, func(), error) {
 	o := diskcli.OpenOptions{Initiator: d.Initiator, Logger: env.Logger}
 	if strings.HasPrefix(d.Device, "iscsi://") {
-		o.ISID = iscsi.DerivedISID(d.Initiator, iscsi.ISIDHWCheck)
+		o.ISID = hwcheckISID(d.Initiator)
 	}
 	tr, c, err := diskcli.OpenDevice(ctx, d.Device, o)
 	if err != nil {
