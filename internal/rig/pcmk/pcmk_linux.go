@@ -340,10 +340,25 @@ while :; do wait || true; sleep 1; done
 		// Starts pacemakerd in the background (at boot, and again by
 		// StartPacemaker after it stopped itself and corosync), and
 		// corosync first when it does not run.
+		// With "restart" (StartPacemaker) it first waits for the corosync
+		// that a stopping pacemakerd asked to shut down, and stops it when
+		// it stays: one on its way out answers no client and holds the
+		// lock a new corosync needs. The stack starts fresh, and a corosync
+		// that does not come up is an error, not a pacemakerd left waiting.
 		"pacemaker.sh": fmt.Sprintf(`cd %[1]s
+if [ "$1" = restart ] && pgrep -x corosync >/dev/null; then
+	for i in $(seq 100); do pgrep -x corosync >/dev/null || break; sleep 0.1; done
+	pkill -TERM -x corosync
+	for i in $(seq 100); do pgrep -x corosync >/dev/null || break; sleep 0.1; done
+	pkill -KILL -x corosync
+	for i in $(seq 50); do pgrep -x corosync >/dev/null || break; sleep 0.1; done
+fi
 if ! corosync-cfgtool -s >/dev/null 2>&1; then
 	setsid corosync -f -c %[1]s/corosync.conf >>corosync.out 2>&1 </dev/null &
 	for i in $(seq 200); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.05; done
+	if ! corosync-cfgtool -s >/dev/null 2>&1; then
+		echo "corosync did not start within 10 s:" >&2; tail -n 20 corosync.out >&2; exit 1
+	fi
 fi
 PCMK_logfile=%[1]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info setsid pacemakerd >>pacemakerd.out 2>&1 </dev/null &
 `, ConfigDir),
@@ -516,8 +531,16 @@ func (n *Node) PacemakerRunning(ctx context.Context) bool {
 // StartPacemaker starts corosync and pacemakerd in the node again, as
 // after a restart of the cluster stack (Pacemaker stops both when it
 // learns that the node was fenced); hwagent keeps running.
+//
+// It refuses while pacemakerd runs. A corosync left from the stopped
+// stack is given 10 s to finish its shutdown, then stopped, and started
+// again: a restart against a corosync on its way out would leave the
+// new pacemakerd without CMAP (CS_ERR_LIBRARY) and the node offline.
 func (n *Node) StartPacemaker(ctx context.Context) error {
-	_, err := n.Run(ctx, "bash", filepath.Join(ConfigDir, "pacemaker.sh"))
+	if n.PacemakerRunning(ctx) {
+		return fmt.Errorf("pcmk: %s: pacemakerd runs already", n.Name)
+	}
+	_, err := n.Run(ctx, "bash", filepath.Join(ConfigDir, "pacemaker.sh"), "restart")
 	return err
 }
 
