@@ -88,6 +88,7 @@ func (a *Agent) getStatus(w http.ResponseWriter, r *http.Request) {
 	st.Heartbeat = componentJSON(ctx, a.deps.Heartbeat)
 	st.NICs = componentJSON(ctx, a.deps.NICs)
 	st.RAID = componentJSON(ctx, a.deps.RAID)
+	st.DiskHeartbeat = a.diskHeartbeat()
 	a.mu.Lock()
 	st.Fenced = a.guard.Fenced()
 	for _, d := range a.deps.Disks {
