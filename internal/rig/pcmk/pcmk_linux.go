@@ -3,6 +3,7 @@ package pcmk
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/sbd"
 )
 
 // ConfigDir is where each node sees its own folder (config, socket, logs):
@@ -48,6 +50,11 @@ type Config struct {
 	// with a defend loop, scsi2_period_ms 400) instead of persistent
 	// reservations.
 	SCSI2 bool
+	// SBD adds LUN 2 to the target (16 MiB), formats it as an SBD device
+	// (sbd 1.5.2's format: watchdog 2 s, allocate 1 s, loop 1 s, msgwait
+	// 4 s) and sets it as each hwagent's sbd.device, with the disk
+	// heartbeat on.
+	SBD bool
 	// Logger receives the set-up steps; nil discards.
 	Logger *slog.Logger
 }
@@ -59,6 +66,7 @@ type Cluster struct {
 	dir    string
 	sw     string
 	disk   *rig.Disk
+	sbdURL string
 	nodes  [2]*Node
 	closed bool
 }
@@ -209,6 +217,11 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		return err
 	}
 	c.disk = disk
+	if cfg.SBD {
+		if c.sbdURL, err = c.addSBD(ctx); err != nil {
+			return err
+		}
+	}
 	sbin := filepath.Join(c.dir, "sbin")
 	bin := filepath.Join(c.dir, "bin")
 	for _, d := range []string{sbin, bin} {
@@ -250,6 +263,39 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 	return nil
 }
 
+// SBDHeader is the header of Config.SBD's device.
+var SBDHeader = sbd.Header{Version: sbd.Version, Slots: sbd.Slots, SectorSize: 512, Watchdog: 2, Allocate: 1, Loop: 1, Msgwait: 4, MinorVersion: sbd.MinorVersion}
+
+// addSBD adds LUN 2 and writes the SBD header into its backing file
+// before any initiator reads it (the slots and mailboxes are the file's
+// zeros).
+func (c *Cluster) addSBD(ctx context.Context) (string, error) {
+	url, err := c.disk.AddLUN(ctx, 2, 16<<20, c.dir)
+	if err != nil {
+		return "", err
+	}
+	h := SBDHeader
+	if _, err := rand.Read(h.UUID[:]); err != nil {
+		return "", err
+	}
+	sec, err := h.MarshalSector()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(c.dir, "lun2.img"), os.O_WRONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteAt(sec, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return url, err
+}
+
+// SBDURL is Config.SBD's device, "" without it.
+func (c *Cluster) SBDURL() string { return c.sbdURL }
+
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -263,6 +309,10 @@ func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) e
 		return err
 	}
 	peer := c.nodes[1-i]
+	sbdConf := ""
+	if c.sbdURL != "" {
+		sbdConf = fmt.Sprintf("sbd: {device: %q, initiator: %s}\n", c.sbdURL, n.IQN)
+	}
 	diskOpts := "allow_preempt_without_abort: true"
 	if cfg.SCSI2 {
 		diskOpts = "mode: scsi2\n    scsi2_period_ms: 400"
@@ -312,7 +362,7 @@ timers: {disk_status_ms: 500}
 api: {socket: %s}
 self_fence: {action: event}
 fence: {priority: %d, delay_step_ms: %d}
-`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, peer.CrossoverAddr, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
+%s`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, peer.CrossoverAddr, ConfigDir, HwagentSocket, i, cfg.DelayStepMS, sbdConf),
 		// The node's init (PID 1 of its PID namespace): mounts, daemons,
 		// then it reaps orphans until it is killed.
 		"init.sh": fmt.Sprintf(`set -eu
