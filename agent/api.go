@@ -26,6 +26,10 @@ const (
 	PathFence     = "/v1/fence" // body FenceRequest
 	PathUnfence   = "/v1/unfence"
 	PathMetrics   = "/metrics" // on the metrics listener only
+	// PathBlocksRead and PathBlocksWrite move data blocks through this
+	// node's registered path (body BlockRequest).
+	PathBlocksRead  = "/v1/blocks/read"
+	PathBlocksWrite = "/v1/blocks/write"
 )
 
 // Ping is GET /v1/ping: who answers, from memory only.
