@@ -92,7 +92,9 @@ func blockError(w http.ResponseWriter, dev string, err error) {
 	}
 }
 
-func (a *Agent) postBlocksRead(w http.ResponseWriter, r *http.Request) {
+// blockCall decodes the request, finds the disk and reads its block size
+// under the call's deadline.
+func (a *Agent) blockCall(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, d BlockDisk, req BlockRequest, bs int)) {
 	d, req, ok := a.blockDisk(w, r)
 	if !ok {
 		return
@@ -104,6 +106,22 @@ func (a *Agent) postBlocksRead(w http.ResponseWriter, r *http.Request) {
 		blockError(w, req.Device, err)
 		return
 	}
+	fn(ctx, d, req, bs)
+}
+
+func (a *Agent) postBlocksRead(w http.ResponseWriter, r *http.Request) {
+	a.blockCall(w, r, func(ctx context.Context, d BlockDisk, req BlockRequest, bs int) {
+		readBlocks(ctx, w, d, req, bs)
+	})
+}
+
+func (a *Agent) postBlocksWrite(w http.ResponseWriter, r *http.Request) {
+	a.blockCall(w, r, func(ctx context.Context, d BlockDisk, req BlockRequest, bs int) {
+		writeBlocks(ctx, w, d, req, bs)
+	})
+}
+
+func readBlocks(ctx context.Context, w http.ResponseWriter, d BlockDisk, req BlockRequest, bs int) {
 	if req.Blocks == 0 || int(req.Blocks)*bs > MaxBlockBytes {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("blocks: read of %d blocks of %d bytes: want 1 to %d bytes", req.Blocks, bs, MaxBlockBytes))
 		return
@@ -116,20 +134,9 @@ func (a *Agent) postBlocksRead(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, BlockResult{Device: req.Device, LBA: req.LBA, Blocks: req.Blocks, BlockSize: bs, Data: b})
 }
 
-func (a *Agent) postBlocksWrite(w http.ResponseWriter, r *http.Request) {
-	d, req, ok := a.blockDisk(w, r)
-	if !ok {
-		return
-	}
+func writeBlocks(ctx context.Context, w http.ResponseWriter, d BlockDisk, req BlockRequest, bs int) {
 	if len(req.Data) == 0 || len(req.Data) > MaxBlockBytes {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("blocks: write of %d bytes: want 1 to %d", len(req.Data), MaxBlockBytes))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*a.diskTimeout())
-	defer cancel()
-	bs, err := d.BlockSize(ctx)
-	if err != nil {
-		blockError(w, req.Device, err)
 		return
 	}
 	if len(req.Data)%bs != 0 {
