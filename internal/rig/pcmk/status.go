@@ -9,6 +9,11 @@ import (
 type Status struct {
 	Nodes     []NodeStatus     `xml:"nodes>node"`
 	Resources []ResourceStatus `xml:"resources>resource"`
+	// Groups' members are listed in Resources too (ParseStatus).
+	Groups []struct {
+		ID        string           `xml:"id,attr"`
+		Resources []ResourceStatus `xml:"resource"`
+	} `xml:"resources>group"`
 }
 
 // NodeStatus is one <node> of crm_mon.
@@ -35,6 +40,9 @@ func ParseStatus(b []byte) (Status, error) {
 	var s Status
 	if err := xml.Unmarshal(b, &s); err != nil {
 		return Status{}, fmt.Errorf("pcmk: crm_mon XML: %w", err)
+	}
+	for _, g := range s.Groups {
+		s.Resources = append(s.Resources, g.Resources...)
 	}
 	return s, nil
 }
