@@ -82,9 +82,9 @@ type Cluster struct {
 	cable  *rig.Cable
 	// recordsvc is the data service's binary, "" without Config.Recordsvc.
 	recordsvc string
-	client string // the client namespace, "" without Config.Public
-	nodes  [2]*Node
-	closed bool
+	client    string // the client namespace, "" without Config.Public
+	nodes     [2]*Node
+	closed    bool
 }
 
 // Node is one cluster node.
