@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -28,6 +29,13 @@ const (
 
 // AppAddr is the service's address through the floating IP.
 var AppAddr = net.JoinHostPort(PublicIP, strconv.Itoa(AppPort))
+
+// BinDir holds the cluster's hwagent (and recordsvc), a path the nodes
+// see too.
+func (c *Cluster) BinDir() string { return filepath.Join(c.dir, "bin") }
+
+// PID is the node's init, for nsenter -t PID -n -m -u -p.
+func (n *Node) PID() int { return n.init }
 
 // RecordsvcPath is the data service's binary (Config.Recordsvc), for the
 // client's `recordsvc put|get`.

@@ -22,6 +22,12 @@ func TestParseStatusGroup(t *testing.T) {
 	if !s.Online("node-a") || !s.Online("node-b") {
 		t.Errorf("nodes %+v", s.Nodes)
 	}
+	if len(s.Fences) != 2 || s.Fences[0].Action != "on" || s.FencedOff("node-a") || s.FencedOff("node-b") {
+		t.Errorf("fence history %+v: want the two unfencing events, no off", s.Fences)
+	}
+	if !(Status{Fences: []FenceEvent{{Action: "reboot", Target: "node-a", Status: "success"}}}).FencedOff("node-a") {
+		t.Error("a successful reboot is not a fence")
+	}
 	if s.RunningOn("fence-hw") == "" {
 		t.Errorf("fence-hw not running: %+v", s.Resources)
 	}
