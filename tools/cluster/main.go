@@ -4,7 +4,7 @@
 // machine with hakit underneath (make cluster): node-a and node-b each in
 // their own network, UTS, mount and PID namespaces, with the serial
 // cable, the heartbeat NIC, a public network with a client namespace and
-// the shared iSCSI LUN; corosync, Pacemaker, hwagent, hakit-disk and
+// the shared iSCSI LUN and an SBD LUN (the disk heartbeat); corosync, Pacemaker, hwagent, hakit-disk and
 // hakit-health on each node; fence_hwagent as the stonith device; one
 // group {shared disk, floating IP, a data service whose records live on
 // the LUN}. It shows the cluster working (crm_mon, hwagent status, a
@@ -83,7 +83,7 @@ Flags:
 	sctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	c, err := pcmk.StartBuilt(sctx, pcmk.Config{Serial: true, Public: true, Logger: log})
+	c, err := pcmk.StartBuilt(sctx, pcmk.Config{Serial: true, Public: true, SBD: true, Logger: log})
 	if err != nil {
 		return err
 	}
