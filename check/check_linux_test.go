@@ -85,9 +85,18 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 	for name, r := range got {
 		must[name] = r.Verdict
 	}
-	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)"} {
+	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)",
+		"arbitration/Disk Arbitration (SCSI-2)", "arbitration/Multiple Arbitration (SCSI-2)", "arbitration/Disk Arbitration (PR)", "arbitration/Multiple Arbitration (PR)", "arbitration/disk left as found (arbitration)",
+		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)"} {
 		if must[name] != check.Pass {
 			t.Errorf("%s: %q, want pass", name, must[name])
+		}
+	}
+	// tgtd refuses PREEMPT AND ABORT (ILLEGAL REQUEST) and lacks APTPL: a
+	// warning with the consequence, not a failure.
+	for _, name := range []string{"scsi3/PREEMPT AND ABORT", "scsi3/APTPL (persist through power loss)"} {
+		if r := got[name]; r.Verdict != check.Warn || r.Hint == "" {
+			t.Errorf("%s: %+v, want a warning with its consequence", name, r)
 		}
 	}
 	// Unpinned identity is a warning, not a pass.
@@ -178,6 +187,11 @@ func TestIntegrationPRMatrixKeepsHolder(t *testing.T) {
 	rs := check.PRMatrix(ctx, env)
 	if len(rs) != 1 || rs[0].Verdict != check.Skip || !strings.Contains(rs[0].Measured, "held by this node") || !strings.Contains(rs[0].Measured, "changed nothing") {
 		t.Fatalf("PR matrix with a held reservation: %+v, want one skip that says who holds it", rs)
+	}
+	// Arbitration refuses too, naming the holder.
+	rs = check.Arbitration(ctx, env)
+	if len(rs) != 1 || rs[0].Verdict != check.Skip || !strings.Contains(rs[0].Measured, "held by this node's agent") || !strings.Contains(rs[0].Measured, "changed nothing") {
+		t.Fatalf("arbitration with a held reservation: %+v, want one skip that says who holds it", rs)
 	}
 	after, err := env.Local.Disks(ctx)
 	if err != nil || len(after) == 0 {

@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/scsi"
 )
 
 // ErrUsage wraps command-line mistakes.
@@ -26,6 +29,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sock := fs.String("socket", "", "this node's agent socket (default: from --config)")
 	peerSock := fs.String("peer-socket", "", "the peer agent's socket (default: peer.socket of --config)")
 	prTest := fs.Bool("pr-test", false, "consent to change reservations and registrations (never data): runs the PR matrix and the SCSI-2 test; use a test LUN or a maintenance window")
+	rounds := fs.Int("rounds", 0, fmt.Sprintf("rounds of each kind (at once, alternating) of Multiple Arbitration (default %d, %d with --long)", DefaultRounds, LongRounds))
+	long := fs.Bool("long", false, fmt.Sprintf("run the long variants: %d arbitration rounds of each kind, %d latency READs per node per disk", LongRounds, longLatencyReads))
+	region := fs.String("test-region", "", "START+LEN: blocks of every shared disk that Disk Failover may overwrite (it restores them); the consent to write there. Without it the failover tests are skipped")
 	inv := fs.Bool("inventory", false, "list this node's hardware (disks, NICs, RAID/SAS controllers, serial ports)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
@@ -49,7 +55,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		lvl = slog.LevelDebug
 	}
-	env := Env{PRTest: *prTest, Inventory: *inv, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))}
+	if *rounds < 0 {
+		fmt.Fprintf(stderr, "hwcheck: --rounds %d: want 1 or more\n", *rounds)
+		return 2
+	}
+	var tr scsi.Region
+	if *region != "" {
+		var err error
+		if tr, err = ParseRegion(*region); err != nil {
+			fmt.Fprintln(stderr, "hwcheck: --test-region:", err)
+			return 2
+		}
+	}
+	env := Env{PRTest: *prTest, Inventory: *inv, Rounds: *rounds, Long: *long, TestRegion: tr, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))}
 	cfg, err := agent.LoadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "hwcheck:", err)
@@ -107,6 +125,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.WriteText(stdout)
 	}
 	return rep.ExitCode(*strict)
+}
+
+// ErrRegion is a --test-region that does not parse.
+var ErrRegion = errors.New("want START+LEN in blocks, LEN 1 or more")
+
+// ParseRegion reads a block region written START+LEN.
+func ParseRegion(s string) (scsi.Region, error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "+")
+	start, err1 := strconv.ParseUint(a, 10, 64)
+	n, err2 := strconv.ParseUint(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n == 0 || start+n < start {
+		return scsi.Region{}, fmt.Errorf("%q: %w", s, ErrRegion)
+	}
+	return scsi.Region{Start: start, Len: n}, nil
 }
 
 // writeFile writes a report file through write, replacing it only when
