@@ -121,6 +121,7 @@ var Probes = []Probe{
 	{"pr", PRMatrix},
 	{"arbitration", Arbitration},
 	{"scsi3", PRCapabilities},
+	{"failover", Failover},
 	{"raid", RAIDPair},
 	{"fencing", Fencing},
 }

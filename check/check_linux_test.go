@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/internal/rig/rigpair"
+	"github.com/hakit/hakit/scsi"
 )
 
 const (
@@ -57,7 +59,10 @@ func rigEnv(t testing.TB, more ...func(*rigpair.RigPair)) (check.Env, rigpair.Ri
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t)}, rp
+	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t),
+		// 64 blocks 4 MiB in: inside the rig's LUNs (16 MiB and more), which
+		// hold no data.
+		TestRegion: scsi.Region{Start: 8192, Len: 64}}, rp
 }
 
 // runReport runs every probe, logs the report, fails the test for each
@@ -80,14 +85,33 @@ func runReport(t *testing.T, env check.Env) (check.Report, map[string]check.Resu
 
 func TestIntegrationHWCheckOnRig(t *testing.T) {
 	env, rp := rigEnv(t)
+	// Disk Failover puts the test region's contents back: seed it with
+	// data of our own and read the backing file after.
+	seed := make([]byte, env.TestRegion.Len*512)
+	for i := range seed {
+		seed[i] = byte(i*7 + 3)
+	}
+	f, err := os.OpenFile(rp.Disk.BackingFile(), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(seed, int64(env.TestRegion.Start)*512); err != nil {
+		t.Fatal(err)
+	}
 	rep, got := runReport(t, env)
+	after := make([]byte, len(seed))
+	if _, err := f.ReadAt(after, int64(env.TestRegion.Start)*512); err != nil || !bytes.Equal(after, seed) {
+		t.Errorf("the test region was not restored (%v)", err)
+	}
 	must := map[string]check.Verdict{}
 	for name, r := range got {
 		must[name] = r.Verdict
 	}
 	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)",
 		"arbitration/Disk Arbitration (SCSI-2)", "arbitration/Multiple Arbitration (SCSI-2)", "arbitration/Disk Arbitration (PR)", "arbitration/Multiple Arbitration (PR)", "arbitration/disk left as found (arbitration)",
-		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)"} {
+		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)",
+		"failover/Disk Failover", "failover/disk left as found (failover)", "failover/Simultaneous Failover"} {
 		if must[name] != check.Pass {
 			t.Errorf("%s: %q, want pass", name, must[name])
 		}
@@ -139,6 +163,16 @@ func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
 		if r.Verdict != check.Pass || !strings.Contains(r.Measured, "/1:") || !strings.Contains(r.Measured, "/2:") {
 			t.Errorf("%s: %+v, want pass naming both LUNs", name, r)
 		}
+	}
+	for _, lun := range []string{"disk 0: ", "disk 1: "} {
+		for _, name := range []string{"arbitration/" + lun + "Multiple Arbitration (PR)", "arbitration/" + lun + "Multiple Arbitration (SCSI-2)", "failover/" + lun + "Disk Failover", "scsi3/" + lun + "REPORT CAPABILITIES"} {
+			if r := got[name]; r.Verdict != check.Pass {
+				t.Errorf("%s: %+v, want pass", name, r)
+			}
+		}
+	}
+	if r := got["failover/Simultaneous Failover"]; r.Verdict != check.Pass || !strings.Contains(r.Measured, "2 disk(s) at once") || !strings.Contains(r.Measured, "disk 1 ") {
+		t.Errorf("simultaneous failover: %+v, want both disks at once with a time each", r)
 	}
 	for _, lun := range []string{"disk 0: ", "disk 1: "} {
 		for _, name := range []string{"live owner wins a challenge", "LUN reset takeover of a dead owner", "release"} {

@@ -208,10 +208,10 @@ func (td *testDisk) leftAsFound(ctx context.Context, name string, before diskSta
 	return res(td.Prefix+name, Pass, "as found: "+after.String(), "")
 }
 
-// eachTestDisk runs fn on every disk of the pair through hwcheck's own
+// withTestDisks runs fn on the pair's disks reached through hwcheck's own
 // sessions, or returns name's skip (no consent, disks not drivable from
 // here) or failure (no login).
-func eachTestDisk(ctx context.Context, env Env, name, consent string, fn func(td *testDisk) []Result) []Result {
+func withTestDisks(ctx context.Context, env Env, name, consent string, fn func(tds *testDisks) []Result) []Result {
 	if !env.PRTest {
 		return skip(name, consent+": not run without consent", "add --pr-test")
 	}
@@ -223,9 +223,17 @@ func eachTestDisk(ctx context.Context, env Env, name, consent string, fn func(td
 		return []Result{res(name, Fail, err.Error(), "check the portal and the target's ACL for both initiator names")}
 	}
 	defer tds.Close()
-	var out []Result
-	for _, td := range tds.disks {
-		out = append(out, fn(td)...)
-	}
-	return out
+	return fn(tds)
+}
+
+// eachTestDisk runs fn on every disk of the pair in turn (see
+// withTestDisks).
+func eachTestDisk(ctx context.Context, env Env, name, consent string, fn func(td *testDisk) []Result) []Result {
+	return withTestDisks(ctx, env, name, consent, func(tds *testDisks) []Result {
+		var out []Result
+		for _, td := range tds.disks {
+			out = append(out, fn(td)...)
+		}
+		return out
+	})
 }
