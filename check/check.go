@@ -101,7 +101,10 @@ type Env struct {
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.
 	StonithTimeout StonithTimeoutFunc
-	Logger         *slog.Logger
+	// Corosync reads corosync's token and consensus; nil reads the running
+	// cmap, else /etc/corosync/corosync.conf.
+	Corosync CorosyncFunc
+	Logger   *slog.Logger
 }
 
 // Probe is one probe of Run.
@@ -124,6 +127,7 @@ var Probes = []Probe{
 	{"failover", Failover},
 	{"raid", RAIDPair},
 	{"fencing", Fencing},
+	{"timeouts", Timeouts},
 }
 
 // Run runs every probe (each with its own deadline) and returns the report.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +64,23 @@ func rigEnv(t testing.TB, more ...func(*rigpair.RigPair)) (check.Env, rigpair.Ri
 	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t),
 		// 64 blocks 4 MiB in: inside the rig's LUNs (16 MiB and more), which
 		// hold no data.
-		TestRegion: scsi.Region{Start: 8192, Len: 64}}, rp
+		TestRegion: scsi.Region{Start: 8192, Len: 64},
+		// The rig runs no cluster: corosync's file and Pacemaker's
+		// stonith-timeout as a two-node cluster would have them.
+		Corosync: check.CorosyncFrom(corosyncConf(t), func(ctx context.Context, name string, args ...string) *exec.Cmd {
+			return exec.CommandContext(ctx, "false")
+		}),
+		StonithTimeout: func(context.Context) (time.Duration, bool, error) { return 60 * time.Second, true, nil }}, rp
+}
+
+// corosyncConf writes a two-node corosync.conf with token 3000 ms.
+func corosyncConf(t testing.TB) string {
+	p := filepath.Join(t.TempDir(), "corosync.conf")
+	conf := "totem {\n\tversion: 2\n\tcluster_name: rig\n\ttoken: 3000\n}\nnodelist {\n\tnode {\n\t\tnodeid: 1\n\t}\n\tnode {\n\t\tnodeid: 2\n\t}\n}\n"
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // runReport runs every probe, logs the report, fails the test for each
@@ -111,7 +129,8 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)",
 		"arbitration/Disk Arbitration (SCSI-2)", "arbitration/Multiple Arbitration (SCSI-2)", "arbitration/Disk Arbitration (PR)", "arbitration/Multiple Arbitration (PR)", "arbitration/disk left as found (arbitration)",
 		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)",
-		"failover/Disk Failover", "failover/disk left as found (failover)", "failover/Simultaneous Failover"} {
+		"failover/Disk Failover", "failover/disk left as found (failover)", "failover/Simultaneous Failover",
+		"timeouts/corosync token and consensus", "timeouts/serial deadtime vs corosync (node-a)", "timeouts/NIC detection vs corosync (node-b)", "timeouts/stonith-timeout vs fence delay (node-b)"} {
 		if must[name] != check.Pass {
 			t.Errorf("%s: %q, want pass", name, must[name])
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 0, fmt.Sprintf("rounds of each kind (at once, alternating) of Multiple Arbitration (default %d, %d with --long)", DefaultRounds, LongRounds))
 	long := fs.Bool("long", false, fmt.Sprintf("run the long variants: %d arbitration rounds of each kind, %d latency READs per node per disk", LongRounds, longLatencyReads))
 	region := fs.String("test-region", "", "START+LEN: blocks of every shared disk that Disk Failover may overwrite (it restores them); the consent to write there. Without it the failover tests are skipped")
+	corosyncConf := fs.String("corosync-conf", "/etc/corosync/corosync.conf", "corosync's configuration, read for the timeout audit when corosync does not run (else its running cmap is read)")
 	inv := fs.Bool("inventory", false, "list this node's hardware (disks, NICs, RAID/SAS controllers, serial ports)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
 	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
@@ -67,7 +69,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	env := Env{PRTest: *prTest, Inventory: *inv, Rounds: *rounds, Long: *long, TestRegion: tr, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))}
+	env := Env{PRTest: *prTest, Inventory: *inv, Rounds: *rounds, Long: *long, TestRegion: tr, Corosync: CorosyncFrom(*corosyncConf, exec.CommandContext), Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))}
 	cfg, err := agent.LoadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "hwcheck:", err)
