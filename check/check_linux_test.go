@@ -118,6 +118,21 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, got := runReport(t, env)
+	// The report to hand over renders in a browser with every test.
+	page := filepath.Join(t.TempDir(), "hwcheck.html")
+	var hb bytes.Buffer
+	if err := rep.WriteHTML(&hb); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, hb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check.CheckPage(t, hb.String(), rep)
+	if _, err := exec.LookPath("chromium"); err == nil {
+		check.CheckPage(t, check.RenderInChromium(t, page), rep)
+	} else {
+		t.Log("chromium is not installed: the rig's page is checked as text only")
+	}
 	after := make([]byte, len(seed))
 	if _, err := f.ReadAt(after, int64(env.TestRegion.Start)*512); err != nil || !bytes.Equal(after, seed) {
 		t.Errorf("the test region was not restored (%v)", err)

@@ -36,6 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	corosyncConf := fs.String("corosync-conf", "/etc/corosync/corosync.conf", "corosync's configuration, read for the timeout audit when corosync does not run (else its running cmap is read)")
 	inv := fs.Bool("inventory", false, "list this node's hardware (disks, NICs, RAID/SAS controllers, serial ports)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	htmlOut := fs.String("html", "", "also write the report as a self-contained HTML page to this file (to hand over)")
 	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	verbose := fs.Bool("v", false, "log what the probes do")
@@ -115,6 +116,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *junit != "" {
 		if err := writeFile(*junit, rep.WriteJUnit); err != nil {
 			fmt.Fprintln(stderr, "hwcheck: --junit:", err)
+			return 1
+		}
+	}
+	if *htmlOut != "" {
+		if err := writeFile(*htmlOut, rep.WriteHTML); err != nil {
+			fmt.Fprintln(stderr, "hwcheck: --html:", err)
 			return 1
 		}
 	}
