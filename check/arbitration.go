@@ -169,7 +169,9 @@ func roundsResult(name string, rounds []round) Result {
 	for _, x := range rounds {
 		r.Duration += x.Took
 	}
-	r.Chart = roundsChart(rounds)
+	if len(rounds) > 1 {
+		r.Chart = roundsChart(rounds)
+	}
 	return r
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -213,6 +214,24 @@ func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
 			if r := got["scsi2/"+lun+name]; r.Verdict != check.Pass {
 				t.Errorf("scsi2/%s%s: %+v, want pass", lun, name, r)
 			}
+		}
+	}
+}
+
+// With --long: LongRounds of each kind of arbitration and longLatencyReads
+// per node; the time is logged (the figure hwcheck --long states).
+func TestIntegrationHWCheckLongOnRig(t *testing.T) {
+	env, _ := rigEnv(t)
+	env.Long = true
+	rep, got := runReport(t, env)
+	t.Logf("hwcheck --long on the rig: %v", rep.Duration.Round(time.Millisecond))
+	for name, want := range map[string]string{
+		"arbitration/Multiple Arbitration (PR)":     fmt.Sprintf("%d rounds", 2*check.LongRounds),
+		"arbitration/Multiple Arbitration (SCSI-2)": fmt.Sprintf("%d rounds", 2*check.LongRounds),
+		"latency/disk 0 latency (this node)":        "1000 READs",
+	} {
+		if r := got[name]; r.Verdict != check.Pass || !strings.Contains(r.Measured, want) {
+			t.Errorf("%s: %+v, want pass with %q", name, r, want)
 		}
 	}
 }

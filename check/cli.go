@@ -41,7 +41,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	verbose := fs.Bool("v", false, "log what the probes do")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, SCSI-2 and\npersistent reservation tests (with --pr-test), RAID pair settings. Each check says pass,\nwarn, fail or skip, what it measured, and how to fix it.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, Disk Access\nLatency, and with --pr-test the SCSI-2 test, the PR matrix, Disk Arbitration and Multiple\nArbitration, the SCSI-3 PR capabilities (REPORT CAPABILITIES, APTPL, PREEMPT AND ABORT),\nand with --test-region too Disk Failover and Simultaneous Failover; then the RAID pair\nsettings, the fence delay and the timeout audit (corosync, stonith-timeout, watchdog).\nEach check says pass, warn, fail or skip, what it measured, and how to fix it. The disk\ntests use hwcheck's own sessions and test keys, never the agents' registrations, refuse\nto run while a reservation is held, and check that they left each disk as they found it.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
