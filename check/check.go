@@ -125,6 +125,7 @@ var Probes = []Probe{
 	{"arbitration", Arbitration},
 	{"scsi3", PRCapabilities},
 	{"failover", Failover},
+	{"mpio", MPIO},
 	{"raid", RAIDPair},
 	{"fencing", Fencing},
 	{"timeouts", Timeouts},

@@ -146,6 +146,7 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 		"arbitration/Disk Arbitration (SCSI-2)", "arbitration/Multiple Arbitration (SCSI-2)", "arbitration/Disk Arbitration (PR)", "arbitration/Multiple Arbitration (PR)", "arbitration/disk left as found (arbitration)",
 		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)",
 		"failover/Disk Failover", "failover/disk left as found (failover)", "failover/Simultaneous Failover",
+		"mpio/MPIO identity", "mpio/MPIO registration covers every path", "mpio/MPIO writes on each path", "mpio/MPIO fence removes the node from every path", "mpio/disk left as found (MPIO)",
 		"timeouts/corosync token and consensus", "timeouts/serial deadtime vs corosync (node-a)", "timeouts/NIC detection vs corosync (node-b)", "timeouts/stonith-timeout vs fence delay (node-b)"} {
 		if must[name] != check.Pass {
 			t.Errorf("%s: %q, want pass", name, must[name])
@@ -200,7 +201,7 @@ func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
 		}
 	}
 	for _, lun := range []string{"disk 0: ", "disk 1: "} {
-		for _, name := range []string{"arbitration/" + lun + "Multiple Arbitration (PR)", "arbitration/" + lun + "Multiple Arbitration (SCSI-2)", "failover/" + lun + "Disk Failover", "scsi3/" + lun + "REPORT CAPABILITIES"} {
+		for _, name := range []string{"arbitration/" + lun + "Multiple Arbitration (PR)", "arbitration/" + lun + "Multiple Arbitration (SCSI-2)", "failover/" + lun + "Disk Failover", "scsi3/" + lun + "REPORT CAPABILITIES", "mpio/" + lun + "MPIO fence removes the node from every path"} {
 			if r := got[name]; r.Verdict != check.Pass {
 				t.Errorf("%s: %+v, want pass", name, r)
 			}

@@ -173,13 +173,7 @@ func runFailover(ctx context.Context, td *testDisk, region scsi.Region, blockSiz
 		return fail("WRITE(16) of the pattern by this node", err)
 	}
 	t0 := time.Now()
-	pa := scsi.PROutParams{Key: td.Key[1], ServiceActionKey: td.Key[0]}
-	run.Method = scsi.PROutPreemptAndAbort.String()
-	err = b.PROut(ctx, scsi.PROutPreemptAndAbort, prType, pa)
-	if scsi.IsUnsupported(err) && td.Config[1].AllowPreemptWithoutAbort {
-		run.Method = scsi.PROutPreempt.String() + " (PREEMPT AND ABORT refused, allowed by allow_preempt_without_abort)"
-		err = b.PROut(ctx, scsi.PROutPreempt, prType, pa)
-	}
+	run.Method, err = td.preempt(ctx)
 	if err != nil {
 		return fail("the peer's "+run.Method, err)
 	}

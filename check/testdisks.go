@@ -178,6 +178,21 @@ func (td *testDisk) register(ctx context.Context, side int) error {
 	return td.Dev[side].PROut(ctx, scsi.PROutRegisterAndIgnore, 0, scsi.PROutParams{ServiceActionKey: td.Key[side]})
 }
 
+// preempt is the peer's test session taking the disk from this node's
+// test key as the agents fence: PREEMPT AND ABORT, or PREEMPT where the
+// target refuses the abort and the peer's configuration allows it. method
+// says which was used.
+func (td *testDisk) preempt(ctx context.Context) (method string, err error) {
+	pa := scsi.PROutParams{Key: td.Key[1], ServiceActionKey: td.Key[0]}
+	method = scsi.PROutPreemptAndAbort.String()
+	err = td.Dev[1].PROut(ctx, scsi.PROutPreemptAndAbort, prType, pa)
+	if scsi.IsUnsupported(err) && td.Config[1].AllowPreemptWithoutAbort {
+		method = scsi.PROutPreempt.String() + " (PREEMPT AND ABORT refused, allowed by allow_preempt_without_abort)"
+		err = td.Dev[1].PROut(ctx, scsi.PROutPreempt, prType, pa)
+	}
+	return method, err
+}
+
 // cleanup removes hwcheck's registrations (and so any reservation they
 // hold) from both nexuses, on a deadline of its own.
 func (td *testDisk) cleanup() error {
