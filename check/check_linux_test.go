@@ -147,7 +147,7 @@ func TestIntegrationHWCheckOnRig(t *testing.T) {
 		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)",
 		"failover/Disk Failover", "failover/disk left as found (failover)", "failover/Simultaneous Failover",
 		"mpio/MPIO identity", "mpio/MPIO registration covers every path", "mpio/MPIO writes on each path", "mpio/MPIO fence removes the node from every path", "mpio/disk left as found (MPIO)",
-		"timeouts/corosync token and consensus", "timeouts/serial deadtime vs corosync (node-a)", "timeouts/NIC detection vs corosync (node-b)", "timeouts/stonith-timeout vs fence delay (node-b)"} {
+		"timeouts/corosync token and consensus", "timeouts/serial deadtime vs corosync (node-a)", "timeouts/NIC detection vs corosync (node-b)"} {
 		if must[name] != check.Pass {
 			t.Errorf("%s: %q, want pass", name, must[name])
 		}

@@ -102,7 +102,11 @@ func ParseCorosyncTotem(conf []byte) (Totem, error) {
 		return Totem{}, err
 	}
 	if nodes >= 3 {
-		token += time.Duration(nodes-2) * coef
+		extra := uint64(nodes-2) * uint64(coef/time.Millisecond)
+		if extra > 1<<32 {
+			return Totem{}, fmt.Errorf("%w: token_coefficient %v x %d nodes: out of range", ErrCorosyncConf, coef, nodes)
+		}
+		token += time.Duration(extra) * time.Millisecond
 	}
 	cons, err := ms("consensus", token*12/10)
 	if err != nil {
@@ -174,8 +178,6 @@ type timeoutFacts struct {
 	// StonithKnown is false when Stonith is Pacemaker's default because
 	// the cluster's could not be read: a pair that fits it is a skip.
 	StonithKnown bool
-	// FenceDelay is the node's fence delay, PowerTimeout fence_hwagent's.
-	FenceDelay, PowerTimeout time.Duration
 	// SelfFence is self_fence.action; Watchdog its timeout; DiskStatus
 	// the disk watcher's period (how soon a fenced node notices).
 	SelfFence  string
@@ -226,20 +228,12 @@ func auditTimeouts(f timeoutFacts) []Result {
 	default:
 		out = append(out, res("NIC detection vs corosync"+n, Pass, fmt.Sprintf("NIC detection %v (2 echoes x 200 ms) under the token %v", f.NIC, tt.Token), ""))
 	}
-	need := (f.FenceDelay + f.PowerTimeout) * 12 / 10
-	fm := fmt.Sprintf("stonith-timeout %v (%s); fence delay %v + power_timeout %v = %v, x1.2 = %v", f.Stonith, f.StonithSource, f.FenceDelay, f.PowerTimeout, f.FenceDelay+f.PowerTimeout, need)
-	switch {
-	case f.Stonith < need:
-		v := Fail
-		if !f.StonithKnown {
-			v = Warn
-		}
-		out = append(out, res("stonith-timeout vs fence delay"+n, v, fm, fmt.Sprintf("the fencer would time out a fence of %s: raise stonith-timeout to at least %ds, or lower fence.priority / fence.delay_step_ms", f.Node, (need+time.Second-1)/time.Second)))
-	case !f.StonithKnown:
-		out = append(out, res("stonith-timeout vs fence delay"+n, Skip, fm, "run hwcheck on a cluster node with Pacemaker running to compare with the cluster's own stonith-timeout"))
-	default:
-		out = append(out, res("stonith-timeout vs fence delay"+n, Pass, fm, ""))
-	}
+	// A fenced node stops what runs on it besides the disk (addresses,
+	// applications) only when its watchdog resets it: disk_status to see
+	// its key gone, then the watchdog timeout. sbd's rule for watchdog
+	// fencing (stonith-watchdog-timeout at least twice the watchdog
+	// timeout) is applied to that path: the cluster's fencing timeout must
+	// cover it twice.
 	if f.SelfFence != "watchdog" {
 		out = append(out, res("watchdog vs self-fence path"+n, Skip, "self_fence.action "+f.SelfFence+": no watchdog resets a fenced node",
 			"with action watchdog a fenced node resets itself: its services stop; set it where resources other than the disk (addresses, applications) must not run twice"))
@@ -262,7 +256,6 @@ func auditTimeouts(f timeoutFacts) []Result {
 // factsFor gathers one node's timers from its configuration.
 func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, source string, stonithKnown bool) timeoutFacts {
 	f := timeoutFacts{Node: c.Node.Name, Totem: t, TotemKnown: known, Stonith: stonith, StonithSource: source, StonithKnown: stonithKnown,
-		FenceDelay: time.Duration(c.FenceDelayMS()) * time.Millisecond, PowerTimeout: defaultPowerTimeout,
 		SelfFence: c.SelfFence.Action, Watchdog: time.Duration(c.SelfFence.WatchdogTimeoutS) * time.Second,
 		DiskStatus: time.Duration(c.Timers.DiskStatusMS) * time.Millisecond}
 	if c.Serial.Port != "" {
@@ -275,10 +268,10 @@ func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, sourc
 }
 
 // Timeouts is the timeout audit: corosync's token and consensus against
-// each other and against the serial and NIC detection, Pacemaker's
-// stonith-timeout (x1.2) against the fence delay, and the watchdog's
-// self-fence path against stonith-timeout, for each node whose
-// configuration is readable.
+// each other and against the serial and NIC detection, and the watchdog's
+// self-fence path against Pacemaker's stonith-timeout, for each node whose
+// configuration is readable. The fence delay against stonith-timeout is
+// the fencing probe's.
 func Timeouts(ctx context.Context, env Env) []Result {
 	if env.LocalConfig == nil {
 		return skip("timeout audit", "no configuration", "pass --config")
