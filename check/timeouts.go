@@ -212,8 +212,11 @@ func auditTimeouts(f timeoutFacts) []Result {
 	case !f.TotemKnown:
 		out = append(out, res("serial deadtime vs corosync"+n, Skip, fmt.Sprintf("deadtime %v; corosync's token unknown", f.Deadtime), "run hwcheck on a cluster node, or give --corosync-conf"))
 	case f.Deadtime > lost:
-		out = append(out, res("serial deadtime vs corosync"+n, Fail, fmt.Sprintf("deadtime %v, corosync drops a silent member after token + consensus = %v", f.Deadtime, lost),
-			fmt.Sprintf("Pacemaker would fence while hakit's serial heartbeat still calls the peer alive: lower timers.deadtime_ms to at most %d, or raise totem.token to at least %d", ms(lost), ms(f.Deadtime*10/22+time.Millisecond))))
+		// Not a safety fault (Pacemaker decides from corosync; the fence
+		// is what protects the disk), but rules on hakit-serial would act
+		// on a stale fact.
+		out = append(out, res("serial deadtime vs corosync"+n, Warn, fmt.Sprintf("deadtime %v, corosync drops a silent member after token + consensus = %v", f.Deadtime, lost),
+			fmt.Sprintf("Pacemaker would fence while hakit's serial heartbeat still calls the peer alive (a rule on hakit-serial acts late): lower timers.deadtime_ms to at most %d, or raise totem.token to at least %d", ms(lost), ms(f.Deadtime*10/22+time.Millisecond))))
 	default:
 		out = append(out, res("serial deadtime vs corosync"+n, Pass, fmt.Sprintf("deadtime %v within token + consensus %v", f.Deadtime, lost), ""))
 	}
