@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,6 +117,9 @@ func TestIntegrationSixteenWayRace(t *testing.T) {
 		start := time.Now()
 		var wg sync.WaitGroup
 		gate := make(chan struct{})
+		// Why each node left the race (or its other errors), for a
+		// failing round's message.
+		why := make([][]string, len(nodes))
 		for i, n := range nodes {
 			wg.Go(func() {
 				<-gate
@@ -124,6 +128,9 @@ func TestIntegrationSixteenWayRace(t *testing.T) {
 						continue
 					}
 					_, err := n.owner.Fence(ctx, manyKey(j))
+					if err != nil && !errors.Is(err, scsi.ErrKeyNotRegistered) {
+						why[i] = append(why[i], fmt.Sprintf("fence %d: %v", j+1, err))
+					}
 					if errors.Is(err, scsi.ErrNotRegistered) {
 						return // fenced itself: out of the race
 					}
@@ -138,7 +145,13 @@ func TestIntegrationSixteenWayRace(t *testing.T) {
 		got := liveKeys(ctx, t, nodes[0])
 		cancel()
 		if len(got) != 1 {
-			t.Fatalf("round %d: %d keys left after the race, want exactly 1: %v", round, len(got), got)
+			var b strings.Builder
+			for i, w := range why {
+				if len(w) > 0 {
+					fmt.Fprintf(&b, "\n  node %d: %s", i+1, strings.Join(w, "; "))
+				}
+			}
+			t.Fatalf("round %d: %d keys left after the race, want exactly 1: %v%s", round, len(got), got, b.String())
 		}
 		for i := range nodes {
 			if got[0] == manyKey(i) {

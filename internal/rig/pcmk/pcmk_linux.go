@@ -648,6 +648,54 @@ func (c *Cluster) SetLink(ctx context.Context, n *Node, l Link, up bool) error {
 	return err
 }
 
+// NodeLink names one node's link, for SetLinks.
+type NodeLink struct {
+	Node *Node
+	Link Link
+}
+
+// SetLinks sets several links up or down in one `ip -batch`, so that they
+// change within microseconds of each other (a symmetric split).
+func (c *Cluster) SetLinks(ctx context.Context, up bool, links ...NodeLink) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	var b strings.Builder
+	for _, l := range links {
+		fmt.Fprintf(&b, "link set %s %s\n", l.Node.port(l.Link), state)
+	}
+	f, err := os.CreateTemp(c.dir, "links-*.batch")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	_, err = run(ctx, "ip", "-n", c.sw, "-batch", f.Name())
+	if err == nil {
+		c.log.Info("pcmk links", "links", len(links), "state", state)
+	}
+	return err
+}
+
+// Freeze stops (SIGSTOP) every process of the node but its init, as a
+// hung machine; Thaw continues them.
+func (n *Node) Freeze(ctx context.Context) error { return n.signalAll(ctx, "-STOP") }
+
+// Thaw continues the processes Freeze stopped.
+func (n *Node) Thaw(ctx context.Context) error { return n.signalAll(ctx, "-CONT") }
+
+func (n *Node) signalAll(ctx context.Context, sig string) error {
+	// kill -1 inside the node's PID namespace: every process there but
+	// its init and the kill itself.
+	_, err := n.Run(ctx, "kill", sig, "-1")
+	return err
+}
+
 // PacemakerRunning reports whether pacemakerd runs in the node.
 func (n *Node) PacemakerRunning(ctx context.Context) bool {
 	_, err := n.Run(ctx, "pgrep", "-x", "pacemakerd")
