@@ -108,6 +108,11 @@ var goldenCases = []struct {
 	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
 
 	{"sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out", ToolSasIRCU, nil},
+
+	{"ssacli/netdata__hpssa__ssacli-P212_P410i.txt", ToolSsacli, nil},
+	{"ssacli/netdata__hpssa__ssacli-P400ar.txt", ToolSsacli, nil},
+	// `ctrl all show config` without detail: no settings, no drive sections.
+	{"ssacli/glpi-agent__hpacucli__1-ctrl-all-show-config.txt", ToolSsacli, ErrForeign},
 }
 
 func goldenPath(file string) string {

@@ -29,6 +29,7 @@ func toolTable() []toolSpec {
 		{tool: ToolMdadm, parse: ParseMdadmDetail, binaries: []string{"mdadm"}, config: "md"},
 		{tool: ToolMdstat, parse: ParseMdstat},
 		{tool: ToolSasIRCU, parse: ParseSasIRCU, binaries: []string{"sas2ircu", "sas3ircu"}, config: "sas2ircu"},
+		{tool: ToolSsacli, parse: ParseSsacli, binaries: []string{"ssacli", "hpssacli"}, config: "ssacli"},
 		{tool: ToolSysfsMD},
 	}
 }

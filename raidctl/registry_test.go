@@ -25,7 +25,7 @@ func TestToolTable(t *testing.T) {
 			t.Errorf("%s: configurable as %q but cannot run live", s.tool, s.config)
 		}
 	}
-	want := []string{"storcli", "megacli", "arcconf", "ipssend", "md", "sas2ircu"}
+	want := []string{"storcli", "megacli", "arcconf", "ipssend", "md", "sas2ircu", "ssacli"}
 	if got := ConfigToolNames(); !slices.Equal(got, want) {
 		t.Errorf("ConfigToolNames() = %q, want %q", got, want)
 	}
