@@ -102,8 +102,8 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 	known := false
 	// decode is strict about shape: a key this parser relies on holding the
 	// wrong JSON type is an error naming its line.
-	decode := func(key string, v any) error {
-		raw, ok := rd[key]
+	decodeIn := func(set map[string]json.RawMessage, key string, v any) error {
+		raw, ok := set[key]
 		if !ok {
 			return nil
 		}
@@ -114,6 +114,7 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		}
 		return nil
 	}
+	decode := func(key string, v any) error { return decodeIn(rd, key, v) }
 	str := func(m map[string]any, k string) *string {
 		if v, ok := m[k]; ok && v != nil {
 			s := strings.TrimSpace(fmt.Sprint(v))
@@ -237,25 +238,34 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 			ctrl.LogicalDrives[i].Shared = ptr(false)
 		}
 	}
-	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ".
-	for _, k := range sortedKeys(rd) {
-		if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
-			continue
-		}
-		var rows []storcliPD
-		if err := decode(k, &rows); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			pd := storcliPDFrom(r.EIDSlt, r.State, fmt.Sprint(r.DG), r.Size, r.Model)
-			if storcliDriveKeyRe.MatchString(k) {
-				var det map[string]map[string]any
-				_ = json.Unmarshal(rd[k+" - Detailed Information"], &det)
-				if sn := str(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
-					pd.Serial = sn
-				}
+	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ"; in HBA (IT
+	// firmware) and JBOD form the drive sections sit inside "Physical
+	// Device Information" instead (the shape prometheus-community's
+	// storcli.py reads).
+	var pdi map[string]json.RawMessage
+	if err := decode("Physical Device Information", &pdi); err != nil {
+		return nil, err
+	}
+	for _, set := range []map[string]json.RawMessage{rd, pdi} {
+		for _, k := range sortedKeys(set) {
+			if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
+				continue
 			}
-			ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+			var rows []storcliPD
+			if err := decodeIn(set, k, &rows); err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				pd := storcliPDFrom(r.EIDSlt, r.State, fmt.Sprint(r.DG), r.Size, r.Model)
+				if storcliDriveKeyRe.MatchString(k) {
+					var det map[string]map[string]any
+					_ = json.Unmarshal(set[k+" - Detailed Information"], &det)
+					if sn := str(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
+						pd.Serial = sn
+					}
+				}
+				ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+			}
 		}
 	}
 	// Arrays (drive groups) from TOPOLOGY: the DG rows with Arr "-".

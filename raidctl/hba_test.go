@@ -1,0 +1,34 @@
+package raidctl
+
+import (
+	"strings"
+	"testing"
+)
+
+// A controller in HBA mode (mpt3sas, IT firmware) prints no PD LIST: its
+// drives are the "Drive /cX/eY/sZ" sections under Physical Device
+// Information. They are read, counted against the Enclosure Information
+// table, and a capture cut before the last drive's Inquiry Data warns
+// (issue 14 item 3).
+func TestStorcliTextHBA(t *testing.T) {
+	data := readFixture(t, "storcli/storcli-check__single-controller-hba.txt")
+	sys := mustParse(t, ToolStorcliText, data)
+	c := sys.Controllers[0]
+	if len(sys.Warnings) != 0 {
+		t.Errorf("warnings on a whole capture: %q", sys.Warnings)
+	}
+	if len(c.PhysicalDrives) != 16 {
+		t.Fatalf("%d drives, want 16", len(c.PhysicalDrives))
+	}
+	for _, pd := range c.PhysicalDrives {
+		if pd.Serial == nil || pd.Model == nil || pd.SizeBytes == nil || pd.Condition != ConditionOK {
+			t.Errorf("drive %v:%v incomplete: %+v", *pd.Enclosure, *pd.Slot, pd)
+		}
+	}
+	// Cut inside the second drive section: one drive of 16 listed.
+	cut := strings.Index(string(data), "Drive /c0/e0/s8 Device attributes")
+	sys = mustParse(t, ToolStorcliText, data[:cut])
+	if !warnsTruncated(sys) || !strings.Contains(strings.Join(sys.Warnings, "\n"), "counts 16 drives") {
+		t.Errorf("cut capture: warnings %q", sys.Warnings)
+	}
+}
