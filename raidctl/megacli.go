@@ -9,7 +9,7 @@ import (
 var (
 	megaAdapterRe = regexp.MustCompile(`(?i)^Adapter\s*#?\s*(\d+)(?:\s*--.*)?:?$`)
 	megaBBURe     = regexp.MustCompile(`(?i)^BBU status for Adapter:\s*(\d+)$`)
-	megaVDRe      = regexp.MustCompile(`(?i)^Virtual (?:Drive|Disk):\s*(\d+)`)
+	megaVDRe      = regexp.MustCompile(`(?i)^(CacheCade )?Virtual (?:Drive|Disk):\s*(\d+)`)
 	megaPDInfoRe  = regexp.MustCompile(`(?i)^PD:\s*\d+ Information$`)
 	megaExitRe    = regexp.MustCompile(`(?i)^Exit Code:\s*0x([0-9a-f]+)$`)
 	megaPosRe     = regexp.MustCompile(`(?i)DiskGroup:\s*(\d+)`)
@@ -113,7 +113,13 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		}
 		if m := megaVDRe.FindStringSubmatch(t); m != nil {
 			flush()
-			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			ld = &LogicalDrive{ID: m[2], Condition: ConditionUnknown}
+			if m[1] != "" {
+				// An SSD cache for other drives, not storage: its
+				// block is its own drive, never merged into the one
+				// before.
+				ld.Role = ptr("CacheCade")
+			}
 			mode, recognised = "ld", true
 			continue
 		}
@@ -155,6 +161,8 @@ func ParseMegaCLI(data []byte) (*System, error) {
 				}
 			case "state":
 				ld.setState(val)
+			case "target id of the associated lds":
+				ld.Caches = append(ld.Caches, strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' })...)
 			case "current cache policy":
 				ld.setWriteCache(val)
 			case "default cache policy":

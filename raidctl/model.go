@@ -159,6 +159,11 @@ type LogicalDrive struct {
 	Array      *string `json:"array,omitempty"`
 	// Members are the physical drives as printed ("1,0", "252:3", "sda1").
 	Members []string `json:"members,omitempty"`
+	// Role says what the drive is for when it is not plain storage:
+	// "CacheCade" for a MegaRAID SSD cache, whose Caches lists the target
+	// IDs of the drives it caches.
+	Role   *string  `json:"role,omitempty"`
+	Caches []string `json:"caches,omitempty"`
 	// UUID is the md array UUID or a controller volume identifier.
 	UUID *string `json:"uuid,omitempty"`
 }

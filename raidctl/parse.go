@@ -22,7 +22,7 @@ var (
 	detectMdadm    = regexp.MustCompile(`(?m)^\s*/dev/\S+:\s*$`)
 	detectStorText = regexp.MustCompile(`(?m)^Controller = \d+\r?\n(?:[^\n]*\n)?Status = `)
 	detectSsacli   = regexp.MustCompile(`(?m)^\S.* in Slot \S+.*\r?\n(?:\s*\r?\n)*[ \t]+\S`)
-	detectMegaCLI  = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
+	detectMegaCLI  = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|(CacheCade )?Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
 )
 
 // Detect guesses which tool printed data, so a saved capture can be read

@@ -95,6 +95,8 @@ var goldenCases = []struct {
 	{"megacli/netdata__megacli__mega-phys-drives-info.txt", ToolMegaCLI, nil},
 	// Pasted without its closing "Exit Code" line.
 	{"megacli/check_raid__megacli__issue65__ldinfo2.txt", ToolMegaCLI, ErrTruncated},
+	// Copied from a guide's code block, which stops before "Exit Code".
+	{"megacli/megacli-guide-fr__ldinfo-cachecade.txt", ToolMegaCLI, ErrTruncated},
 
 	{"mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, nil},
 	{"mdadm/check_raid__mdadm__white-mdadm-127.txt", ToolMdadm, nil},

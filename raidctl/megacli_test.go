@@ -1,0 +1,27 @@
+package raidctl
+
+import (
+	"strings"
+	"testing"
+)
+
+// A CacheCade (SSD cache) virtual drive is its own logical drive: the RAID
+// drive before it keeps its level and size, and the cache says which drive
+// it caches (issue 14 item 1). The capture is a guide's code block that
+// stops before MegaCLI's closing line; the test supplies that line.
+func TestMegaCLICacheCade(t *testing.T) {
+	data := string(readFixture(t, "megacli/megacli-guide-fr__ldinfo-cachecade.txt")) + "Exit Code: 0x00\n"
+	sys := mustParse(t, ToolMegaCLI, []byte(data))
+	lds := sys.Controllers[0].LogicalDrives
+	if len(lds) != 2 {
+		t.Fatalf("%d logical drives, want 2: %+v", len(lds), lds)
+	}
+	vd, cc := lds[0], lds[1]
+	if vd.ID != "0" || *vd.RAIDLevel != "10" || *vd.SizeText != "32.745 TB" || vd.Role != nil || *vd.WriteCache != WriteBack {
+		t.Errorf("VD 0 = id %s level %s size %s role %v cache %v", vd.ID, *vd.RAIDLevel, *vd.SizeText, vd.Role, *vd.WriteCache)
+	}
+	if cc.ID != "1" || cc.Role == nil || *cc.Role != "CacheCade" || *cc.RAIDLevel != "0" || *cc.SizeText != "111.281 GB" ||
+		strings.Join(cc.Caches, ",") != "0" || cc.Condition != ConditionOK {
+		t.Errorf("CacheCade VD = %+v", cc)
+	}
+}
