@@ -84,6 +84,20 @@ func (ld *LogicalDrive) setSize(text string) {
 	}
 }
 
+// setStateAs records a drive's printed state and the condition cond reads
+// from it.
+func (pd *PhysicalDrive) setStateAs(text string, cond func(string) Condition) {
+	pd.State = ptr(text)
+	pd.Condition = cond(text)
+}
+
+// setSize records a drive's byte count read from printed text ("1.9 TB").
+func (pd *PhysicalDrive) setSize(text string) {
+	if b, ok := parseSize(text); ok {
+		pd.SizeBytes = ptr(b)
+	}
+}
+
 // isRule reports whether s is a dashed or '=' underline.
 func isRule(s string) bool {
 	t := strings.TrimSpace(s)

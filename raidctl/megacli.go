@@ -65,6 +65,8 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		recognised bool
 		segOK      = true
 		segStart   = 1
+		// summaryCtrls counts -ShowSummary "Controller" sections.
+		summaryCtrls int
 	)
 	flush := func() {
 		if ld != nil {
@@ -126,6 +128,25 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		if megaPDInfoRe.MatchString(t) {
 			flush()
 			mode, recognised = "pd", true
+			continue
+		}
+		// -ShowSummary: "System", "Hardware" and "Storage" at the left
+		// margin, indented "Controller", "BBU", "Enclosure", "PD" and
+		// "Virtual Drives" sub-sections.
+		if m, ok := megaSummarySection(l.text, mode); ok {
+			flush()
+			mode = m
+			if m != "sum" {
+				recognised = true
+			}
+			if m == "sum-ctrl" {
+				summaryCtrls++
+				if summaryCtrls > 1 {
+					cur = fmt.Sprint(summaryCtrls - 1)
+					sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: -ShowSummary prints no adapter numbers: controller %s is numbered by its order", l.n, cur))
+				}
+				adapter(cur)
+			}
 			continue
 		}
 		key, val, ok := keyValueSpaced(t)
@@ -214,6 +235,8 @@ func ParseMegaCLI(data []byte) (*System, error) {
 					b.Failed = ptr(true)
 				}
 			}
+		case strings.HasPrefix(mode, "sum-"):
+			megaSummaryKey(adapter(cur), mode, nk, val, &ld, &pd, flush)
 		case mode == "adp":
 			c := adapter(cur)
 			switch {
@@ -249,6 +272,127 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		sys.Controllers = append(sys.Controllers, *c)
 	}
 	return sys, nil
+}
+
+var (
+	megaSumSlotRe = regexp.MustCompile(`(?i)\bSlot\s*(\d+)\s*$`)
+	megaSumVDRe   = regexp.MustCompile(`(?i)^Target Id\s*(\d+)\s*,\s*VD name\s*(.*)$`)
+	megaSumBusRe  = regexp.MustCompile(`\s*\(Bus \d+, Dev \d+\)$`)
+)
+
+// megaSummarySection reads a -ShowSummary section title: "System",
+// "Hardware" and "Storage" at the left margin, then the indented
+// sub-sections of the last two.
+func megaSummarySection(raw, mode string) (string, bool) {
+	t := strings.TrimSpace(raw)
+	if strings.TrimLeft(raw, " \t") == raw {
+		switch t {
+		case "System", "Hardware", "Storage":
+			return "sum", true
+		}
+		return "", false
+	}
+	if mode != "sum" && !strings.HasPrefix(mode, "sum-") {
+		return "", false
+	}
+	switch t {
+	case "Controller":
+		return "sum-ctrl", true
+	case "BBU":
+		return "sum-bbu", true
+	case "PD":
+		return "sum-pd", true
+	case "Virtual Drives":
+		return "sum-vd", true
+	case "Enclosure":
+		return "sum-other", true
+	}
+	return "", false
+}
+
+// megaSummaryKey reads one -ShowSummary "Key : value" line. A drive starts
+// at its "Connector" line, a virtual drive at its "Virtual drive" line.
+func megaSummaryKey(c *Controller, mode, k, v string, ld **LogicalDrive, pd **PhysicalDrive, flush func()) {
+	switch mode {
+	case "sum-ctrl":
+		switch k {
+		case "productname":
+			c.Model = ptr(megaSumBusRe.ReplaceAllString(v, ""))
+		case "fw package version":
+			c.Firmware = ptr(v)
+		case "status":
+			c.Status = ptr(v)
+		}
+	case "sum-bbu":
+		if c.Battery == nil {
+			c.Battery = &Battery{}
+		}
+		switch k {
+		case "bbu type":
+			c.Battery.Model = textOrNil(v)
+		case "status":
+			c.Battery.State = ptr(v)
+			switch condition(v) {
+			case ConditionFailed:
+				c.Battery.Failed = ptr(true)
+			case ConditionOK:
+				c.Battery.Failed = ptr(false)
+			}
+			if strings.EqualFold(v, "Healthy") {
+				c.Battery.Present, c.Battery.Failed = ptr(true), ptr(false)
+			}
+		}
+	case "sum-pd":
+		if k == "connector" {
+			flush()
+			*pd = &PhysicalDrive{Condition: ConditionUnknown}
+			if m := megaSumSlotRe.FindStringSubmatch(v); m != nil {
+				if n, ok := atoi(m[1]); ok {
+					(*pd).Slot = ptr(n)
+				}
+			}
+			return
+		}
+		p := *pd
+		if p == nil {
+			return
+		}
+		switch k {
+		case "vendor id", "product id":
+			if m := strings.Join(strings.Fields(v), " "); m != "" {
+				if p.Model != nil {
+					m = *p.Model + " " + m
+				}
+				p.Model = ptr(m)
+			}
+		case "state":
+			p.setStateAs(v, condition)
+		case "capacity":
+			p.setSize(v)
+		}
+	case "sum-vd":
+		if k == "virtual drive" {
+			flush()
+			*ld = &LogicalDrive{ID: v, Condition: ConditionUnknown}
+			if m := megaSumVDRe.FindStringSubmatch(v); m != nil {
+				(*ld).ID = m[1]
+				(*ld).Name = textOrNil(strings.TrimSpace(m[2]))
+			}
+			return
+		}
+		d := *ld
+		if d == nil {
+			return
+		}
+		switch k {
+		case "size":
+			d.setSize(v)
+		case "state":
+			d.setState(v)
+		case "raid level":
+			d.setLevel(v)
+		}
+	}
 }
 
 // megaLevel reads "Primary-1, Secondary-0, RAID Level Qualifier-0". Spanned

@@ -25,3 +25,24 @@ func TestMegaCLICacheCade(t *testing.T) {
 		t.Errorf("CacheCade VD = %+v", cc)
 	}
 }
+
+// MegaCli -ShowSummary is detected as MegaCLI and read, not rejected
+// (issue 14 item 7): controller, battery, drives and virtual drives.
+func TestMegaCLIShowSummary(t *testing.T) {
+	data := readFixture(t, "megacli/megacli-guide-ko__showsummary.txt")
+	if tool, ok := Detect(data); !ok || tool != ToolMegaCLI {
+		t.Fatalf("Detect = %q, %v", tool, ok)
+	}
+	sys := mustParse(t, ToolMegaCLI, data)
+	c := sys.Controllers[0]
+	if *c.Model != "LSI MegaRAID SAS 9266-8i" || *c.Status != "Optimal" || c.Battery == nil || *c.Battery.Failed {
+		t.Errorf("controller %+v", c)
+	}
+	if len(c.PhysicalDrives) != 2 || len(c.LogicalDrives) != 1 || *c.LogicalDrives[0].RAIDLevel != "1" {
+		t.Errorf("%d drives, %d logical drives", len(c.PhysicalDrives), len(c.LogicalDrives))
+	}
+	// ShowSummary prints no cache policy and no drive serials: unknown.
+	if c.LogicalDrives[0].WriteCache != nil || c.PhysicalDrives[0].Serial != nil {
+		t.Error("a value ShowSummary does not print was filled in")
+	}
+}

@@ -95,6 +95,7 @@ var goldenCases = []struct {
 	{"megacli/netdata__megacli__mega-phys-drives-info.txt", ToolMegaCLI, nil},
 	// Pasted without its closing "Exit Code" line.
 	{"megacli/check_raid__megacli__issue65__ldinfo2.txt", ToolMegaCLI, ErrTruncated},
+	{"megacli/megacli-guide-ko__showsummary.txt", ToolMegaCLI, nil},
 	// Copied from a guide's code block, which stops before "Exit Code".
 	{"megacli/megacli-guide-fr__ldinfo-cachecade.txt", ToolMegaCLI, ErrTruncated},
 

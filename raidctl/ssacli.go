@@ -374,12 +374,9 @@ func (p *ssaParser) pdKey(k, v string) {
 	pd := p.pd
 	switch k {
 	case "status":
-		pd.State = ptr(v)
-		pd.Condition = ssaCondition(v)
+		pd.setStateAs(v, ssaCondition)
 	case "size":
-		if b, ok := parseSize(v); ok {
-			pd.SizeBytes = ptr(b)
-		}
+		pd.setSize(v)
 	case "model":
 		if f := strings.Fields(v); len(f) > 0 {
 			pd.Model = ptr(strings.Join(f, " "))
