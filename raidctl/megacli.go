@@ -67,6 +67,9 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		segStart   = 1
 		// summaryCtrls counts -ShowSummary "Controller" sections.
 		summaryCtrls int
+		// The current drive's raw Inquiry Data and Device Firmware
+		// Level, split at flush.
+		inquiry, fwLevel string
 	)
 	flush := func() {
 		if ld != nil {
@@ -75,9 +78,10 @@ func ParseMegaCLI(data []byte) (*System, error) {
 			ld = nil
 		}
 		if pd != nil {
+			megaInquiry(pd, inquiry, fwLevel)
 			c := adapter(cur)
 			c.PhysicalDrives = append(c.PhysicalDrives, *pd)
-			pd = nil
+			pd, inquiry, fwLevel = nil, "", ""
 		}
 	}
 	for _, l := range ls {
@@ -209,6 +213,10 @@ func ParseMegaCLI(data []byte) (*System, error) {
 				if v := strings.Join(strings.Fields(val), " "); v != "" {
 					pd.Model = ptr(v)
 				}
+				_, raw, _ := strings.Cut(l.text, ":")
+				inquiry = strings.TrimPrefix(raw, " ")
+			case "device firmware level":
+				fwLevel = val
 			case "drive's position":
 				if m := megaPosRe.FindStringSubmatch(val); m != nil {
 					pd.Array = ptr(m[1])
@@ -391,6 +399,37 @@ func megaSummaryKey(c *Controller, mode, k, v string, ld **LogicalDrive, pd **Ph
 			d.setState(v)
 		case "raid level":
 			d.setLevel(v)
+		}
+	}
+}
+
+// megaInquiry splits MegaCLI's Inquiry Data into model and serial when its
+// layout can be proven from the drive's Device Firmware Level: SCSI/SAS
+// inquiry is vendor (8), product (16), revision (4), serial; ATA identify
+// data is serial (20), model (40), firmware (8). The firmware field must
+// match the printed firmware level; otherwise the model stays the whole
+// inquiry string and the serial unknown.
+func megaInquiry(pd *PhysicalDrive, raw, fw string) {
+	fw = strings.TrimSpace(fw)
+	if fw == "" || fw == "N/A" {
+		return
+	}
+	field := func(lo, hi int) string {
+		if len(raw) < hi {
+			return strings.TrimSpace(raw[min(lo, len(raw)):])
+		}
+		return strings.TrimSpace(raw[lo:hi])
+	}
+	switch {
+	case len(raw) > 28 && field(24, 28) == fw:
+		if v, p := field(0, 8), field(8, 24); p != "" {
+			pd.Model = ptr(strings.TrimSpace(v + " " + p))
+			pd.Serial = textOrNil(field(28, len(raw)))
+		}
+	case len(raw) > 60 && strings.HasSuffix(field(60, 68), fw):
+		if m := field(20, 60); m != "" {
+			pd.Model = ptr(m)
+			pd.Serial = textOrNil(field(0, 20))
 		}
 	}
 }

@@ -46,3 +46,25 @@ func TestMegaCLIShowSummary(t *testing.T) {
 		t.Error("a value ShowSummary does not print was filled in")
 	}
 }
+
+// The drive model comes from the Inquiry Data split into model and serial
+// when the firmware field proves the layout (SAS: vendor, product,
+// revision, serial; SATA: serial, model, firmware); without a Device
+// Firmware Level to prove it, the model stays the whole string and the
+// serial unknown (issue 14 item 8).
+func TestMegaCLIInquiry(t *testing.T) {
+	tests := []struct {
+		file, model string
+		serial      *string
+	}{
+		{"megacli/glpi-agent__megacli__set2_PDlist.txt", "HGST HUC101212CSS600", ptr("KZGLE2EE")},
+		{"megacli/netdata__megacli__mega-phys-drives-info.txt", "SAMSUNG MZ7LM960HCHP-00003", ptr("S1YHNXAG804005")},
+		{"megacli/check_raid__megacli__megacli.pdlist.1.txt", "MK0311YHGXHPPAHitachi HDS723030ALA640 MKAOA5C0", nil},
+	}
+	for _, tc := range tests {
+		pd := mustParse(t, ToolMegaCLI, readFixture(t, tc.file)).Controllers[0].PhysicalDrives[0]
+		if *pd.Model != tc.model || (pd.Serial == nil) != (tc.serial == nil) || (tc.serial != nil && *pd.Serial != *tc.serial) {
+			t.Errorf("%s: model %q serial %v, want %q %v", tc.file, *pd.Model, pd.Serial, tc.model, tc.serial)
+		}
+	}
+}
