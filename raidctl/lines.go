@@ -123,6 +123,31 @@ func parseSize(s string) (int64, bool) {
 	return int64(math.Round(b)), true
 }
 
+// sizeWithSectors reads "279.396 GB [0x22ecb25c Sectors]": the exact
+// sector count times 512 when that is within 0.5% of the printed figure
+// (MegaCLI's figures are cut, not rounded, and not always to the last
+// digit), so a count of 4 KiB sectors is never read as an eighth of the
+// drive; else the printed figure.
+func sizeWithSectors(s string) (int64, bool) {
+	text, rest, _ := strings.Cut(s, "[")
+	b, ok := parseSize(text)
+	if !ok {
+		return 0, false
+	}
+	f := strings.Fields(rest)
+	if len(f) < 2 || !strings.HasPrefix(strings.ToLower(f[1]), "sector") {
+		return b, true
+	}
+	sec, err := strconv.ParseInt(strings.TrimPrefix(strings.ToLower(f[0]), "0x"), 16, 64)
+	if err != nil || sec <= 0 || sec >= 1<<54 {
+		return b, true
+	}
+	if exact := sec * 512; math.Abs(float64(exact-b)) <= 0.005*float64(b) {
+		return exact, true
+	}
+	return b, true
+}
+
 // atoi parses a decimal int, trimming blanks.
 func atoi(s string) (int, bool) {
 	v, err := strconv.Atoi(strings.TrimSpace(s))

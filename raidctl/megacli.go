@@ -205,8 +205,7 @@ func ParseMegaCLI(data []byte) (*System, error) {
 				pd.State = ptr(val)
 				pd.Condition = condition(val)
 			case "raw size":
-				sz, _, _ := strings.Cut(val, "[")
-				if b, ok := parseSize(sz); ok {
+				if b, ok := sizeWithSectors(val); ok {
 					pd.SizeBytes = ptr(b)
 				}
 			case "inquiry data":

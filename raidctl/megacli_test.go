@@ -68,3 +68,13 @@ func TestMegaCLIInquiry(t *testing.T) {
 		}
 	}
 }
+
+// Drive sizes come from the exact sector count MegaCLI prints beside its
+// cut figure ("Raw Size: 2.728 TB [0x15d50a3b0 Sectors]"), not from the
+// figure (issue 14 item 8).
+func TestMegaCLIExactSize(t *testing.T) {
+	sys := mustParse(t, ToolMegaCLI, readFixture(t, "megacli/check_raid__megacli__megacli.pdlist.1.txt"))
+	if got := *sys.Controllers[0].PhysicalDrives[0].SizeBytes; got != 0x15d50a3b0*512 {
+		t.Errorf("size %d, want %d", got, int64(0x15d50a3b0*512))
+	}
+}
