@@ -32,3 +32,20 @@ func TestStorcliTextHBA(t *testing.T) {
 		t.Errorf("cut capture: warnings %q", sys.Warnings)
 	}
 }
+
+// An arcconf capture whose logical-device list disagrees with the
+// controller's "Logical devices/Failed/Degraded" count is flagged (issue 14
+// item 8). The capture lists 3 of 3; with the block of logical device 2
+// removed it lists 2.
+func TestArcconfLDCount(t *testing.T) {
+	data := string(readFixture(t, "arcconf/check_raid__arcconf__issue31__getconfig.txt"))
+	if sys := mustParse(t, ToolArcconf, []byte(data)); len(sys.Warnings) != 0 {
+		t.Fatalf("warnings on the whole capture: %q", sys.Warnings)
+	}
+	start := strings.Index(data, "Logical device number 2")
+	end := start + strings.Index(data[start:], "--------")
+	sys := mustParse(t, ToolArcconf, []byte(data[:start]+data[end:]))
+	if !strings.Contains(strings.Join(sys.Warnings, "\n"), "counts 3 logical devices but the output lists 2") {
+		t.Errorf("warnings %q", sys.Warnings)
+	}
+}
