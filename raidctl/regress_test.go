@@ -1,6 +1,7 @@
 package raidctl
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,19 @@ func TestArcconfLDCount(t *testing.T) {
 	sys := mustParse(t, ToolArcconf, []byte(data[:start]+data[end:]))
 	if !strings.Contains(strings.Join(sys.Warnings, "\n"), "counts 3 logical devices but the output lists 2") {
 		t.Errorf("warnings %q", sys.Warnings)
+	}
+}
+
+// An mdadm capture cut inside its last device row is rejected, never read
+// with a mangled entry (issue 14 item 8): cut inside the device name, and
+// cut before it.
+func TestMdadmCutLastRow(t *testing.T) {
+	data := string(readFixture(t, "mdadm/check_raid__mdadm__white-mdadm-125.txt"))
+	for _, cut := range []string{"/dev/sd", "active sync"} {
+		n := strings.LastIndex(data, cut) + len(cut)
+		_, err := Parse(ToolMdadm, []byte(data[:n]))
+		if !errors.Is(err, ErrTruncated) {
+			t.Errorf("cut after %q: error %v, want %v", cut, err, ErrTruncated)
+		}
 	}
 }
