@@ -177,6 +177,7 @@ func ParseArcconf(data []byte) (*System, error) {
 				ld.setLevel(val)
 			case nk == "status of logical device":
 				ld.setState(val)
+				ld.Progress = arcProgress(val)
 			case nk == "size":
 				ld.setSize(val)
 			case nk == "array":
@@ -286,6 +287,22 @@ func ParseArcconf(data []byte) (*System, error) {
 	normalizeConditions(&ctrl)
 	sys.Controllers = append(sys.Controllers, ctrl)
 	return sys, nil
+}
+
+var arcPercentRe = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*%`)
+
+// arcProgress reads the task progress a logical device's status carries:
+// "Degraded, Rebuilding ( Rebuild : 38 % )".
+func arcProgress(status string) *float64 {
+	m := arcPercentRe.FindStringSubmatch(status)
+	if m == nil {
+		return nil
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || f < 0 || f > 100 {
+		return nil
+	}
+	return &f
 }
 
 // arcconfStatus reads `arcconf GETSTATUS <n>`: the running tasks

@@ -192,7 +192,10 @@ func condition(state string) Condition {
 	switch {
 	case s == "":
 		return ConditionUnknown
-	case sub("rebuild", "recover", "resync", "reshap", "copyback") || word("rbld", "rebuilding", "building"):
+	case sub("rebuild", "recover", "resync", "reshap", "copyback", "impacted") || word("rbld", "rebuilding", "building"):
+		// arcconf "Impacted": a build or verify is running on the
+		// logical device (Adaptec Storage Management Software User's
+		// Guide, status reporting).
 		return ConditionRebuilding
 	case sub("unconfigured(bad)", "unconfigured bad"):
 		return ConditionFailed
@@ -201,7 +204,7 @@ func condition(state string) Condition {
 	case sub("fail", "defunct", "inactive", "faulty", "missing", "offline", "removed") ||
 		word("dead", "offln", "ofln", "msng", "ddd", "ubad"):
 		return ConditionFailed
-	case sub("degrad", "critical", "suboptimal", "impacted") || word("dgrd", "pdgd", "crt"):
+	case sub("degrad", "critical", "suboptimal") || word("dgrd", "pdgd", "crt"):
 		return ConditionDegraded
 	case sub("optimal", "online", "okay", "clean", "ready", "spare", "unconfigured good") ||
 		word("ok", "oky", "onl", "onln", "optl", "rdy", "hsp", "ghs", "dhs", "ugood", "active", "jbod", "present", "sync"):

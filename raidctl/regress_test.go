@@ -64,3 +64,36 @@ func TestMdadmCutLastRow(t *testing.T) {
 		}
 	}
 }
+
+// arcconf "Impacted" is a build or verify running on the logical device
+// (Adaptec Storage Management Software User's Guide, "Status Reporting"),
+// not a failed member: it is read as rebuilding, keeps the progress its
+// status prints, and the fix hint says to wait for the build/verify
+// (issue 14 item 8).
+func TestArcconfImpacted(t *testing.T) {
+	sys := mustParse(t, ToolArcconf, readFixture(t, "arcconf/pyarcconf__unknown_versions___getconfig_1_AL.txt"))
+	c := sys.Controllers[0]
+	if ld := c.LogicalDrives[0]; ld.Condition != ConditionRebuilding || *ld.State != "Impacted" {
+		t.Fatalf("LD %s: %s (%s)", ld.ID, ld.Condition, *ld.State)
+	}
+	r := ValidatePair(Node{Tool: ToolArcconf, Controller: &c}, Node{Tool: ToolArcconf, Controller: &c})
+	var hint string
+	for _, f := range r.Findings {
+		if f.Rule == RuleDriveHealth {
+			hint = f.Fix + " | " + f.Message
+		}
+	}
+	if !strings.Contains(hint, "build/verify") || strings.Contains(hint, "replace") {
+		t.Errorf("drive-health finding %q", hint)
+	}
+	// Status values with a task percentage, as reported from an Adaptec
+	// ASR8405 (fw 7.11-0) in YuriySm/raid_arcconf_zabbix_lld pull request 5.
+	for status, want := range map[string]float64{
+		"Degraded, Rebuilding ( Rebuild : 38 % )":  38,
+		"Suboptimal, Rebuilding ( Rebuild : 1 % )": 1,
+	} {
+		if p := arcProgress(status); p == nil || *p != want || condition(status) != ConditionRebuilding {
+			t.Errorf("%q: progress %v, condition %s", status, p, condition(status))
+		}
+	}
+}
