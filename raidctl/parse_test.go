@@ -69,6 +69,9 @@ var goldenCases = []struct {
 	{"storcli/puppet-storcli__storcli_call_show_vdisk0.json", ToolStorcli, nil},
 	{"storcli/pystorcli2__namedSet__create_vd_raid1_00____c0_v1_show_J.json", ToolStorcli, nil},
 	{"storcli/synthetic__storcli_-cALL_show_all_ha-active.json", ToolStorcli, nil},
+	// Dell PERC through perccli64 (storcli's format).
+	{"storcli/perccli-status__output-ok-controllers.json", ToolStorcli, nil},
+	{"storcli/perccli-status__output-ok-disks.json", ToolStorcli, nil},
 	// Schedules, system overview and foreign configuration carry no
 	// controller configuration.
 	{"storcli/puppet-storcli__storcli_call_show_cc.json", ToolStorcli, ErrForeign},

@@ -97,3 +97,28 @@ func TestArcconfImpacted(t *testing.T) {
 		}
 	}
 }
+
+// Dell perccli prints storcli's JSON: a real PERC H755 capture of
+// `perccli64 /call show all j` and `/call/eall/sall show all j` reads
+// through the storcli parser, the binaries perccli64/perccli are tried
+// after storcli's, and the vendor is Dell.
+func TestPerccli(t *testing.T) {
+	data := readFixture(t, "storcli/perccli-status__output-ok-controllers.json")
+	if tool, ok := Detect(data); !ok || tool != ToolStorcli {
+		t.Fatalf("Detect = %q, %v", tool, ok)
+	}
+	c := mustParse(t, ToolStorcli, data).Controllers[0]
+	if *c.Model != "PERC H755 Front" || c.Vendor != "Dell" || len(c.LogicalDrives) != 1 || len(c.PhysicalDrives) != 8 ||
+		*c.LogicalDrives[0].RAIDLevel != "5" || c.LogicalDrives[0].Shared != nil {
+		t.Errorf("controller %s (%s): %d LDs, %d drives", *c.Model, c.Vendor, len(c.LogicalDrives), len(c.PhysicalDrives))
+	}
+	disks := mustParse(t, ToolStorcli, readFixture(t, "storcli/perccli-status__output-ok-disks.json")).Controllers[0]
+	for _, pd := range disks.PhysicalDrives {
+		if pd.Serial == nil {
+			t.Errorf("drive %d:%d without its serial", *pd.Enclosure, *pd.Slot)
+		}
+	}
+	if b := strings.Join(Binaries(ToolStorcli), " "); !strings.Contains(b, "perccli64 perccli") {
+		t.Errorf("binaries %s", b)
+	}
+}

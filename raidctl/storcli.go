@@ -134,6 +134,12 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		}
 	}
 	ctrl.Model, ctrl.Serial, ctrl.PCIAddress = str(basics, "Model"), str(basics, "Serial Number"), str(basics, "PCI Address")
+	defer func() {
+		// Dell PERC controllers (run through perccli) are Dell's.
+		if ctrl.Model != nil && strings.HasPrefix(*ctrl.Model, "PERC ") {
+			ctrl.Vendor = "Dell"
+		}
+	}()
 	ctrl.Firmware = str(version, "Firmware Version")
 	ctrl.Status = str(status, "Controller Status")
 	// `show` (without all): flat keys.
@@ -232,12 +238,8 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 			ctrl.LogicalDrives[i].setWriteCache(*s)
 		}
 	}
-	// A controller that reports its cluster inactive shares no drive.
-	if ctrl.Cluster.Active != nil && !*ctrl.Cluster.Active {
-		for i := range ctrl.LogicalDrives {
-			ctrl.LogicalDrives[i].Shared = ptr(false)
-		}
-	}
+	// Shared stays unknown: "Cluster Active: No" says nothing about a
+	// drive's own setting (issue 14 item 6).
 	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ"; in HBA (IT
 	// firmware) and JBOD form the drive sections sit inside "Physical
 	// Device Information" instead (the shape prometheus-community's
