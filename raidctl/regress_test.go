@@ -122,3 +122,12 @@ func TestPerccli(t *testing.T) {
 		t.Errorf("binaries %s", b)
 	}
 }
+
+// ipssend GETCONFIG PD prints "Size (in MB)/(in sectors): 34715/71096368"
+// (example output in glpi-agent's ServeRaid.pm): the size comes from the
+// exact sector count when it agrees with the MB figure (issue 14 item 8).
+func TestIpssendExactSize(t *testing.T) {
+	if b := sasDriveSize("34715/71096368"); b == nil || *b != 71096368*512 {
+		t.Errorf("size %v, want %d", b, 71096368*512)
+	}
+}
