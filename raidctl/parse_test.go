@@ -117,6 +117,9 @@ var goldenCases = []struct {
 
 	{"ssacli/netdata__hpssa__ssacli-P212_P410i.txt", ToolSsacli, nil},
 	{"ssacli/netdata__hpssa__ssacli-P400ar.txt", ToolSsacli, nil},
+	// `pd all show detail` (presumed), a blank line after every line: drive
+	// sections only, no Physical Drives list to prove them complete.
+	{"ssacli/ssacli-parser__input.txt", ToolSsacli, nil},
 	// `ctrl all show config` without detail: no settings, no drive sections.
 	{"ssacli/glpi-agent__hpacucli__1-ctrl-all-show-config.txt", ToolSsacli, ErrForeign},
 }
