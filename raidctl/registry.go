@@ -77,5 +77,16 @@ func ConfigToolNames() []string {
 	return out
 }
 
+// ConfigTool returns the tool a configuration name stands for ("md" is
+// ToolMdadm); ok is false for a name that is not one of ConfigToolNames.
+func ConfigTool(name string) (tool Tool, ok bool) {
+	for _, s := range toolTable() {
+		if s.config != "" && s.config == name {
+			return s.tool, true
+		}
+	}
+	return "", false
+}
+
 // IsConfigToolName reports whether name is one of ConfigToolNames.
 func IsConfigToolName(name string) bool { return slices.Contains(ConfigToolNames(), name) }
