@@ -50,9 +50,13 @@ func (ld *LogicalDrive) setWriteCache(text string) {
 }
 
 // setState records the printed state and its condition.
-func (ld *LogicalDrive) setState(text string) {
+func (ld *LogicalDrive) setState(text string) { ld.setStateAs(text, condition) }
+
+// setStateAs records the printed state and the condition cond reads from
+// it.
+func (ld *LogicalDrive) setStateAs(text string, cond func(string) Condition) {
 	ld.State = ptr(text)
-	ld.Condition = condition(text)
+	ld.Condition = cond(text)
 }
 
 // setMergeGroup records a ServeRAID merge group and what it implies: groups

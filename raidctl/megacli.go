@@ -202,8 +202,7 @@ func ParseMegaCLI(data []byte) (*System, error) {
 					pd.Slot = ptr(v)
 				}
 			case "firmware state":
-				pd.State = ptr(val)
-				pd.Condition = condition(val)
+				pd.setStateAs(val, condition)
 			case "raw size":
 				if b, ok := sizeWithSectors(val); ok {
 					pd.SizeBytes = ptr(b)

@@ -361,8 +361,7 @@ func (p *ssaParser) ldKey(k, v string) {
 			ld.RAIDLevel = ptr(lv)
 		}
 	case "status":
-		ld.State = ptr(v)
-		ld.Condition = ssaCondition(v)
+		ld.setStateAs(v, ssaCondition)
 	case "caching":
 		ld.WriteCacheText = ptr("Caching: " + v)
 	case "unique identifier":
