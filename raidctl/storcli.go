@@ -21,7 +21,11 @@ var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+
 // PDs), `/call show J`, `/cX/vY show all J` and `/cX/eALL/sALL show all J`.
 // A controller whose Command Status is Failure but which still carries
 // Response Data is read and a warning is added; one without data is an
-// error.
+// error. Drives come from "PD LIST", "PDs for VD n" and the "Drive
+// /cX/eY/sZ" sections, also when those sit inside "Physical Device
+// Information" (HBA or JBOD form). Shared is left unknown: no capture
+// shows a per-drive sharing setting, and the controller's cluster state
+// says nothing about one.
 func ParseStorcliJSON(data []byte) (*System, error) {
 	const tool = ToolStorcli
 	var doc struct {
