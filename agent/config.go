@@ -156,7 +156,7 @@ const (
 // RAIDConfig is the RAID backend.
 type RAIDConfig struct {
 	// Tool is one of raidctl.ConfigToolNames (storcli, megacli, arcconf,
-	// ipssend, md, sas2ircu); empty disables RAID
+	// ipssend, md, sas2ircu, ssacli); empty disables RAID
 	// unless File is set.
 	Tool string `yaml:"tool"`
 	// File is a saved output of Tool to read instead of running it.

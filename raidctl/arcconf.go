@@ -1,6 +1,7 @@
 package raidctl
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -67,6 +68,10 @@ func ParseArcconf(data []byte) (*System, error) {
 		sawSection   bool
 		prevRule     bool
 		arrLDs       []arrayLD // logical devices listed inside array sections
+		// ldCount is the controller's "Logical devices/Failed/Degraded"
+		// (or "Logical drives/Offline/Critical") total, and the line.
+		ldCount, ldCountLine = -1, 0
+		ldListed             bool // a section that lists logical devices was read
 	)
 	flush := func() {
 		if ld != nil {
@@ -140,14 +145,14 @@ func ParseArcconf(data []byte) (*System, error) {
 				section, sub, sawSection = "ctrl", "", true
 			case nk == "logical device information":
 				flush()
-				section, sub, sawSection = "ld", "", true
+				section, sub, sawSection, ldListed = "ld", "", true, true
 			case nk == "physical device information":
 				flush()
 				section, sub, sawSection = "pd", "", true
 				channel = nil
 			case nk == "array information":
 				flush()
-				section, sub, sawSection = "array", "", true
+				section, sub, sawSection, ldListed = "array", "", true, true
 			case strings.HasPrefix(nk, "device is a"):
 				isDisk = strings.Contains(nk, "hard drive") || strings.Contains(nk, "hard disk") ||
 					strings.Contains(nk, "solid state")
@@ -172,6 +177,7 @@ func ParseArcconf(data []byte) (*System, error) {
 				ld.setLevel(val)
 			case nk == "status of logical device":
 				ld.setState(val)
+				ld.Progress = arcProgress(val)
 			case nk == "size":
 				ld.setSize(val)
 			case nk == "array":
@@ -240,6 +246,10 @@ func ParseArcconf(data []byte) (*System, error) {
 			switch {
 			case nk == "controller status":
 				ctrl.Status = ptr(val)
+			case nk == "logical devices/failed/degraded" || nk == "logical drives/offline/critical":
+				if n, ok := atoi(strings.SplitN(val, "/", 2)[0]); ok {
+					ldCount, ldCountLine = n, l.n
+				}
 			case nk == "controller model":
 				ctrl.Model = ptr(val)
 			case nk == "controller serial number":
@@ -264,6 +274,9 @@ func ParseArcconf(data []byte) (*System, error) {
 	}
 	flush()
 	arcArrayLDs(&ctrl, arrLDs)
+	if ldCount >= 0 && ldListed && ldCount != len(ctrl.LogicalDrives) {
+		sys.Warnings = append(sys.Warnings, fmt.Sprintf("arcconf line %d: the controller counts %d logical devices but the output lists %d: the capture may be truncated or edited", ldCountLine, ldCount, len(ctrl.LogicalDrives)))
+	}
 	if !sawSection {
 		if st, ok := arcconfStatus(ls); ok {
 			return st, nil
@@ -274,6 +287,22 @@ func ParseArcconf(data []byte) (*System, error) {
 	normalizeConditions(&ctrl)
 	sys.Controllers = append(sys.Controllers, ctrl)
 	return sys, nil
+}
+
+var arcPercentRe = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*%`)
+
+// arcProgress reads the task progress a logical device's status carries:
+// "Degraded, Rebuilding ( Rebuild : 38 % )".
+func arcProgress(status string) *float64 {
+	m := arcPercentRe.FindStringSubmatch(status)
+	if m == nil {
+		return nil
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || f < 0 || f > 100 {
+		return nil
+	}
+	return &f
 }
 
 // arcconfStatus reads `arcconf GETSTATUS <n>`: the running tasks

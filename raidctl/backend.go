@@ -81,7 +81,8 @@ func Binaries(tool Tool) []string {
 // ExecConfig configures an Exec source.
 type ExecConfig struct {
 	// Tool is the vendor CLI to run: ToolStorcli (JSON), ToolMegaCLI,
-	// ToolArcconf, ToolIpssend or ToolMdadm. Required.
+	// ToolArcconf, ToolIpssend, ToolMdadm, ToolSasIRCU or ToolSsacli.
+	// Required.
 	Tool Tool
 	// Binary overrides the executable (name or path). Empty: the first of
 	// Binaries(Tool) found on PATH.
@@ -222,6 +223,12 @@ func (e *Exec) Read(ctx context.Context) (*System, error) {
 			return nil, err
 		}
 		return ParseSasIRCU(out)
+	case ToolSsacli:
+		out, err := e.run(ctx, path, nil, "ctrl", "all", "show", "config", "detail")
+		if err != nil {
+			return nil, err
+		}
+		return ParseSsacli(out)
 	case ToolMegaCLI:
 		hasExit := func(out []byte) bool { return megaExitRe.Match(bytes.TrimSpace(lastLine(out))) }
 		var all []byte

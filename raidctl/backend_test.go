@@ -26,6 +26,7 @@ func TestExecNotInstalled(t *testing.T) {
 		{ToolIpssend, "ipssend"},
 		{ToolMdadm, "mdadm"},
 		{ToolSasIRCU, "sas2ircu, sas3ircu"},
+		{ToolSsacli, "ssacli, hpssacli"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.tool), func(t *testing.T) {
@@ -72,6 +73,7 @@ func TestExecRead(t *testing.T) {
 	arcconf := readFixture(t, "arcconf/check_raid__arcconf__86__arcconf-getconfig.out")
 	ips := readFixture(t, "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt")
 	sas := readFixture(t, "sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out")
+	ssa := readFixture(t, "ssacli/netdata__hpssa__ssacli-P400ar.txt")
 	ldpd := readFixture(t, "megacli/netdata__megacli__mega-phys-drives-info.txt")
 	bbu := readFixture(t, "megacli/netdata__megacli__mega-bbu-info-recent.txt")
 	md125 := readFixture(t, "mdadm/check_raid__mdadm__white-mdadm-125.txt")
@@ -121,6 +123,13 @@ func TestExecRead(t *testing.T) {
 			installed: []string{"sas3ircu"},
 			replies:   map[string]raidctltest.Reply{"sas3ircu 0 DISPLAY": {Stdout: sas}},
 			want:      mustParse(t, ToolSasIRCU, sas),
+		},
+		{
+			name:      "hpssacli when ssacli is not installed",
+			cfg:       ExecConfig{Tool: ToolSsacli},
+			installed: []string{"hpssacli"},
+			replies:   map[string]raidctltest.Reply{"hpssacli ctrl all show config detail": {Stdout: ssa}},
+			want:      mustParse(t, ToolSsacli, ssa),
 		},
 		{
 			name:      "MegaCLI: adapter, LDs with PDs, battery",

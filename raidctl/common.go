@@ -50,9 +50,13 @@ func (ld *LogicalDrive) setWriteCache(text string) {
 }
 
 // setState records the printed state and its condition.
-func (ld *LogicalDrive) setState(text string) {
+func (ld *LogicalDrive) setState(text string) { ld.setStateAs(text, condition) }
+
+// setStateAs records the printed state and the condition cond reads from
+// it.
+func (ld *LogicalDrive) setStateAs(text string, cond func(string) Condition) {
 	ld.State = ptr(text)
-	ld.Condition = condition(text)
+	ld.Condition = cond(text)
 }
 
 // setMergeGroup records a ServeRAID merge group and what it implies: groups
@@ -81,6 +85,20 @@ func (ld *LogicalDrive) setSize(text string) {
 	ld.SizeText = ptr(text)
 	if b, ok := parseSize(text); ok {
 		ld.SizeBytes = ptr(b)
+	}
+}
+
+// setStateAs records a drive's printed state and the condition cond reads
+// from it.
+func (pd *PhysicalDrive) setStateAs(text string, cond func(string) Condition) {
+	pd.State = ptr(text)
+	pd.Condition = cond(text)
+}
+
+// setSize records a drive's byte count read from printed text ("1.9 TB").
+func (pd *PhysicalDrive) setSize(text string) {
+	if b, ok := parseSize(text); ok {
+		pd.SizeBytes = ptr(b)
 	}
 }
 

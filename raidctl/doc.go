@@ -15,7 +15,8 @@
 //
 // Pure functions from bytes to *System, one per tool: ParseStorcliJSON,
 // ParseStorcliText, ParseMegaCLI, ParseArcconf, ParseIpssend,
-// ParseMdadmDetail, ParseMdstat and ParseSasIRCU (sas2ircu/sas3ircu DISPLAY; Parse dispatches on a Tool, Detect
+// ParseMdadmDetail, ParseMdstat, ParseSasIRCU (sas2ircu/sas3ircu DISPLAY) and
+// ParseSsacli (HPE Smart Array config detail); Parse dispatches on a Tool, Detect
 // guesses the Tool of a capture). Truncated or foreign input gives a
 // *ParseError naming the tool, the line and what was expected
 // (errors.Is: ErrTruncated, ErrForeign, ErrSyntax, ErrToolFailed); a parser
@@ -30,7 +31,7 @@
 // # Sources
 //
 // Exec runs a vendor CLI (storcli/perccli, MegaCli, arcconf, ipssend,
-// sas2ircu/sas3ircu, mdadm) with a per-command timeout, keeps stderr in *CommandError, and
+// sas2ircu/sas3ircu, ssacli/hpssacli, mdadm) with a per-command timeout, keeps stderr in *CommandError, and
 // reports a missing tool as *NotInstalledError naming the binaries it
 // looked for. SysfsMD reads Linux md from /sys/block/md*/md, and File reads
 // a saved capture, so captures sent from site can be validated.

@@ -82,6 +82,7 @@ func FuzzParseIpssend(f *testing.F)     { fuzzParser(f, ToolIpssend) }
 func FuzzParseMdadmDetail(f *testing.F) { fuzzParser(f, ToolMdadm) }
 func FuzzParseMdstat(f *testing.F)      { fuzzParser(f, ToolMdstat) }
 func FuzzParseSasIRCU(f *testing.F)     { fuzzParser(f, ToolSasIRCU) }
+func FuzzParseSsacli(f *testing.F)      { fuzzParser(f, ToolSsacli) }
 
 func TestParseErrorMessage(t *testing.T) {
 	tests := []struct {
@@ -97,6 +98,7 @@ func TestParseErrorMessage(t *testing.T) {
 		{ToolMdstat, "Personalities : [raid1]\nmd0 : active raid1 sda1[0]\n", []string{"mdstat output, line 2", "output truncated", "unused devices"}},
 		{ToolMdstat, "Personalities : [raid1]\nmd0 : active raid1 sda1[0]\nunused devices: <none>\n", []string{"mdstat output, line 3", "output truncated", "blocks"}},
 		{ToolMdadm, "/dev/md0:\n  Raid Level : raid1\n", []string{"mdadm output, line 2", "output truncated", "device table"}},
+		{ToolSsacli, "hello\n", []string{"ssacli output, line 1", "not this tool's output", "Smart Array P410i in Slot 0"}},
 		{ToolStorcliText, "Controller = 0\nStatus = Success\n\nVD LIST :\n=======\n\n-----\nDG/VD TYPE State Access Consist Cache sCC Size Name\n-----\n0/0 RAID1 Optl RW Yes RWBD - 1 GB\n",
 			[]string{"storcli-text output, line 10", "output truncated", "closing rule"}},
 	}

@@ -170,9 +170,13 @@ func ParseIpssend(data []byte) (*System, error) {
 				pd.State = ptr(val)
 				pd.Condition = condition(val)
 			case strings.HasPrefix(nk, "size (in mb)"):
-				mb, _, _ := strings.Cut(val, "/")
-				if b, ok := parseSize(strings.TrimSpace(mb) + " MB"); ok {
-					pd.SizeBytes = ptr(b)
+				// "34715/71096368": MB and exact sectors, as sas2ircu
+				// prints them.
+				pd.SizeBytes = sasDriveSize(strings.ReplaceAll(val, " ", ""))
+				if mb, _, _ := strings.Cut(val, "/"); pd.SizeBytes == nil {
+					if b, ok := parseSize(strings.TrimSpace(mb) + " MB"); ok {
+						pd.SizeBytes = ptr(b)
+					}
 				}
 			case nk == "device id":
 				pd.Serial = ptr(val)

@@ -123,6 +123,31 @@ func parseSize(s string) (int64, bool) {
 	return int64(math.Round(b)), true
 }
 
+// sizeWithSectors reads "279.396 GB [0x22ecb25c Sectors]": the exact
+// sector count times 512 when that is within 0.5% of the printed figure
+// (MegaCLI's figures are cut, not rounded, and not always to the last
+// digit), so a count of 4 KiB sectors is never read as an eighth of the
+// drive; else the printed figure.
+func sizeWithSectors(s string) (int64, bool) {
+	text, rest, _ := strings.Cut(s, "[")
+	b, ok := parseSize(text)
+	if !ok {
+		return 0, false
+	}
+	f := strings.Fields(rest)
+	if len(f) < 2 || !strings.HasPrefix(strings.ToLower(f[1]), "sector") {
+		return b, true
+	}
+	sec, err := strconv.ParseInt(strings.TrimPrefix(strings.ToLower(f[0]), "0x"), 16, 64)
+	if err != nil || sec <= 0 || sec >= 1<<54 {
+		return b, true
+	}
+	if exact := sec * 512; math.Abs(float64(exact-b)) <= 0.005*float64(b) {
+		return exact, true
+	}
+	return b, true
+}
+
 // atoi parses a decimal int, trimming blanks.
 func atoi(s string) (int, bool) {
 	v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -167,7 +192,10 @@ func condition(state string) Condition {
 	switch {
 	case s == "":
 		return ConditionUnknown
-	case sub("rebuild", "recover", "resync", "reshap", "copyback") || word("rbld", "rebuilding", "building"):
+	case sub("rebuild", "recover", "resync", "reshap", "copyback", "impacted") || word("rbld", "rebuilding", "building"):
+		// arcconf "Impacted": a build or verify is running on the
+		// logical device (Adaptec Storage Management Software User's
+		// Guide, status reporting).
 		return ConditionRebuilding
 	case sub("unconfigured(bad)", "unconfigured bad"):
 		return ConditionFailed
@@ -176,7 +204,7 @@ func condition(state string) Condition {
 	case sub("fail", "defunct", "inactive", "faulty", "missing", "offline", "removed") ||
 		word("dead", "offln", "ofln", "msng", "ddd", "ubad"):
 		return ConditionFailed
-	case sub("degrad", "critical", "suboptimal", "impacted") || word("dgrd", "pdgd", "crt"):
+	case sub("degrad", "critical", "suboptimal") || word("dgrd", "pdgd", "crt"):
 		return ConditionDegraded
 	case sub("optimal", "online", "okay", "clean", "ready", "spare", "unconfigured good") ||
 		word("ok", "oky", "onl", "onln", "optl", "rdy", "hsp", "ghs", "dhs", "ugood", "active", "jbod", "present", "sync"):

@@ -1,6 +1,7 @@
 package raidctl
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -25,7 +26,9 @@ func mdController() Controller {
 
 // ParseMdadmDetail reads `mdadm --detail /dev/mdN [/dev/mdM ...]`. Each
 // array block must end with its device table (Number Major Minor RaidDevice
-// State), listing at least "Raid Devices" rows.
+// State), listing at least "Raid Devices" rows; a row must end in its
+// /dev/ device (only a removed slot has none), and a last row without its
+// line end is taken as cut.
 func ParseMdadmDetail(data []byte) (*System, error) {
 	const tool = ToolMdadm
 	ls := splitLines(data)
@@ -88,6 +91,17 @@ func ParseMdadmDetail(data []byte) (*System, error) {
 			if len(f) < 5 || !okMaj {
 				return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrTruncated,
 					Expected: "a device row: Number Major Minor RaidDevice State [device]", Got: t}
+			}
+			if l.n == len(ls) && !bytes.HasSuffix(data, []byte("\n")) {
+				// The last row of a capture cut mid-line: its device
+				// name or state may be cut short.
+				return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrTruncated,
+					Expected: "the line end of the last device row", Got: t}
+			}
+			if !strings.HasPrefix(f[len(f)-1], "/dev/") && !strings.Contains(strings.ToLower(t), "removed") {
+				// Only a removed slot has no device.
+				return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrTruncated,
+					Expected: "a device row ending in its /dev/ device (or a removed slot)", Got: t}
 			}
 			rows++
 			state := strings.Join(f[4:], " ")

@@ -9,7 +9,7 @@ import (
 var (
 	megaAdapterRe = regexp.MustCompile(`(?i)^Adapter\s*#?\s*(\d+)(?:\s*--.*)?:?$`)
 	megaBBURe     = regexp.MustCompile(`(?i)^BBU status for Adapter:\s*(\d+)$`)
-	megaVDRe      = regexp.MustCompile(`(?i)^Virtual (?:Drive|Disk):\s*(\d+)`)
+	megaVDRe      = regexp.MustCompile(`(?i)^(CacheCade )?Virtual (?:Drive|Disk):\s*(\d+)`)
 	megaPDInfoRe  = regexp.MustCompile(`(?i)^PD:\s*\d+ Information$`)
 	megaExitRe    = regexp.MustCompile(`(?i)^Exit Code:\s*0x([0-9a-f]+)$`)
 	megaPosRe     = regexp.MustCompile(`(?i)DiskGroup:\s*(\d+)`)
@@ -65,6 +65,11 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		recognised bool
 		segOK      = true
 		segStart   = 1
+		// summaryCtrls counts -ShowSummary "Controller" sections.
+		summaryCtrls int
+		// The current drive's raw Inquiry Data and Device Firmware
+		// Level, split at flush.
+		inquiry, fwLevel string
 	)
 	flush := func() {
 		if ld != nil {
@@ -73,9 +78,10 @@ func ParseMegaCLI(data []byte) (*System, error) {
 			ld = nil
 		}
 		if pd != nil {
+			megaInquiry(pd, inquiry, fwLevel)
 			c := adapter(cur)
 			c.PhysicalDrives = append(c.PhysicalDrives, *pd)
-			pd = nil
+			pd, inquiry, fwLevel = nil, "", ""
 		}
 	}
 	for _, l := range ls {
@@ -113,13 +119,38 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		}
 		if m := megaVDRe.FindStringSubmatch(t); m != nil {
 			flush()
-			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			ld = &LogicalDrive{ID: m[2], Condition: ConditionUnknown}
+			if m[1] != "" {
+				// An SSD cache for other drives, not storage: its
+				// block is its own drive, never merged into the one
+				// before.
+				ld.Role = ptr("CacheCade")
+			}
 			mode, recognised = "ld", true
 			continue
 		}
 		if megaPDInfoRe.MatchString(t) {
 			flush()
 			mode, recognised = "pd", true
+			continue
+		}
+		// -ShowSummary: "System", "Hardware" and "Storage" at the left
+		// margin, indented "Controller", "BBU", "Enclosure", "PD" and
+		// "Virtual Drives" sub-sections.
+		if m, ok := megaSummarySection(l.text, mode); ok {
+			flush()
+			mode = m
+			if m != "sum" {
+				recognised = true
+			}
+			if m == "sum-ctrl" {
+				summaryCtrls++
+				if summaryCtrls > 1 {
+					cur = fmt.Sprint(summaryCtrls - 1)
+					sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: -ShowSummary prints no adapter numbers: controller %s is numbered by its order", l.n, cur))
+				}
+				adapter(cur)
+			}
 			continue
 		}
 		key, val, ok := keyValueSpaced(t)
@@ -155,6 +186,8 @@ func ParseMegaCLI(data []byte) (*System, error) {
 				}
 			case "state":
 				ld.setState(val)
+			case "target id of the associated lds":
+				ld.Caches = append(ld.Caches, strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' })...)
 			case "current cache policy":
 				ld.setWriteCache(val)
 			case "default cache policy":
@@ -169,17 +202,19 @@ func ParseMegaCLI(data []byte) (*System, error) {
 					pd.Slot = ptr(v)
 				}
 			case "firmware state":
-				pd.State = ptr(val)
-				pd.Condition = condition(val)
+				pd.setStateAs(val, condition)
 			case "raw size":
-				sz, _, _ := strings.Cut(val, "[")
-				if b, ok := parseSize(sz); ok {
+				if b, ok := sizeWithSectors(val); ok {
 					pd.SizeBytes = ptr(b)
 				}
 			case "inquiry data":
 				if v := strings.Join(strings.Fields(val), " "); v != "" {
 					pd.Model = ptr(v)
 				}
+				_, raw, _ := strings.Cut(l.text, ":")
+				inquiry = strings.TrimPrefix(raw, " ")
+			case "device firmware level":
+				fwLevel = val
 			case "drive's position":
 				if m := megaPosRe.FindStringSubmatch(val); m != nil {
 					pd.Array = ptr(m[1])
@@ -206,6 +241,8 @@ func ParseMegaCLI(data []byte) (*System, error) {
 					b.Failed = ptr(true)
 				}
 			}
+		case strings.HasPrefix(mode, "sum-"):
+			megaSummaryKey(adapter(cur), mode, nk, val, &ld, &pd, flush)
 		case mode == "adp":
 			c := adapter(cur)
 			switch {
@@ -241,6 +278,158 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		sys.Controllers = append(sys.Controllers, *c)
 	}
 	return sys, nil
+}
+
+var (
+	megaSumSlotRe = regexp.MustCompile(`(?i)\bSlot\s*(\d+)\s*$`)
+	megaSumVDRe   = regexp.MustCompile(`(?i)^Target Id\s*(\d+)\s*,\s*VD name\s*(.*)$`)
+	megaSumBusRe  = regexp.MustCompile(`\s*\(Bus \d+, Dev \d+\)$`)
+)
+
+// megaSummarySection reads a -ShowSummary section title: "System",
+// "Hardware" and "Storage" at the left margin, then the indented
+// sub-sections of the last two.
+func megaSummarySection(raw, mode string) (string, bool) {
+	t := strings.TrimSpace(raw)
+	if strings.TrimLeft(raw, " \t") == raw {
+		switch t {
+		case "System", "Hardware", "Storage":
+			return "sum", true
+		}
+		return "", false
+	}
+	if mode != "sum" && !strings.HasPrefix(mode, "sum-") {
+		return "", false
+	}
+	switch t {
+	case "Controller":
+		return "sum-ctrl", true
+	case "BBU":
+		return "sum-bbu", true
+	case "PD":
+		return "sum-pd", true
+	case "Virtual Drives":
+		return "sum-vd", true
+	case "Enclosure":
+		return "sum-other", true
+	}
+	return "", false
+}
+
+// megaSummaryKey reads one -ShowSummary "Key : value" line. A drive starts
+// at its "Connector" line, a virtual drive at its "Virtual drive" line.
+func megaSummaryKey(c *Controller, mode, k, v string, ld **LogicalDrive, pd **PhysicalDrive, flush func()) {
+	switch mode {
+	case "sum-ctrl":
+		switch k {
+		case "productname":
+			c.Model = ptr(megaSumBusRe.ReplaceAllString(v, ""))
+		case "fw package version":
+			c.Firmware = ptr(v)
+		case "status":
+			c.Status = ptr(v)
+		}
+	case "sum-bbu":
+		if c.Battery == nil {
+			c.Battery = &Battery{}
+		}
+		switch k {
+		case "bbu type":
+			c.Battery.Model = textOrNil(v)
+		case "status":
+			c.Battery.State = ptr(v)
+			switch condition(v) {
+			case ConditionFailed:
+				c.Battery.Failed = ptr(true)
+			case ConditionOK:
+				c.Battery.Failed = ptr(false)
+			}
+			if strings.EqualFold(v, "Healthy") {
+				c.Battery.Present, c.Battery.Failed = ptr(true), ptr(false)
+			}
+		}
+	case "sum-pd":
+		if k == "connector" {
+			flush()
+			*pd = &PhysicalDrive{Condition: ConditionUnknown}
+			if m := megaSumSlotRe.FindStringSubmatch(v); m != nil {
+				if n, ok := atoi(m[1]); ok {
+					(*pd).Slot = ptr(n)
+				}
+			}
+			return
+		}
+		p := *pd
+		if p == nil {
+			return
+		}
+		switch k {
+		case "vendor id", "product id":
+			if m := strings.Join(strings.Fields(v), " "); m != "" {
+				if p.Model != nil {
+					m = *p.Model + " " + m
+				}
+				p.Model = ptr(m)
+			}
+		case "state":
+			p.setStateAs(v, condition)
+		case "capacity":
+			p.setSize(v)
+		}
+	case "sum-vd":
+		if k == "virtual drive" {
+			flush()
+			*ld = &LogicalDrive{ID: v, Condition: ConditionUnknown}
+			if m := megaSumVDRe.FindStringSubmatch(v); m != nil {
+				(*ld).ID = m[1]
+				(*ld).Name = textOrNil(strings.TrimSpace(m[2]))
+			}
+			return
+		}
+		d := *ld
+		if d == nil {
+			return
+		}
+		switch k {
+		case "size":
+			d.setSize(v)
+		case "state":
+			d.setState(v)
+		case "raid level":
+			d.setLevel(v)
+		}
+	}
+}
+
+// megaInquiry splits MegaCLI's Inquiry Data into model and serial when its
+// layout can be proven from the drive's Device Firmware Level: SCSI/SAS
+// inquiry is vendor (8), product (16), revision (4), serial; ATA identify
+// data is serial (20), model (40), firmware (8). The firmware field must
+// match the printed firmware level; otherwise the model stays the whole
+// inquiry string and the serial unknown.
+func megaInquiry(pd *PhysicalDrive, raw, fw string) {
+	fw = strings.TrimSpace(fw)
+	if fw == "" || fw == "N/A" {
+		return
+	}
+	field := func(lo, hi int) string {
+		if len(raw) < hi {
+			return strings.TrimSpace(raw[min(lo, len(raw)):])
+		}
+		return strings.TrimSpace(raw[lo:hi])
+	}
+	switch {
+	case len(raw) > 28 && field(24, 28) == fw:
+		if v, p := field(0, 8), field(8, 24); p != "" {
+			pd.Model = ptr(strings.TrimSpace(v + " " + p))
+			pd.Serial = textOrNil(field(28, len(raw)))
+		}
+	case len(raw) > 60 && strings.HasSuffix(field(60, 68), fw):
+		if m := field(20, 60); m != "" {
+			pd.Model = ptr(m)
+			pd.Serial = textOrNil(field(0, 20))
+		}
+	}
 }
 
 // megaLevel reads "Primary-1, Secondary-0, RAID Level Qualifier-0". Spanned

@@ -13,6 +13,7 @@ const (
 	ToolMdadm       Tool = "mdadm"        // mdadm --detail /dev/mdN ...
 	ToolMdstat      Tool = "mdstat"       // /proc/mdstat
 	ToolSasIRCU     Tool = "sas2ircu"     // sas2ircu|sas3ircu <n> DISPLAY
+	ToolSsacli      Tool = "ssacli"       // ssacli|hpssacli ctrl all show config detail
 	ToolSysfsMD     Tool = "sysfs-md"     // /sys/block/md*/md
 )
 
@@ -158,6 +159,11 @@ type LogicalDrive struct {
 	Array      *string `json:"array,omitempty"`
 	// Members are the physical drives as printed ("1,0", "252:3", "sda1").
 	Members []string `json:"members,omitempty"`
+	// Role says what the drive is for when it is not plain storage:
+	// "CacheCade" for a MegaRAID SSD cache, whose Caches lists the target
+	// IDs of the drives it caches.
+	Role   *string  `json:"role,omitempty"`
+	Caches []string `json:"caches,omitempty"`
 	// UUID is the md array UUID or a controller volume identifier.
 	UUID *string `json:"uuid,omitempty"`
 }
@@ -165,11 +171,14 @@ type LogicalDrive struct {
 // PhysicalDrive is one disk. Channel/Target are set for parallel SCSI
 // addressing, Enclosure/Slot for SAS/SATA backplanes.
 type PhysicalDrive struct {
-	Channel   *int      `json:"channel,omitempty"`
-	Target    *int      `json:"target,omitempty"`
-	Enclosure *int      `json:"enclosure,omitempty"`
-	Slot      *int      `json:"slot,omitempty"`
-	Device    *string   `json:"device,omitempty"` // kernel name for md members
+	Channel   *int    `json:"channel,omitempty"`
+	Target    *int    `json:"target,omitempty"`
+	Enclosure *int    `json:"enclosure,omitempty"`
+	Slot      *int    `json:"slot,omitempty"`
+	Device    *string `json:"device,omitempty"` // kernel name for md members
+	// Location is the address as printed when it is not a number pair
+	// (Smart Array port:box:bay, "2I:1:5").
+	Location  *string   `json:"location,omitempty"`
 	State     *string   `json:"state,omitempty"`
 	Condition Condition `json:"condition"`
 	SizeBytes *int64    `json:"size_bytes,omitempty"`

@@ -21,7 +21,8 @@ var (
 	detectMdstat   = regexp.MustCompile(`(?m)^\s*Personalities :`)
 	detectMdadm    = regexp.MustCompile(`(?m)^\s*/dev/\S+:\s*$`)
 	detectStorText = regexp.MustCompile(`(?m)^Controller = \d+\r?\n(?:[^\n]*\n)?Status = `)
-	detectMegaCLI  = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
+	detectSsacli   = regexp.MustCompile(`(?m)^\S.* in Slot \S+.*\r?\n(?:\s*\r?\n)*[ \t]+\S`)
+	detectMegaCLI  = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|(CacheCade )?Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
 )
 
 // Detect guesses which tool printed data, so a saved capture can be read
@@ -41,6 +42,8 @@ func Detect(data []byte) (tool Tool, ok bool) {
 		return ToolMdstat, true
 	case detectStorText.Match(data):
 		return ToolStorcliText, true
+	case detectSsacli.Match(data):
+		return ToolSsacli, true
 	case detectMegaCLI.Match(data):
 		return ToolMegaCLI, true
 	case detectMdadm.Match(data):

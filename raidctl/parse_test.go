@@ -69,6 +69,9 @@ var goldenCases = []struct {
 	{"storcli/puppet-storcli__storcli_call_show_vdisk0.json", ToolStorcli, nil},
 	{"storcli/pystorcli2__namedSet__create_vd_raid1_00____c0_v1_show_J.json", ToolStorcli, nil},
 	{"storcli/synthetic__storcli_-cALL_show_all_ha-active.json", ToolStorcli, nil},
+	// Dell PERC through perccli64 (storcli's format).
+	{"storcli/perccli-status__output-ok-controllers.json", ToolStorcli, nil},
+	{"storcli/perccli-status__output-ok-disks.json", ToolStorcli, nil},
 	// Schedules, system overview and foreign configuration carry no
 	// controller configuration.
 	{"storcli/puppet-storcli__storcli_call_show_cc.json", ToolStorcli, ErrForeign},
@@ -95,6 +98,9 @@ var goldenCases = []struct {
 	{"megacli/netdata__megacli__mega-phys-drives-info.txt", ToolMegaCLI, nil},
 	// Pasted without its closing "Exit Code" line.
 	{"megacli/check_raid__megacli__issue65__ldinfo2.txt", ToolMegaCLI, ErrTruncated},
+	{"megacli/megacli-guide-ko__showsummary.txt", ToolMegaCLI, nil},
+	// Copied from a guide's code block, which stops before "Exit Code".
+	{"megacli/megacli-guide-fr__ldinfo-cachecade.txt", ToolMegaCLI, ErrTruncated},
 
 	{"mdadm/check_raid__mdadm__white-mdadm-125.txt", ToolMdadm, nil},
 	{"mdadm/check_raid__mdadm__white-mdadm-127.txt", ToolMdadm, nil},
@@ -108,6 +114,14 @@ var goldenCases = []struct {
 	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
 
 	{"sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out", ToolSasIRCU, nil},
+
+	{"ssacli/netdata__hpssa__ssacli-P212_P410i.txt", ToolSsacli, nil},
+	{"ssacli/netdata__hpssa__ssacli-P400ar.txt", ToolSsacli, nil},
+	// `pd all show detail` (presumed), a blank line after every line: drive
+	// sections only, no Physical Drives list to prove them complete.
+	{"ssacli/ssacli-parser__input.txt", ToolSsacli, nil},
+	// `ctrl all show config` without detail: no settings, no drive sections.
+	{"ssacli/glpi-agent__hpacucli__1-ctrl-all-show-config.txt", ToolSsacli, ErrForeign},
 }
 
 func goldenPath(file string) string {

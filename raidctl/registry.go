@@ -29,6 +29,7 @@ func toolTable() []toolSpec {
 		{tool: ToolMdadm, parse: ParseMdadmDetail, binaries: []string{"mdadm"}, config: "md"},
 		{tool: ToolMdstat, parse: ParseMdstat},
 		{tool: ToolSasIRCU, parse: ParseSasIRCU, binaries: []string{"sas2ircu", "sas3ircu"}, config: "sas2ircu"},
+		{tool: ToolSsacli, parse: ParseSsacli, binaries: []string{"ssacli", "hpssacli"}, config: "ssacli"},
 		{tool: ToolSysfsMD},
 	}
 }
@@ -74,6 +75,17 @@ func ConfigToolNames() []string {
 		}
 	}
 	return out
+}
+
+// ConfigTool returns the tool a configuration name stands for ("md" is
+// ToolMdadm); ok is false for a name that is not one of ConfigToolNames.
+func ConfigTool(name string) (tool Tool, ok bool) {
+	for _, s := range toolTable() {
+		if s.config != "" && s.config == name {
+			return s.tool, true
+		}
+	}
+	return "", false
 }
 
 // IsConfigToolName reports whether name is one of ConfigToolNames.

@@ -25,9 +25,17 @@ func TestToolTable(t *testing.T) {
 			t.Errorf("%s: configurable as %q but cannot run live", s.tool, s.config)
 		}
 	}
-	want := []string{"storcli", "megacli", "arcconf", "ipssend", "md", "sas2ircu"}
+	want := []string{"storcli", "megacli", "arcconf", "ipssend", "md", "sas2ircu", "ssacli"}
 	if got := ConfigToolNames(); !slices.Equal(got, want) {
 		t.Errorf("ConfigToolNames() = %q, want %q", got, want)
+	}
+	for name, want := range map[string]Tool{"md": ToolMdadm, "ssacli": ToolSsacli, "storcli": ToolStorcli} {
+		if got, ok := ConfigTool(name); !ok || got != want {
+			t.Errorf("ConfigTool(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+	if _, ok := ConfigTool("storcli-text"); ok {
+		t.Error("a file-only tool has a configuration name")
 	}
 	if IsConfigToolName("hpacucli") || !IsConfigToolName("sas2ircu") {
 		t.Error("IsConfigToolName wrong")

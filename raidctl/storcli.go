@@ -21,7 +21,11 @@ var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+
 // PDs), `/call show J`, `/cX/vY show all J` and `/cX/eALL/sALL show all J`.
 // A controller whose Command Status is Failure but which still carries
 // Response Data is read and a warning is added; one without data is an
-// error.
+// error. Drives come from "PD LIST", "PDs for VD n" and the "Drive
+// /cX/eY/sZ" sections, also when those sit inside "Physical Device
+// Information" (HBA or JBOD form). Shared is left unknown: no capture
+// shows a per-drive sharing setting, and the controller's cluster state
+// says nothing about one.
 func ParseStorcliJSON(data []byte) (*System, error) {
 	const tool = ToolStorcli
 	var doc struct {
@@ -102,8 +106,8 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 	known := false
 	// decode is strict about shape: a key this parser relies on holding the
 	// wrong JSON type is an error naming its line.
-	decode := func(key string, v any) error {
-		raw, ok := rd[key]
+	decodeIn := func(set map[string]json.RawMessage, key string, v any) error {
+		raw, ok := set[key]
 		if !ok {
 			return nil
 		}
@@ -114,6 +118,7 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		}
 		return nil
 	}
+	decode := func(key string, v any) error { return decodeIn(rd, key, v) }
 	str := func(m map[string]any, k string) *string {
 		if v, ok := m[k]; ok && v != nil {
 			s := strings.TrimSpace(fmt.Sprint(v))
@@ -133,6 +138,12 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		}
 	}
 	ctrl.Model, ctrl.Serial, ctrl.PCIAddress = str(basics, "Model"), str(basics, "Serial Number"), str(basics, "PCI Address")
+	defer func() {
+		// Dell PERC controllers (run through perccli) are Dell's.
+		if ctrl.Model != nil && strings.HasPrefix(*ctrl.Model, "PERC ") {
+			ctrl.Vendor = "Dell"
+		}
+	}()
 	ctrl.Firmware = str(version, "Firmware Version")
 	ctrl.Status = str(status, "Controller Status")
 	// `show` (without all): flat keys.
@@ -231,31 +242,36 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 			ctrl.LogicalDrives[i].setWriteCache(*s)
 		}
 	}
-	// A controller that reports its cluster inactive shares no drive.
-	if ctrl.Cluster.Active != nil && !*ctrl.Cluster.Active {
-		for i := range ctrl.LogicalDrives {
-			ctrl.LogicalDrives[i].Shared = ptr(false)
-		}
+	// Shared stays unknown: "Cluster Active: No" says nothing about a
+	// drive's own setting (issue 14 item 6).
+	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ"; in HBA (IT
+	// firmware) and JBOD form the drive sections sit inside "Physical
+	// Device Information" instead (the shape prometheus-community's
+	// storcli.py reads).
+	var pdi map[string]json.RawMessage
+	if err := decode("Physical Device Information", &pdi); err != nil {
+		return nil, err
 	}
-	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ".
-	for _, k := range sortedKeys(rd) {
-		if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
-			continue
-		}
-		var rows []storcliPD
-		if err := decode(k, &rows); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			pd := storcliPDFrom(r.EIDSlt, r.State, fmt.Sprint(r.DG), r.Size, r.Model)
-			if storcliDriveKeyRe.MatchString(k) {
-				var det map[string]map[string]any
-				_ = json.Unmarshal(rd[k+" - Detailed Information"], &det)
-				if sn := str(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
-					pd.Serial = sn
-				}
+	for _, set := range []map[string]json.RawMessage{rd, pdi} {
+		for _, k := range sortedKeys(set) {
+			if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
+				continue
 			}
-			ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+			var rows []storcliPD
+			if err := decodeIn(set, k, &rows); err != nil {
+				return nil, err
+			}
+			for _, r := range rows {
+				pd := storcliPDFrom(r.EIDSlt, r.State, fmt.Sprint(r.DG), r.Size, r.Model)
+				if storcliDriveKeyRe.MatchString(k) {
+					var det map[string]map[string]any
+					_ = json.Unmarshal(set[k+" - Detailed Information"], &det)
+					if sn := str(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
+						pd.Serial = sn
+					}
+				}
+				ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+			}
 		}
 	}
 	// Arrays (drive groups) from TOPOLOGY: the DG rows with Arr "-".

@@ -24,7 +24,11 @@ var (
 // rows listed. The text has no end marker: when the last controller's
 // block does not end as storcli ends one (PD LIST, its legend, at most the
 // Cachevault_Info or BBU_Info table), the model carries a "may be
-// truncated" warning. One cut cannot be seen: exactly between two
+// truncated" warning. A controller in HBA mode (IT firmware) prints no PD
+// LIST: its drives are the "Drive /cX/eY/sZ" sections under Physical
+// Device Information, whole when there are as many as the Enclosure
+// Information table's PD column counts and the last reaches its Inquiry
+// Data; else the same warning. One cut cannot be seen: exactly between two
 // controllers' blocks (before the next "Generating detailed summary"
 // banner), which reads as a complete report of fewer controllers; compare
 // the controller count with the machine's, or use the JSON form.
@@ -46,6 +50,9 @@ func ParseStorcliText(data []byte) (*System, error) {
 		afterPD     map[string]bool // section titles after its PD LIST
 		legend      bool            // the PD LIST legend was read whole
 		legendStart bool
+		// HBA form (drives only under Physical Device Information):
+		// the last drive section reached its Inquiry Data line.
+		inquiry bool
 	)
 	finishCtrl := func(at int, eof bool) error {
 		if ctrl == nil {
@@ -62,7 +69,24 @@ func ParseStorcliText(data []byte) (*System, error) {
 		// controller's is whole; the last one is whole only when it
 		// ends as storcli ends a controller with drives: the PD LIST,
 		// its legend, then at most the Cachevault_Info or BBU_Info table.
-		if eof {
+		_, pdCount := counts["Physical Drives"]
+		hba := !pdCount && !sections["PD LIST"] && sections["Physical Device Information"]
+		if hba {
+			// HBA (IT firmware) or JBOD form: one "Drive /cX/eY/sZ"
+			// section per drive, as many as the Enclosure Information
+			// table's PD column adds up to; the last one ends with its
+			// Inquiry Data.
+			n, ok := listed[encPDKey], sections["Enclosure Information"]
+			switch {
+			case !ok:
+				sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s lists its drives only as Physical Device Information (HBA or JBOD mode) and prints no Enclosure Information to count them against: the capture may be truncated", ctrl.ID))
+			case listed[drvKey] != n:
+				sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s: %d drive sections, but the Enclosure Information table counts %d drives: the capture may be truncated", ctrl.ID, listed[drvKey], n))
+			case eof && !inquiry && n > 0:
+				sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s: the last drive section (line %d) ends before its Inquiry Data: the capture may be truncated", ctrl.ID, lastTitle.n))
+			}
+		}
+		if eof && !hba {
 			whole := listed["PD LIST"] > 0 && legend
 			for sec := range afterPD {
 				if sec != "Cachevault_Info" && sec != "BBU_Info" {
@@ -73,9 +97,6 @@ func ParseStorcliText(data []byte) (*System, error) {
 				last := strings.TrimSuffix(strings.TrimSpace(lastTitle.text), " :")
 				sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: the capture ends in controller %s's block (last section %q, line %d) where storcli does not end one: it may be truncated (storcli text has no end marker; use storcli /c%s show all J)", ctrl.ID, last, lastTitle.n, ctrl.ID))
 			}
-		}
-		if _, pdCount := counts["Physical Drives"]; !pdCount && sections["Physical Device Information"] {
-			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s lists its drives only as Physical Device Information (HBA or JBOD mode): drives are not read from this output; use storcli /c%s show all J", ctrl.ID, ctrl.ID))
 		}
 		if b := ctrl.Battery; b != nil && b.Present != nil && *b.Present && !sections["Cachevault_Info"] && !sections["BBU_Info"] {
 			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli: controller %s has a cache battery or CacheVault (HwCfg BBU = Present) but no Cachevault_Info or BBU_Info section: the capture may be truncated; the battery state is unknown", ctrl.ID))
@@ -136,6 +157,9 @@ func ParseStorcliText(data []byte) (*System, error) {
 					Expected: `"Controller = N" and "Status = ..." before the first section`, Got: t}
 			}
 			section = strings.TrimSuffix(t, " :")
+			if m := storcliDrvRe.FindStringSubmatch(section); m != nil && m[3] == "" {
+				inquiry = false
+			}
 			if sections["PD LIST"] {
 				afterPD[section] = true
 			}
@@ -166,6 +190,9 @@ func ParseStorcliText(data []byte) (*System, error) {
 		}
 		if !ok {
 			continue // legends and wrapped text
+		}
+		if key == "Inquiry Data" {
+			inquiry = true
 		}
 		if m := storcliCountRe.FindStringSubmatch(t); m != nil {
 			n, _ := atoi(m[2])
@@ -266,6 +293,14 @@ func ParseStorcliText(data []byte) (*System, error) {
 	return sys, nil
 }
 
+// Keys of the per-controller row counts beside the table names: drives in
+// "Drive /cX/eY/sZ" sections, and drives the Enclosure Information table
+// counts.
+const (
+	drvKey   = "drive sections"
+	encPDKey = "enclosure PD"
+)
+
 // textTable collects one dashed storcli table.
 type textTable struct {
 	section string
@@ -356,6 +391,14 @@ func (tb *textTable) finish(ctrl *Controller, listed map[string]int) error {
 		}
 		if tb.section == "PD LIST" {
 			listed["PD LIST"] += len(tb.rows)
+		} else {
+			listed[drvKey] += len(tb.rows)
+		}
+	case tb.section == "Enclosure Information":
+		for _, r := range tb.rows {
+			if n, ok := atoi(r["PD"]); ok {
+				listed[encPDKey] += n
+			}
 		}
 	case tb.section == "TOPOLOGY":
 		for _, r := range tb.rows {

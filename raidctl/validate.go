@@ -523,9 +523,19 @@ func (v *validator) health(n Node) {
 				"replace the failed member and let the array rebuild before relying on failover",
 				"logical drive is degraded (%s)", strOr(ld.State))
 		case ConditionRebuilding:
+			state := strOr(ld.State)
+			if ld.Progress != nil && !strings.Contains(state, "%") {
+				state += fmt.Sprintf(", %.0f%%", *ld.Progress)
+			}
+			if strings.Contains(strings.ToLower(state), "impacted") {
+				v.add(RuleDriveHealth, SeverityWarning, n.Label, ldSubject(ld),
+					"wait for the build/verify to finish (arcconf GETSTATUS shows its progress) before a planned failover",
+					"logical drive is being built or verified (%s)", state)
+				break
+			}
 			v.add(RuleDriveHealth, SeverityWarning, n.Label, ldSubject(ld),
 				"wait for the rebuild to finish before a planned failover",
-				"logical drive is rebuilding (%s)", strOr(ld.State))
+				"logical drive is rebuilding (%s)", state)
 		case ConditionFailed:
 			v.add(RuleDriveHealth, SeverityError, n.Label, ldSubject(ld),
 				"restore the logical drive from its members or backup; it cannot serve data",

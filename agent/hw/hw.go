@@ -122,9 +122,9 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 
 // RAIDSource maps the configuration to a raidctl Source.
 func RAIDSource(c agent.RAIDConfig) (raidctl.Source, error) {
-	tool := raidctl.Tool(c.Tool)
-	if c.Tool == "md" {
-		tool = raidctl.ToolMdadm
+	tool, ok := raidctl.ConfigTool(c.Tool)
+	if !ok {
+		return nil, fmt.Errorf("raid tool %q: want one of %v", c.Tool, raidctl.ConfigToolNames())
 	}
 	if c.File != "" {
 		if c.Tool == "md" {

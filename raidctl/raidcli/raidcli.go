@@ -91,6 +91,8 @@ Tools (--vendor, alias --tool):
                 lines are read provisionally, see the warnings)
   mdadm         mdadm --detail on every array in /proc/mdstat
   mdstat        /proc/mdstat
+  sas2ircu      sas2ircu|sas3ircu <n> DISPLAY   (LSI Integrated RAID)
+  ssacli        ssacli|hpssacli ctrl all show config detail   (HPE Smart Array)
   sysfs-md      /sys/block/md*/md   (live only)
 A saved file's tool is detected from its content unless --vendor is given.
 
@@ -447,6 +449,8 @@ func location(pd raidctl.PhysicalDrive) string {
 	switch {
 	case pd.Device != nil:
 		return *pd.Device
+	case pd.Location != nil:
+		return *pd.Location
 	case pd.Enclosure != nil || pd.Slot != nil:
 		return "enclosure " + num(pd.Enclosure) + " slot " + num(pd.Slot)
 	case pd.Channel != nil || pd.Target != nil:
