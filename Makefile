@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance clean
+.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance matrix clean
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -18,7 +18,7 @@ deps: ## install apt packages and Go modules the tests need (idempotent)
 	@./tools/deps.sh
 
 test: deps ## deps, then every test with the race detector
-	$(GO) test -race ./...
+	$(GO) test -race -timeout 30m ./...
 
 bench: deps ## the benchmarks whose figures the issues ask for, with a summary
 	@./tools/bench.sh
@@ -39,8 +39,11 @@ demo: deps ## the two-node rig on this machine: both agents, hwcheck, a cable pu
 cluster: deps ## a real two-node Pacemaker cluster with hakit underneath: shown working, then torn down (CLUSTERFLAGS=--hold keeps it up)
 	$(GO) run ./tools/cluster $(CLUSTERFLAGS)
 
-acceptance: deps ## the install guide's five acceptance tests on that cluster, each with its figure
-	@set -o pipefail; $(GO) test -count=1 -v -timeout 20m -run 'TestAcceptance$$' ./acceptance/ | tee /tmp/hakit-acceptance.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|FIGURE|_test.go'
+acceptance: deps ## the install guide's five acceptance tests and the partition matrix (3 symmetric splits) on that cluster, each with its figure
+	@set -o pipefail; $(GO) test -count=1 -v -timeout 40m -run 'TestAcceptance$$|TestPartitionMatrix$$' ./acceptance/ | tee /tmp/hakit-acceptance.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|FIGURE|MATRIX|SPLIT|_test.go'
+
+matrix: deps ## the partition matrix with the full 100 rounds of the symmetric split (about an hour)
+	@set -o pipefail; HAKIT_SPLIT_ROUNDS=100 $(GO) test -count=1 -v -timeout 3h -run 'TestPartitionMatrix$$' ./acceptance/ | tee /tmp/hakit-matrix.log | grep -E '^(--- |ok|FAIL|PASS)|MATRIX|SPLIT|_test.go'
 
 lab: deps ## boot two QEMU nodes (real kernel drivers) and run the acceptance scenarios
 	$(GO) run ./tools/lab/cmd/lab $(LABFLAGS)
