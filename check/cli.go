@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/exitcode"
 )
 
 // ErrUsage wraps command-line mistakes.
@@ -31,15 +32,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	verbose := fs.Bool("v", false, "log what the probes do")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, SCSI-2 and\npersistent reservation tests (with --pr-test), RAID pair settings. Each check says pass,\nwarn, fail or skip, what it measured, and how to fix it.\n\nFlags:\n")
+	help := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, SCSI-2 and\npersistent reservation tests (with --pr-test), RAID pair settings. Each check says pass,\nwarn, fail or skip, what it measured, and how to fix it.\n\nExamples:\n  hwcheck --config /etc/hakit/hwagent.yaml\n  hwcheck --config /etc/hakit/hwagent.yaml --pr-test --junit report.xml\n  hwcheck --inventory --json\n\nFlags:\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		fmt.Fprintf(w, "\n%s", exitcode.Help("hwcheck"))
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			help(stdout)
+			return exitcode.OK
 		}
-		return 2
+		fmt.Fprintln(stderr, "hwcheck: run \"hwcheck --help\" for the flags")
+		return exitcode.Usage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hwcheck: unexpected argument %q\n", fs.Arg(0))

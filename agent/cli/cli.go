@@ -20,6 +20,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
 	"github.com/hakit/hakit/sbd/sbdcli"
@@ -83,7 +84,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "run":
-		return cmdRun(ctx, rest, stderr)
+		return cmdRun(ctx, rest, stdout, stderr)
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "raid-tool":
@@ -110,35 +111,55 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, cmd)
 }
 
-func newFlags(name, args string, stderr io.Writer, help string) *flag.FlagSet {
+// flags is one subcommand's flag set and its help: --help prints the
+// help to stdout (exit 0); a mistake prints only the error (exit 2).
+type flags struct {
+	*flag.FlagSet
+	name, args, help string
+	stdout           io.Writer
+}
+
+func newFlags(name, args string, stdout io.Writer, help string) *flags {
 	fs := flag.NewFlagSet("hwagent "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hwagent %s [flags]%s\n\n%s\n\nFlags:\n", name, args, help)
-		fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flags{FlagSet: fs, name: name, args: args, help: help, stdout: stdout}
+}
+
+// Help writes the command's help: usage line, description, examples,
+// its own flags and its exit statuses.
+func (f *flags) Help(w io.Writer) {
+	fmt.Fprintf(w, "Usage: hwagent %s [flags]%s\n\n%s\n", f.name, f.args, f.help)
+	if ex := examples[f.name]; ex != "" {
+		fmt.Fprintf(w, "\nExamples:\n%s", ex)
 	}
-	return fs
+	fmt.Fprint(w, "\nFlags:\n")
+	f.SetOutput(w)
+	f.PrintDefaults()
+	f.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent "+f.name))
 }
 
 // parse parses args with flags before, between or after the positional
 // arguments (`hwagent fence node-a --config X`), as the field commands do
-// (cliflag.ParseInterleaved); fs.Args() is then the positional arguments
-// in order.
-func parse(fs *flag.FlagSet, args []string) error {
-	pos, err := cliflag.ParseInterleaved(fs, args)
+// (cliflag.ParseInterleaved); Args() is then the positional arguments in
+// order. --help prints the help to stdout and returns flag.ErrHelp.
+func (f *flags) parse(args []string) error {
+	pos, err := cliflag.ParseInterleaved(f.FlagSet, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			f.Help(f.stdout)
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return fmt.Errorf("%w: %s: %w (run \"hwagent %s --help\")", ErrUsage, f.name, err, f.name)
 	}
-	return fs.Parse(append([]string{"--"}, pos...))
+	return f.Parse(append([]string{"--"}, pos...))
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check-config", "", stderr, "Parses and validates the configuration (strict: unknown keys are errors).")
+	fs := newFlags("check-config", "", stdout, "Parses and validates the configuration (strict: unknown keys are errors).")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	cfg, err := agent.LoadConfig(*path)
@@ -154,11 +175,11 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 
 // cmdRun is the daemon. Everything that can fail does so before the agent
 // starts: a bad configuration, a missing key file, a second agent.
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("run", "", stderr, "Runs this node's agent until SIGTERM. Registrations and reservations are kept on exit.")
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "", stdout, "Runs this node's agent until SIGTERM. Registrations and reservations are kept on exit.")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	cfg, err := agent.LoadConfig(*path)
@@ -231,7 +252,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if cmd == "fence" {
 		extra = " NODE"
 	}
-	fs := newFlags(cmd, extra, stderr, clientHelp[cmd])
+	fs := newFlags(cmd, extra, stdout, clientHelp[cmd])
 	var f clientFlags
 	fs.StringVar(&f.socket, "socket", "", "agent API socket (default: from --config, else "+agent.DefaultSocket+")")
 	fs.StringVar(&f.config, "config", "", "configuration file to take the socket from")
@@ -240,11 +261,10 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if cmd == "events" {
 		fs.Int64Var(&f.since, "since", -1, "replay the kept events numbered after this first (0: all kept); default only new ones")
 	}
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if (cmd == "fence") != (fs.NArg() == 1) || fs.NArg() > 1 {
-		fs.Usage()
 		return fmt.Errorf("%w: %s takes %d argument(s)", ErrUsage, cmd, len(strings.Fields(extra)))
 	}
 	sock := f.socket
@@ -272,6 +292,17 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	defer cancel()
 	var v any
 	var err error
+	// release says "nothing released" when this node held no disk's
+	// reservation before it, rather than "done".
+	heldBefore := true
+	if cmd == "release" {
+		if before, err := c.Disks(ctx); err == nil {
+			heldBefore = false
+			for _, d := range before {
+				heldBefore = heldBefore || d.Owner
+			}
+		}
+	}
 	switch cmd {
 	case "status":
 		v, err = c.Status(ctx)
@@ -302,7 +333,11 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	case []agent.DiskStatus:
 		writeDisks(stdout, x)
 	case agent.ActionResult:
-		fmt.Fprintf(stdout, "%s: done\n", x.Action)
+		if heldBefore {
+			fmt.Fprintf(stdout, "%s: done\n", x.Action)
+		} else {
+			fmt.Fprintf(stdout, "%s: nothing released: this node held no reservation\n", x.Action)
+		}
 		writeDisks(stdout, x.Disks)
 	case json.RawMessage:
 		writeRaw(stdout, "", x)
@@ -394,27 +429,48 @@ func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
 	}
 }
 
-// Main runs Run with the process's arguments and exits: 0, 2 for usage,
-// 1 otherwise.
-func Main(ctx context.Context) {
-	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+// ExitCode is the exit status of Run's error, as internal/exitcode's
+// table documents it: a command's own code (disk, sbd, raid-tool
+// validate), 2 for usage errors in every subcommand, 3 for a peer not
+// heard or not reachable and for an agent that cannot be reached, 1
+// otherwise.
+func ExitCode(err error) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		fmt.Fprintln(os.Stderr, "hwagent:", ee.Err)
-		os.Exit(ee.Code)
+		return ee.Code
 	}
-	if code, ok := raidcli.ExitCode(err); ok && err != nil {
-		fmt.Fprintln(os.Stderr, "hwagent:", err)
-		os.Exit(code)
+	if code, ok := raidcli.ExitCode(err); ok {
+		return code
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+		return exitcode.OK
+	case errors.Is(err, ErrUsage), errors.Is(err, hbcli.ErrUsage), errors.Is(err, niccli.ErrUsage):
+		return exitcode.Usage
+	case errors.Is(err, hbcli.ErrPeerNotHeard), errors.Is(err, hbcli.ErrCableLoss):
+		return exitcode.HBNoPeer
+	case errors.Is(err, niccli.ErrNotReachable):
+		return exitcode.NICNoPeer
+	case errors.Is(err, agent.ErrUnreachable):
+		return exitcode.Unreachable
+	}
+	return exitcode.Failure
+}
+
+// Main runs Run with the process's arguments and exits with ExitCode.
+func Main(ctx context.Context) {
+	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := ExitCode(err)
+	switch {
+	case code == 0:
 	case errors.Is(err, ErrUsage):
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
 	default:
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
 		fmt.Fprintln(os.Stderr, "hwagent:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }

@@ -97,6 +97,9 @@ func TestClientCommands(t *testing.T) {
 		{"fence needs a node", []string{"fence", "--socket", sock}, nil, "takes 1 argument"},
 		{"fence two nodes", []string{"fence", "--socket", sock, "b", "a"}, nil, "takes 1 argument"},
 		{"fence peer, flags after the node", []string{"fence", "b", "--socket", sock}, []string{"fence: done", "peer         key 0x700000002 registered=no"}, ""},
+		{"acquire again", []string{"acquire", "--socket", sock}, []string{"acquire: done"}, ""},
+		{"release held", []string{"release", "--socket", sock}, []string{"release: done", "owner=no"}, ""},
+		{"release not held", []string{"release", "--socket", sock}, []string{"release: nothing released: this node held no reservation"}, ""},
 		{"release", []string{"release", "--socket", sock, "--json"}, []string{`"action": "release"`}, ""},
 		{"no agent", []string{"status", "--socket", filepath.Join(t.TempDir(), "none.sock")}, nil, "not reachable"},
 		{"bad flag", []string{"status", "--colour"}, nil, "flag provided but not defined"},
@@ -153,8 +156,8 @@ func TestUsageAndConfig(t *testing.T) {
 	if _, _, err := run(); !errors.Is(err, ErrUsage) {
 		t.Errorf("no command: %v", err)
 	}
-	if _, errb, err := run("status", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errb, "Usage: hwagent status") {
-		t.Errorf("status --help: %v %q", err, errb)
+	if out, _, err := run("status", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "Usage: hwagent status") || !strings.Contains(out, "Examples:") || !strings.Contains(out, "Exit status:") {
+		t.Errorf("status --help: %v %q", err, out)
 	}
 	if out, _, err := run("check-config", "--config", "../../dist/hwagent.yaml"); err != nil || !strings.Contains(out, "ok: node node-a") {
 		t.Errorf("check-config: %v %q", err, out)

@@ -205,7 +205,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	return r.watch(ctx, d, *name, *once, stdout)
 }
 
-// ExitCode: 0 success, 1 usage, 3 a poison pill received by watch, 4 the
+// ExitCode: 0 success, 2 usage (as every hakit command), 3 a poison pill received by watch, 4 the
 // device is not an SBD device, 99 other errors.
 func ExitCode(err error) int {
 	var ue *UsageError
@@ -214,7 +214,7 @@ func ExitCode(err error) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		return 1
+		return 2
 	case errors.As(err, &pe):
 		return 3
 	case errors.Is(err, sbd.ErrNoHeader):

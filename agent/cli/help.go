@@ -1,0 +1,18 @@
+package cli
+
+// examples are the EXAMPLES section of each hwagent subcommand's help.
+var examples = map[string]string{
+	"run":          "  hwagent run --config /etc/hakit/hwagent.yaml\n  hwagent run --config /etc/hakit/hwagent.yaml -v    # debug log\n",
+	"check-config": "  hwagent check-config --config /etc/hakit/hwagent.yaml\n",
+	"status":       "  hwagent status\n  hwagent status --config /etc/hakit/hwagent.yaml --json\n",
+	"events":       "  hwagent events\n  hwagent events --since 0    # replay the kept events first\n",
+	"heartbeat":    "  hwagent heartbeat\n  hwagent heartbeat --json\n",
+	"nics":         "  hwagent nics\n",
+	"disks":        "  hwagent disks\n  hwagent disks --json\n",
+	"raid":         "  hwagent raid\n",
+	"register":     "  hwagent register\n",
+	"acquire":      "  hwagent register && hwagent acquire\n",
+	"release":      "  hwagent release\n",
+	"unfence":      "  hwagent unfence\n",
+	"fence":        "  hwagent fence node-b\n  hwagent fence node-b --timeout 60s\n",
+}
