@@ -156,10 +156,21 @@ func (f *flags) parse(args []string) error {
 	return f.Parse(append([]string{"--"}, pos...))
 }
 
+// noArgs refuses positional arguments to a command that takes none.
+func (f *flags) noArgs() error {
+	if f.NArg() > 0 {
+		return fmt.Errorf("%w: %s takes no argument, got %q (run \"hwagent %s --help\")", ErrUsage, f.name, f.Args(), f.name)
+	}
+	return nil
+}
+
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check-config", "", stdout, "Parses and validates the configuration (strict: unknown keys are errors).")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := fs.noArgs(); err != nil {
 		return err
 	}
 	cfg, err := agent.LoadConfig(*path)
@@ -180,6 +191,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := fs.noArgs(); err != nil {
 		return err
 	}
 	cfg, err := agent.LoadConfig(*path)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/nic"
 )
 
@@ -113,12 +114,16 @@ func (f *flags) usage(w io.Writer) {
 // parse parses args; done is true when --help was asked (and answered on
 // stdout).
 func (f *flags) parse(args []string, stdout, stderr io.Writer, nargs func(int) bool) (done bool, err error) {
-	if err := f.fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(f.fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			f.usage(stdout)
 			return true, nil
 		}
 		f.usage(stderr)
+		return false, fmt.Errorf("nic %s: %w: %w", f.fs.Name(), ErrUsage, err)
+	}
+	if err := f.fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return false, fmt.Errorf("nic %s: %w: %w", f.fs.Name(), ErrUsage, err)
 	}
 	if !nargs(f.fs.NArg()) {

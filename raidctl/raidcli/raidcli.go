@@ -104,7 +104,7 @@ Run "raid show --help" or "raid validate --help" for the flags.
 func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("raid: missing command (show or validate)")
+		return fmt.Errorf("%w: raid: missing command (show or validate)", ErrUsage)
 	}
 	switch args[0] {
 	case "show":
@@ -116,7 +116,7 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("raid: unknown command %q (want show or validate)", args[0])
+	return fmt.Errorf("%w: raid: unknown command %q (want show or validate)", ErrUsage, args[0])
 }
 
 // sourceFlags select one node's input.

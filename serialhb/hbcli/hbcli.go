@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -101,14 +102,15 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 
 // parse parses args; errHelp tells the caller to return nil.
 func (c *common) parse(args []string) (help bool, err error) {
-	if err := c.fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(c.fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
 		return false, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	if c.fs.NArg() > 0 {
-		return false, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, c.fs.Args())
+	if len(pos) > 0 {
+		return false, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, pos)
 	}
 	return false, nil
 }

@@ -1,0 +1,227 @@
+package cmd_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hakit/hakit/internal/exitcode"
+)
+
+// needsHardware are the documented codes this test cannot provoke on a
+// machine without a shared disk, a peer or Pacemaker, and why.
+var needsHardware = map[string]map[int]string{
+	"hwagent disk": {
+		2:  "not ready or not registered: a SCSI device answering",
+		5:  "a SCSI device refusing a command",
+		6:  "a SCSI device reporting a unit attention",
+		24: "a reservation held by another node",
+		67: "a SCSI device that does not answer in time",
+		99: "a SCSI device failing otherwise",
+	},
+	"hwagent nic":   {1: "an interface whose facts cannot be read (a missing one is a usage of status)"},
+	"hwagent run":   {},
+	"fence_hwagent": {2: "a fenced node on a shared disk"},
+	"hakit-disk, hakit-health": {
+		1: "a fenced node on a shared disk",
+		4: "a non-root user without the API group",
+		5: "a missing tool (attrd_updater)",
+	},
+}
+
+// buildAll builds every main under cmd/ into dir.
+func buildAll(t *testing.T, dir string) {
+	t.Helper()
+	if out, err := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./...").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// openPTY returns a pseudo-terminal's master and the path of its slave: a
+// serial port on which no peer ever answers.
+func openPTY(t *testing.T) string {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("/dev/pts/%d", n)
+}
+
+// Every command's documented exit codes (internal/exitcode), provoked on
+// the built binaries as a script would see them; every documented code is
+// either provoked here or listed in needsHardware, and no command exits
+// with a code its row does not document.
+func TestExitCodesOfBuiltBinaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every binary")
+	}
+	bin := t.TempDir()
+	buildAll(t, bin)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "a.sock")
+	cfg := filepath.Join(dir, "a.yaml")
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("a.yaml", fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\napi: {socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, "state")), 0o644)
+	bad := write("bad.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nnic: {interface: eth1}\n", 0o644)
+	key := write("hb.key", "0123456789abcdef0123456789abcdef\n", 0o600)
+	sbdImg := write("sbd.img", "", 0o600)
+	if err := os.Truncate(sbdImg, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	zero := write("zero.img", "", 0o600)
+	if err := os.Truncate(zero, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	fx := "../fixtures/raid/"
+	pty := openPTY(t)
+
+	// The agent of node a with no hardware: run exits 0 on SIGTERM.
+	agentCmd := exec.Command(filepath.Join(bin, "hwagent"), "run", "--config", cfg)
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		} else if i > 300 {
+			agentCmd.Process.Kill()
+			t.Fatalf("agent did not start: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	type tc struct {
+		row  string // the command's name in the table
+		args []string
+		code int
+	}
+	hw := func(args ...string) []string { return append([]string{"hwagent"}, args...) }
+	cases := []tc{
+		{"hwagent", hw("--help"), 0},
+		{"hwagent", hw(), 2},
+		{"hwagent", hw("frobnicate"), 2},
+		{"hwagent run", hw("run", "--config", "/nonexistent/hwagent.yaml"), 1},
+		{"hwagent run", hw("run", "--config", bad), 1},
+		{"hwagent run", hw("run", "--colour"), 2},
+		{"hwagent run", hw("run", "extra"), 2},
+		{"hwagent check-config", hw("check-config", "--config", cfg), 0},
+		{"hwagent check-config", hw("check-config", "--config", bad), 1},
+		{"hwagent check-config", hw("check-config", "--config", "/nonexistent/hwagent.yaml"), 1},
+		{"hwagent check-config", hw("check-config", "--colour"), 2},
+		{"hwagent status", hw("status", "--socket", sock), 0},
+		{"hwagent status", hw("status", "--help"), 0},
+		{"hwagent status", hw("status", "--socket", filepath.Join(dir, "none.sock")), 3},
+		{"hwagent status", hw("status", "--config", "/nonexistent/hwagent.yaml"), 1},
+		{"hwagent status", hw("status", "extra"), 2},
+		{"hwagent disks", hw("disks", "--colour"), 2},
+		{"hwagent release", hw("release", "--socket", sock), 1}, // no shared disk configured: the agent refuses
+		{"hwagent fence", hw("fence", "nobody", "--socket", sock), 1},
+		{"hwagent fence", hw("fence", "--socket", sock), 2},
+		{"hwagent events", hw("events", "--socket", filepath.Join(dir, "none.sock")), 3},
+		{"hwagent disk", hw("disk", "--help"), 0},
+		{"hwagent disk", hw("disk", "no-such-command"), 1},
+		{"hwagent disk", hw("disk", "keys"), 1},
+		{"hwagent disk", hw("disk", "keys", "/nonexistent/sg9"), 15},
+		{"hwagent hb", hw("hb", "ports"), 0},
+		{"hwagent hb", hw("hb", "status", "--port", pty, "--key-file", filepath.Join(dir, "none.key")), 1},
+		{"hwagent hb", hw("hb"), 2},
+		{"hwagent hb", hw("hb", "status", "--colour"), 2},
+		{"hwagent hb", hw("hb", "status", "--port", pty, "--key-file", key, "--wait", "300ms"), 3},
+		{"hwagent hb", hw("hb", "cabletest", "--port", pty, "--key-file", key, "--count", "3", "--interval", "10ms", "--timeout", "200ms"), 3},
+		{"hwagent nic", hw("nic", "status", "lo"), 0},
+		{"hwagent nic", hw("nic"), 2},
+		{"hwagent nic", hw("nic", "probe", "192.0.2.1"), 2},
+		{"hwagent nic", hw("nic", "probe", "192.0.2.1", "--iface", "lo", "--count", "1"), 3},
+		{"hwagent raid-tool", hw("raid-tool", "show", "--vendor", "ipssend", "--file", fx+"ipssend/synthetic__getconfig-1-AL-cluster-A.txt"), 0},
+		{"hwagent raid-tool", hw("raid-tool", "validate", "--file-a", fx+"nonexistent.txt", "--file-b", fx+"ipssend/synthetic__getconfig-1-AL-cluster-B.txt"), 1},
+		{"hwagent raid-tool", hw("raid-tool"), 2},
+		{"hwagent raid-tool", hw("raid-tool", "validate", "--vendor", "arcconf", "--file-a", fx+"arcconf/check_raid__arcconf__86__arcconf-getconfig.out", "--file-b", fx+"arcconf/check_raid__arcconf__86__arcconf-getconfig.out"), 3},
+		{"hwagent raid-tool", hw("raid-tool", "validate", "--file-a", fx+"ipssend/synthetic__getconfig-1-AL-cluster-A.txt", "--file-b", fx+"ipssend/synthetic__getconfig-1-AL-cluster-B.txt"), 4},
+		{"hwagent sbd", hw("sbd", "-d", sbdImg, "-1", "1", "-2", "1", "-4", "1", "create"), 0},
+		{"hwagent sbd", hw("sbd", "-d", sbdImg, "-n", "a", "allocate", "b"), 0},
+		{"hwagent sbd", hw("sbd", "-d", sbdImg, "-n", "a", "message", "b", "reset"), 0},
+		{"hwagent sbd", hw("sbd", "-d", sbdImg, "-n", "b", "watch"), 3},
+		{"hwagent sbd", hw("sbd"), 2},
+		{"hwagent sbd", hw("sbd", "-d", zero, "dump"), 4},
+		{"hwagent sbd", hw("sbd", "-d", "/nonexistent/sbd", "dump"), 99},
+		{"hwcheck", []string{"hwcheck", "--config", cfg}, 0},
+		{"hwcheck", []string{"hwcheck", "--help"}, 0},
+		{"hwcheck", []string{"hwcheck", "--config", cfg, "--socket", filepath.Join(dir, "none.sock")}, 1},
+		{"hwcheck", []string{"hwcheck", "--colour"}, 2},
+		{"hwcheck", []string{"hwcheck", "--config", bad}, 2},
+		{"fence_hwagent", []string{"fence_hwagent", "-o", "metadata"}, 0},
+		{"fence_hwagent", []string{"fence_hwagent", "--colour"}, 1},
+		{"hakit-disk", []string{"hakit-disk", "meta-data"}, 0},
+		{"hakit-disk", []string{"hakit-disk"}, 2},
+		{"hakit-disk", []string{"hakit-disk", "frobnicate"}, 3},
+		{"hakit-disk", []string{"hakit-disk", "monitor"}, 6},
+		{"hakit-health", []string{"hakit-health", "monitor"}, 7},
+	}
+	covered := map[string]map[int]bool{}
+	for _, c := range cases {
+		row, ok := exitcode.For(c.row)
+		if !ok {
+			t.Errorf("%s: no row in the exit code table", c.row)
+			continue
+		}
+		documented := false
+		for _, k := range row.Codes {
+			documented = documented || k.Code == c.code
+		}
+		if !documented {
+			t.Errorf("%s: the case expects %d, which its row does not document", strings.Join(c.args, " "), c.code)
+		}
+		cmd := exec.Command(filepath.Join(bin, c.args[0]), c.args[1:]...)
+		cmd.Env = os.Environ()
+		if c.row == "hakit-disk" || c.row == "hakit-health" {
+			cmd.Env = append(cmd.Env, "OCF_RESKEY_config="+cfg, "OCF_RESKEY_socket="+sock)
+		}
+		out, _ := cmd.CombinedOutput()
+		if got := cmd.ProcessState.ExitCode(); got != c.code {
+			t.Errorf("%s: exit %d, want %d\n%s", strings.Join(c.args, " "), got, c.code, out)
+		}
+		if covered[row.Name] == nil {
+			covered[row.Name] = map[int]bool{}
+		}
+		covered[row.Name][c.code] = true
+	}
+
+	if err := agentCmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	agentCmd.Wait()
+	if got := agentCmd.ProcessState.ExitCode(); got != 0 {
+		t.Errorf("hwagent run after SIGTERM: exit %d, want 0", got)
+	}
+	covered["hwagent run"][0] = true
+
+	for _, row := range exitcode.Table() {
+		for _, k := range row.Codes {
+			if !covered[row.Name][k.Code] && needsHardware[row.Name][k.Code] == "" {
+				t.Errorf("%s: exit %d (%s) is documented but neither provoked nor listed as needing hardware", row.Name, k.Code, k.Meaning)
+			}
+		}
+	}
+}
