@@ -85,6 +85,7 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 	}
 	write("a.yaml", fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\napi: {socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, "state")), 0o644)
 	bad := write("bad.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nnic: {interface: eth1}\n", 0o644)
+	missing := write("missing.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nserial: {port: /nonexistent/ttyS1, key_file: /nonexistent/hb.key}\n", 0o644)
 	key := write("hb.key", "0123456789abcdef0123456789abcdef\n", 0o600)
 	sbdImg := write("sbd.img", "", 0o600)
 	if err := os.Truncate(sbdImg, 4<<20); err != nil {
@@ -129,6 +130,8 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 		{"hwagent check-config", hw("check-config", "--config", cfg), 0},
 		{"hwagent check-config", hw("check-config", "--config", bad), 1},
 		{"hwagent check-config", hw("check-config", "--config", "/nonexistent/hwagent.yaml"), 1},
+		{"hwagent check-config", hw("check-config", "--config", missing), 1},
+		{"hwagent check-config", hw("check-config", "--parse-only", "--config", missing), 0},
 		{"hwagent check-config", hw("check-config", "--colour"), 2},
 		{"hwagent status", hw("status", "--socket", sock), 0},
 		{"hwagent status", hw("status", "--help"), 0},

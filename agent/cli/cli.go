@@ -108,7 +108,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q", ErrUsage, cmd)
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, cliflag.DidYouMean(cmd, commandNames()))
 }
 
 // flags is one subcommand's flag set and its help: --help prints the
@@ -165,8 +165,9 @@ func (f *flags) noArgs() error {
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check-config", "", stdout, "Parses and validates the configuration (strict: unknown keys are errors).")
+	fs := newFlags("check-config", "", stdout, "Parses and validates the configuration (strict: unknown keys are errors, with the\nnearest known key), then checks that the files, devices and folders it names exist\non this machine (serial port, key and secret files, /dev disks, RAID capture file,\nSBD device, watchdog, the peer socket's folder).")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
+	parseOnly := fs.Bool("parse-only", false, "only parse and validate; do not check the paths (a configuration written for another machine)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -179,6 +180,14 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", *path, w)
+	}
+	if !*parseOnly {
+		if probs := cfg.PathProblems(); len(probs) > 0 {
+			for _, p := range probs {
+				fmt.Fprintf(stderr, "%s: %s\n", *path, p)
+			}
+			return fmt.Errorf("%s: %d path(s) named in the configuration missing (fix them, or --parse-only for a configuration of another machine)", *path, len(probs))
+		}
 	}
 	fmt.Fprintf(stdout, "%s: ok: node %s (id %d), peer %s (id %d), cluster %d, %d disk(s), socket %s\n", *path, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID, cfg.Cluster.ID, len(cfg.Disks), cfg.API.Socket)
 	return nil

@@ -1,9 +1,11 @@
 package cli
 
+import "github.com/hakit/hakit/internal/exitcode"
+
 // examples are the EXAMPLES section of each hwagent subcommand's help.
 var examples = map[string]string{
 	"run":          "  hwagent run --config /etc/hakit/hwagent.yaml\n  hwagent run --config /etc/hakit/hwagent.yaml -v    # debug log\n",
-	"check-config": "  hwagent check-config --config /etc/hakit/hwagent.yaml\n",
+	"check-config": "  hwagent check-config --config /etc/hakit/hwagent.yaml\n  hwagent check-config --parse-only --config node-b.yaml    # written for the other node\n",
 	"status":       "  hwagent status\n  hwagent status --config /etc/hakit/hwagent.yaml --json\n",
 	"events":       "  hwagent events\n  hwagent events --since 0    # replay the kept events first\n",
 	"heartbeat":    "  hwagent heartbeat\n  hwagent heartbeat --json\n",
@@ -15,4 +17,9 @@ var examples = map[string]string{
 	"release":      "  hwagent release\n",
 	"unfence":      "  hwagent unfence\n",
 	"fence":        "  hwagent fence node-b\n  hwagent fence node-b --timeout 60s\n",
+}
+
+// commandNames are hwagent's subcommands, for "did you mean".
+func commandNames() []string {
+	return append([]string{"run", "check-config", "raid-tool", "hb", "disk", "nic", "sbd", "help"}, exitcode.ClientCommands()...)
 }

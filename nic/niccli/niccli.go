@@ -73,7 +73,7 @@ func (c Command) Run(ctx context.Context, args []string, stdout, stderr io.Write
 	run, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("nic: %w: unknown command %q", ErrUsage, args[0])
+		return fmt.Errorf("nic: %w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"status", "watch", "probe", "inventory"}))
 	}
 	return run(ctx, args[1:], stdout, stderr)
 }

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/raidctl"
 )
 
@@ -116,7 +117,7 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: raid: unknown command %q (want show or validate)", ErrUsage, args[0])
+	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"show", "validate"}))
 }
 
 // sourceFlags select one node's input.

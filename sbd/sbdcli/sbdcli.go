@@ -89,7 +89,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	want := map[string]int{"create": 1, "dump": 1, "list": 1, "allocate": 2, "message": 3, "watch": 1}
 	n, ok := want[pos[0]]
 	if !ok {
-		return usagef("sbd: unknown command %q", pos[0])
+		return usagef("sbd: unknown command %q%s", pos[0], cliflag.DidYouMean(pos[0], []string{"create", "dump", "list", "allocate", "message", "watch"}))
 	}
 	if len(pos) != n {
 		return usagef("sbd: %s wants %d argument(s), got %d", pos[0], n-1, len(pos)-1)

@@ -304,7 +304,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	if cmd == nil {
-		return usagef("unknown command %q (run \"disk --help\" for the list)", args[0])
+		names := make([]string, len(cmds))
+		for i, c := range cmds {
+			names[i] = c.name
+		}
+		return usagef("unknown command %q%s (run \"disk --help\" for the list)", args[0], cliflag.DidYouMean(args[0], names))
 	}
 	o := &options{}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)

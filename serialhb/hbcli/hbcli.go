@@ -61,7 +61,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPorts(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"run", "status", "cabletest", "ports"}))
 }
 
 // common holds the flags shared by the commands that open a port.
