@@ -12,7 +12,7 @@ help: ## this list
 
 build: ## build every package and the commands into bin/
 	$(GO) build ./...
-	$(GO) build -o bin/ ./cmd/... ./tools/demo
+	$(GO) build -ldflags "-X github.com/hakit/hakit/internal/version.linked=$$(git rev-parse HEAD 2>/dev/null)" -o bin/ ./cmd/... ./tools/demo
 
 deps: ## install apt packages and Go modules the tests need (idempotent)
 	@./tools/deps.sh

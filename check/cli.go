@@ -11,6 +11,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/version"
 )
 
 // ErrUsage wraps command-line mistakes.
@@ -32,6 +33,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	verbose := fs.Bool("v", false, "log what the probes do")
+	showVersion := fs.Bool("version", false, "print the build's commit and exit")
 	help := func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, SCSI-2 and\npersistent reservation tests (with --pr-test), RAID pair settings. Each check says pass,\nwarn, fail or skip, what it measured, and how to fix it.\n\nExamples:\n  hwcheck --config /etc/hakit/hwagent.yaml\n  hwcheck --config /etc/hakit/hwagent.yaml --pr-test --junit report.xml\n  hwcheck --inventory --json\n\nFlags:\n")
 		fs.SetOutput(w)
@@ -47,6 +49,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "hwcheck: run \"hwcheck --help\" for the flags")
 		return exitcode.Usage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.String("hwcheck"))
+		return exitcode.OK
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hwcheck: unexpected argument %q\n", fs.Arg(0))

@@ -228,3 +228,28 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 		}
 	}
 }
+
+// Every binary's --version names the commit it was built from.
+func TestVersionOfBuiltBinaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every binary")
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	rev := strings.TrimSpace(string(head))
+	bin := t.TempDir()
+	// As make build does: the commit given at link time, since a
+	// worktree or -buildvcs=false leaves vcs.revision out.
+	ld := "-X github.com/hakit/hakit/internal/version.linked=" + rev
+	if out, err := exec.Command("go", "build", "-ldflags", ld, "-o", bin+string(os.PathSeparator), "./...").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, b := range []string{"hwagent", "hwcheck", "fence_hwagent", "hakit-disk", "hakit-health"} {
+		out, err := exec.Command(filepath.Join(bin, b), "--version").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), b+" (hakit) commit "+rev) {
+			t.Errorf("%s --version: %v %q, want the commit %s", b, err, out, rev)
+		}
+	}
+}

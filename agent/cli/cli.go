@@ -21,6 +21,7 @@ import (
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/version"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
 	"github.com/hakit/hakit/sbd/sbdcli"
@@ -59,7 +60,8 @@ Field tools (no agent needed; stop the agent before using its serial port):
              message NODE test|reset|off|clear|exit|crashdump|watch
 
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
---config PATH, --json, --timeout DURATION. Every command takes --help.
+--config PATH, --json, --timeout DURATION. Every command takes --help;
+hwagent --version prints the build's commit. Exit statuses: docs/EXIT-CODES.md.
 `
 
 // ExitError is an error with the exit status its command documents (the
@@ -82,6 +84,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "-V", "-version", "--version", "version":
+		fmt.Fprintln(stdout, version.String("hwagent"))
 		return nil
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)

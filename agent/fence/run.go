@@ -14,6 +14,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/blockio"
+	"github.com/hakit/hakit/internal/version"
 )
 
 // Exit codes of the fence-agent API.
@@ -98,7 +99,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return ExitOK
 	case o.Version:
-		fmt.Fprintln(stdout, Version)
+		fmt.Fprintln(stdout, Version+", "+version.String("fence_hwagent"))
 		return ExitOK
 	case o.Action == "metadata":
 		if err := WriteMetadata(stdout); err != nil {
