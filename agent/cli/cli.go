@@ -21,6 +21,7 @@ import (
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/cliflag"
 	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/internal/version"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
@@ -310,7 +311,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if cmd == "events" {
 		return c.Events(ctx, f.since, func(e agent.Event) error {
 			if f.json {
-				return json.NewEncoder(stdout).Encode(e)
+				return jsonout.Line(stdout, e)
 			}
 			_, err := fmt.Fprintln(stdout, FormatEvent(e))
 			return err
@@ -351,9 +352,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if f.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return jsonout.Document(stdout, "disks", v)
 	}
 	switch x := v.(type) {
 	case agent.Status:

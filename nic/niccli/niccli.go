@@ -9,7 +9,6 @@ package niccli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/nic"
 )
 
@@ -135,9 +135,9 @@ func (f *flags) parse(args []string, stdout, stderr io.Writer, nargs func(int) b
 
 func exactly(n int) func(int) bool { return func(got int) bool { return got == n } }
 
+// printJSON writes one document (docs/JSON.md); a list is "nics".
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	return jsonout.Document(w, "nics", v)
 }
 
 func (c Command) status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -262,7 +262,7 @@ func (c Command) watch(ctx context.Context, args []string, stdout, stderr io.Wri
 
 func writeEvent(w io.Writer, asJSON bool, ev nic.Event) error {
 	if asJSON {
-		return printJSON(w, ev)
+		return jsonout.Line(w, ev)
 	}
 	var b strings.Builder
 	if !ev.Time.IsZero() {

@@ -6,7 +6,6 @@ package raidcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/raidctl"
 )
 
@@ -210,8 +210,7 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("raid show: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonEncoder{stdout}
 		return enc.Encode(sys)
 	}
 	printSystem(stdout, from, sys)
@@ -303,8 +302,7 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 	rep.NodeA = "A (" + froms[0] + ")"
 	rep.NodeB = "B (" + froms[1] + ")"
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonEncoder{stdout}
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
@@ -477,3 +475,8 @@ func printReport(w io.Writer, r raidctl.Report) {
 	}
 	fmt.Fprintf(w, "Result: %d errors, %d warnings, %d notes: %s\n", e, wn, i, verdict)
 }
+
+// jsonEncoder writes documents in the one --json form (docs/JSON.md).
+type jsonEncoder struct{ w io.Writer }
+
+func (e jsonEncoder) Encode(v any) error { return jsonout.Document(e.w, "items", v) }

@@ -5,7 +5,6 @@ package sbdcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hakit/hakit/blockio"
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/sbd"
 )
 
@@ -114,9 +114,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	d := &sbd.Disk{Sectors: s, Name: *dev, Sleep: r.Sleep}
 	emit := func(v any, text func()) error {
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			return jsonout.Document(stdout, "slots", v)
 		}
 		text()
 		return nil

@@ -4,7 +4,6 @@ package hbcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -166,9 +166,9 @@ func stop(r *serialhb.Runner) {
 	_ = r.Stop(ctx)
 }
 
+// printJSON writes one document (docs/JSON.md); a list is "ports".
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	return jsonout.Document(w, "ports", v)
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -196,7 +196,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		select {
 		case ev := <-events:
 			if c.json {
-				if err := printJSON(stdout, ev); err != nil {
+				if err := jsonout.Line(stdout, ev); err != nil {
 					return err
 				}
 			} else {
