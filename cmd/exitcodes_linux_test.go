@@ -36,6 +36,72 @@ var needsHardware = map[string]map[int]string{
 	},
 }
 
+// startAgent runs the built hwagent with cfg until the test stops it (or
+// ends), once its socket is there.
+func startAgent(t *testing.T, bin, cfg, sock string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "hwagent"), "run", "--config", cfg)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			return cmd
+		} else if i > 300 {
+			t.Fatalf("agent did not start: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// nodeConfig writes node a's configuration with no hardware into dir and
+// returns its path and the agent's socket.
+func nodeConfig(t *testing.T, dir string) (cfg, sock string) {
+	t.Helper()
+	sock = filepath.Join(dir, "a.sock")
+	cfg = filepath.Join(dir, "a.yaml")
+	y := fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\napi: {socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, "state"))
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, sock
+}
+
+// builtNode builds every binary into bin and writes node a's
+// configuration into dir (skipped with -short).
+func builtNode(t *testing.T) (bin, dir, cfg, sock string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds every binary")
+	}
+	bin, dir = t.TempDir(), t.TempDir()
+	buildAll(t, bin)
+	cfg, sock = nodeConfig(t, dir)
+	return bin, dir, cfg, sock
+}
+
+// writeFile writes content into dir/name, then extends it to size bytes
+// when size is larger.
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode, size int64) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if size > int64(len(content)) {
+		if err := os.Truncate(p, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
 // buildAll builds every main under cmd/ into dir.
 func buildAll(t *testing.T, dir string) {
 	t.Helper()
@@ -68,50 +134,18 @@ func openPTY(t *testing.T) string {
 // either provoked here or listed in needsHardware, and no command exits
 // with a code its row does not document.
 func TestExitCodesOfBuiltBinaries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds every binary")
-	}
-	bin := t.TempDir()
-	buildAll(t, bin)
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "a.sock")
-	cfg := filepath.Join(dir, "a.yaml")
-	write := func(name, content string, mode os.FileMode) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("a.yaml", fmt.Sprintf("node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\napi: {socket: %s}\nstate_dir: %s\n", sock, filepath.Join(dir, "state")), 0o644)
+	bin, dir, cfg, sock := builtNode(t)
+	write := func(name, content string, mode os.FileMode) string { return writeFile(t, dir, name, content, mode, 0) }
 	bad := write("bad.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nnic: {interface: eth1}\n", 0o644)
 	missing := write("missing.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nserial: {port: /nonexistent/ttyS1, key_file: /nonexistent/hb.key}\n", 0o644)
 	key := write("hb.key", "0123456789abcdef0123456789abcdef\n", 0o600)
-	sbdImg := write("sbd.img", "", 0o600)
-	if err := os.Truncate(sbdImg, 4<<20); err != nil {
-		t.Fatal(err)
-	}
-	zero := write("zero.img", "", 0o600)
-	if err := os.Truncate(zero, 1<<20); err != nil {
-		t.Fatal(err)
-	}
+	sbdImg := writeFile(t, dir, "sbd.img", "", 0o600, 4<<20)
+	zero := writeFile(t, dir, "zero.img", "", 0o600, 1<<20)
 	fx := "../fixtures/raid/"
 	pty := openPTY(t)
 
 	// The agent of node a with no hardware: run exits 0 on SIGTERM.
-	agentCmd := exec.Command(filepath.Join(bin, "hwagent"), "run", "--config", cfg)
-	if err := agentCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		} else if i > 300 {
-			agentCmd.Process.Kill()
-			t.Fatalf("agent did not start: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	agentCmd := startAgent(t, bin, cfg, sock)
 
 	type tc struct {
 		row  string // the command's name in the table
