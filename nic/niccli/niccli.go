@@ -106,7 +106,7 @@ func newFlags(name, synopsis string, stderr io.Writer, withNetNS bool) *flags {
 }
 
 func (f *flags) usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: nic %s\n\nflags:\n", f.synopsis)
+	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nflags:\n", f.synopsis, nicExamples[f.fs.Name()])
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 }
@@ -382,4 +382,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// nicExamples is the Examples section of each nic command's help.
+var nicExamples = map[string]string{
+	"status":    "  hwagent nic status eth1\n  hwagent nic status eth1 --json\n",
+	"watch":     "  hwagent nic watch eth1\n",
+	"probe":     "  hwagent nic probe 169.254.10.2 --iface eth1\n  hwagent nic probe 169.254.10.2 --iface eth1 --count 10; echo \"exit $?\"\n",
+	"inventory": "  hwagent nic inventory\n",
 }

@@ -163,15 +163,32 @@ func knownTool(t raidctl.Tool) bool {
 	return false
 }
 
-func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet is a subcommand's flag set: a mistake is returned as the
+// error only; --help is printed by printHelp, to stdout.
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("raid "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), help)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
+
+// printHelp writes a subcommand's help, its examples and its flags.
+func printHelp(w io.Writer, fs *flag.FlagSet, help, examples string) {
+	help, flagsHeading, _ := strings.Cut(help, "Flags:\n")
+	fmt.Fprint(w, help)
+	fmt.Fprintf(w, "Examples:\n%s\nFlags:\n%s", examples, flagsHeading)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+const showExamples = `  hwagent raid-tool show --vendor storcli
+  hwagent raid-tool show --file node-a-getconfig.txt --vendor ipssend --json
+`
+
+const validateExamples = `  hwagent raid-tool validate --vendor ipssend --file-b node-b-getconfig.txt
+  hwagent raid-tool validate --file-a node-a.txt --file-b node-b.txt; echo "exit $?"
+`
 
 const showHelp = `Usage: raid show [--vendor TOOL] [--file PATH] [--json]
 
@@ -183,7 +200,7 @@ Flags:
 `
 
 func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("show", showHelp, stderr)
+	fs := newFlagSet("show")
 	var sf sourceFlags
 	fs.StringVar(&sf.vendor, "vendor", "", "tool that printed the output (see raid help); detected for files")
 	fs.StringVar(&sf.vendor, "tool", "", "alias of --vendor")
@@ -194,6 +211,7 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 	asJSON := fs.Bool("json", false, "print the model as JSON (unknown fields are omitted)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, showHelp, showExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
@@ -248,7 +266,7 @@ Flags:
 `
 
 func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", validateHelp, stderr)
+	fs := newFlagSet("validate")
 	var a, b sourceFlags
 	var vendor string
 	fs.StringVar(&vendor, "vendor", "", "tool of both nodes (see raid help); detected for files")
@@ -265,6 +283,7 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, validateHelp, validateExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)

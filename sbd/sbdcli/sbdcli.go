@@ -52,6 +52,11 @@ Commands:
   watch                watch this node's slot (-n): answer test, report a poison
                        pill and exit 3 (the agent fences; this tool does not)
 
+Examples:
+  hwagent sbd -d /dev/disk/by-id/scsi-SBD create
+  hwagent sbd -d /dev/disk/by-id/scsi-SBD list
+  hwagent sbd -d /dev/disk/by-id/scsi-SBD -n node-a message node-b test
+
 Flags:
 `
 

@@ -78,7 +78,7 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.SetOutput(stdout)
 	c.fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nflags:\n", name, summary)
+		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nflags:\n", name, summary, hbExamples[name])
 		c.fs.PrintDefaults()
 	}
 	c.fs.BoolVar(&c.json, "json", false, "print JSON")
@@ -375,4 +375,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// hbExamples is the Examples section of each hb command's help.
+var hbExamples = map[string]string{
+	"run":       "  hwagent hb run --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1\n",
+	"status":    "  hwagent hb status --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1 --wait 10s\n",
+	"cabletest": "  hwagent hb cabletest --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1 --count 200\n",
+	"ports":     "  hwagent hb ports\n  hwagent hb ports --json\n",
 }
