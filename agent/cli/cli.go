@@ -39,6 +39,7 @@ const usage = `Usage: hwagent <command> [flags]
 Daemon:
   run        run the agent of this node (--config /etc/hakit/hwagent.yaml)
   check-config  parse and validate a configuration, then exit
+  completion bash  print the bash completion script
 
 Client (talks to the agent over its API socket):
   status     the agent's summary: peer, heartbeat, links, disks, fenced
@@ -89,6 +90,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-V", "-version", "--version", "version":
 		fmt.Fprintln(stdout, version.String("hwagent"))
 		return nil
+	case "completion":
+		return cmdCompletion(ctx, rest, stdout)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "check-config":

@@ -21,5 +21,5 @@ var examples = map[string]string{
 
 // commandNames are hwagent's subcommands, for "did you mean".
 func commandNames() []string {
-	return append([]string{"run", "check-config", "raid-tool", "hb", "disk", "nic", "sbd", "help"}, exitcode.ClientCommands()...)
+	return append([]string{"run", "check-config", "completion", "raid-tool", "hb", "disk", "nic", "sbd", "help"}, exitcode.ClientCommands()...)
 }

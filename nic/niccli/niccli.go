@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/nic"
 )
@@ -109,6 +110,7 @@ func (f *flags) usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nflags:\n", f.synopsis, nicExamples[f.fs.Name()])
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
+	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent nic"))
 }
 
 // parse parses args; done is true when --help was asked (and answered on

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/raidctl"
 )
@@ -180,6 +181,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, help, examples string) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent raid-tool"))
 }
 
 const showExamples = `  hwagent raid-tool show --vendor storcli
@@ -253,14 +255,6 @@ never passed on missing data.
 Node A is this machine's controller (run live with --vendor) unless --file-a
 is given; node B is always a saved capture from the other node (--file-b).
 When an output holds several controllers, choose with --controller-a/-b.
-
-Exit status (hwagent raid-tool validate):
-  0  the pair is clean: every check passed
-  3  the pair has errors (at least one error-severity finding)
-  4  no errors, but warnings: not every check could pass
-  1  an output could not be read or run (a missing file, a truncated or
-     foreign capture, a tool that failed)
-  2  bad command line
 
 Flags:
 `

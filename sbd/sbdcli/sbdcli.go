@@ -14,6 +14,7 @@ import (
 
 	"github.com/hakit/hakit/blockio"
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/sbd"
 )
@@ -80,6 +81,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprint(stdout, usage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
+		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent sbd"))
 		return nil
 	}
 	if err != nil {

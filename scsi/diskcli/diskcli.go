@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/sgio"
@@ -342,6 +343,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprint(stdout, "\nFlags:\n")
 		printOwnFlags(stdout, fs, cmd)
+		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent disk"))
 		return nil
 	}
 	if err != nil {
@@ -452,4 +454,13 @@ func diskExamples(name string) string {
 		"write":       "  hwagent disk write /dev/sdb --lba 2048 --count 1 --region-start 2048 --region-len 8 --pattern 0xa5\n",
 		"reset":       "  hwagent disk reset /dev/sdb --level lun\n",
 	}[name]
+}
+
+// CommandNames are the disk subcommands, in the order of the help.
+func CommandNames() []string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return names
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/serialhb"
 )
@@ -80,6 +81,7 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c.fs.Usage = func() {
 		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nflags:\n", name, summary, hbExamples[name])
 		c.fs.PrintDefaults()
+		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent hb"))
 	}
 	c.fs.BoolVar(&c.json, "json", false, "print JSON")
 	if !withPort {
