@@ -26,9 +26,10 @@ var needsHardware = map[string]map[int]string{
 		67: "a SCSI device that does not answer in time",
 		99: "a SCSI device failing otherwise",
 	},
-	"hwagent nic":   {1: "an interface whose facts cannot be read (a missing one is a usage of status)"},
-	"hwagent run":   {},
-	"fence_hwagent": {2: "a fenced node on a shared disk"},
+	"hwagent nic":     {1: "an interface whose facts cannot be read (a missing one is a usage of status)"},
+	"hwagent run":     {},
+	"hwagent compare": {0: "two nodes that both identify the same shared disk"},
+	"fence_hwagent":   {2: "a fenced node on a shared disk"},
 	"hakit-disk, hakit-health": {
 		1: "a fenced node on a shared disk",
 		4: "a non-root user without the API group",
@@ -137,6 +138,8 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 	bin, dir, cfg, sock := builtNode(t)
 	write := func(name, content string, mode os.FileMode) string { return writeFile(t, dir, name, content, mode, 0) }
 	bad := write("bad.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nnic: {interface: eth1}\n", 0o644)
+	cfgB := write("b.yaml", "node: {name: b, id: 2}\npeer: {name: a, id: 1}\ncluster: {id: 7}\napi: {socket: /nonexistent/b.sock}\n", 0o644)
+	capA, capB := filepath.Join(dir, "a.capture.json"), filepath.Join(dir, "b.capture.json")
 	missing := write("missing.yaml", "node: {name: a, id: 1}\npeer: {name: b, id: 2}\ncluster: {id: 7}\nserial: {port: /nonexistent/ttyS1, key_file: /nonexistent/hb.key}\n", 0o644)
 	key := write("hb.key", "0123456789abcdef0123456789abcdef\n", 0o600)
 	sbdImg := writeFile(t, dir, "sbd.img", "", 0o600, 4<<20)
@@ -167,6 +170,13 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 		{"hwagent check-config", hw("check-config", "--config", missing), 1},
 		{"hwagent check-config", hw("check-config", "--parse-only", "--config", missing), 0},
 		{"hwagent check-config", hw("check-config", "--colour"), 2},
+		{"hwagent capture", hw("capture", capA, "--config", cfg), 0},
+		{"hwagent capture", hw("capture", capB, "--config", cfgB), 0},
+		{"hwagent capture", hw("capture", capA, "--config", "/nonexistent/hwagent.yaml"), 1},
+		{"hwagent capture", hw("capture"), 2},
+		{"hwagent compare", hw("compare", capA, filepath.Join(dir, "none.json")), 1},
+		{"hwagent compare", hw("compare", capA), 2},
+		{"hwagent compare", hw("compare", capA, capB), 3}, // no disk configured: nothing shows they share one
 		{"hwagent status", hw("status", "--socket", sock), 0},
 		{"hwagent status", hw("status", "--help"), 0},
 		{"hwagent status", hw("status", "--socket", filepath.Join(dir, "none.sock")), 3},

@@ -52,6 +52,10 @@ Client (talks to the agent over its API socket):
              ownership actions on every shared disk, read back after
   fence NODE remove the peer's key from every shared disk (verified)
 
+On site (no agent needed):
+  capture FILE  save this node's facts (identity, keys, disks, NIC, RAID, versions)
+  compare A B   compare two nodes' capture files
+
 Field tools (no agent needed; stop the agent before using its serial port):
   raid-tool  RAID show/validate (raidctl), e.g. hwagent raid-tool validate ...
   hb         serial heartbeat tools (serialhb): run, status, cabletest, ports
@@ -90,6 +94,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-V", "-version", "--version", "version":
 		fmt.Fprintln(stdout, version.String("hwagent"))
 		return nil
+	case "capture":
+		return cmdCapture(ctx, rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout)
 	case "completion":
 		return cmdCompletion(ctx, rest, stdout)
 	case "run":
@@ -481,6 +489,8 @@ func ExitCode(err error) int {
 		return exitcode.HBNoPeer
 	case errors.Is(err, niccli.ErrNotReachable):
 		return exitcode.NICNoPeer
+	case errors.Is(err, ErrCaptureDiffers):
+		return exitcode.CompareDiffers
 	case errors.Is(err, agent.ErrUnreachable):
 		return exitcode.Unreachable
 	}

@@ -16,10 +16,12 @@ var examples = map[string]string{
 	"acquire":      "  hwagent register && hwagent acquire\n",
 	"release":      "  hwagent release\n",
 	"unfence":      "  hwagent unfence\n",
+	"capture":      "  hwagent capture /root/node-a.capture.json --config /etc/hakit/hwagent.yaml\n",
+	"compare":      "  hwagent compare node-a.capture.json node-b.capture.json; echo \"exit $?\"\n",
 	"fence":        "  hwagent fence node-b\n  hwagent fence node-b --timeout 60s\n",
 }
 
 // commandNames are hwagent's subcommands, for "did you mean".
 func commandNames() []string {
-	return append([]string{"run", "check-config", "completion", "raid-tool", "hb", "disk", "nic", "sbd", "help"}, exitcode.ClientCommands()...)
+	return append([]string{"run", "check-config", "capture", "compare", "completion", "raid-tool", "hb", "disk", "nic", "sbd", "help"}, exitcode.ClientCommands()...)
 }

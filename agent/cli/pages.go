@@ -49,7 +49,7 @@ var flagLine = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9_-]*)`)
 // Pages runs every command's --help in this process and returns the
 // pages in order: hwagent, its own commands, then each field tool's.
 func Pages(ctx context.Context) ([]Page, error) {
-	names := []string{"", "run", "check-config"}
+	names := []string{"", "run", "check-config", "capture", "compare"}
 	names = append(names, exitcode.ClientCommands()...)
 	g := groups()
 	for _, t := range sortedKeys(g) {

@@ -20,6 +20,8 @@ const (
 	NICNoPeer   = 3 // hwagent nic probe: the peer did not answer
 	RAIDErrors  = 3 // hwagent raid-tool validate: the pair has errors
 	RAIDWarn    = 4 // hwagent raid-tool validate: warnings only
+
+	CompareDiffers = 3 // hwagent compare: the two captures do not fit one pair
 )
 
 // Code is one exit status of a command.
@@ -58,6 +60,17 @@ func Table() []Command {
 			{OK, "the configuration is valid and every file, port and socket folder it names exists"},
 			{Failure, "the configuration cannot be read or is invalid (the message names the key and line), or a path it names does not exist"},
 			usage,
+		}},
+		{Name: "hwagent capture", Codes: []Code{
+			{OK, "the file is written (a part that could not be read is recorded in it and said on stderr)"},
+			{Failure, "the configuration cannot be read, or the file cannot be written"},
+			usage,
+		}},
+		{Name: "hwagent compare", Codes: []Code{
+			{OK, "the two captures fit one pair"},
+			{Failure, "a file cannot be read or is not a capture"},
+			usage,
+			{CompareDiffers, "something does not fit a pair (each finding is printed with its fix)"},
 		}},
 		{Name: "hwagent status|events|heartbeat|nics|disks|raid|register|acquire|release|unfence|fence", Codes: []Code{
 			{OK, "done (release: also when this node held no reservation; it says \"nothing released\")"},
