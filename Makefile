@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build deps test bench fuzz lint demo lab clean man
+.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance clean man
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,12 @@ lint: ## go vet, staticcheck (pinned), gofmt, and the other-OS builds
 
 demo: deps ## the two-node rig on this machine: both agents, hwcheck, a cable pull, a link down and a fence; then teardown
 	$(GO) run ./tools/demo $(DEMOFLAGS)
+
+cluster: deps ## a real two-node Pacemaker cluster with hakit underneath: shown working, then torn down (CLUSTERFLAGS=--hold keeps it up)
+	$(GO) run ./tools/cluster $(CLUSTERFLAGS)
+
+acceptance: deps ## the install guide's five acceptance tests on that cluster, each with its figure
+	@set -o pipefail; $(GO) test -count=1 -v -timeout 20m -run 'TestAcceptance$$' ./acceptance/ | tee /tmp/hakit-acceptance.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|FIGURE|_test.go'
 
 lab: deps ## boot two QEMU nodes (real kernel drivers) and run the acceptance scenarios
 	$(GO) run ./tools/lab/cmd/lab $(LABFLAGS)

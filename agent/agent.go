@@ -65,6 +65,8 @@ type Agent struct {
 	fenceOnce  sync.Once
 	wd         Watchdog
 
+	beat *diskBeat // the disk heartbeat's last round
+
 	state    StateFile // the self-fence latch across restarts
 	startLat *Latch    // the latch found at start, if any
 }
@@ -84,7 +86,7 @@ func New(cfg *Config, deps Deps) (*Agent, error) {
 	if deps.SocketMode == 0 {
 		deps.SocketMode = 0o660
 	}
-	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{})}
+	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{}), beat: &diskBeat{}}
 	a.limits = deps.Limits.withDefaults(fdBudget())
 	a.streams = newSlots(a.limits.MaxStreams, 0, a.limits.MaxStreams/4)
 	if cfg.StateDir != "" {
@@ -196,6 +198,9 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	if mb := a.deps.Mailbox; mb != nil {
 		start("sbd", func(ctx context.Context) error { return a.watchMailbox(ctx, mb) })
+		if a.cfg.SBD.HeartbeatMS > 0 {
+			start("disk heartbeat", func(ctx context.Context) error { return a.watchDiskBeat(ctx, mb) })
+		}
 	}
 	n := a.deps.Notifier
 	if n == nil {

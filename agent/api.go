@@ -26,6 +26,10 @@ const (
 	PathFence     = "/v1/fence" // body FenceRequest
 	PathUnfence   = "/v1/unfence"
 	PathMetrics   = "/metrics" // on the metrics listener only
+	// PathBlocksRead and PathBlocksWrite move data blocks through this
+	// node's registered path (body BlockRequest).
+	PathBlocksRead  = "/v1/blocks/read"
+	PathBlocksWrite = "/v1/blocks/write"
 )
 
 // Ping is GET /v1/ping: who answers, from memory only.
@@ -56,8 +60,65 @@ type Status struct {
 	RAID      json.RawMessage `json:"raid"`
 	// Disks are the last statuses read by the disk watcher (see AsOf).
 	Disks []DiskStatus `json:"disks"`
+	// DiskHeartbeat is the disk path (the SBD device's heartbeat area),
+	// null when it is not configured.
+	DiskHeartbeat *DiskHeartbeat `json:"disk_heartbeat"`
 	// LastEvent is the sequence number of the newest event.
 	LastEvent uint64 `json:"last_event"`
+}
+
+// DiskHeartbeat is the third heartbeat path: each node writes its status
+// block on the SBD device every interval and reads the others'.
+type DiskHeartbeat struct {
+	Device      string `json:"device"`
+	IntervalMS  int    `json:"interval_ms"`
+	DeadAfterMS int    `json:"dead_after_ms"`
+	// Error is the last round's read or write error, "" when it worked;
+	// a node that cannot read the disk judges every peer unknown.
+	Error string `json:"error,omitempty"`
+	// Peers are the other slots that hold a status block.
+	Peers []DiskPeer `json:"peers"`
+}
+
+// DiskPeer is one other node as the disk path sees it.
+type DiskPeer struct {
+	Name string `json:"name"`
+	Slot int    `json:"slot"`
+	// State is alive (its block changed within dead_after_ms), dead (it
+	// stood still that long after having changed) or unknown (never seen
+	// changing since this agent started, or the disk cannot be read).
+	// Unknown is never dead.
+	State       string `json:"state"`
+	Counter     uint64 `json:"counter"`
+	Incarnation uint64 `json:"incarnation"`
+	// Changed is when the block last changed, on this node's clock;
+	// absent when it has not since this agent started.
+	Changed *time.Time `json:"changed,omitempty"`
+	// Serial and NIC are the peer's own view of those paths, as it wrote
+	// them: up, down or unknown.
+	Serial string `json:"serial"`
+	NIC    string `json:"nic"`
+}
+
+// Disk-path states.
+const (
+	PeerAlive   = "alive"
+	PeerDead    = "dead"
+	PeerUnknown = "unknown"
+)
+
+// DiskPeer returns the disk path's view of the named node, and false when
+// the disk heartbeat is off or has not seen that node's block.
+func (s Status) DiskPeer(name string) (DiskPeer, bool) {
+	if s.DiskHeartbeat == nil {
+		return DiskPeer{}, false
+	}
+	for _, p := range s.DiskHeartbeat.Peers {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return DiskPeer{}, false
 }
 
 // DiskStatus is what a shared disk reported, read from the device.

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strconv"
 	"syscall"
+
+	"github.com/hakit/hakit/scsi"
 )
 
 // Client talks to an agent's API over its Unix socket. Safe for concurrent
@@ -115,6 +117,33 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("hwagent %s %s: answer: %w", c.socket, path, err)
 	}
 	return nil
+}
+
+// ReadBlocks is POST /v1/blocks/read: blocks blocks at lba of device, read
+// through the agent's own path to the LUN.
+func (c *Client) ReadBlocks(ctx context.Context, device string, lba uint64, blocks uint32) (BlockResult, error) {
+	var r BlockResult
+	err := blockErr(c.do(ctx, http.MethodPost, PathBlocksRead, BlockRequest{Device: device, LBA: lba, Blocks: blocks}, &r))
+	return r, err
+}
+
+// WriteBlocks is POST /v1/blocks/write: data (whole blocks) at lba of
+// device, which must lie inside allowed. A write the LUN refuses because
+// this node holds no registration matches scsi.ErrReservationConflict.
+func (c *Client) WriteBlocks(ctx context.Context, device string, allowed scsi.Region, lba uint64, data []byte) (BlockResult, error) {
+	var r BlockResult
+	err := blockErr(c.do(ctx, http.MethodPost, PathBlocksWrite, BlockRequest{Device: device, LBA: lba, RegionStart: allowed.Start, RegionLen: allowed.Len, Data: data}, &r))
+	return r, err
+}
+
+// blockErr: the agent's 409 on a block path is the LUN's RESERVATION
+// CONFLICT.
+func blockErr(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == http.StatusConflict {
+		return fmt.Errorf("%w: %w", scsi.ErrReservationConflict, err)
+	}
+	return err
 }
 
 // Ping is GET /v1/ping: the agent answers, without touching a device.

@@ -217,6 +217,14 @@ type SBDConfig struct {
 	Name string `yaml:"name"`
 	// Initiator is the iSCSI initiator name for an iscsi:// device.
 	Initiator string `yaml:"initiator"`
+	// HeartbeatMS is the disk heartbeat's interval: every HeartbeatMS this
+	// node writes its status block in the area after sbd's last mailbox
+	// (sbd never touches it) and reads the other slots'; 0 means 500, -1
+	// turns the disk heartbeat off.
+	HeartbeatMS int `yaml:"heartbeat_ms"`
+	// HeartbeatDeadMS is how long a peer's block may stand still before
+	// the peer is dead on the disk path; 0 means 4 x heartbeat_ms.
+	HeartbeatDeadMS int `yaml:"heartbeat_dead_ms"`
 }
 
 // FenceConfig tunes fence races.
@@ -235,6 +243,7 @@ const (
 	DefaultStateDir         = "/var/lib/hakit"
 	DefaultBaud             = 19200
 	DefaultRealtimePriority = 1
+	DefaultDiskHeartbeatMS  = 500
 	DefaultKeepaliveMS      = 1000
 	DefaultDeadtimeMS       = 30000
 	DefaultDiskStatusMS     = 1000
@@ -466,6 +475,12 @@ func (c *Config) fill() {
 	if c.SBD.Device != "" && c.SBD.Name == "" {
 		c.SBD.Name = c.Node.Name
 	}
+	if c.SBD.Device != "" && c.SBD.HeartbeatMS == 0 {
+		c.SBD.HeartbeatMS = DefaultDiskHeartbeatMS
+	}
+	if c.SBD.HeartbeatMS > 0 && c.SBD.HeartbeatDeadMS == 0 {
+		c.SBD.HeartbeatDeadMS = 4 * c.SBD.HeartbeatMS
+	}
 	s := &c.SelfFence
 	if s.Action == "" {
 		s.Action = DefaultSelfFenceMode
@@ -597,6 +612,10 @@ func (c *Config) validate() *ConfigError {
 			return bad("sbd.initiator", "%q: an iscsi:// SBD device needs this node's initiator name", c.SBD.Initiator)
 		case len(c.SBD.Name) > 63 || c.SBD.Name == "":
 			return bad("sbd.name", "%q: want 1 to 63 bytes (sbd's slot name)", c.SBD.Name)
+		case c.SBD.HeartbeatMS != -1 && (c.SBD.HeartbeatMS < 100 || c.SBD.HeartbeatMS > 60000):
+			return bad("sbd.heartbeat_ms", "%d: want 100 to 60000 (or -1: no disk heartbeat)", c.SBD.HeartbeatMS)
+		case c.SBD.HeartbeatMS > 0 && c.SBD.HeartbeatDeadMS < 2*c.SBD.HeartbeatMS:
+			return bad("sbd.heartbeat_dead_ms", "%d: want at least twice sbd.heartbeat_ms (%d): one late write must not make a peer dead", c.SBD.HeartbeatDeadMS, c.SBD.HeartbeatMS)
 		}
 	}
 	if c.Fence.Priority < 0 || c.Fence.Priority > 15 {

@@ -121,6 +121,8 @@ func TestParseConfigBad(t *testing.T) {
 		{"sbd relative", minimal + "sbd: {device: loop0}\n", 4, "sbd.device", "want /dev/"},
 		{"sbd iscsi initiator", minimal + "sbd: {device: iscsi://h/iqn.x/0}\n", 4, "sbd.initiator", "initiator name"},
 		{"sbd name", minimal + "sbd: {device: /dev/sdb, name: " + strings.Repeat("n", 64) + "}\n", 4, "sbd.name", "1 to 63"},
+		{"sbd heartbeat too fast", minimal + "sbd: {device: /dev/sdb, heartbeat_ms: 50}\n", 4, "sbd.heartbeat_ms", "100 to 60000"},
+		{"sbd heartbeat dead too soon", minimal + "sbd: {device: /dev/sdb, heartbeat_ms: 500, heartbeat_dead_ms: 600}\n", 4, "sbd.heartbeat_dead_ms", "twice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseConfig("n.yaml", []byte(tt.yaml))

@@ -46,6 +46,8 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathUnfence, a.action("unfence", Disk.Unfence))
 	mux.HandleFunc("POST "+PathFence, a.postFence)
 	mux.HandleFunc("POST "+PathCableTest, a.postTest)
+	mux.HandleFunc("POST "+PathBlocksRead, a.postBlocksRead)
+	mux.HandleFunc("POST "+PathBlocksWrite, a.postBlocksWrite)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch v := r.Context().Value(credKey{}).(type) {
 		case Cred:
@@ -88,6 +90,7 @@ func (a *Agent) getStatus(w http.ResponseWriter, r *http.Request) {
 	st.Heartbeat = componentJSON(ctx, a.deps.Heartbeat)
 	st.NICs = componentJSON(ctx, a.deps.NICs)
 	st.RAID = componentJSON(ctx, a.deps.RAID)
+	st.DiskHeartbeat = a.diskHeartbeat()
 	a.mu.Lock()
 	st.Fenced = a.guard.Fenced()
 	for _, d := range a.deps.Disks {

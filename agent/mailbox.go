@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -17,7 +18,15 @@ type Mailbox interface {
 	Start(ctx context.Context) (time.Duration, MailboxMessage, error)
 	// Check reads the slot once, answering a test message.
 	Check(ctx context.Context) (MailboxMessage, error)
+	// Beat writes this node's disk-heartbeat block once, with this node's
+	// view of the serial and NIC paths (PathUp, PathDown or "" for
+	// unknown), and reads the other slots' blocks. It fails with
+	// ErrSlotPending until Start has found this node's slot.
+	Beat(ctx context.Context, serial, nic string) ([]DiskPeer, error)
 }
+
+// ErrSlotPending is Beat's error until Start has found this node's slot.
+var ErrSlotPending = errors.New("sbd: this node's slot is not found yet")
 
 // MailboxMessage is what the slot held: Msg is sbd's name ("clear",
 // "test", "reset", "off", "crashdump", "exit"), From the sender's node

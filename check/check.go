@@ -14,6 +14,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/jsonout"
+	"github.com/hakit/hakit/scsi"
 )
 
 // Verdict is a check's outcome.
@@ -40,6 +41,26 @@ type Result struct {
 	// Hint says how to fix a warn or fail.
 	Hint     string        `json:"hint,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+	// Chart, when set, is the data of a small picture of the measurement
+	// (the HTML report draws it).
+	Chart *Chart `json:"chart,omitempty"`
+}
+
+// Chart kinds.
+const (
+	// ChartHistogram: Values are samples; the picture bins them.
+	ChartHistogram = "histogram"
+	// ChartRounds: one bar per value, Labels naming each (the winner of
+	// an arbitration round, "*" when it asked first).
+	ChartRounds = "rounds"
+)
+
+// Chart is the data of a small picture of a measurement.
+type Chart struct {
+	Kind   string    `json:"kind"`
+	Unit   string    `json:"unit"`
+	Values []float64 `json:"values"`
+	Labels []string  `json:"labels,omitempty"`
 }
 
 // Report is every result of one run.
@@ -63,6 +84,14 @@ type Env struct {
 	// PRTest is the consent to change reservations and registrations (never
 	// data): the PR matrix and the SCSI-2 test run only with it.
 	PRTest bool
+	// Rounds is the number of rounds of each kind of Multiple Arbitration;
+	// 0 means DefaultRounds (LongRounds with Long).
+	Rounds int
+	// Long runs the long variants (more rounds and reads).
+	Long bool
+	// TestRegion names the blocks of every shared disk that Disk Failover
+	// may overwrite (it restores them); zero Len skips the failover tests.
+	TestRegion scsi.Region
 	// Inventory lists the local hardware (ghw); it can be slow on big
 	// machines.
 	Inventory bool
@@ -72,7 +101,10 @@ type Env struct {
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.
 	StonithTimeout StonithTimeoutFunc
-	Logger         *slog.Logger
+	// Corosync reads corosync's token and consensus; nil reads the running
+	// cmap, else /etc/corosync/corosync.conf.
+	Corosync CorosyncFunc
+	Logger   *slog.Logger
 }
 
 // Probe is one probe of Run.
@@ -90,8 +122,13 @@ var Probes = []Probe{
 	{"latency", DiskLatency},
 	{"scsi2", SCSI2},
 	{"pr", PRMatrix},
+	{"arbitration", Arbitration},
+	{"scsi3", PRCapabilities},
+	{"failover", Failover},
+	{"mpio", MPIO},
 	{"raid", RAIDPair},
 	{"fencing", Fencing},
+	{"timeouts", Timeouts},
 }
 
 // Run runs every probe (each with its own deadline) and returns the report.

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/internal/rig/rigpair"
+	"github.com/hakit/hakit/scsi"
 )
 
 const (
@@ -57,7 +62,26 @@ func rigEnv(t testing.TB, more ...func(*rigpair.RigPair)) (check.Env, rigpair.Ri
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t)}, rp
+	return check.Env{Local: p.Clients[0], Peer: p.Clients[1], LocalConfig: p.Configs[0], PeerConfig: p.Configs[1], PRTest: true, Inventory: true, Logger: logger(t),
+		// 64 blocks 4 MiB in: inside the rig's LUNs (16 MiB and more), which
+		// hold no data.
+		TestRegion: scsi.Region{Start: 8192, Len: 64},
+		// The rig runs no cluster: corosync's file and Pacemaker's
+		// stonith-timeout as a two-node cluster would have them.
+		Corosync: check.CorosyncFrom(corosyncConf(t), func(ctx context.Context, name string, args ...string) *exec.Cmd {
+			return exec.CommandContext(ctx, "false")
+		}),
+		StonithTimeout: func(context.Context) (time.Duration, bool, error) { return 60 * time.Second, true, nil }}, rp
+}
+
+// corosyncConf writes a two-node corosync.conf with token 3000 ms.
+func corosyncConf(t testing.TB) string {
+	p := filepath.Join(t.TempDir(), "corosync.conf")
+	conf := "totem {\n\tversion: 2\n\tcluster_name: rig\n\ttoken: 3000\n}\nnodelist {\n\tnode {\n\t\tnodeid: 1\n\t}\n\tnode {\n\t\tnodeid: 2\n\t}\n}\n"
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // runReport runs every probe, logs the report, fails the test for each
@@ -80,14 +104,59 @@ func runReport(t *testing.T, env check.Env) (check.Report, map[string]check.Resu
 
 func TestIntegrationHWCheckOnRig(t *testing.T) {
 	env, rp := rigEnv(t)
+	// Disk Failover puts the test region's contents back: seed it with
+	// data of our own and read the backing file after.
+	seed := make([]byte, env.TestRegion.Len*512)
+	for i := range seed {
+		seed[i] = byte(i*7 + 3)
+	}
+	f, err := os.OpenFile(rp.Disk.BackingFile(), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(seed, int64(env.TestRegion.Start)*512); err != nil {
+		t.Fatal(err)
+	}
 	rep, got := runReport(t, env)
+	// The report to hand over renders in a browser with every test.
+	page := filepath.Join(t.TempDir(), "hwcheck.html")
+	var hb bytes.Buffer
+	if err := rep.WriteHTML(&hb); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, hb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check.CheckPage(t, hb.String(), rep)
+	if _, err := exec.LookPath("chromium"); err == nil {
+		check.CheckPage(t, check.RenderInChromium(t, page), rep)
+	} else {
+		t.Log("chromium is not installed: the rig's page is checked as text only")
+	}
+	after := make([]byte, len(seed))
+	if _, err := f.ReadAt(after, int64(env.TestRegion.Start)*512); err != nil || !bytes.Equal(after, seed) {
+		t.Errorf("the test region was not restored (%v)", err)
+	}
 	must := map[string]check.Verdict{}
 	for name, r := range got {
 		must[name] = r.Verdict
 	}
-	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)"} {
+	for _, name := range []string{"serial/cable test", "nic/link and peer (this node)", "nic/link and peer (peer)", "pr/conflict from the peer", "pr/preempt (peer fences this node)", "pr/self-fence guard notices", "scsi2/live owner wins a challenge", "scsi2/LUN reset takeover of a dead owner", "latency/disk 0 latency (this node)", "latency/disk 0 latency (peer)",
+		"arbitration/Disk Arbitration (SCSI-2)", "arbitration/Multiple Arbitration (SCSI-2)", "arbitration/Disk Arbitration (PR)", "arbitration/Multiple Arbitration (PR)", "arbitration/disk left as found (arbitration)",
+		"scsi3/REPORT CAPABILITIES", "scsi3/keys that cannot collide", "scsi3/disk left as found (capabilities)",
+		"failover/Disk Failover", "failover/disk left as found (failover)", "failover/Simultaneous Failover",
+		"mpio/MPIO identity", "mpio/MPIO registration covers every path", "mpio/MPIO writes on each path", "mpio/MPIO fence removes the node from every path", "mpio/disk left as found (MPIO)",
+		"timeouts/corosync token and consensus", "timeouts/serial deadtime vs corosync (node-a)", "timeouts/NIC detection vs corosync (node-b)"} {
 		if must[name] != check.Pass {
 			t.Errorf("%s: %q, want pass", name, must[name])
+		}
+	}
+	// tgtd refuses PREEMPT AND ABORT (ILLEGAL REQUEST) and lacks APTPL: a
+	// warning with the consequence, not a failure.
+	for _, name := range []string{"scsi3/PREEMPT AND ABORT", "scsi3/APTPL (persist through power loss)"} {
+		if r := got[name]; r.Verdict != check.Warn || r.Hint == "" {
+			t.Errorf("%s: %+v, want a warning with its consequence", name, r)
 		}
 	}
 	// Unpinned identity is a warning, not a pass.
@@ -132,10 +201,38 @@ func TestIntegrationHWCheckTwoLUNs(t *testing.T) {
 		}
 	}
 	for _, lun := range []string{"disk 0: ", "disk 1: "} {
+		for _, name := range []string{"arbitration/" + lun + "Multiple Arbitration (PR)", "arbitration/" + lun + "Multiple Arbitration (SCSI-2)", "failover/" + lun + "Disk Failover", "scsi3/" + lun + "REPORT CAPABILITIES", "mpio/" + lun + "MPIO fence removes the node from every path"} {
+			if r := got[name]; r.Verdict != check.Pass {
+				t.Errorf("%s: %+v, want pass", name, r)
+			}
+		}
+	}
+	if r := got["failover/Simultaneous Failover"]; r.Verdict != check.Pass || !strings.Contains(r.Measured, "2 disk(s) at once") || !strings.Contains(r.Measured, "disk 1 ") {
+		t.Errorf("simultaneous failover: %+v, want both disks at once with a time each", r)
+	}
+	for _, lun := range []string{"disk 0: ", "disk 1: "} {
 		for _, name := range []string{"live owner wins a challenge", "LUN reset takeover of a dead owner", "release"} {
 			if r := got["scsi2/"+lun+name]; r.Verdict != check.Pass {
 				t.Errorf("scsi2/%s%s: %+v, want pass", lun, name, r)
 			}
+		}
+	}
+}
+
+// With --long: LongRounds of each kind of arbitration and longLatencyReads
+// per node; the time is logged (the figure hwcheck --long states).
+func TestIntegrationHWCheckLongOnRig(t *testing.T) {
+	env, _ := rigEnv(t)
+	env.Long = true
+	rep, got := runReport(t, env)
+	t.Logf("hwcheck --long on the rig: %v", rep.Duration.Round(time.Millisecond))
+	for name, want := range map[string]string{
+		"arbitration/Multiple Arbitration (PR)":     fmt.Sprintf("%d rounds", 2*check.LongRounds),
+		"arbitration/Multiple Arbitration (SCSI-2)": fmt.Sprintf("%d rounds", 2*check.LongRounds),
+		"latency/disk 0 latency (this node)":        "1000 READs",
+	} {
+		if r := got[name]; r.Verdict != check.Pass || !strings.Contains(r.Measured, want) {
+			t.Errorf("%s: %+v, want pass with %q", name, r, want)
 		}
 	}
 }
@@ -178,6 +275,26 @@ func TestIntegrationPRMatrixKeepsHolder(t *testing.T) {
 	rs := check.PRMatrix(ctx, env)
 	if len(rs) != 1 || rs[0].Verdict != check.Skip || !strings.Contains(rs[0].Measured, "held by this node") || !strings.Contains(rs[0].Measured, "changed nothing") {
 		t.Fatalf("PR matrix with a held reservation: %+v, want one skip that says who holds it", rs)
+	}
+	// The other disk tests refuse too, naming the holder; the capability
+	// lines that only read still run.
+	for _, p := range []struct {
+		name string
+		run  func(context.Context, check.Env) []check.Result
+		skip string
+	}{{"arbitration", check.Arbitration, "Disk Arbitration"}, {"failover", check.Failover, "Disk Failover"}, {"mpio", check.MPIO, "MPIO"}, {"scsi3", check.PRCapabilities, "PREEMPT AND ABORT"}} {
+		var found bool
+		for _, r := range p.run(ctx, env) {
+			if r.Verdict == check.Fail {
+				t.Errorf("%s with a held reservation: %+v", p.name, r)
+			}
+			if r.Name == p.skip {
+				found = r.Verdict == check.Skip && strings.Contains(r.Measured, "held by this node's agent") && strings.Contains(r.Measured, "changed nothing")
+			}
+		}
+		if !found {
+			t.Errorf("%s with a held reservation: no skip %q that says who holds it", p.name, p.skip)
+		}
 	}
 	after, err := env.Local.Disks(ctx)
 	if err != nil || len(after) == 0 {

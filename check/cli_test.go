@@ -73,3 +73,13 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// Flag values that cannot work are usage errors (exit 2), named.
+func TestMainBadFlagValues(t *testing.T) {
+	for _, args := range [][]string{{"--test-region", "2048"}, {"--test-region", "1+0"}, {"--rounds", "-1"}} {
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), args[0]) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}

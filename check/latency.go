@@ -12,8 +12,12 @@ import (
 	"github.com/hakit/hakit/scsi/diskcli"
 )
 
-// latencyReads is the number of timed READs per node per disk.
-const latencyReads = 100
+// latencyReads is the number of timed READs per node per disk;
+// longLatencyReads with --long.
+const (
+	latencyReads     = 100
+	longLatencyReads = 1000
+)
 
 // DiskLatency is the "Disk Access Latency" test of cluster validators:
 // READ(10) of one block at LBA 0, latencyReads times per node per disk,
@@ -51,20 +55,30 @@ func readLatency(ctx context.Context, env Env, name string, d agent.DiskConfig) 
 	}
 	defer closer()
 	dev := &scsi.Device{Transport: tr, Name: shown, UnitAttentionRetries: 8, TransportRetries: 2}
-	ds := make([]time.Duration, 0, latencyReads)
-	for range latencyReads {
+	n := latencyReads
+	if env.Long {
+		n = longLatencyReads
+	}
+	ds := make([]time.Duration, 0, n)
+	for range n {
 		start := time.Now()
 		if _, err := dev.Do(ctx, scsi.Read10(0, 1, 512)); err != nil {
 			return res(name, Fail, fmt.Sprintf("%s: READ after %d reads: %v", shown, len(ds), err), "the disk does not answer reads from this node")
 		}
 		ds = append(ds, time.Since(start))
 	}
+	chart := &Chart{Kind: ChartHistogram, Unit: "ms"}
+	for _, d := range ds {
+		chart.Values = append(chart.Values, float64(d.Microseconds())/1000)
+	}
 	p50, p99, worst := percentiles(ds)
 	m := fmt.Sprintf("%s: %d READs, p50 %v, p99 %v, max %v", shown, len(ds), p50, p99, worst)
+	r := res(name, Pass, m, "")
 	if p99 > 100*time.Millisecond {
-		return res(name, Warn, m, "reads above 100 ms at p99: the disk heartbeat and the reservation checks run on this path; check the array's load and the links")
+		r.Verdict, r.Hint = Warn, "reads above 100 ms at p99: the disk heartbeat and the reservation checks run on this path; check the array's load and the links"
 	}
-	return res(name, Pass, m, "")
+	r.Chart = chart
+	return r
 }
 
 // percentiles returns p50, p99 and max of ds (sorted in place), rounded.

@@ -2,6 +2,8 @@ package sbd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -38,7 +40,7 @@ func (b *Beater) Run(ctx context.Context) error {
 	t := time.NewTicker(b.Interval)
 	defer t.Stop()
 	for {
-		b.Step(ctx)
+		_ = b.Step(ctx) // errors go to OnError
 		select {
 		case <-ctx.Done():
 			return nil
@@ -47,8 +49,9 @@ func (b *Beater) Run(ctx context.Context) error {
 	}
 }
 
-// Step writes this node's block once and reads the peers' once.
-func (b *Beater) Step(ctx context.Context) {
+// Step writes this node's block once and reads the peers' once; it
+// returns the write's and the read's errors (also given to OnError).
+func (b *Beater) Step(ctx context.Context) error {
 	now := time.Now
 	if b.Now != nil {
 		now = b.Now
@@ -68,10 +71,14 @@ func (b *Beater) Step(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, max(b.Interval, time.Second))
 	defer cancel()
+	var werr error
 	if sec, err := beat.MarshalSector(ss); err != nil {
-		b.report(err)
+		werr = err
 	} else if err := b.Disk.Sectors.WriteSectors(cctx, HeartbeatSector(b.Slots, b.Slot), sec); err != nil {
-		b.report(err)
+		werr = fmt.Errorf("%s: disk heartbeat: write slot %d: %w", b.Disk.Name, b.Slot, err)
+	}
+	if werr != nil {
+		b.report(werr)
 	}
 	area, err := b.Disk.read(cctx, HeartbeatSector(b.Slots, 0), b.Slots)
 	at := now()
@@ -103,8 +110,32 @@ func (b *Beater) Step(ctx context.Context) {
 		}
 	}
 	if err != nil {
+		err = fmt.Errorf("%s: disk heartbeat: read: %w", b.Disk.Name, err)
 		b.report(err)
 	}
+	return errors.Join(werr, err)
+}
+
+// PeerState is the disk path's view of one other slot.
+type PeerState struct {
+	Slot    int
+	Verdict Liveness
+	// Last is the last block read from the slot; Moved when its counter
+	// last moved on this node's clock (zero: not seen moving).
+	Last  Beat
+	Moved time.Time
+}
+
+// Peers is every other slot that has held a block since the first Step,
+// in slot order, judged at now.
+func (b *Beater) Peers(now time.Time) []PeerState {
+	var out []PeerState
+	for i := range b.Slots {
+		if tr := b.trackers[i]; tr != nil {
+			out = append(out, PeerState{Slot: i, Verdict: tr.Verdict(now), Last: tr.Last(), Moved: tr.moved})
+		}
+	}
+	return out
 }
 
 func (b *Beater) report(err error) {

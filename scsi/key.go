@@ -45,6 +45,27 @@ func KeyNode(k Key, clusterID string) (nodeID int, ok bool) {
 	return int(k & 0xffff), true
 }
 
+// hwcheckMagic is the top two bytes of hwcheck's test keys: ASCII "hc".
+const hwcheckMagic = 0x6863
+
+// HWCheckKey derives the key hwcheck's test sessions of node nodeID
+// register with: NodeKey's layout with "hc" in place of "hk". It never
+// equals a node key of any cluster (the magic differs), nor a fence_scsi key
+// (those leave the top 32 bits zero), and the two nodes of one cluster get
+// different keys (the node id), so a test key cannot collide with a key of
+// the running pair or with the other node's test key, unlike random keys.
+func HWCheckKey(clusterID string, nodeID int) (Key, error) {
+	k, err := NodeKey(clusterID, nodeID)
+	if err != nil {
+		return 0, err
+	}
+	return Key(uint64(k)&0x0000ffffffffffff | uint64(hwcheckMagic)<<48), nil
+}
+
+// IsHWCheckKey reports whether k has the layout of HWCheckKey (any
+// cluster).
+func IsHWCheckKey(k Key) bool { return uint64(k)>>48 == hwcheckMagic && k&0xffff != 0 }
+
 // IsHakitKey reports whether k has hakit's layout (any cluster).
 func IsHakitKey(k Key) bool { return uint64(k)>>48 == keyMagic && k&0xffff != 0 }
 

@@ -60,3 +60,45 @@ func TestFenceSCSIKeys(t *testing.T) {
 		}
 	}
 }
+
+// hwcheck's test keys: the node key's layout with "hc", never a node key
+// or a fence_scsi key, one per node.
+func TestHWCheckKey(t *testing.T) {
+	for _, tc := range []struct {
+		cluster string
+		node    int
+		want    Key
+	}{
+		{"alpha", 1, 0x68638ed3f6ad0001},
+		{"alpha", 2, 0x68638ed3f6ad0002},
+		{"42", 65535, 0},
+	} {
+		got, err := HWCheckKey(tc.cluster, tc.node)
+		if err != nil || (tc.want != 0 && got != tc.want) {
+			t.Errorf("HWCheckKey(%q, %d) = %v, %v; want %v", tc.cluster, tc.node, got, err, tc.want)
+		}
+		nk, _ := NodeKey(tc.cluster, tc.node)
+		if got == nk || IsHakitKey(got) || !IsHWCheckKey(got) || IsHWCheckKey(nk) {
+			t.Errorf("HWCheckKey(%q, %d) = %v: not told apart from the node key %v", tc.cluster, tc.node, got, nk)
+		}
+		if _, ok := KeyNode(got, tc.cluster); ok {
+			t.Errorf("KeyNode took the test key %v for a node key", got)
+		}
+		if fs, err := FenceSCSIKey(tc.cluster, min(tc.node, 9999)); err == nil && fs == got {
+			t.Errorf("test key %v equals a fence_scsi key", got)
+		}
+	}
+	a, _ := HWCheckKey("c", 1)
+	b, _ := HWCheckKey("c", 2)
+	if a == b {
+		t.Error("two nodes share a test key")
+	}
+	for _, bad := range []struct {
+		c string
+		n int
+	}{{"", 1}, {"a", 0}, {"a", 65536}} {
+		if _, err := HWCheckKey(bad.c, bad.n); err == nil {
+			t.Errorf("HWCheckKey(%q, %d): no error", bad.c, bad.n)
+		}
+	}
+}

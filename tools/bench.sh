@@ -12,7 +12,7 @@ SOAK=${SOAK:-10m}
 
 bench() { # package regexp benchtime
 	echo "bench: $1 $2 ($3)"
-	go test -run '^$' -bench "$2" -benchtime "$3" "$1" | tee -a "$out"
+	go test -timeout 3h -run '^$' -bench "$2" -benchtime "$3" "$1" | tee -a "$out"
 }
 
 bench ./scsi/ 'Fence|Status' 200x                 # Fence (with read-back) and Status, medians

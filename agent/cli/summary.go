@@ -23,6 +23,7 @@ func writeStatus(w io.Writer, s agent.Status) {
 	fmt.Fprintf(w, "fenced     %s (self-fence action: %s)\n", fenced, s.SelfFence)
 	fmt.Fprintf(w, "serial     %s\n", component(s.Heartbeat, serialLine))
 	fmt.Fprintf(w, "nic        %s\n", component(s.NICs, nicLine))
+	fmt.Fprintf(w, "disk path  %s\n", diskPathLine(s.DiskHeartbeat, s.Peer))
 	fmt.Fprintf(w, "raid       %s\n", component(s.RAID, raidLine))
 	if len(s.Disks) == 0 {
 		fmt.Fprintln(w, "disks      none read yet")
@@ -180,4 +181,33 @@ func diskLine(d agent.DiskStatus) string {
 		return holder + " (scsi2 mode)"
 	}
 	return fmt.Sprintf("%s; this node's key %s registered %s, the peer's %s", holder, d.OwnKey, yesNo(d.Registered), yesNo(d.PeerRegistered))
+}
+
+// diskPathLine is the disk heartbeat's view of the peer (and of any
+// other node whose block is on the device).
+func diskPathLine(h *agent.DiskHeartbeat, peer string) string {
+	if h == nil {
+		return "not configured (sbd.device)"
+	}
+	var parts []string
+	seen := false
+	for _, p := range h.Peers {
+		seen = seen || p.Name == peer
+		part := fmt.Sprintf("%s %s", p.Name, strings.ToUpper(p.State))
+		switch {
+		case p.State == agent.PeerDead && p.Changed != nil:
+			part += fmt.Sprintf(" (block still for %s)", time.Since(*p.Changed).Round(100*time.Millisecond))
+		case p.State == agent.PeerAlive:
+			part += fmt.Sprintf(" (its view: serial %s, nic %s)", p.Serial, p.NIC)
+		}
+		parts = append(parts, part)
+	}
+	if !seen {
+		parts = append([]string{peer + " UNKNOWN (no block of it read yet)"}, parts...)
+	}
+	out := strings.Join(parts, "; ") + fmt.Sprintf(", every %d ms on %s", h.IntervalMS, h.Device)
+	if h.Error != "" {
+		out += ": " + h.Error
+	}
+	return out
 }

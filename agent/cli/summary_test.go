@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hakit/hakit/agent"
 )
@@ -55,6 +56,28 @@ func TestDiskLine(t *testing.T) {
 	} {
 		if got := diskLine(tt.d); got != tt.want {
 			t.Errorf("%+v:\n got %q\nwant %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestDiskPathLine(t *testing.T) {
+	changed := time.Now().Add(-3 * time.Second)
+	hb := func(err string, peers ...agent.DiskPeer) *agent.DiskHeartbeat {
+		return &agent.DiskHeartbeat{Device: "/dev/sdc", IntervalMS: 500, DeadAfterMS: 2000, Error: err, Peers: peers}
+	}
+	for _, tt := range []struct {
+		name string
+		h    *agent.DiskHeartbeat
+		want string
+	}{
+		{"off", nil, "not configured (sbd.device)"},
+		{"no block yet", hb(""), "b UNKNOWN (no block of it read yet), every 500 ms on /dev/sdc"},
+		{"alive", hb("", agent.DiskPeer{Name: "b", State: "alive", Serial: "up", NIC: "down"}), "b ALIVE (its view: serial up, nic down), every 500 ms on /dev/sdc"},
+		{"dead", hb("", agent.DiskPeer{Name: "b", State: "dead", Changed: &changed}), "b DEAD (block still for 3s), every 500 ms on /dev/sdc"},
+		{"read error", hb("read: i/o error", agent.DiskPeer{Name: "b", State: "unknown"}), "b UNKNOWN, every 500 ms on /dev/sdc: read: i/o error"},
+	} {
+		if got := diskPathLine(tt.h, "b"); got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
 }

@@ -143,6 +143,7 @@ type fakeBackend struct {
 	disk             *agenttest.Disk
 	down             bool
 	method, fallback string // what Fence reports
+	diskHB           *agent.DiskHeartbeat
 }
 
 func (f *fakeBackend) Ping(ctx context.Context) (agent.Ping, error) {
@@ -151,7 +152,7 @@ func (f *fakeBackend) Ping(ctx context.Context) (agent.Ping, error) {
 }
 
 func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
-	return agent.Status{Node: f.self, Peer: f.peer}, nil
+	return agent.Status{Node: f.self, Peer: f.peer, DiskHeartbeat: f.diskHB}, nil
 }
 
 func (f *fakeBackend) Disks(ctx context.Context) ([]agent.DiskStatus, error) {
@@ -434,6 +435,43 @@ func TestKeyOption(t *testing.T) {
 				if code != want || !strings.Contains(errOut, tt.errOut) {
 					t.Errorf("%s key=%s: exit %d stderr %q; want exit %d, stderr ~%q", action, tt.key, code, errOut, want, tt.errOut)
 				}
+			}
+		})
+	}
+}
+
+// A victim dead on the disk path (its status block stood still) is not
+// racing to fence: the fence delay is skipped and the fence still runs.
+// Alive, unknown, another node's verdict or no disk heartbeat keep it.
+func TestDelaySkippedForPeerDeadOnDisk(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	hb := func(name, state string) *agent.DiskHeartbeat {
+		return &agent.DiskHeartbeat{Device: "/dev/sdc", IntervalMS: 500, DeadAfterMS: 2000, Peers: []agent.DiskPeer{{Name: name, Slot: 1, State: state, Changed: &at}}}
+	}
+	for _, tt := range []struct {
+		name  string
+		hb    *agent.DiskHeartbeat
+		slept []time.Duration
+	}{
+		{"dead", hb("node-b", agent.PeerDead), nil},
+		{"alive", hb("node-b", agent.PeerAlive), []time.Duration{3 * time.Second}},
+		{"unknown", hb("node-b", agent.PeerUnknown), []time.Duration{3 * time.Second}},
+		{"another node dead", hb("node-c", agent.PeerDead), []time.Duration{3 * time.Second}},
+		{"no disk heartbeat", nil, []time.Duration{3 * time.Second}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			deps, slept := fakeDeps(t)
+			be := deps.Dial("").(*fakeBackend)
+			be.diskHB = tt.hb
+			code, out, errOut := runStdin(deps, "action=off\nport=node-b\n")
+			if code != ExitOK || !strings.Contains(out, "Powered OFF") {
+				t.Fatalf("exit %d stdout %q stderr %q, want the fence done", code, out, errOut)
+			}
+			if diff := cmp.Diff(tt.slept, *slept); diff != "" {
+				t.Errorf("fence delays (-want +got):\n%s", diff)
+			}
+			if skipped := strings.Contains(errOut, "fence delay 3s skipped: node-b is dead on the disk path"); skipped != (tt.slept == nil) {
+				t.Errorf("stderr %q: skip said %v, want %v", errOut, skipped, tt.slept == nil)
 			}
 		})
 	}

@@ -248,11 +248,8 @@ func (r *runner) run(ctx context.Context) (int, error) {
 				return ExitError, err
 			}
 		}
-		if delay > 0 {
-			r.log.Debug("fence delay", "delay", delay, "priority", prio)
-			if err := r.sleep(ctx, delay); err != nil {
-				return ExitError, fmt.Errorf("fence delay: %w", err)
-			}
+		if err := r.waitDelay(ctx, delay, prio); err != nil {
+			return ExitError, err
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -358,6 +355,40 @@ func (r *runner) fenceDelay() (time.Duration, int) {
 	}
 	d := time.Duration(r.o.Delay*float64(time.Second)) + time.Duration(prio*r.cfg.Fence.DelayStepMS)*time.Millisecond
 	return d, prio
+}
+
+// waitDelay waits the fence delay, unless the local agent's disk
+// heartbeat says the victim is dead on the disk path: a node whose status
+// block stood still is not racing to fence this one (it writes nothing,
+// so it cannot preempt either), and waiting for it only keeps its
+// services down longer. The fence itself is never skipped: a frozen node
+// looks the same and may wake. An agent that does not answer, or a state
+// other than dead, keeps the delay.
+func (r *runner) waitDelay(ctx context.Context, delay time.Duration, prio int) error {
+	if delay <= 0 {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	st, err := r.be.Status(sctx)
+	cancel()
+	if err == nil {
+		if p, ok := st.DiskPeer(r.cfg.Peer.Name); ok && p.State == agent.PeerDead {
+			since := ""
+			if p.Changed != nil {
+				since = " since " + p.Changed.UTC().Format(time.RFC3339Nano)
+			}
+			// Pacemaker logs a fence agent's stderr.
+			fmt.Fprintf(r.errOut, "%s: fence delay %v skipped: %s is dead on the disk path (its status block on %s stood still%s)\n", agentName, delay, r.cfg.Peer.Name, st.DiskHeartbeat.Device, since)
+			return nil
+		}
+	} else {
+		r.log.Debug("disk heartbeat not read; keeping the fence delay", "err", err)
+	}
+	r.log.Debug("fence delay", "delay", delay, "priority", prio)
+	if err := r.sleep(ctx, delay); err != nil {
+		return fmt.Errorf("fence delay: %w", err)
+	}
+	return nil
 }
 
 // checkDelay refuses a fence delay that, with power_timeout, does not fit

@@ -51,11 +51,8 @@ func (r *runner) runSBD(ctx context.Context, self bool, delay time.Duration, pri
 	if need := delay + msgwait + 5*time.Second; need > time.Duration(r.o.StonithTimeout*float64(time.Second)) || msgwait+2*time.Second > timeout {
 		return ExitError, fmt.Errorf("%w: msgwait %s (from %s's header) with delay %s does not fit in power_timeout %gs and stonith_timeout %gs", ErrUsage, msgwait, cfg.SBD.Device, delay, r.o.PowerTimeout, r.o.StonithTimeout)
 	}
-	if delay > 0 {
-		r.log.Debug("fence delay", "delay", delay, "priority", prio)
-		if err := r.sleep(ctx, delay); err != nil {
-			return ExitError, fmt.Errorf("fence delay: %w", err)
-		}
+	if err := r.waitDelay(ctx, delay, prio); err != nil {
+		return ExitError, err
 	}
 	victim := r.o.Plug
 	if victim == fmt.Sprint(cfg.Peer.ID) {

@@ -159,6 +159,7 @@ type Disk struct {
 	identity  string
 	lu        *iscsi.LogicalUnit // the iSCSI LUN, nil for SG_IO
 	lastFence *scsi.FenceResult  // this node's last fence of the peer
+	blockSize int                // READ CAPACITY's, once read
 }
 
 // NewDisk checks the device and prepares the disk; the session logs in on
@@ -292,6 +293,60 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	pool.SetHook(lu, func(ctx context.Context) { d.reassert(ctx, owner) })
 	d.sess, d.owner, d.lu = closerFunc(release), owner, lu
 	return owner, nil
+}
+
+// BlockSize implements agent.BlockDisk: READ CAPACITY's block size, read
+// once.
+func (d *Disk) BlockSize(ctx context.Context) (int, error) {
+	d.mu.Lock()
+	bs := d.blockSize
+	d.mu.Unlock()
+	if bs > 0 {
+		return bs, nil
+	}
+	o, err := d.Owner(ctx)
+	if err != nil {
+		return 0, err
+	}
+	c, err := o.Device().ReadCapacity(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if c.BlockSize == 0 {
+		return 0, fmt.Errorf("%s: READ CAPACITY(16) says block size 0", d.name)
+	}
+	d.mu.Lock()
+	d.blockSize = int(c.BlockSize)
+	d.mu.Unlock()
+	return int(c.BlockSize), nil
+}
+
+// ReadBlocks implements agent.BlockDisk: READ(16) with FUA through the
+// disk's registered session.
+func (d *Disk) ReadBlocks(ctx context.Context, lba uint64, blocks uint32) ([]byte, error) {
+	bs, err := d.BlockSize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := d.Owner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return o.Device().ReadBlocks(ctx, lba, blocks, bs, true)
+}
+
+// WriteBlocks implements agent.BlockDisk: WRITE(16) with FUA, inside
+// allowed only.
+func (d *Disk) WriteBlocks(ctx context.Context, allowed scsi.Region, lba uint64, data []byte) error {
+	bs, err := d.BlockSize(ctx)
+	if err != nil {
+		return err
+	}
+	o, err := d.Owner(ctx)
+	if err != nil {
+		return err
+	}
+	return o.Device().WriteBlocks(ctx, allowed, lba, data, bs, true)
 }
 
 // session is the disk's iSCSI session, nil before login or for SG_IO.

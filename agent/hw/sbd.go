@@ -20,6 +20,7 @@ type Mailbox struct {
 	mu sync.Mutex
 	s  blockio.SectorCloser
 	w  *sbd.Watcher
+	b  *sbd.Beater // the disk heartbeat, in the slot Start found
 }
 
 // Device is the configured device.
@@ -41,7 +42,15 @@ func (m *Mailbox) Start(ctx context.Context) (time.Duration, agent.MailboxMessag
 	}
 	m.s = s
 	m.w = &sbd.Watcher{Disk: &sbd.Disk{Sectors: s, Name: m.Cfg.Device}, Name: m.Cfg.Name}
-	h, _, err := m.w.Start(ctx)
+	h, slot, err := m.w.Start(ctx)
+	if slot >= 0 && m.Cfg.HeartbeatMS > 0 {
+		// A new incarnation at every start: a reader tells a restarted
+		// writer from one whose counter stood still.
+		m.b = &sbd.Beater{Disk: m.w.Disk, Slots: int(h.Slots), Slot: slot, Name: m.Cfg.Name,
+			Interval:    time.Duration(m.Cfg.HeartbeatMS) * time.Millisecond,
+			DeadAfter:   time.Duration(m.Cfg.HeartbeatDeadMS) * time.Millisecond,
+			Incarnation: uint64(time.Now().UnixNano())}
+	}
 	var pe *sbd.PoisonError
 	if errors.As(err, &pe) {
 		return time.Duration(h.Loop) * time.Second, toMessage(pe.Mailbox), nil
@@ -68,6 +77,37 @@ func (m *Mailbox) Check(ctx context.Context) (agent.MailboxMessage, error) {
 	return toMessage(mb), err
 }
 
+// Beat implements agent.Mailbox: one round of the disk heartbeat.
+func (m *Mailbox) Beat(ctx context.Context, serial, nic string) ([]agent.DiskPeer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.b == nil {
+		return nil, agent.ErrSlotPending
+	}
+	m.b.Paths = func() (sbd.PathState, sbd.PathState) { return pathState(serial), pathState(nic) }
+	err := m.b.Step(ctx)
+	var out []agent.DiskPeer
+	for _, p := range m.b.Peers(time.Now()) {
+		d := agent.DiskPeer{Name: p.Last.Name, Slot: p.Slot, State: p.Verdict.String(), Counter: p.Last.Counter, Incarnation: p.Last.Incarnation, Serial: p.Last.Serial.String(), NIC: p.Last.NIC.String()}
+		if !p.Moved.IsZero() {
+			t := p.Moved.UTC()
+			d.Changed = &t
+		}
+		out = append(out, d)
+	}
+	return out, err
+}
+
+func pathState(s string) sbd.PathState {
+	switch s {
+	case agent.PathUp:
+		return sbd.PathUp
+	case agent.PathDown:
+		return sbd.PathDown
+	}
+	return sbd.PathUnknown
+}
+
 // Close closes the device.
 func (m *Mailbox) Close() error {
 	m.mu.Lock()
@@ -79,6 +119,6 @@ func (m *Mailbox) Close() error {
 func (m *Mailbox) closeLocked() {
 	if m.s != nil {
 		_ = m.s.Close()
-		m.s, m.w = nil, nil
+		m.s, m.w, m.b = nil, nil, nil
 	}
 }

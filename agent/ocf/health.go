@@ -3,7 +3,6 @@ package ocf
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +36,9 @@ const (
 	// AttrFenced: 1 when this node is fenced (its key is gone: it may run
 	// nothing that needs the shared disks), 0 when it is not.
 	AttrFenced = "fenced"
+	// AttrDiskPeer: the peer is alive on the disk path (its disk-heartbeat
+	// block changes; 1) or dead (it stood still; 0).
+	AttrDiskPeer = "disk-peer"
 )
 
 // Attribute is one node attribute: Value "" means unknown (deleted).
@@ -53,43 +55,24 @@ func Attributes(st agent.Status, prefix string) []Attribute {
 		}
 		return "0"
 	}
-	var serial, carrier, peer, disk string
-	var hb struct {
-		State string `json:"state"`
-	}
-	if len(st.Heartbeat) > 0 && json.Unmarshal(st.Heartbeat, &hb) == nil {
-		switch hb.State {
-		case "alive", "warn":
-			serial = "1"
-		case "dead":
-			serial = "0"
+	bitOf := func(v string) string {
+		switch v {
+		case agent.PathUp:
+			return "1"
+		case agent.PathDown:
+			return "0"
 		}
+		return ""
 	}
-	var n struct {
-		Status *struct {
-			Carrier string `json:"carrier"`
-		} `json:"status"`
-		Probe *struct {
-			State string `json:"state"`
-		} `json:"probe"`
-		Error string `json:"error"`
-	}
-	if len(st.NICs) > 0 && json.Unmarshal(st.NICs, &n) == nil {
-		if n.Status != nil {
-			switch n.Status.Carrier {
-			case "up":
-				carrier = "1"
-			case "down":
-				carrier = "0"
-			}
-		}
-		if n.Probe != nil {
-			switch n.Probe.State {
-			case "reachable":
-				peer = "1"
-			case "peer-silent", "no-link":
-				peer = "0"
-			}
+	p := agent.PathsOf(st)
+	serial, carrier, peer := bitOf(p.Serial), bitOf(p.NICCarrier), bitOf(p.NICPeer)
+	var disk, diskPeer string
+	if p, ok := st.DiskPeer(st.Peer); ok {
+		switch p.State {
+		case agent.PeerAlive:
+			diskPeer = "1"
+		case agent.PeerDead:
+			diskPeer = "0"
 		}
 	}
 	if len(st.Disks) > 0 {
@@ -106,6 +89,7 @@ func Attributes(st agent.Status, prefix string) []Attribute {
 		{prefix + "-" + AttrNICPeer, peer},
 		{prefix + "-" + AttrDisk, disk},
 		{prefix + "-" + AttrFenced, bit(st.Fenced)},
+		{prefix + "-" + AttrDiskPeer, diskPeer},
 	}
 }
 
@@ -247,7 +231,8 @@ Publishes this node's hardware facts from the local hwagent as Pacemaker node at
 every node. Attributes, each 1 (good) or 0 (failed), deleted when hwagent cannot tell:
 PREFIX-serial (the peer is heard on the serial cable), PREFIX-nic-carrier (the heartbeat
 NIC has carrier), PREFIX-nic-peer (the peer answers on it), PREFIX-disk (every shared
-disk answers), PREFIX-fenced (this node is fenced). A location rule such as
+disk answers), PREFIX-fenced (this node is fenced), PREFIX-disk-peer (the peer is alive
+on the disk heartbeat of sbd.device). A location rule such as
 hakit-nic-carrier eq 0 moves a group off a node whose heartbeat NIC is unplugged.
 </longdesc>
 <shortdesc lang="en">hakit hardware state as node attributes</shortdesc>

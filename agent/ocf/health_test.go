@@ -19,27 +19,30 @@ func TestAttributes(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		st   agent.Status
-		want []string // serial, nic-carrier, nic-peer, disk, fenced
+		want []string // serial, nic-carrier, nic-peer, disk, fenced, disk-peer
 	}{
-		{"nothing configured", agent.Status{}, []string{"", "", "", "", "0"}},
+		{"nothing configured", agent.Status{}, []string{"", "", "", "", "0", ""}},
 		{"all good", agent.Status{
 			Heartbeat: raw(`{"state":"alive"}`),
 			NICs:      raw(`{"status":{"carrier":"up"},"probe":{"state":"reachable"}}`),
 			Disks:     []agent.DiskStatus{{Device: "/dev/sdb"}, {Device: "/dev/sdc"}},
-		}, []string{"1", "1", "1", "1", "0"}},
-		{"late peer is still heard", agent.Status{Heartbeat: raw(`{"state":"warn"}`)}, []string{"1", "", "", "", "0"}},
+		}, []string{"1", "1", "1", "1", "0", ""}},
+		{"late peer is still heard", agent.Status{Heartbeat: raw(`{"state":"warn"}`)}, []string{"1", "", "", "", "0", ""}},
 		{"cable cut, NIC unplugged, a disk unreadable, fenced", agent.Status{
 			Heartbeat: raw(`{"state":"dead"}`),
 			NICs:      raw(`{"status":{"carrier":"down"},"probe":{"state":"no-link"}}`),
 			Disks:     []agent.DiskStatus{{Device: "/dev/sdb"}, {Device: "/dev/sdc", Error: "NOT READY"}},
 			Fenced:    true,
-		}, []string{"0", "0", "0", "0", "1"}},
-		{"peer silent on a live link", agent.Status{NICs: raw(`{"status":{"carrier":"up"},"probe":{"state":"peer-silent"}}`)}, []string{"", "1", "0", "", "0"}},
+		}, []string{"0", "0", "0", "0", "1", ""}},
+		{"peer silent on a live link", agent.Status{NICs: raw(`{"status":{"carrier":"up"},"probe":{"state":"peer-silent"}}`)}, []string{"", "1", "0", "", "0", ""}},
 		// Unknown is never 0.
-		{"peer not heard yet", agent.Status{Heartbeat: raw(`{"state":"initdead"}`)}, []string{"", "", "", "", "0"}},
-		{"carrier unknown, NIC status failed", agent.Status{NICs: raw(`{"status":{"carrier":"unknown"},"error":"no such interface"}`)}, []string{"", "", "", "", "0"}},
-		{"NIC read failed", agent.Status{NICs: raw(`{"status":null,"probe":null,"error":"netlink: permission denied"}`)}, []string{"", "", "", "", "0"}},
-		{"garbage component status", agent.Status{Heartbeat: raw(`[1,2]`), NICs: raw(`"x"`)}, []string{"", "", "", "", "0"}},
+		{"peer not heard yet", agent.Status{Heartbeat: raw(`{"state":"initdead"}`)}, []string{"", "", "", "", "0", ""}},
+		{"carrier unknown, NIC status failed", agent.Status{NICs: raw(`{"status":{"carrier":"unknown"},"error":"no such interface"}`)}, []string{"", "", "", "", "0", ""}},
+		{"NIC read failed", agent.Status{NICs: raw(`{"status":null,"probe":null,"error":"netlink: permission denied"}`)}, []string{"", "", "", "", "0", ""}},
+		{"peer alive on the disk path", agent.Status{Peer: "b", DiskHeartbeat: &agent.DiskHeartbeat{Peers: []agent.DiskPeer{{Name: "b", State: "alive"}}}}, []string{"", "", "", "", "0", "1"}},
+		{"peer dead on the disk path", agent.Status{Peer: "b", DiskHeartbeat: &agent.DiskHeartbeat{Peers: []agent.DiskPeer{{Name: "b", State: "dead"}}}}, []string{"", "", "", "", "0", "0"}},
+		{"another node dead, the peer unknown", agent.Status{Peer: "b", DiskHeartbeat: &agent.DiskHeartbeat{Peers: []agent.DiskPeer{{Name: "c", State: "dead"}, {Name: "b", State: "unknown"}}}}, []string{"", "", "", "", "0", ""}},
+		{"garbage component status", agent.Status{Heartbeat: raw(`[1,2]`), NICs: raw(`"x"`)}, []string{"", "", "", "", "0", ""}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Attributes(tt.st, "hakit")
@@ -47,7 +50,7 @@ func TestAttributes(t *testing.T) {
 			for _, a := range got {
 				names, values = append(names, a.Name), append(values, a.Value)
 			}
-			if want := []string{"hakit-serial", "hakit-nic-carrier", "hakit-nic-peer", "hakit-disk", "hakit-fenced"}; !slices.Equal(names, want) {
+			if want := []string{"hakit-serial", "hakit-nic-carrier", "hakit-nic-peer", "hakit-disk", "hakit-fenced", "hakit-disk-peer"}; !slices.Equal(names, want) {
 				t.Errorf("names %v, want %v", names, want)
 			}
 			if !slices.Equal(values, tt.want) {

@@ -26,7 +26,8 @@
 //     targets that keep registrations per nexus;
 //   - hwcheck's test sessions: DerivedISID(name, ISIDHWCheck) (the last
 //     byte XORed with 0x5a), so that they coexist with the running agent's
-//     session;
+//     session, and the second path of its MPIO test:
+//     DerivedISID(name, ISIDHWCheckPath) (0x3c);
 //   - the disk command line (hwagent disk): DerivedISID(name, ISIDTool)
 //     (0xa5), unless --as-agent asks for the node's own ISID (only while
 //     no hwagent runs);

@@ -214,6 +214,9 @@ const (
 	ISIDHWCheck byte = 0x5a
 	// ISIDTool is the disk command line's sessions.
 	ISIDTool byte = 0xa5
+	// ISIDHWCheckPath is the second path of hwcheck's MPIO test: a second
+	// initiator port of the node to the same LUN.
+	ISIDHWCheckPath byte = 0x3c
 )
 
 // DerivedISID is DefaultISID with its last byte XORed with purpose: a

@@ -12,8 +12,9 @@ import (
 	"github.com/hakit/hakit/internal/rig"
 )
 
-// Build compiles hwagent, fence_hwagent and the OCF agents hakit-disk and
-// hakit-health into dir and returns their paths (for Config).
+// Build compiles hwagent, fence_hwagent, the OCF agents hakit-disk and
+// hakit-health and the acceptance tests' data service (recordsvc, left in
+// dir for Config.Recordsvc) into dir and returns their paths (for Config).
 func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgents []string, err error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -21,7 +22,7 @@ func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgen
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+"/", "github.com/hakit/hakit/cmd/hwagent", "github.com/hakit/hakit/cmd/fence_hwagent", "github.com/hakit/hakit/cmd/hakit-disk", "github.com/hakit/hakit/cmd/hakit-health")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+"/", "github.com/hakit/hakit/cmd/hwagent", "github.com/hakit/hakit/cmd/fence_hwagent", "github.com/hakit/hakit/cmd/hakit-disk", "github.com/hakit/hakit/cmd/hakit-health", "github.com/hakit/hakit/tools/recordsvc")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", "", nil, fmt.Errorf("pcmk: go build: %w: %s", err, strings.TrimSpace(string(out)))
 	}
@@ -40,6 +41,9 @@ func StartBuilt(ctx context.Context, cfg Config) (*Cluster, error) {
 	defer os.RemoveAll(dir)
 	if cfg.Hwagent, cfg.FenceAgent, cfg.OCFAgents, err = Build(ctx, dir); err != nil {
 		return nil, err
+	}
+	if cfg.Public && cfg.Recordsvc == "" {
+		cfg.Recordsvc = filepath.Join(dir, "recordsvc")
 	}
 	c, err := Start(ctx, cfg)
 	if err != nil {

@@ -3,6 +3,7 @@ package pcmk
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/sbd"
 )
 
 // ConfigDir is where each node sees its own folder (config, socket, logs):
@@ -48,6 +50,23 @@ type Config struct {
 	// with a defend loop, scsi2_period_ms 400) instead of persistent
 	// reservations.
 	SCSI2 bool
+	// SBD adds LUN 2 to the target (16 MiB), formats it as an SBD device
+	// (sbd 1.5.2's format: watchdog 2 s, allocate 1 s, loop 1 s, msgwait
+	// 4 s) and sets it as each hwagent's sbd.device, with the disk
+	// heartbeat on.
+	SBD bool
+	// Serial adds the null-modem cable of the install guide: a relayed pty
+	// pair (Cluster.Cable cuts it) as each hwagent's serial port, with
+	// keepalive 100 ms and deadtime 1 s.
+	Serial bool
+	// Public adds the public network: each node's eth3 on br3
+	// (169.254.103.1 and .2) and a client namespace at 169.254.103.100
+	// (Cluster.Client runs commands there); PublicIP (169.254.103.200) is
+	// free for a floating address (IPaddr2).
+	Public bool
+	// Recordsvc is the built tools/recordsvc, the data service of the
+	// acceptance group (ConfigureApp); StartBuilt sets it with Public.
+	Recordsvc string
 	// Logger receives the set-up steps; nil discards.
 	Logger *slog.Logger
 }
@@ -59,8 +78,13 @@ type Cluster struct {
 	dir    string
 	sw     string
 	disk   *rig.Disk
-	nodes  [2]*Node
-	closed bool
+	sbdURL string
+	cable  *rig.Cable
+	// recordsvc is the data service's binary, "" without Config.Recordsvc.
+	recordsvc string
+	client    string // the client namespace, "" without Config.Public
+	nodes     [2]*Node
+	closed    bool
 }
 
 // Node is one cluster node.
@@ -95,6 +119,12 @@ const (
 	subnet          = "169.254.100."
 	storageSubnet   = "169.254.101."
 	crossoverSubnet = "169.254.102."
+	publicSubnet    = "169.254.103."
+	// ClientAddr is the client namespace's address on the public network
+	// (Config.Public).
+	ClientAddr = publicSubnet + "100"
+	// PublicIP is a free address on the public network for a floating IP.
+	PublicIP = publicSubnet + "200"
 )
 
 // Link names one of a node's three links.
@@ -108,6 +138,9 @@ const (
 	// Crossover is the node's eth2 on br2: hwagent's heartbeat NIC
 	// (nic.interface), which nothing else uses.
 	Crossover
+	// Public is the node's eth3 on br3 (Config.Public): where clients
+	// reach the floating IP.
+	Public
 )
 
 func (l Link) String() string {
@@ -116,13 +149,15 @@ func (l Link) String() string {
 		return "storage"
 	case Crossover:
 		return "crossover"
+	case Public:
+		return "public"
 	}
 	return "ring"
 }
 
 // port is the switch-side end of the node's link.
 func (n *Node) port(l Link) string {
-	return [...]string{Ring: "p", Storage: "s", Crossover: "x"}[l] + n.Name[5:]
+	return [...]string{Ring: "p", Storage: "s", Crossover: "x", Public: "u"}[l] + n.Name[5:]
 }
 
 // Start builds the switch, the disk and both nodes, and starts corosync,
@@ -183,13 +218,31 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		{"-n", c.sw, "link", "add", "br2", "type", "bridge"},
 		{"-n", c.sw, "link", "set", "br2", "up"},
 	}
+	links := map[Link]string{}
+	if cfg.Public {
+		c.client = name + "-client"
+		steps = append(steps,
+			[]string{"-n", c.sw, "link", "add", "br3", "type", "bridge"},
+			[]string{"-n", c.sw, "link", "set", "br3", "up"},
+			[]string{"netns", "add", c.client},
+			[]string{"-n", c.client, "link", "set", "lo", "up"},
+			[]string{"-n", c.sw, "link", "add", "uc", "type", "veth", "peer", "name", "eth0", "netns", c.client},
+			[]string{"-n", c.sw, "link", "set", "uc", "master", "br3", "up"},
+			[]string{"-n", c.client, "addr", "add", ClientAddr + "/24", "dev", "eth0"},
+			[]string{"-n", c.client, "link", "set", "eth0", "up"},
+		)
+	}
 	for i := range c.nodes {
 		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), StorageAddr: storageSubnet + strconv.Itoa(i+1), CrossoverAddr: crossoverSubnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
 		n.IQN = "iqn.2026-11.io.hakit.rig:" + n.Name
 		n.Dir = filepath.Join(c.dir, n.Name)
 		c.nodes[i] = n
 		steps = append(steps, []string{"netns", "add", n.netns}, []string{"-n", n.netns, "link", "set", "lo", "up"})
-		for l, addr := range map[Link]string{Ring: n.Addr, Storage: n.StorageAddr, Crossover: n.CrossoverAddr} {
+		links = map[Link]string{Ring: n.Addr, Storage: n.StorageAddr, Crossover: n.CrossoverAddr}
+		if cfg.Public {
+			links[Public] = publicSubnet + strconv.Itoa(i+1)
+		}
+		for l, addr := range links {
 			port, dev, br := n.port(l), "eth"+strconv.Itoa(int(l)), "br"+strconv.Itoa(int(l))
 			steps = append(steps,
 				[]string{"-n", c.sw, "link", "add", port, "type", "veth", "peer", "name", dev, "netns", n.netns},
@@ -209,6 +262,16 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		return err
 	}
 	c.disk = disk
+	if cfg.SBD {
+		if c.sbdURL, err = c.addSBD(ctx); err != nil {
+			return err
+		}
+	}
+	if cfg.Serial {
+		if c.cable, err = rig.NewCable(rig.CableConfig{Logger: c.log}); err != nil {
+			return err
+		}
+	}
 	sbin := filepath.Join(c.dir, "sbin")
 	bin := filepath.Join(c.dir, "bin")
 	for _, d := range []string{sbin, bin} {
@@ -221,6 +284,12 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 	}
 	if err := copyFile(cfg.Hwagent, filepath.Join(bin, "hwagent")); err != nil {
 		return err
+	}
+	if cfg.Recordsvc != "" {
+		if err := copyFile(cfg.Recordsvc, filepath.Join(bin, "recordsvc")); err != nil {
+			return err
+		}
+		c.recordsvc = filepath.Join(bin, "recordsvc")
 	}
 	ocf := filepath.Join(c.dir, "ocf")
 	if err := os.MkdirAll(filepath.Join(ocf, "hakit"), 0o755); err != nil {
@@ -250,6 +319,51 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 	return nil
 }
 
+// SBDHeader is the header of Config.SBD's device.
+var SBDHeader = sbd.Header{Version: sbd.Version, Slots: sbd.Slots, SectorSize: 512, Watchdog: 2, Allocate: 1, Loop: 1, Msgwait: 4, MinorVersion: sbd.MinorVersion}
+
+// addSBD adds LUN 2 and writes the SBD header into its backing file
+// before any initiator reads it (the slots and mailboxes are the file's
+// zeros).
+func (c *Cluster) addSBD(ctx context.Context) (string, error) {
+	url, err := c.disk.AddLUN(ctx, 2, 16<<20, c.dir)
+	if err != nil {
+		return "", err
+	}
+	h := SBDHeader
+	if _, err := rand.Read(h.UUID[:]); err != nil {
+		return "", err
+	}
+	sec, err := h.MarshalSector()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(c.dir, "lun2.img"), os.O_WRONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteAt(sec, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return url, err
+}
+
+// Cable is Config.Serial's null-modem cable (Cut, Reconnect, Unplug),
+// nil without it.
+func (c *Cluster) Cable() *rig.Cable { return c.cable }
+
+// Client runs a command in the client namespace of Config.Public.
+func (c *Cluster) Client(ctx context.Context, name string, args ...string) (string, error) {
+	if c.client == "" {
+		return "", errors.New("pcmk: no client namespace (Config.Public)")
+	}
+	return run(ctx, "ip", append([]string{"netns", "exec", c.client, name}, args...)...)
+}
+
+// SBDURL is Config.SBD's device, "" without it.
+func (c *Cluster) SBDURL() string { return c.sbdURL }
+
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -263,6 +377,18 @@ func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) e
 		return err
 	}
 	peer := c.nodes[1-i]
+	extra := ""
+	if c.sbdURL != "" {
+		extra += fmt.Sprintf("sbd: {device: %q, initiator: %s}\n", c.sbdURL, n.IQN)
+	}
+	timers := "timers: {disk_status_ms: 500}"
+	if c.cable != nil {
+		if err := os.WriteFile(filepath.Join(n.Dir, "hb.key"), []byte("pcmk-rig-shared-key-0123456789ab"), 0o600); err != nil {
+			return err
+		}
+		extra += fmt.Sprintf("serial: {port: %s, baud: 115200, key_file: %s/hb.key}\n", c.cable.Path(rig.Side(i)), ConfigDir)
+		timers = "timers: {disk_status_ms: 500, keepalive_ms: 100, deadtime_ms: 1000}"
+	}
 	diskOpts := "allow_preempt_without_abort: true"
 	if cfg.SCSI2 {
 		diskOpts = "mode: scsi2\n    scsi2_period_ms: 400"
@@ -308,11 +434,11 @@ disks:
     %s
 nic: {interface: eth2, peer_address: %s}
 state_dir: %s/state
-timers: {disk_status_ms: 500}
+%s
 api: {socket: %s}
 self_fence: {action: event}
 fence: {priority: %d, delay_step_ms: %d}
-`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, peer.CrossoverAddr, ConfigDir, HwagentSocket, i, cfg.DelayStepMS),
+%s`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, peer.CrossoverAddr, ConfigDir, timers, HwagentSocket, i, cfg.DelayStepMS, extra),
 		// The node's init (PID 1 of its PID namespace): mounts, daemons,
 		// then it reaps orphans until it is killed.
 		"init.sh": fmt.Sprintf(`set -eu
@@ -340,10 +466,25 @@ while :; do wait || true; sleep 1; done
 		// Starts pacemakerd in the background (at boot, and again by
 		// StartPacemaker after it stopped itself and corosync), and
 		// corosync first when it does not run.
+		// With "restart" (StartPacemaker) it first waits for the corosync
+		// that a stopping pacemakerd asked to shut down, and stops it when
+		// it stays: one on its way out answers no client and holds the
+		// lock a new corosync needs. The stack starts fresh, and a corosync
+		// that does not come up is an error, not a pacemakerd left waiting.
 		"pacemaker.sh": fmt.Sprintf(`cd %[1]s
+if [ "$1" = restart ] && pgrep -x corosync >/dev/null; then
+	for i in $(seq 100); do pgrep -x corosync >/dev/null || break; sleep 0.1; done
+	pkill -TERM -x corosync
+	for i in $(seq 100); do pgrep -x corosync >/dev/null || break; sleep 0.1; done
+	pkill -KILL -x corosync
+	for i in $(seq 50); do pgrep -x corosync >/dev/null || break; sleep 0.1; done
+fi
 if ! corosync-cfgtool -s >/dev/null 2>&1; then
 	setsid corosync -f -c %[1]s/corosync.conf >>corosync.out 2>&1 </dev/null &
 	for i in $(seq 200); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.05; done
+	if ! corosync-cfgtool -s >/dev/null 2>&1; then
+		echo "corosync did not start within 10 s:" >&2; tail -n 20 corosync.out >&2; exit 1
+	fi
 fi
 PCMK_logfile=%[1]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info setsid pacemakerd >>pacemakerd.out 2>&1 </dev/null &
 `, ConfigDir),
@@ -516,8 +657,16 @@ func (n *Node) PacemakerRunning(ctx context.Context) bool {
 // StartPacemaker starts corosync and pacemakerd in the node again, as
 // after a restart of the cluster stack (Pacemaker stops both when it
 // learns that the node was fenced); hwagent keeps running.
+//
+// It refuses while pacemakerd runs. A corosync left from the stopped
+// stack is given 10 s to finish its shutdown, then stopped, and started
+// again: a restart against a corosync on its way out would leave the
+// new pacemakerd without CMAP (CS_ERR_LIBRARY) and the node offline.
 func (n *Node) StartPacemaker(ctx context.Context) error {
-	_, err := n.Run(ctx, "bash", filepath.Join(ConfigDir, "pacemaker.sh"))
+	if n.PacemakerRunning(ctx) {
+		return fmt.Errorf("pcmk: %s: pacemakerd runs already", n.Name)
+	}
+	_, err := n.Run(ctx, "bash", filepath.Join(ConfigDir, "pacemaker.sh"), "restart")
 	return err
 }
 
@@ -549,6 +698,16 @@ func (c *Cluster) Close() error {
 	}
 	if c.disk != nil {
 		if err := c.disk.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.cable != nil {
+		if err := c.cable.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.client != "" {
+		if err := deleteNetns(c.client); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -9,6 +9,13 @@ import (
 type Status struct {
 	Nodes     []NodeStatus     `xml:"nodes>node"`
 	Resources []ResourceStatus `xml:"resources>resource"`
+	// Fences is crm_mon's fence history.
+	Fences []FenceEvent `xml:"fence_history>fence_event"`
+	// Groups' members are listed in Resources too (ParseStatus).
+	Groups []struct {
+		ID        string           `xml:"id,attr"`
+		Resources []ResourceStatus `xml:"resource"`
+	} `xml:"resources>group"`
 }
 
 // NodeStatus is one <node> of crm_mon.
@@ -30,11 +37,34 @@ type ResourceStatus struct {
 	} `xml:"node"`
 }
 
+// FenceEvent is one <fence_event> of crm_mon's fence history.
+type FenceEvent struct {
+	Action    string `xml:"action,attr"`
+	Target    string `xml:"target,attr"`
+	Status    string `xml:"status,attr"`
+	Delegate  string `xml:"delegate,attr"`
+	Completed string `xml:"completed,attr"`
+}
+
+// FencedOff reports whether the fence history shows a successful off or
+// reboot of target (unfencing "on" events do not count).
+func (s Status) FencedOff(target string) bool {
+	for _, f := range s.Fences {
+		if f.Target == target && f.Status == "success" && (f.Action == "off" || f.Action == "reboot") {
+			return true
+		}
+	}
+	return false
+}
+
 // ParseStatus decodes crm_mon's XML output.
 func ParseStatus(b []byte) (Status, error) {
 	var s Status
 	if err := xml.Unmarshal(b, &s); err != nil {
 		return Status{}, fmt.Errorf("pcmk: crm_mon XML: %w", err)
+	}
+	for _, g := range s.Groups {
+		s.Resources = append(s.Resources, g.Resources...)
 	}
 	return s, nil
 }
