@@ -273,7 +273,8 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 	}
 }
 
-// Every binary's --version names the commit it was built from.
+// Every binary's --version names the commit it was built from, and its
+// --help goes to stdout with examples and exit statuses.
 func TestVersionOfBuiltBinaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every binary")
@@ -294,6 +295,14 @@ func TestVersionOfBuiltBinaries(t *testing.T) {
 		out, err := exec.Command(filepath.Join(bin, b), "--version").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), b+" (hakit) commit "+rev) {
 			t.Errorf("%s --version: %v %q, want the commit %s", b, err, out, rev)
+		}
+		// --help: stdout, exit 0, with examples and exit statuses.
+		cmd := exec.Command(filepath.Join(bin, b), "--help")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		help, err := cmd.Output()
+		if err != nil || !strings.Contains(string(help), "Examples:\n") || !strings.Contains(string(help), "Exit status") || stderr.Len() > 0 {
+			t.Errorf("%s --help: %v, stderr %q, stdout:\n%s", b, err, stderr.String(), help)
 		}
 	}
 }

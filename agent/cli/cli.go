@@ -68,6 +68,14 @@ Field tools (no agent needed; stop the agent before using its serial port):
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
 --config PATH, --json, --timeout DURATION. Every command takes --help;
 hwagent --version prints the build's commit. Exit statuses: docs/EXIT-CODES.md.
+
+Examples:
+  hwagent status
+  hwagent disk identify /dev/sdb
+  hwagent hb cabletest --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1
+  hwagent raid-tool validate --vendor ipssend --file-b node-b.txt
+
+Exit status: 0 success, 2 usage error; each command's --help lists its own.
 `
 
 // ExitError is an error with the exit status its command documents (the

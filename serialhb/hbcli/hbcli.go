@@ -233,9 +233,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer stop(r)
-	if !c.json {
-		fmt.Fprintf(stderr, "hb: waiting up to %v for the peer on %s...\n", *wait, c.port)
-	}
+	// Said with --json too: stderr, so the JSON on stdout stays one document.
+	fmt.Fprintf(stderr, "hb: waiting up to %v for the peer on %s (--wait)...\n", *wait, c.port)
 wait:
 	for {
 		select {
