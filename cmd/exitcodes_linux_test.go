@@ -255,6 +255,22 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 		covered[row.Name][c.code] = true
 	}
 
+	// A user without permission on the socket is told what it needs.
+	if os.Geteuid() == 0 {
+		// nobody may run the binary, not reach the socket's folder.
+		for _, d := range []string{bin, filepath.Dir(bin)} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(filepath.Join(bin, "hwagent"), "status", "--socket", sock)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, _ := cmd.CombinedOutput()
+		if got := cmd.ProcessState.ExitCode(); got != exitcode.Unreachable || !strings.Contains(string(out), "needs root or group hakit") {
+			t.Errorf("status as nobody: exit %d, want %d and the permission it needs:\n%s", got, exitcode.Unreachable, out)
+		}
+	}
+
 	if err := agentCmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
