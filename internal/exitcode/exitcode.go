@@ -78,7 +78,7 @@ func Table() []Command {
 			usage,
 			{Unreachable, "the agent cannot be reached: no socket (is hwagent running?), permission denied (needs root or the API group), connection refused"},
 		}},
-		{Name: "hwagent disk", Note: "sg3_utils' statuses (sg_persist, sg_turs), so that scripts read them alike; usage is therefore 1, not 2", Codes: []Code{
+		{Name: "hwagent disk", Note: "statuses as in sg3_utils (sg_persist, sg_turs), so that scripts read them alike; usage is therefore 1, not 2: a 2 from a mistyped disk status would read as \"not registered\", which a fence script takes for off", Codes: []Code{
 			{0, "success"},
 			{1, "usage error, or a write outside the region given"},
 			{2, "not ready; status: this node's key is not registered"},
