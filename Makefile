@@ -5,14 +5,14 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance matrix clean
+.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance matrix clean man
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 build: ## build every package and the commands into bin/
 	$(GO) build ./...
-	$(GO) build -o bin/ ./cmd/... ./tools/demo
+	$(GO) build -ldflags "-X github.com/hakit/hakit/internal/version.linked=$$(git rev-parse HEAD 2>/dev/null)" -o bin/ ./cmd/... ./tools/demo
 
 deps: ## install apt packages and Go modules the tests need (idempotent)
 	@./tools/deps.sh
@@ -25,6 +25,10 @@ bench: deps ## the benchmarks whose figures the issues ask for, with a summary
 
 fuzz: deps ## every fuzz target for FUZZTIME (default 10s) each
 	@FUZZTIME=$(FUZZTIME) ./tools/fuzz.sh
+
+man: ## write the man pages (hwagent.1, hwcheck.1) and bash completion into bin/ from the commands' help
+	$(GO) run ./tools/mangen -o bin/man
+	$(GO) run ./cmd/hwagent completion bash > bin/hwagent.bash
 
 lint: ## go vet, staticcheck (pinned), gofmt, and the other-OS builds
 	$(GO) vet ./...

@@ -61,7 +61,7 @@ var ErrUnreachable = errors.New("hwagent not reachable")
 func unreachableHint(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrPermission):
-		return " (the API socket is for root and the group in api.group: run as root, or add this user to that group)"
+		return " (the API socket needs root or group hakit, the api.group of the configuration: run with sudo, or add this user to that group: usermod -aG hakit USER)"
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ECONNREFUSED):
 		return " (is hwagent running? systemctl status hwagent; or give the socket of the configuration: --config or socket=)"
 	}

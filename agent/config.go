@@ -369,6 +369,7 @@ func yamlError(name string, err error) error {
 		}
 		return m
 	})
+	msg = suggestKey(msg)
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return &ConfigError{File: name, Line: n, Msg: m[2]}

@@ -6,7 +6,6 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -189,9 +189,7 @@ func (r Report) WriteText(w io.Writer) {
 
 // WriteJSON prints the report as JSON.
 func (r Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return jsonout.Document(w, "results", r)
 }
 
 func res(name string, v Verdict, measured, hint string) Result {

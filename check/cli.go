@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/version"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -40,15 +42,26 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	junit := fs.String("junit", "", "also write the report as JUnit XML to this file (for CI systems)")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	verbose := fs.Bool("v", false, "log what the probes do")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, Disk Access\nLatency, and with --pr-test the SCSI-2 test, the PR matrix, Disk Arbitration and Multiple\nArbitration, the SCSI-3 PR capabilities (REPORT CAPABILITIES, APTPL, PREEMPT AND ABORT),\nand with --test-region too Disk Failover and Simultaneous Failover; then the RAID pair\nsettings, the fence delay and the timeout audit (corosync, stonith-timeout, watchdog).\nEach check says pass, warn, fail or skip, what it measured, and how to fix it. The disk\ntests use hwcheck's own sessions and test keys, never the agents' registrations, refuse\nto run while a reservation is held, and check that they left each disk as they found it.\n\nFlags:\n")
+	showVersion := fs.Bool("version", false, "print the build's commit and exit")
+	help := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: hwcheck [flags]\n\nInstall-time diagnostics of a hakit pair, run on one node with access to both agents:\ninventory, serial cable, heartbeat NIC, shared disks by VPD 0x83 identity, Disk Access\nLatency, and with --pr-test the SCSI-2 test, the PR matrix, Disk Arbitration and Multiple\nArbitration, the SCSI-3 PR capabilities (REPORT CAPABILITIES, APTPL, PREEMPT AND ABORT),\nand with --test-region too Disk Failover and Simultaneous Failover; then the RAID pair\nsettings, the fence delay and the timeout audit (corosync, stonith-timeout, watchdog).\nEach check says pass, warn, fail or skip, what it measured, and how to fix it. The disk\ntests use hwcheck's own sessions and test keys, never the agents' registrations, refuse\nto run while a reservation is held, and check that they left each disk as they found it.\n\nExamples:\n  hwcheck --config /etc/hakit/hwagent.yaml\n  hwcheck --config /etc/hakit/hwagent.yaml --pr-test --junit report.xml\n  hwcheck --inventory --json\n\nFlags:\n")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		fmt.Fprintf(w, "\n%s", exitcode.Help("hwcheck"))
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			help(stdout)
+			return exitcode.OK
 		}
-		return 2
+		fmt.Fprintln(stderr, "hwcheck: run \"hwcheck --help\" for the flags")
+		return exitcode.Usage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.String("hwcheck"))
+		return exitcode.OK
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hwcheck: unexpected argument %q\n", fs.Arg(0))

@@ -20,6 +20,9 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/jsonout"
+	"github.com/hakit/hakit/internal/version"
 	"github.com/hakit/hakit/nic/niccli"
 	"github.com/hakit/hakit/raidctl/raidcli"
 	"github.com/hakit/hakit/sbd/sbdcli"
@@ -36,6 +39,7 @@ const usage = `Usage: hwagent <command> [flags]
 Daemon:
   run        run the agent of this node (--config /etc/hakit/hwagent.yaml)
   check-config  parse and validate a configuration, then exit
+  completion bash  print the bash completion script
 
 Client (talks to the agent over its API socket):
   status     the agent's summary: peer, heartbeat, links, disks, fenced
@@ -48,6 +52,10 @@ Client (talks to the agent over its API socket):
              ownership actions on every shared disk, read back after
   fence NODE remove the peer's key from every shared disk (verified)
 
+On site (no agent needed):
+  capture FILE  save this node's facts (identity, keys, disks, NIC, RAID, versions)
+  compare A B   compare two nodes' capture files
+
 Field tools (no agent needed; stop the agent before using its serial port):
   raid-tool  RAID show/validate (raidctl), e.g. hwagent raid-tool validate ...
   hb         serial heartbeat tools (serialhb): run, status, cabletest, ports
@@ -58,7 +66,16 @@ Field tools (no agent needed; stop the agent before using its serial port):
              message NODE test|reset|off|clear|exit|crashdump|watch
 
 Client flags: --socket PATH (default: from --config, else /run/hakit/hwagent.sock),
---config PATH, --json, --timeout DURATION. Every command takes --help.
+--config PATH, --json, --timeout DURATION. Every command takes --help;
+hwagent --version prints the build's commit. Exit statuses: docs/EXIT-CODES.md.
+
+Examples:
+  hwagent status
+  hwagent disk identify /dev/sdb
+  hwagent hb cabletest --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1
+  hwagent raid-tool validate --vendor ipssend --file-b node-b.txt
+
+Exit status: 0 success, 2 usage error; each command's --help lists its own.
 `
 
 // ExitError is an error with the exit status its command documents (the
@@ -82,8 +99,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "-V", "-version", "--version", "version":
+		fmt.Fprintln(stdout, version.String("hwagent"))
+		return nil
+	case "capture":
+		return cmdCapture(ctx, rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout)
+	case "completion":
+		return cmdCompletion(ctx, rest, stdout)
 	case "run":
-		return cmdRun(ctx, rest, stderr)
+		return cmdRun(ctx, rest, stdout, stderr)
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "raid-tool":
@@ -107,38 +133,70 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q", ErrUsage, cmd)
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, cliflag.DidYouMean(cmd, commandNames()))
 }
 
-func newFlags(name, args string, stderr io.Writer, help string) *flag.FlagSet {
+// flags is one subcommand's flag set and its help: --help prints the
+// help to stdout (exit 0); a mistake prints only the error (exit 2).
+type flags struct {
+	*flag.FlagSet
+	name, args, help string
+	stdout           io.Writer
+}
+
+func newFlags(name, args string, stdout io.Writer, help string) *flags {
 	fs := flag.NewFlagSet("hwagent "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hwagent %s [flags]%s\n\n%s\n\nFlags:\n", name, args, help)
-		fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flags{FlagSet: fs, name: name, args: args, help: help, stdout: stdout}
+}
+
+// Help writes the command's help: usage line, description, examples,
+// its own flags and its exit statuses.
+func (f *flags) Help(w io.Writer) {
+	fmt.Fprintf(w, "Usage: hwagent %s [flags]%s\n\n%s\n", f.name, f.args, f.help)
+	if ex := examples[f.name]; ex != "" {
+		fmt.Fprintf(w, "\nExamples:\n%s", ex)
 	}
-	return fs
+	fmt.Fprint(w, "\nFlags:\n")
+	f.SetOutput(w)
+	f.PrintDefaults()
+	f.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent "+f.name))
 }
 
 // parse parses args with flags before, between or after the positional
 // arguments (`hwagent fence node-a --config X`), as the field commands do
-// (cliflag.ParseInterleaved); fs.Args() is then the positional arguments
-// in order.
-func parse(fs *flag.FlagSet, args []string) error {
-	pos, err := cliflag.ParseInterleaved(fs, args)
+// (cliflag.ParseInterleaved); Args() is then the positional arguments in
+// order. --help prints the help to stdout and returns flag.ErrHelp.
+func (f *flags) parse(args []string) error {
+	pos, err := cliflag.ParseInterleaved(f.FlagSet, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			f.Help(f.stdout)
 			return err
 		}
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return fmt.Errorf("%w: %s: %w (run \"hwagent %s --help\")", ErrUsage, f.name, err, f.name)
 	}
-	return fs.Parse(append([]string{"--"}, pos...))
+	return f.Parse(append([]string{"--"}, pos...))
+}
+
+// noArgs refuses positional arguments to a command that takes none.
+func (f *flags) noArgs() error {
+	if f.NArg() > 0 {
+		return fmt.Errorf("%w: %s takes no argument, got %q (run \"hwagent %s --help\")", ErrUsage, f.name, f.Args(), f.name)
+	}
+	return nil
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check-config", "", stderr, "Parses and validates the configuration (strict: unknown keys are errors).")
+	fs := newFlags("check-config", "", stdout, "Parses and validates the configuration (strict: unknown keys are errors, with the\nnearest known key), then checks that the files, devices and folders it names exist\non this machine (serial port, key and secret files, /dev disks, RAID capture file,\nSBD device, watchdog, the peer socket's folder).")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
-	if err := parse(fs, args); err != nil {
+	parseOnly := fs.Bool("parse-only", false, "only parse and validate; do not check the paths (a configuration written for another machine)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := fs.noArgs(); err != nil {
 		return err
 	}
 	cfg, err := agent.LoadConfig(*path)
@@ -148,17 +206,28 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", *path, w)
 	}
+	if !*parseOnly {
+		if probs := cfg.PathProblems(); len(probs) > 0 {
+			for _, p := range probs {
+				fmt.Fprintf(stderr, "%s: %s\n", *path, p)
+			}
+			return fmt.Errorf("%s: %d path(s) named in the configuration missing (fix them, or --parse-only for a configuration of another machine)", *path, len(probs))
+		}
+	}
 	fmt.Fprintf(stdout, "%s: ok: node %s (id %d), peer %s (id %d), cluster %d, %d disk(s), socket %s\n", *path, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID, cfg.Cluster.ID, len(cfg.Disks), cfg.API.Socket)
 	return nil
 }
 
 // cmdRun is the daemon. Everything that can fail does so before the agent
 // starts: a bad configuration, a missing key file, a second agent.
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("run", "", stderr, "Runs this node's agent until SIGTERM. Registrations and reservations are kept on exit.")
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "", stdout, "Runs this node's agent until SIGTERM. Registrations and reservations are kept on exit.")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := fs.noArgs(); err != nil {
 		return err
 	}
 	cfg, err := agent.LoadConfig(*path)
@@ -231,7 +300,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if cmd == "fence" {
 		extra = " NODE"
 	}
-	fs := newFlags(cmd, extra, stderr, clientHelp[cmd])
+	fs := newFlags(cmd, extra, stdout, clientHelp[cmd])
 	var f clientFlags
 	fs.StringVar(&f.socket, "socket", "", "agent API socket (default: from --config, else "+agent.DefaultSocket+")")
 	fs.StringVar(&f.config, "config", "", "configuration file to take the socket from")
@@ -240,11 +309,10 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if cmd == "events" {
 		fs.Int64Var(&f.since, "since", -1, "replay the kept events numbered after this first (0: all kept); default only new ones")
 	}
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if (cmd == "fence") != (fs.NArg() == 1) || fs.NArg() > 1 {
-		fs.Usage()
 		return fmt.Errorf("%w: %s takes %d argument(s)", ErrUsage, cmd, len(strings.Fields(extra)))
 	}
 	sock := f.socket
@@ -262,7 +330,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if cmd == "events" {
 		return c.Events(ctx, f.since, func(e agent.Event) error {
 			if f.json {
-				return json.NewEncoder(stdout).Encode(e)
+				return jsonout.Line(stdout, e)
 			}
 			_, err := fmt.Fprintln(stdout, FormatEvent(e))
 			return err
@@ -272,6 +340,17 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	defer cancel()
 	var v any
 	var err error
+	// release says "nothing released" when this node held no disk's
+	// reservation before it, rather than "done".
+	heldBefore := true
+	if cmd == "release" {
+		if before, err := c.Disks(ctx); err == nil {
+			heldBefore = false
+			for _, d := range before {
+				heldBefore = heldBefore || d.Owner
+			}
+		}
+	}
 	switch cmd {
 	case "status":
 		v, err = c.Status(ctx)
@@ -292,9 +371,7 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if f.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return jsonout.Document(stdout, "disks", v)
 	}
 	switch x := v.(type) {
 	case agent.Status:
@@ -302,7 +379,11 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	case []agent.DiskStatus:
 		writeDisks(stdout, x)
 	case agent.ActionResult:
-		fmt.Fprintf(stdout, "%s: done\n", x.Action)
+		if heldBefore {
+			fmt.Fprintf(stdout, "%s: done\n", x.Action)
+		} else {
+			fmt.Fprintf(stdout, "%s: nothing released: this node held no reservation\n", x.Action)
+		}
 		writeDisks(stdout, x.Disks)
 	case json.RawMessage:
 		writeRaw(stdout, "", x)
@@ -394,27 +475,50 @@ func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
 	}
 }
 
-// Main runs Run with the process's arguments and exits: 0, 2 for usage,
-// 1 otherwise.
-func Main(ctx context.Context) {
-	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+// ExitCode is the exit status of Run's error, as internal/exitcode's
+// table documents it: a command's own code (disk, sbd, raid-tool
+// validate), 2 for usage errors in every subcommand, 3 for a peer not
+// heard or not reachable and for an agent that cannot be reached, 1
+// otherwise.
+func ExitCode(err error) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		fmt.Fprintln(os.Stderr, "hwagent:", ee.Err)
-		os.Exit(ee.Code)
+		return ee.Code
 	}
-	if code, ok := raidcli.ExitCode(err); ok && err != nil {
-		fmt.Fprintln(os.Stderr, "hwagent:", err)
-		os.Exit(code)
+	if code, ok := raidcli.ExitCode(err); ok {
+		return code
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+		return exitcode.OK
+	case errors.Is(err, ErrUsage), errors.Is(err, hbcli.ErrUsage), errors.Is(err, niccli.ErrUsage):
+		return exitcode.Usage
+	case errors.Is(err, hbcli.ErrPeerNotHeard), errors.Is(err, hbcli.ErrCableLoss):
+		return exitcode.HBNoPeer
+	case errors.Is(err, niccli.ErrNotReachable):
+		return exitcode.NICNoPeer
+	case errors.Is(err, ErrCaptureDiffers):
+		return exitcode.CompareDiffers
+	case errors.Is(err, agent.ErrUnreachable):
+		return exitcode.Unreachable
+	}
+	return exitcode.Failure
+}
+
+// Main runs Run with the process's arguments and exits with ExitCode.
+func Main(ctx context.Context) {
+	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := ExitCode(err)
+	switch {
+	case code == 0:
 	case errors.Is(err, ErrUsage):
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
 	default:
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
 		fmt.Fprintln(os.Stderr, "hwagent:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }

@@ -97,6 +97,9 @@ func TestClientCommands(t *testing.T) {
 		{"fence needs a node", []string{"fence", "--socket", sock}, nil, "takes 1 argument"},
 		{"fence two nodes", []string{"fence", "--socket", sock, "b", "a"}, nil, "takes 1 argument"},
 		{"fence peer, flags after the node", []string{"fence", "b", "--socket", sock}, []string{"fence: done", "peer         key 0x700000002 registered=no"}, ""},
+		{"acquire again", []string{"acquire", "--socket", sock}, []string{"acquire: done"}, ""},
+		{"release held", []string{"release", "--socket", sock}, []string{"release: done", "owner=no"}, ""},
+		{"release not held", []string{"release", "--socket", sock}, []string{"release: nothing released: this node held no reservation"}, ""},
 		{"release", []string{"release", "--socket", sock, "--json"}, []string{`"action": "release"`}, ""},
 		{"no agent", []string{"status", "--socket", filepath.Join(t.TempDir(), "none.sock")}, nil, "not reachable"},
 		{"bad flag", []string{"status", "--colour"}, nil, "flag provided but not defined"},
@@ -153,10 +156,10 @@ func TestUsageAndConfig(t *testing.T) {
 	if _, _, err := run(); !errors.Is(err, ErrUsage) {
 		t.Errorf("no command: %v", err)
 	}
-	if _, errb, err := run("status", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errb, "Usage: hwagent status") {
-		t.Errorf("status --help: %v %q", err, errb)
+	if out, _, err := run("status", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "Usage: hwagent status") || !strings.Contains(out, "Examples:") || !strings.Contains(out, "Exit status:") {
+		t.Errorf("status --help: %v %q", err, out)
 	}
-	if out, _, err := run("check-config", "--config", "../../dist/hwagent.yaml"); err != nil || !strings.Contains(out, "ok: node node-a") {
+	if out, _, err := run("check-config", "--parse-only", "--config", "../../dist/hwagent.yaml"); err != nil || !strings.Contains(out, "ok: node node-a") {
 		t.Errorf("check-config: %v %q", err, out)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -262,6 +265,43 @@ func TestDiskExitCodes(t *testing.T) {
 		out, _ := cmd.CombinedOutput()
 		if got := cmd.ProcessState.ExitCode(); got != tc.code {
 			t.Errorf("%s: exit %d, want %d\n%s", tc.name, got, tc.code, out)
+		}
+	}
+}
+
+// check-config fails on a path the configuration names that does not
+// exist, naming the key and the path; a mistyped command gets the nearest.
+func TestCheckConfigPathsAndSuggestions(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "a.yaml")
+	y := "node: {name: a, id: 1}\npeer: {name: b, id: 2, socket: /nonexistent/b/hwagent.sock}\ncluster: {id: 7}\n" +
+		"serial: {port: /nonexistent/ttyS1, key_file: /nonexistent/hb.key}\nraid: {tool: storcli, file: /nonexistent/raid.txt}\n"
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errb, err := run("check-config", "--config", cfg)
+	if err == nil || ExitCode(err) != 1 {
+		t.Errorf("check-config with missing paths: %v", err)
+	}
+	for _, want := range []string{"serial.port: /nonexistent/ttyS1 does not exist", "serial.key_file: /nonexistent/hb.key does not exist", "raid.file: /nonexistent/raid.txt does not exist", "peer.socket (its folder): /nonexistent/b does not exist"} {
+		if !strings.Contains(errb, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb)
+		}
+	}
+	if out, _, err := run("check-config", "--parse-only", "--config", cfg); err != nil || !strings.Contains(out, "ok: node a") {
+		t.Errorf("--parse-only: %v %q", err, out)
+	}
+	for args, want := range map[string]string{
+		"stauts":            `did you mean "status"?`,
+		"disk idnetify":     `did you mean "identify"?`,
+		"hb cabeltest":      `did you mean "cabletest"?`,
+		"nic prbe":          `did you mean "probe"?`,
+		"raid-tool valdate": `did you mean "validate"?`,
+		"sbd -d x dupm":     `did you mean "dump"?`,
+	} {
+		_, _, err := run(strings.Fields(args)...)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want ~%q", args, err, want)
 		}
 	}
 }

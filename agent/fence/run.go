@@ -14,6 +14,8 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/blockio"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/version"
 )
 
 // Exit codes of the fence-agent API.
@@ -96,9 +98,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		for _, p := range Params {
 			fmt.Fprintf(stdout, "   %-32s %s\n", getopt(p), p.Desc)
 		}
+		fmt.Fprintf(stdout, "\nExamples:\n  %[1]s -o status -n node-b -c /etc/hakit/hwagent.yaml\n  %[1]s -o off -n node-b\n  printf 'action=off\\nplug=node-b\\n' | %[1]s    # as Pacemaker calls it\n\n%[2]s", agentName, exitcode.Help("fence_hwagent"))
 		return ExitOK
 	case o.Version:
-		fmt.Fprintln(stdout, Version)
+		fmt.Fprintln(stdout, Version+", "+version.String("fence_hwagent"))
 		return ExitOK
 	case o.Action == "metadata":
 		if err := WriteMetadata(stdout); err != nil {

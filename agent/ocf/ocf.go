@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/version"
 )
 
 // OCF exit codes (OCF 1.1).
@@ -44,6 +46,14 @@ type Backend interface {
 // action), with the process's environment and a context cancelled by
 // SIGINT or SIGTERM, and returns the exit code.
 func Main(args []string, name string, run func(ctx context.Context, action string, getenv func(string) string, stdout, stderr io.Writer) int) int {
+	if len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
+		fmt.Printf("Usage: %[1]s {start|stop|monitor|validate-all|meta-data}\n\nAn OCF 1.1 resource agent run by Pacemaker; its parameters come in OCF_RESKEY_*\n(%[1]s meta-data lists them).\n\nExamples:\n  %[1]s meta-data\n  OCF_RESKEY_config=/etc/hakit/hwagent.yaml %[1]s monitor; echo \"exit $?\"\n\n%[2]s", name, exitcode.Help(name))
+		return Success
+	}
+	if len(args) == 2 && (args[1] == "--version" || args[1] == "-V") {
+		fmt.Println(version.String(name))
+		return Success
+	}
 	if len(args) != 2 {
 		fmt.Fprintf(os.Stderr, "usage: %s {start|stop|monitor|validate-all|meta-data} (parameters in OCF_RESKEY_*: %s meta-data lists them)\n", name, name)
 		return ErrArgs

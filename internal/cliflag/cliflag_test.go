@@ -28,3 +28,18 @@ func TestParseInterleaved(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggest(t *testing.T) {
+	known := []string{"key_file", "port", "baud", "realtime_priority", "status", "cabletest"}
+	for word, want := range map[string]string{
+		"keyfile": "key_file", "key_flie": "key_file", "prot": "port", "stauts": "status",
+		"cabeltest": "cabletest", "xyz": "", "port": "", "bd": "", "realtime": "",
+	} {
+		if got := Suggest(word, known); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", word, got, want)
+		}
+	}
+	if got := DidYouMean("prot", known); got != ` (did you mean "port"?)` {
+		t.Errorf("DidYouMean = %q", got)
+	}
+}

@@ -9,7 +9,6 @@ package niccli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/nic"
 )
 
@@ -72,7 +74,7 @@ func (c Command) Run(ctx context.Context, args []string, stdout, stderr io.Write
 	run, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("nic: %w: unknown command %q", ErrUsage, args[0])
+		return fmt.Errorf("nic: %w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"status", "watch", "probe", "inventory"}))
 	}
 	return run(ctx, args[1:], stdout, stderr)
 }
@@ -105,20 +107,25 @@ func newFlags(name, synopsis string, stderr io.Writer, withNetNS bool) *flags {
 }
 
 func (f *flags) usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: nic %s\n\nflags:\n", f.synopsis)
+	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nflags:\n", f.synopsis, nicExamples[f.fs.Name()])
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
+	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent nic"))
 }
 
 // parse parses args; done is true when --help was asked (and answered on
 // stdout).
 func (f *flags) parse(args []string, stdout, stderr io.Writer, nargs func(int) bool) (done bool, err error) {
-	if err := f.fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(f.fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			f.usage(stdout)
 			return true, nil
 		}
 		f.usage(stderr)
+		return false, fmt.Errorf("nic %s: %w: %w", f.fs.Name(), ErrUsage, err)
+	}
+	if err := f.fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return false, fmt.Errorf("nic %s: %w: %w", f.fs.Name(), ErrUsage, err)
 	}
 	if !nargs(f.fs.NArg()) {
@@ -130,9 +137,9 @@ func (f *flags) parse(args []string, stdout, stderr io.Writer, nargs func(int) b
 
 func exactly(n int) func(int) bool { return func(got int) bool { return got == n } }
 
+// printJSON writes one document (docs/JSON.md); a list is "nics".
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	return jsonout.Document(w, "nics", v)
 }
 
 func (c Command) status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -257,7 +264,7 @@ func (c Command) watch(ctx context.Context, args []string, stdout, stderr io.Wri
 
 func writeEvent(w io.Writer, asJSON bool, ev nic.Event) error {
 	if asJSON {
-		return printJSON(w, ev)
+		return jsonout.Line(w, ev)
 	}
 	var b strings.Builder
 	if !ev.Time.IsZero() {
@@ -377,4 +384,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// nicExamples is the Examples section of each nic command's help.
+var nicExamples = map[string]string{
+	"status":    "  hwagent nic status eth1\n  hwagent nic status eth1 --json\n",
+	"watch":     "  hwagent nic watch eth1\n",
+	"probe":     "  hwagent nic probe 169.254.10.2 --iface eth1\n  hwagent nic probe 169.254.10.2 --iface eth1 --count 10; echo \"exit $?\"\n",
+	"inventory": "  hwagent nic inventory\n",
 }

@@ -6,17 +6,21 @@ package raidcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/raidctl"
 )
 
@@ -106,7 +110,7 @@ Run "raid show --help" or "raid validate --help" for the flags.
 func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("raid: missing command (show or validate)")
+		return fmt.Errorf("%w: raid: missing command (show or validate)", ErrUsage)
 	}
 	switch args[0] {
 	case "show":
@@ -118,7 +122,7 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("raid: unknown command %q (want show or validate)", args[0])
+	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"show", "validate"}))
 }
 
 // sourceFlags select one node's input.
@@ -164,15 +168,33 @@ func knownTool(t raidctl.Tool) bool {
 	return false
 }
 
-func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet is a subcommand's flag set: a mistake is returned as the
+// error only; --help is printed by printHelp, to stdout.
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("raid "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), help)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
+
+// printHelp writes a subcommand's help, its examples and its flags.
+func printHelp(w io.Writer, fs *flag.FlagSet, help, examples string) {
+	help, flagsHeading, _ := strings.Cut(help, "Flags:\n")
+	fmt.Fprint(w, help)
+	fmt.Fprintf(w, "Examples:\n%s\nFlags:\n%s", examples, flagsHeading)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent raid-tool"))
+}
+
+const showExamples = `  hwagent raid-tool show --vendor storcli
+  hwagent raid-tool show --file node-a-getconfig.txt --vendor ipssend --json
+`
+
+const validateExamples = `  hwagent raid-tool validate --vendor ipssend --file-b node-b-getconfig.txt
+  hwagent raid-tool validate --file-a node-a.txt --file-b node-b.txt; echo "exit $?"
+`
 
 const showHelp = `Usage: raid show [--vendor TOOL] [--file PATH] [--json]
 
@@ -184,7 +206,7 @@ Flags:
 `
 
 func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("show", showHelp, stderr)
+	fs := newFlagSet("show")
 	var sf sourceFlags
 	fs.StringVar(&sf.vendor, "vendor", "", "tool that printed the output (see raid help); detected for files")
 	fs.StringVar(&sf.vendor, "tool", "", "alias of --vendor")
@@ -195,6 +217,7 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 	asJSON := fs.Bool("json", false, "print the model as JSON (unknown fields are omitted)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, showHelp, showExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
@@ -211,8 +234,7 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("raid show: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonEncoder{stdout}
 		return enc.Encode(sys)
 	}
 	printSystem(stdout, from, sys)
@@ -238,19 +260,11 @@ Node A is this machine's controller (run live with --vendor) unless --file-a
 is given; node B is always a saved capture from the other node (--file-b).
 When an output holds several controllers, choose with --controller-a/-b.
 
-Exit status (hwagent raid-tool validate):
-  0  the pair is clean: every check passed
-  3  the pair has errors (at least one error-severity finding)
-  4  no errors, but warnings: not every check could pass
-  1  an output could not be read or run (a missing file, a truncated or
-     foreign capture, a tool that failed)
-  2  bad command line
-
 Flags:
 `
 
 func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", validateHelp, stderr)
+	fs := newFlagSet("validate")
 	var a, b sourceFlags
 	var vendor string
 	fs.StringVar(&vendor, "vendor", "", "tool of both nodes (see raid help); detected for files")
@@ -267,6 +281,7 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, validateHelp, validateExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
@@ -304,8 +319,7 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 	rep.NodeA = "A (" + froms[0] + ")"
 	rep.NodeB = "B (" + froms[1] + ")"
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
+		enc := jsonEncoder{stdout}
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
@@ -461,10 +475,40 @@ func location(pd raidctl.PhysicalDrive) string {
 
 func printReport(w io.Writer, r raidctl.Report) {
 	fmt.Fprintf(w, "Pair: node %s, node %s\n\n", r.NodeA, r.NodeB)
-	for _, f := range r.Findings {
+	faults, unknown := splitUnknown(r.Findings)
+	finding := func(f raidctl.Finding) {
 		fmt.Fprintf(w, "%-7s %s [%s] %s: %s\n", strings.ToUpper(string(f.Severity)), f.Node, f.Rule, f.Subject, f.Message)
 		if f.Fix != "" {
 			fmt.Fprintf(w, "        fix: %s\n", f.Fix)
+		}
+	}
+	for _, f := range faults {
+		if f.Severity != raidctl.SeverityInfo {
+			finding(f)
+		}
+	}
+	for _, node := range sortedNodes(unknown) {
+		fs := unknown[node]
+		var subjects []string
+		for _, f := range fs {
+			subject := f.Subject
+			if l := outputLine.FindString(f.Message); f.Rule == raidctl.RuleToolOutput && l != "" {
+				subject = "output " + l
+			}
+			subjects = append(subjects, subject)
+		}
+		fmt.Fprintf(w, "WARNING %s [unknown] %d value(s) the tool's output does not give or that were read without a confirmed format: %s\n", node, len(fs), strings.Join(slices.Compact(subjects), ", "))
+		var fixes []string
+		for _, f := range fs {
+			if f.Fix != "" && !slices.Contains(fixes, f.Fix) {
+				fixes = append(fixes, f.Fix)
+				fmt.Fprintf(w, "        fix: %s\n", f.Fix)
+			}
+		}
+	}
+	for _, f := range faults {
+		if f.Severity == raidctl.SeverityInfo {
+			finding(f)
 		}
 	}
 	e, wn, i := r.Count(raidctl.SeverityError), r.Count(raidctl.SeverityWarning), r.Count(raidctl.SeverityInfo)
@@ -479,4 +523,38 @@ func printReport(w io.Writer, r raidctl.Report) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "Result: %d errors, %d warnings, %d notes: %s\n", e, wn, i, verdict)
+}
+
+// jsonEncoder writes documents in the one --json form (docs/JSON.md).
+type jsonEncoder struct{ w io.Writer }
+
+func (e jsonEncoder) Encode(v any) error { return jsonout.Document(e.w, "items", v) }
+
+var outputLine = regexp.MustCompile(`line \d+`)
+
+// splitUnknown puts the faults first (errors, then warnings, then notes,
+// each in the validator's order) and groups by node the findings that
+// only say a value is unknown or was read provisionally, so that one
+// real fault is not buried under them.
+func splitUnknown(fs []raidctl.Finding) (faults []raidctl.Finding, unknown map[string][]raidctl.Finding) {
+	unknown = map[string][]raidctl.Finding{}
+	rank := map[raidctl.Severity]int{raidctl.SeverityError: 0, raidctl.SeverityWarning: 1, raidctl.SeverityInfo: 2}
+	for _, f := range fs {
+		if f.Severity == raidctl.SeverityWarning && (f.Rule == raidctl.RuleToolOutput || strings.Contains(f.Message, "unknown")) {
+			unknown[f.Node] = append(unknown[f.Node], f)
+			continue
+		}
+		faults = append(faults, f)
+	}
+	slices.SortStableFunc(faults, func(a, b raidctl.Finding) int { return rank[a.Severity] - rank[b.Severity] })
+	return faults, unknown
+}
+
+func sortedNodes(m map[string][]raidctl.Finding) []string {
+	nodes := make([]string, 0, len(m))
+	for n := range m {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	return nodes
 }

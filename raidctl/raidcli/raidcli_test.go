@@ -112,10 +112,13 @@ func TestRunHelp(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	_ = Run(t.Context(), []string{"validate", "-h"}, &out, &errOut)
-	for _, w := range []string{"partner name", "initiator IDs", "merge", "write-through", "unknown", "-file-b", "-json"} {
-		if !strings.Contains(errOut.String(), w) {
-			t.Errorf("validate help lacks %q", w)
+	for _, w := range []string{"partner name", "initiator IDs", "merge", "write-through", "unknown", "-file-b", "-json", "Examples:"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("validate help (stdout) lacks %q", w)
 		}
+	}
+	if errOut.Len() > 0 {
+		t.Errorf("validate help wrote to stderr: %q", errOut.String())
 	}
 }
 

@@ -5,7 +5,6 @@ package sbdcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/hakit/hakit/blockio"
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/sbd"
 )
 
@@ -52,6 +53,11 @@ Commands:
   watch                watch this node's slot (-n): answer test, report a poison
                        pill and exit 3 (the agent fences; this tool does not)
 
+Examples:
+  hwagent sbd -d /dev/disk/by-id/scsi-SBD create
+  hwagent sbd -d /dev/disk/by-id/scsi-SBD list
+  hwagent sbd -d /dev/disk/by-id/scsi-SBD -n node-a message node-b test
+
 Flags:
 `
 
@@ -75,6 +81,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprint(stdout, usage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
+		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent sbd"))
 		return nil
 	}
 	if err != nil {
@@ -89,7 +96,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	want := map[string]int{"create": 1, "dump": 1, "list": 1, "allocate": 2, "message": 3, "watch": 1}
 	n, ok := want[pos[0]]
 	if !ok {
-		return usagef("sbd: unknown command %q", pos[0])
+		return usagef("sbd: unknown command %q%s", pos[0], cliflag.DidYouMean(pos[0], []string{"create", "dump", "list", "allocate", "message", "watch"}))
 	}
 	if len(pos) != n {
 		return usagef("sbd: %s wants %d argument(s), got %d", pos[0], n-1, len(pos)-1)
@@ -114,9 +121,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	d := &sbd.Disk{Sectors: s, Name: *dev, Sleep: r.Sleep}
 	emit := func(v any, text func()) error {
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			return jsonout.Document(stdout, "slots", v)
 		}
 		text()
 		return nil
@@ -205,7 +210,7 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	return r.watch(ctx, d, *name, *once, stdout)
 }
 
-// ExitCode: 0 success, 1 usage, 3 a poison pill received by watch, 4 the
+// ExitCode: 0 success, 2 usage (as every hakit command), 3 a poison pill received by watch, 4 the
 // device is not an SBD device, 99 other errors.
 func ExitCode(err error) int {
 	var ue *UsageError
@@ -214,7 +219,7 @@ func ExitCode(err error) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		return 1
+		return 2
 	case errors.As(err, &pe):
 		return 3
 	case errors.Is(err, sbd.ErrNoHeader):

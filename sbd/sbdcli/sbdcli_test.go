@@ -38,14 +38,14 @@ func TestCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"--help"}, 0, "message NODE MSG"},
-		{[]string{"dump"}, 1, "-d DEVICE is required"},
-		{[]string{"-d", "mem", "frob"}, 1, "unknown command"},
+		{[]string{"dump"}, 2, "-d DEVICE is required"},
+		{[]string{"-d", "mem", "frob"}, 2, "unknown command"},
 		{[]string{"-d", "mem", "dump"}, 4, "no SBD header"},
 		{[]string{"-d", "mem", "create"}, 0, "Initializing 255 slots"},
 		{[]string{"-d", "mem", "dump", "--json"}, 0, `"Msgwait": 10`},
 		{[]string{"-d", "mem", "-n", "b", "watch", "--once"}, 0, "Monitoring slot 0 (b)"},
 		{[]string{"-d", "mem", "allocate", "a"}, 0, "Slot 1 for a has been allocated"},
-		{[]string{"-d", "mem", "message", "b", "poke"}, 1, "unknown message"},
+		{[]string{"-d", "mem", "message", "b", "poke"}, 2, "unknown message"},
 		{[]string{"-d", "mem", "-n", "a", "message", "b", "test"}, 0, "test successfully delivered to b (slot 0)"},
 		{[]string{"-d", "mem", "list"}, 0, "0\tb\ttest\ta\n1\ta\tclear\t\n"},
 		{[]string{"-d", "mem", "-n", "b", "watch", "--once"}, 0, "Received command test from a"},

@@ -2,12 +2,12 @@ package diskcli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 )
@@ -27,9 +27,7 @@ func (r Runner) discover(ctx context.Context, portal string, o *options, log *sl
 		return &DeviceError{Device: u.String(), Err: err}
 	}
 	if o.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"portal": u.Portal(), "targets": ts})
+		return jsonout.Document(w, "targets", map[string]any{"portal": u.Portal(), "targets": ts})
 	}
 	if len(ts) == 0 {
 		fmt.Fprintf(w, "%s: no targets offered to %s\n", u.Portal(), o.initiator)
@@ -94,9 +92,7 @@ own key.`
 
 func (e *env) emit(v any, text func(w io.Writer)) error {
 	if e.json {
-		enc := json.NewEncoder(e.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return jsonout.Document(e.out, "items", v)
 	}
 	text(e.out)
 	return nil
@@ -244,14 +240,15 @@ func reservation(ctx context.Context, e *env) error {
 		return err
 	}
 	out := struct {
-		Device     string   `json:"device"`
-		Generation uint32   `json:"generation"`
-		Held       bool     `json:"held"`
-		Key        scsi.Key `json:"key,omitempty"`
-		Type       string   `json:"type,omitempty"`
+		Device     string    `json:"device"`
+		Generation uint32    `json:"generation"`
+		Held       bool      `json:"held"`
+		Holder     *scsi.Key `json:"holder,omitempty"`
+		Type       string    `json:"type,omitempty"`
 	}{Device: e.device, Generation: r.Generation, Held: r.Held}
 	if r.Held {
-		out.Key, out.Type = r.Key, r.Type.Short()
+		k := r.Key
+		out.Holder, out.Type = &k, r.Type.String()
 	}
 	return e.emit(out, func(w io.Writer) { e.writeReservation(w, r) })
 }
@@ -283,23 +280,24 @@ func status(ctx context.Context, e *env) error {
 		OwnKey           scsi.Key           `json:"own_key"`
 		Registered       bool               `json:"registered"`
 		OwnRegistrations int                `json:"own_registrations"`
-		Owned            bool               `json:"owned"`
-		Holder           string             `json:"holder"`
+		Owner            bool               `json:"owner"`
+		Holder           *scsi.Key          `json:"holder,omitempty"`
+		HolderRole       string             `json:"holder_role"`
+		Type             string             `json:"type,omitempty"`
 		Generation       uint32             `json:"generation"`
 		Keys             []scsi.Key         `json:"keys"`
 		Duplicates       []scsi.Key         `json:"duplicates,omitempty"`
-		ReservationKey   scsi.Key           `json:"reservation_key,omitempty"`
-		ReservationType  string             `json:"reservation_type,omitempty"`
 		Registrations    []reg              `json:"registrations,omitempty"`
 		Stale            []reg              `json:"stale,omitempty"`
 		Support          scsi.TargetSupport `json:"support"`
 		UnitAttentions   []string           `json:"unit_attentions,omitempty"`
 		Notes            []string           `json:"notes,omitempty"`
 	}{Device: e.device, OwnKey: st.Own, Registered: st.OwnRegistrations > 0, OwnRegistrations: st.OwnRegistrations,
-		Owned: st.Owned(), Holder: st.Holder, Generation: st.Keys.Generation, Keys: append([]scsi.Key{}, st.Keys.Keys...),
+		Owner: st.Owned(), HolderRole: st.Holder, Generation: st.Keys.Generation, Keys: append([]scsi.Key{}, st.Keys.Keys...),
 		Duplicates: st.Duplicates, Support: st.Support, Notes: st.Notes}
 	if st.Reservation.Held {
-		out.ReservationKey, out.ReservationType = st.Reservation.Key, st.Reservation.Type.Short()
+		k := st.Reservation.Key
+		out.Holder, out.Type = &k, st.Reservation.Type.String()
 	}
 	if st.FullStatus != nil {
 		for _, r := range st.FullStatus.Registrations {
@@ -359,25 +357,26 @@ func writeNotes(w io.Writer, uas []scsi.Sense, notes []string) {
 
 // resultOut is the JSON form of an ownership action.
 type resultOut struct {
-	Device          string     `json:"device"`
-	Action          string     `json:"action"`
-	OwnKey          scsi.Key   `json:"own_key"`
-	Generation      uint32     `json:"generation"`
-	Keys            []scsi.Key `json:"keys"`
-	ReservationKey  scsi.Key   `json:"reservation_key,omitempty"`
-	ReservationType string     `json:"reservation_type,omitempty"`
-	Victim          scsi.Key   `json:"victim,omitempty"`
-	Method          string     `json:"method,omitempty"`
-	Fallback        string     `json:"fallback,omitempty"`
-	UnitAttentions  []string   `json:"unit_attentions,omitempty"`
-	Notes           []string   `json:"notes,omitempty"`
+	Device         string     `json:"device"`
+	Action         string     `json:"action"`
+	OwnKey         scsi.Key   `json:"own_key"`
+	Generation     uint32     `json:"generation"`
+	Keys           []scsi.Key `json:"keys"`
+	Holder         *scsi.Key  `json:"holder,omitempty"`
+	Type           string     `json:"type,omitempty"`
+	Victim         scsi.Key   `json:"victim,omitempty"`
+	Method         string     `json:"method,omitempty"`
+	Fallback       string     `json:"fallback,omitempty"`
+	UnitAttentions []string   `json:"unit_attentions,omitempty"`
+	Notes          []string   `json:"notes,omitempty"`
 }
 
 func (e *env) result(action string, r *scsi.Result, done string, extra func(*resultOut)) error {
 	out := resultOut{Device: e.device, Action: action, OwnKey: e.owner.Key(), Generation: r.Keys.Generation,
 		Keys: append([]scsi.Key{}, r.Keys.Keys...), Notes: r.Notes}
 	if r.Reservation.Held {
-		out.ReservationKey, out.ReservationType = r.Reservation.Key, r.Reservation.Type.Short()
+		k := r.Reservation.Key
+		out.Holder, out.Type = &k, r.Reservation.Type.String()
 	}
 	for _, s := range r.UnitAttentions {
 		out.UnitAttentions = append(out.UnitAttentions, s.String())

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/sgio"
@@ -304,7 +305,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	if cmd == nil {
-		return usagef("unknown command %q (run \"disk --help\" for the list)", args[0])
+		names := make([]string, len(cmds))
+		for i, c := range cmds {
+			names[i] = c.name
+		}
+		return usagef("unknown command %q%s (run \"disk --help\" for the list)", args[0], cliflag.DidYouMean(args[0], names))
 	}
 	o := &options{}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
@@ -332,9 +337,13 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	pos, err := cliflag.ParseInterleaved(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stdout, "usage: disk %s [flags] %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.long)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+		fmt.Fprintf(stdout, "usage: disk %s [flags] %s\n\n%s\n", cmd.name, cmd.args, cmd.long)
+		if ex := diskExamples(cmd.name); ex != "" {
+			fmt.Fprintf(stdout, "\nExamples:\n%s", ex)
+		}
+		fmt.Fprint(stdout, "\nFlags:\n")
+		printOwnFlags(stdout, fs, cmd)
+		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent disk"))
 		return nil
 	}
 	if err != nil {
@@ -401,4 +410,57 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	return cmd.run(ctx, e)
+}
+
+// keyFlags are the flags that name this node's key; typeFlag the
+// reservation type. A command's help lists them only where they act.
+var keyFlags = map[string]bool{"key": true, "cluster": true, "node": true, "node-name": true, "layout": true}
+
+// printOwnFlags prints the flags cmd uses: the key flags for the commands
+// that act with a key or mark it (keys, reservation), the type for those
+// that reserve, release or fence; every flag is still accepted.
+func printOwnFlags(w io.Writer, fs *flag.FlagSet, cmd *command) {
+	marks := cmd.name == "keys" || cmd.name == "reservation"
+	own := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	fs.VisitAll(func(f *flag.Flag) {
+		switch {
+		case keyFlags[f.Name] && !cmd.needsKey && !marks:
+		case f.Name == "type" && !cmd.needsKey:
+		default:
+			own.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	own.SetOutput(w)
+	own.PrintDefaults()
+}
+
+// diskExamples is the Examples section of each disk command's help.
+func diskExamples(name string) string {
+	return map[string]string{
+		"identify":    "  hwagent disk identify /dev/sdb\n  hwagent disk identify iscsi://192.0.2.10/iqn.2001-04.com.example:shared/1 --json\n",
+		"keys":        "  hwagent disk keys /dev/sdb\n  hwagent disk keys /dev/sdb --cluster 42 --node 1    # marks this node's key\n",
+		"reservation": "  hwagent disk reservation /dev/sdb\n",
+		"status":      "  hwagent disk status /dev/sdb --cluster 42 --node 1\n  hwagent disk status /dev/sdb --key 0x686b8ed3f6ad0001 --json\n",
+		"register":    "  hwagent disk register /dev/sdb --cluster 42 --node 1\n",
+		"unregister":  "  hwagent disk unregister /dev/sdb --cluster 42 --node 1\n",
+		"reserve":     "  hwagent disk reserve /dev/sdb --cluster 42 --node 1\n  hwagent disk reserve /dev/sdb --cluster 42 --node 1 --type ea-ro\n",
+		"release":     "  hwagent disk release /dev/sdb --cluster 42 --node 1\n",
+		"preempt":     "  hwagent disk preempt /dev/sdb 0x686b8ed3f6ad0002 --cluster 42 --node 1\n",
+		"fence":       "  hwagent disk fence /dev/sdb --victim 0x686b8ed3f6ad0002 --cluster 42 --node 1\n",
+		"unfence":     "  hwagent disk unfence /dev/sdb --cluster 42 --node 1\n",
+		"clear":       "  hwagent disk clear /dev/sdb --cluster 42 --node 1 --yes\n",
+		"discover":    "  hwagent disk discover iscsi://192.0.2.10 --initiator iqn.2026-01.com.example:node-a\n",
+		"read":        "  hwagent disk read /dev/sdb --lba 0 --count 1 | xxd | head\n",
+		"write":       "  hwagent disk write /dev/sdb --lba 2048 --count 1 --region-start 2048 --region-len 8 --pattern 0xa5\n",
+		"reset":       "  hwagent disk reset /dev/sdb --level lun\n",
+	}[name]
+}
+
+// CommandNames are the disk subcommands, in the order of the help.
+func CommandNames() []string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return names
 }

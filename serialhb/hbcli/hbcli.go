@@ -4,7 +4,6 @@ package hbcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hakit/hakit/internal/cliflag"
+	"github.com/hakit/hakit/internal/exitcode"
+	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -60,7 +62,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPorts(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"run", "status", "cabletest", "ports"}))
 }
 
 // common holds the flags shared by the commands that open a port.
@@ -77,8 +79,9 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.SetOutput(stdout)
 	c.fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nflags:\n", name, summary)
+		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nflags:\n", name, summary, hbExamples[name])
 		c.fs.PrintDefaults()
+		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent hb"))
 	}
 	c.fs.BoolVar(&c.json, "json", false, "print JSON")
 	if !withPort {
@@ -101,14 +104,15 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 
 // parse parses args; errHelp tells the caller to return nil.
 func (c *common) parse(args []string) (help bool, err error) {
-	if err := c.fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(c.fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
 		return false, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	if c.fs.NArg() > 0 {
-		return false, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, c.fs.Args())
+	if len(pos) > 0 {
+		return false, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, pos)
 	}
 	return false, nil
 }
@@ -164,9 +168,9 @@ func stop(r *serialhb.Runner) {
 	_ = r.Stop(ctx)
 }
 
+// printJSON writes one document (docs/JSON.md); a list is "ports".
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	return jsonout.Document(w, "ports", v)
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -194,7 +198,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		select {
 		case ev := <-events:
 			if c.json {
-				if err := printJSON(stdout, ev); err != nil {
+				if err := jsonout.Line(stdout, ev); err != nil {
 					return err
 				}
 			} else {
@@ -229,9 +233,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer stop(r)
-	if !c.json {
-		fmt.Fprintf(stderr, "hb: waiting up to %v for the peer on %s...\n", *wait, c.port)
-	}
+	// Said with --json too: stderr, so the JSON on stdout stays one document.
+	fmt.Fprintf(stderr, "hb: waiting up to %v for the peer on %s (--wait)...\n", *wait, c.port)
 wait:
 	for {
 		select {
@@ -373,4 +376,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// hbExamples is the Examples section of each hb command's help.
+var hbExamples = map[string]string{
+	"run":       "  hwagent hb run --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1\n",
+	"status":    "  hwagent hb status --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1 --wait 10s\n",
+	"cabletest": "  hwagent hb cabletest --port /dev/ttyS0 --key-file /etc/hakit/hb.key --node 1 --count 200\n",
+	"ports":     "  hwagent hb ports\n  hwagent hb ports --json\n",
 }

@@ -45,7 +45,7 @@ func TestCommandsOnRig(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.State != serialhb.StateAlive || st.Peer.Node != 2 || st.Cable != serialhb.CableOK {
 		t.Errorf("status --json: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, `"state":"alive"`) || !strings.Contains(out, `"dsr":"unknown"`) {
+	if !strings.Contains(out, `"state": "alive"`) || !strings.Contains(out, `"dsr": "unknown"`) {
 		t.Errorf("status --json should spell states and modem lines: %s", out)
 	}
 

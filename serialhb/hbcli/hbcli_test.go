@@ -85,10 +85,14 @@ func TestPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ports []serialhb.PortInfo
-	if err := json.Unmarshal([]byte(out), &ports); err != nil {
-		t.Fatalf("ports --json is not a JSON list: %v\n%s", err, out)
+	var doc struct {
+		Version int                 `json:"schema_version"`
+		Ports   []serialhb.PortInfo `json:"ports"`
 	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Version != 1 {
+		t.Fatalf("ports --json is not a document with its list: %v\n%s", err, out)
+	}
+	ports := doc.Ports
 	text, _, err := run(t, "ports")
 	if err != nil || (len(ports) == 0) != strings.Contains(text, "no serial ports") {
 		t.Errorf("ports: %v\n%s", err, text)

@@ -62,10 +62,13 @@ func peerHolds(ctx context.Context, n *lab.Node) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var ds []agent.DiskStatus
-	if err := json.Unmarshal([]byte(out), &ds); err != nil {
+	var doc struct {
+		Disks []agent.DiskStatus `json:"disks"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		return "", fmt.Errorf("node %s: hwagent disks --json: %w: %s", n.Name(), err, out)
 	}
+	ds := doc.Disks
 	if len(ds) != 1 || !ds[0].Registered || !ds[0].PeerRegistered || ds[0].Owner || ds[0].Holder != ds[0].PeerKey {
 		return "", fmt.Errorf("node %s: hwagent disks: want both keys registered and the peer holding: %s", n.Name(), out)
 	}

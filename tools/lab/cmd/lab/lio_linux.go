@@ -205,11 +205,13 @@ func lioTwoLUNs(ctx context.Context, n *lab.Node, url0 string) (string, error) {
 		if err != nil {
 			return nil, err
 		}
-		var ds []agent.DiskStatus
-		if err := json.Unmarshal([]byte(out), &ds); err != nil || len(ds) != 2 {
+		var doc struct {
+			Disks []agent.DiskStatus `json:"disks"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Disks) != 2 {
 			return nil, fmt.Errorf("%s: hwagent disks --json: want 2 disks: %v: %s", agentNodes[i].name, err, out)
 		}
-		return ds, nil
+		return doc.Disks, nil
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for i := range 2 {
