@@ -83,11 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		s := &server{c: agent.NewClient(*sock), device: *device, region: scsi.Region{Start: *start, Len: *n}}
-		if err := s.serve(*listen, stderr); err != nil {
-			fmt.Fprintln(stderr, "recordsvc:", err)
-			return 1
-		}
-		return 0
+		// serve returns only when the listener fails.
+		fmt.Fprintln(stderr, "recordsvc:", s.serve(*listen, stderr))
+		return 1
 	case "put", "get":
 		want := map[string]int{"put": 2, "get": 1}[args[0]]
 		if *addr == "" || fs.NArg() != want {

@@ -218,7 +218,6 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		{"-n", c.sw, "link", "add", "br2", "type", "bridge"},
 		{"-n", c.sw, "link", "set", "br2", "up"},
 	}
-	links := map[Link]string{}
 	if cfg.Public {
 		c.client = name + "-client"
 		steps = append(steps,
@@ -238,7 +237,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		n.Dir = filepath.Join(c.dir, n.Name)
 		c.nodes[i] = n
 		steps = append(steps, []string{"netns", "add", n.netns}, []string{"-n", n.netns, "link", "set", "lo", "up"})
-		links = map[Link]string{Ring: n.Addr, Storage: n.StorageAddr, Crossover: n.CrossoverAddr}
+		links := map[Link]string{Ring: n.Addr, Storage: n.StorageAddr, Crossover: n.CrossoverAddr}
 		if cfg.Public {
 			links[Public] = publicSubnet + strconv.Itoa(i+1)
 		}
