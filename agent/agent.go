@@ -337,6 +337,10 @@ func (a *Agent) watchDisk(ctx context.Context, d Disk) error {
 		if stale {
 			s := a.refresh(ctx, d)
 			stale, gen = s.Error != "", s.Generation
+			if s.Error == "" && s.Lockout && s.PeerRegistered {
+				a.releaseLockout(ctx, d)
+				stale = true
+			}
 		}
 		a.act.Unlock()
 		select {
@@ -345,6 +349,19 @@ func (a *Agent) watchDisk(ctx context.Context, d Disk) error {
 		case <-t.C:
 		}
 	}
+}
+
+// releaseLockout releases a reservation kept for lockout now that the
+// peer's key is registered again (its unfence): nothing claims it.
+func (a *Agent) releaseLockout(ctx context.Context, d Disk) {
+	cctx, cancel := context.WithTimeout(ctx, 2*a.diskTimeout())
+	err := d.Release(cctx)
+	cancel()
+	if err != nil {
+		a.emit(Event{Source: "disk", Kind: "release-failed", Msg: fmt.Sprintf("%s: the reservation kept for lockout could not be released: %v", d.Device(), err), Data: map[string]any{"device": d.Device()}})
+		return
+	}
+	a.emit(Event{Source: "disk", Kind: "release", Msg: d.Device() + ": the peer is registered again: the reservation kept for lockout is released", Data: map[string]any{"device": d.Device()}})
 }
 
 // refresh reads one disk's status and lets the guard judge it.

@@ -145,6 +145,12 @@ type DiskStatus struct {
 	Registered     bool `json:"registered"`
 	Owner          bool `json:"owner"`
 	PeerRegistered bool `json:"peer_registered"`
+	// Lockout: this node still holds the reservation after a release only
+	// to keep an unregistered (fenced) peer from writing: with no
+	// reservation at all any initiator may write (SPC-4). It claims
+	// nothing (hakit-disk reads it as not running); the disk watcher
+	// releases it once the peer's key is registered again.
+	Lockout bool `json:"lockout,omitempty"`
 	// Latched, when set, says why the disk layer cannot account for this
 	// node's registration on this disk: a re-register after a replaced
 	// session was sent and neither verified nor confirmed undone (in this

@@ -379,9 +379,16 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	case []agent.DiskStatus:
 		writeDisks(stdout, x)
 	case agent.ActionResult:
-		if heldBefore {
+		kept := false
+		for _, d := range x.Disks {
+			kept = kept || (x.Action == "release" && d.Lockout)
+		}
+		switch {
+		case kept:
+			fmt.Fprintf(stdout, "%s: done; the reservation is kept while the peer's key is not registered (without it a fenced peer could write): it claims nothing and goes when the peer registers again\n", x.Action)
+		case heldBefore:
 			fmt.Fprintf(stdout, "%s: done\n", x.Action)
-		} else {
+		default:
 			fmt.Fprintf(stdout, "%s: nothing released: this node held no reservation\n", x.Action)
 		}
 		writeDisks(stdout, x.Disks)

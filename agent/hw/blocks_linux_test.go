@@ -65,3 +65,58 @@ func TestIntegrationBlocksThroughAgent(t *testing.T) {
 		t.Fatalf("after the refused write B reads changed blocks (%v)", err)
 	}
 }
+
+// TestIntegrationReleaseKeepsFencedPeerOut: with no reservation any
+// initiator may write, registered or not, so a release while the peer is
+// fenced would let the fenced peer write again. A fences B and releases:
+// the reservation is kept (lockout, claimed by nobody) and B's write is
+// still refused; once B is unfenced, A's agent releases it and B can
+// take the disk.
+func TestIntegrationReleaseKeepsFencedPeerOut(t *testing.T) {
+	_, p := rigPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := p.Clients[0], p.Clients[1]
+	for _, c := range []*agent.Client{a, b} {
+		if _, err := c.Action(ctx, "register"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Action(ctx, "acquire"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Fence(ctx, "node-b"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Action(ctx, "release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Disks[0]; !d.Lockout || !d.Owner || d.PeerRegistered {
+		t.Fatalf("A after the release with B fenced: %+v: want the reservation kept for lockout", d)
+	}
+	devB := p.Configs[1].Disks[0].Device
+	if _, err := b.WriteBlocks(ctx, devB, scratchRegion, scratchRegion.Start, make([]byte, 512)); !errors.Is(err, scsi.ErrReservationConflict) {
+		t.Fatalf("the fenced B's write after A's release = %v, want RESERVATION CONFLICT", err)
+	}
+	if _, err := b.Action(ctx, "unfence"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		ds, err := a.Disks(ctx)
+		if err == nil && ds[0].Holder == "" && !ds[0].Lockout && ds[0].PeerRegistered {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("A still holds the lockout 10 s after B's unfence: %+v %v", ds, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("B unfenced: A released the lockout %v later", time.Since(start).Round(time.Millisecond))
+	if _, err := b.Action(ctx, "acquire"); err != nil {
+		t.Fatalf("B's acquire after the lockout went: %v", err)
+	}
+}
+
+var scratchRegion = scsi.Region{Start: 20000, Len: 8}

@@ -160,6 +160,9 @@ type Disk struct {
 	lu        *iscsi.LogicalUnit // the iSCSI LUN, nil for SG_IO
 	lastFence *scsi.FenceResult  // this node's last fence of the peer
 	blockSize int                // READ CAPACITY's, once read
+	// lockout: a release found the peer's key unregistered and kept the
+	// reservation (agent.DiskStatus.Lockout).
+	lockout bool
 }
 
 // NewDisk checks the device and prepares the disk; the session logs in on
@@ -454,7 +457,14 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 	if f := d.lastFence; f != nil {
 		s.FenceMethod, s.FenceFallback = f.MethodName, f.Fallback
 	}
+	if d.lockout && !s.Owner {
+		d.lockout = false // released or preempted since
+	}
+	s.Lockout = d.lockout
 	d.mu.Unlock()
+	if s.Lockout {
+		s.Notes = append(s.Notes, "reservation kept after a release to keep the unregistered peer from writing; claimed by nobody")
+	}
 	s.Notes = append(s.Notes, st.Notes...)
 	for _, ua := range st.UnitAttentions {
 		s.Notes = append(s.Notes, "unit attention: "+ua.String())
@@ -475,14 +485,51 @@ func (d *Disk) Register(ctx context.Context) error {
 	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Register(ctx); return err })
 }
 
-// Acquire implements agent.Disk.
+// Acquire implements agent.Disk; a reservation kept for lockout is
+// claimed again.
 func (d *Disk) Acquire(ctx context.Context) error {
-	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Acquire(ctx); return err })
+	return d.act(ctx, func(o *scsi.Owner) error {
+		_, err := o.Acquire(ctx)
+		if err == nil {
+			d.mu.Lock()
+			d.lockout = false
+			d.mu.Unlock()
+		}
+		return err
+	})
 }
 
-// Release implements agent.Disk.
+// Release implements agent.Disk. While the peer's key is not registered
+// (it was fenced, or never joined) a reservation this node holds is kept,
+// not released: registrations alone restrict nothing, so without a
+// reservation the fenced peer could write again. The disk is then held
+// for lockout only (DiskStatus.Lockout): the agent's disk watcher releases
+// it once the peer registers again, and an Acquire claims it back.
 func (d *Disk) Release(ctx context.Context) error {
-	return d.act(ctx, func(o *scsi.Owner) error { _, err := o.Release(ctx); return err })
+	return d.act(ctx, func(o *scsi.Owner) error {
+		keys, err := o.Device().ReadKeys(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(keys.Keys, d.peer) {
+			res, err := o.Device().ReadReservation(ctx)
+			if err != nil {
+				return err
+			}
+			if res.Held && res.Key == d.own {
+				d.mu.Lock()
+				d.lockout = true
+				d.mu.Unlock()
+				d.log.Warn("release: reservation kept, the peer's key is not registered: without a reservation a fenced peer could write", "device", d.name, "peer_key", d.peer)
+				return nil
+			}
+		}
+		d.mu.Lock()
+		d.lockout = false
+		d.mu.Unlock()
+		_, err = o.Release(ctx)
+		return err
+	})
 }
 
 // Unfence implements agent.Disk.

@@ -167,6 +167,16 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 		}
 		actx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		_, err = be.Action(actx, "acquire")
+		// The peer may still hold the reservation it kept to lock this
+		// node out while it was fenced; its agent releases it within a
+		// disk-status period of this node's unfence. Wait up to 10 s.
+		for deadline := time.Now().Add(10 * time.Second); err != nil && strings.Contains(err.Error(), "reservation held by another key") && time.Now().Before(deadline); {
+			select {
+			case <-actx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+			_, err = be.Action(actx, "acquire")
+		}
 		cancel()
 		if err != nil {
 			return say(ErrGeneric, "acquire: %v", err)
@@ -224,7 +234,9 @@ func monitor(ctx context.Context, be Backend) (int, string) {
 			parts = append(parts, fmt.Sprintf("%s scsi2 holder %q", d.Device, d.Holder))
 			continue
 		}
-		if d.Registered && d.Holder != "" && d.Holder == d.OwnKey {
+		if d.Registered && d.Holder != "" && d.Holder == d.OwnKey && !d.Lockout {
+			// A reservation kept only to keep a fenced peer out is not
+			// this resource running.
 			held++
 		}
 		parts = append(parts, fmt.Sprintf("%s keys %v holder %q (own %s)", d.Device, d.Keys, d.Holder, d.OwnKey))

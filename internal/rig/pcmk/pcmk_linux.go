@@ -683,16 +683,41 @@ func (c *Cluster) SetLinks(ctx context.Context, up bool, links ...NodeLink) erro
 
 // Freeze stops (SIGSTOP) every process of the node but its init, as a
 // hung machine; Thaw continues them.
-func (n *Node) Freeze(ctx context.Context) error { return n.signalAll(ctx, "-STOP") }
+func (n *Node) Freeze(ctx context.Context) error { return n.signalAll(syscall.SIGSTOP) }
 
 // Thaw continues the processes Freeze stopped.
-func (n *Node) Thaw(ctx context.Context) error { return n.signalAll(ctx, "-CONT") }
+func (n *Node) Thaw(ctx context.Context) error { return n.signalAll(syscall.SIGCONT) }
 
-func (n *Node) signalAll(ctx context.Context, sig string) error {
-	// kill -1 inside the node's PID namespace: every process there but
-	// its init and the kill itself.
-	_, err := n.Run(ctx, "kill", sig, "-1")
-	return err
+// signalAll signals, from the host, every process in the node's PID
+// namespace but its init.
+func (n *Node) signalAll(sig syscall.Signal) error {
+	if n.init == 0 {
+		return fmt.Errorf("pcmk: %s is not running", n.Name)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", n.init))
+	if err != nil {
+		return fmt.Errorf("pcmk: %s: %w", n.Name, err)
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	count := 0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == n.init {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && l == ns {
+			if syscall.Kill(pid, sig) == nil {
+				count++
+			}
+		}
+	}
+	if count == 0 {
+		return fmt.Errorf("pcmk: %s: no process to send %v", n.Name, sig)
+	}
+	return nil
 }
 
 // PacemakerRunning reports whether pacemakerd runs in the node.
