@@ -10,10 +10,26 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/hw"
+	"github.com/hakit/hakit/internal/rig/rigpair"
 	"github.com/hakit/hakit/scsi"
 )
 
 var _ agent.BlockDisk = (*hw.Disk)(nil)
+
+// registeredAHolding registers both agents' keys and lets A take the disk.
+func registeredAHolding(ctx context.Context, t *testing.T, p *rigpair.Pair) (a, b *agent.Client) {
+	t.Helper()
+	a, b = p.Clients[0], p.Clients[1]
+	for _, c := range []*agent.Client{a, b} {
+		if _, err := c.Action(ctx, "register"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Action(ctx, "acquire"); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
 
 // TestIntegrationBlocksThroughAgent: data blocks move through each
 // agent's own registered session. A holds the disk and writes a pattern;
@@ -25,15 +41,7 @@ func TestIntegrationBlocksThroughAgent(t *testing.T) {
 	_, p := rigPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, b := p.Clients[0], p.Clients[1]
-	for _, c := range []*agent.Client{a, b} {
-		if _, err := c.Action(ctx, "register"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := a.Action(ctx, "acquire"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := registeredAHolding(ctx, t, p)
 	dev := p.Configs[0].Disks[0].Device
 	devB := p.Configs[1].Disks[0].Device
 	region := scsi.Region{Start: 4096, Len: 64}
@@ -76,15 +84,7 @@ func TestIntegrationReleaseKeepsFencedPeerOut(t *testing.T) {
 	_, p := rigPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, b := p.Clients[0], p.Clients[1]
-	for _, c := range []*agent.Client{a, b} {
-		if _, err := c.Action(ctx, "register"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := a.Action(ctx, "acquire"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := registeredAHolding(ctx, t, p)
 	if _, err := a.Fence(ctx, "node-b"); err != nil {
 		t.Fatal(err)
 	}
