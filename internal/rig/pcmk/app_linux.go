@@ -13,16 +13,20 @@ import (
 // The acceptance group of the install guide: the shared disk, a floating
 // IP on the public network and a data service whose records live on the
 // shared LUN, written through the owning node's hwagent (tools/recordsvc),
-// started in that order and stopped in reverse. The group must not run
-// where the heartbeat NIC has no carrier (hakit-health's attribute).
+// started in that order and stopped in reverse. The group prefers a node
+// whose heartbeat NIC has carrier (hakit-health's attribute): +1000 there,
+// more than the stickiness, so a NIC pull moves it. A preference, not a
+// ban: a crossover cable pulled drops the carrier at both ends, a
+// symmetric split too, and a ban (any negative score) would then leave
+// the group running nowhere, even on the node that won the fence.
 const (
 	AppPort = 7000
 	// AppRegionStart and AppRegionLen are the LUN blocks of the records.
 	AppRegionStart = 8192
 	AppRegionLen   = 4096
-	AppNICRuleXML  = `<rsc_location id="app-needs-nic" rsc="app">
-  <rule id="app-needs-nic-rule" score="-INFINITY">
-    <expression id="app-needs-nic-expr" attribute="hakit-nic-carrier" operation="eq" value="0"/>
+	AppNICRuleXML  = `<rsc_location id="app-prefers-nic" rsc="app">
+  <rule id="app-prefers-nic-rule" score="1000">
+    <expression id="app-prefers-nic-expr" attribute="hakit-nic-carrier" operation="eq" value="1"/>
   </rule>
 </rsc_location>`
 )
