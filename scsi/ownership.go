@@ -1030,6 +1030,19 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 	}
 	r.MethodName = r.Method.String()
 	if errors.Is(err, ErrReservationConflict) {
+		// Two causes (SPC-4 5.13.11.4): this node's registration is gone,
+		// or the peer's key is no longer registered (another node removed
+		// it between this node's READ KEYS and its PREEMPT). The keys say
+		// which; only the first means this node is fenced.
+		if rerr := o.readState(ctx, &r.Result); rerr == nil {
+			own, pk := countKey(r.Keys.Keys, o.cfg.Key) > 0, countKey(r.Keys.Keys, peer) > 0
+			switch {
+			case own && !pk:
+				return r, o.opErr("fence", fmt.Errorf("%w: peer key %s was removed by another node just before this %s (registered: %s; reservation: %s)", ErrKeyNotRegistered, peer, r.Method, keyList(r.Keys.Keys), describeReservation(r.Reservation)))
+			case own && pk:
+				return r, o.opErr("fence", fmt.Errorf("%s conflicted with this node's key %s and the peer's %s both registered (reservation: %s): %w", r.Method, o.cfg.Key, peer, describeReservation(r.Reservation), err))
+			}
+		}
 		return r, o.opErr("fence", fmt.Errorf("%w (key %s): %s conflicted: this node's registration is gone (a peer fenced it first, or this session was replaced): %w", ErrNotRegistered, o.cfg.Key, r.Method, err))
 	}
 	if err != nil {
