@@ -140,11 +140,14 @@ func TestIntegrationFencerLiveMember(t *testing.T) {
 // it and takes the group. The group prefers the fenced node; once the
 // link is back, no resource runs there while its key is off the disk.
 func TestIntegrationFencerHealedPartition(t *testing.T) {
-	c := pcmk.ForTest(t, pcmk.Config{})
+	// A fence delay step of 3 s (hwagent's default is 5 s): 500 ms is
+	// less than the head start a DC has over the other partition on a
+	// loaded machine, and node-b then won the race.
+	c := pcmk.ForTest(t, pcmk.Config{DelayStepMS: 3000})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	a, b := c.Nodes()[0], c.Nodes()[1]
-	// node-b: fence priority 1, so it waits delay_step_ms before it
+	// node-b: fence priority 1, so it waits delay_step_ms (3 s) before it
 	// fences, and node-a wins the race.
 	holder, _ := pcmk.MustConfigureGroup(ctx, t, c, `<rsc_location id="dummy-prefers-b" rsc="dummy" node="node-b" score="100"/>`)
 	if holder != b {
