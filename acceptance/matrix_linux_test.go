@@ -99,6 +99,16 @@ func (w *watcher) run(ctx context.Context, c *pcmk.Cluster, stop <-chan struct{}
 	}
 }
 
+// watch starts a watcher; stop ends it and waits for it.
+func watch(ctx context.Context, c *pcmk.Cluster) (w *watcher, stop func()) {
+	w = &watcher{}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.run(ctx, c, done) }()
+	return w, func() { close(done); wg.Wait() }
+}
+
 // fault is one matrix case: which paths of the node running the group go
 // down.
 type fault struct {
@@ -287,11 +297,7 @@ func runCase(ctx context.Context, t *testing.T, c *pcmk.Cluster, f fault) outcom
 	if victim == nil {
 		t.Fatalf("the group does not run: %+v", s)
 	}
-	w := &watcher{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); w.run(ctx, c, stop) }()
+	w, stopWatch := watch(ctx, c)
 	at := time.Now()
 	inject(ctx, t, c, victim, f)
 	var o outcome
@@ -321,8 +327,7 @@ func runCase(ctx context.Context, t *testing.T, c *pcmk.Cluster, f fault) outcom
 		time.Sleep(3 * time.Second)
 	}
 	o.accepted, o.fenced = probeWrites(ctx, c)
-	close(stop)
-	wg.Wait()
+	stopWatch()
 	o.double, o.overlap = w.double, w.vipOverlap
 	if w.double > 0 {
 		t.Errorf("%s: both nodes ran the service with their key registered in %d of %d samples (first %s)", f, w.double, w.samples, w.first)
@@ -371,11 +376,7 @@ func TestPartitionMatrix(t *testing.T) {
 	survivors := map[string]int{}
 	var worst, overlap, groupUp time.Duration
 	for r := range rounds {
-		w := &watcher{}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { defer wg.Done(); w.run(ctx, c, stop) }()
+		w, stopWatch := watch(ctx, c)
 		at := time.Now()
 		c.Cable().Cut()
 		var links []pcmk.NodeLink
@@ -404,8 +405,7 @@ func TestPartitionMatrix(t *testing.T) {
 		}
 		groupUp = max(groupUp, time.Since(at))
 		accepted, fencedNodes := probeWrites(ctx, c)
-		close(stop)
-		wg.Wait()
+		stopWatch()
 		overlap = max(overlap, w.vipOverlap)
 		if len(fencedNodes) != 1 || len(accepted) > 0 || w.double > 0 || (len(fencedNodes) == 1 && holder == fencedNodes[0]) {
 			t.Errorf("round %d: fenced %v, fenced writes accepted %v, double %d: want exactly one survivor", r+1, fencedNodes, accepted, w.double)

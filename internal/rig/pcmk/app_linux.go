@@ -48,14 +48,7 @@ func (c *Cluster) RecordsvcPath() string { return c.recordsvc }
 // AppXML is the group for this cluster.
 func (c *Cluster) AppXML() string {
 	return `<group id="app">
-  <primitive id="disk" class="ocf" provider="hakit" type="hakit-disk">
-    <instance_attributes id="disk-ia">
-      <nvpair id="disk-ia-config" name="config" value="` + HwagentConfig + `"/>
-    </instance_attributes>
-    <operations>
-      <op id="disk-monitor" name="monitor" interval="5s"/>
-    </operations>
-  </primitive>
+` + DiskXML + `
   <primitive id="vip" class="ocf" provider="heartbeat" type="IPaddr2">
     <instance_attributes id="vip-ia">
       <nvpair id="vip-ia-ip" name="ip" value="` + PublicIP + `"/>
