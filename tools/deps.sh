@@ -9,7 +9,8 @@ set -eu
 # interop tests (sbd/sbdcli) run its create, dump, list, allocate and
 # message verbs on a loop device, never its watchdog daemon. chromium: the
 # hwcheck --html page is loaded in headless chromium by the check tests.
-PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils sbd chromium"
+# groff-base: the man pages are rendered by the tools/mangen test.
+PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils sbd chromium groff-base"
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps: go not found on PATH (want Go 1.26 or later; on this machine it lives in /usr/local/go/bin)" >&2
