@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"github.com/hakit/hakit/internal/testutil"
 	"html"
 	"os"
 	"os/exec"
@@ -117,9 +118,10 @@ func checkPage(t *testing.T, page string, r Report) {
 // renderInChromium loads a page in headless chromium and returns its DOM.
 func renderInChromium(t *testing.T, path string) string {
 	t.Helper()
+	testutil.SkipUnlessTools(t, "chromium")
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed (tools/deps.sh installs it): the page is not checked in a browser")
+		t.Fatal(err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

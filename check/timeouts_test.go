@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"github.com/hakit/hakit/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,9 +142,7 @@ func TestCorosyncFrom(t *testing.T) {
 	if _, found, err := CorosyncFrom(filepath.Join(dir, "none"), fails)(ctx); found || err != nil {
 		t.Errorf("no file: found %v, %v", found, err)
 	}
-	if _, err := exec.LookPath("corosync-cmapctl"); err != nil {
-		t.Skip("corosync-cmapctl not installed: the cmap path is not tried")
-	}
+	testutil.SkipUnlessTools(t, "corosync-cmapctl")
 	cmap := func(ctx context.Context, name string, args ...string) *exec.Cmd {
 		return exec.CommandContext(ctx, "echo", args[1]+" (u32) = 1000")
 	}

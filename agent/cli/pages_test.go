@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/hakit/hakit/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,9 +51,10 @@ func TestPages(t *testing.T) {
 // The bash completion completes commands, subcommands and each command's
 // own flags.
 func TestBashCompletion(t *testing.T) {
+	testutil.SkipUnlessTools(t, "bash")
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		t.Fatal(err)
 	}
 	var out strings.Builder
 	if err := Run(context.Background(), []string{"completion", "bash"}, &out, &out); err != nil {

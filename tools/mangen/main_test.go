@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/hakit/hakit/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,9 +45,10 @@ func TestManPages(t *testing.T) {
 	if err != nil || !strings.Contains(string(hc), roffText("-pr-test")) {
 		t.Errorf("hwcheck.1: %v", err)
 	}
+	testutil.SkipUnlessTools(t, "groff")
 	groff, err := exec.LookPath("groff")
 	if err != nil {
-		t.Skip("no groff to render the pages")
+		t.Fatal(err)
 	}
 	for _, f := range []string{"hwagent.1", "hwcheck.1"} {
 		out, err := exec.Command(groff, "-man", "-Tutf8", "-ww", "-z", filepath.Join(dir, f)).CombinedOutput()
