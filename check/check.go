@@ -113,22 +113,25 @@ type Probe struct {
 	Run   func(ctx context.Context, env Env) []Result
 }
 
-// Probes are Run's probes, in order.
-var Probes = []Probe{
-	{"inventory", Inventory},
-	{"serial", SerialCable},
-	{"nic", HeartbeatNIC},
-	{"disks", SharedDisks},
-	{"latency", DiskLatency},
-	{"scsi2", SCSI2},
-	{"pr", PRMatrix},
-	{"arbitration", Arbitration},
-	{"scsi3", PRCapabilities},
-	{"failover", Failover},
-	{"mpio", MPIO},
-	{"raid", RAIDPair},
-	{"fencing", Fencing},
-	{"timeouts", Timeouts},
+// Probes returns Run's probes, in order (a new slice each call: no caller
+// can change what Run runs).
+func Probes() []Probe {
+	return []Probe{
+		{"inventory", Inventory},
+		{"serial", SerialCable},
+		{"nic", HeartbeatNIC},
+		{"disks", SharedDisks},
+		{"latency", DiskLatency},
+		{"scsi2", SCSI2},
+		{"pr", PRMatrix},
+		{"arbitration", Arbitration},
+		{"scsi3", PRCapabilities},
+		{"failover", Failover},
+		{"mpio", MPIO},
+		{"raid", RAIDPair},
+		{"fencing", Fencing},
+		{"timeouts", Timeouts},
+	}
 }
 
 // Run runs every probe (each with its own deadline) and returns the report.
@@ -137,10 +140,11 @@ func Run(ctx context.Context, env Env) Report {
 	if env.LocalConfig != nil {
 		r.Node, r.Peer = env.LocalConfig.Node.Name, env.LocalConfig.Peer.Name
 	}
-	for n, p := range Probes {
+	probes := Probes()
+	for n, p := range probes {
 		start := time.Now()
 		if env.Progress != nil {
-			fmt.Fprintf(env.Progress, "hwcheck: [%d/%d] %s ...", n+1, len(Probes), p.Group)
+			fmt.Fprintf(env.Progress, "hwcheck: [%d/%d] %s ...", n+1, len(probes), p.Group)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		res := p.Run(pctx, env)
