@@ -22,6 +22,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/agenttest"
 	"github.com/hakit/hakit/internal/testutil"
+	"github.com/hakit/hakit/serialhb"
 )
 
 // node is one running agent of a test pair.
@@ -99,7 +100,7 @@ func pair(t *testing.T) (a, b *node, lun *agenttest.LUN) {
 	dir := t.TempDir()
 	lun = agenttest.NewLUN("naa.600140500000000000000000000000aa")
 	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
-	a = startNode(t, testConfig(t, dir, "a", "b", 1, 2), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}}, Heartbeat: agenttest.Static{V: map[string]string{"state": "alive"}}})
+	a = startNode(t, testConfig(t, dir, "a", "b", 1, 2), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}}, Heartbeat: agenttest.Static[agent.HeartbeatStatus]{V: agent.HeartbeatStatus{LinkStatus: serialhb.LinkStatus{State: serialhb.StateAlive}}}})
 	b = startNode(t, testConfig(t, dir, "b", "a", 2, 1), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}}})
 	return a, b, lun
 }

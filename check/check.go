@@ -73,11 +73,30 @@ type Report struct {
 	Counts   map[Verdict]int `json:"counts"`
 }
 
+// Agent is what the probes ask of one node's agent, each answer typed as
+// the agent's API defines it. *agent.Client implements it; the tests hand
+// in doubles.
+type Agent interface {
+	Status(ctx context.Context) (agent.Status, error)
+	Disks(ctx context.Context) ([]agent.DiskStatus, error)
+	Heartbeat(ctx context.Context) (agent.HeartbeatStatus, error)
+	NICs(ctx context.Context) (agent.NICStatus, error)
+	RAID(ctx context.Context) (*agent.RAIDStatus, error)
+	CableTest(ctx context.Context) (agent.CableTestResult, error)
+	// Action POSTs register, acquire, release or unfence.
+	Action(ctx context.Context, name string) (agent.ActionResult, error)
+	// Fence asks the agent to fence node.
+	Fence(ctx context.Context, node string) (agent.ActionResult, error)
+}
+
+var _ Agent = (*agent.Client)(nil)
+
 // Env is what the probes may use. Nil clients or configs skip the probes
 // that need them, saying so.
 type Env struct {
-	// Local and Peer are the two agents' API clients.
-	Local, Peer *agent.Client
+	// Local and Peer are the two agents (their API clients); nil when
+	// not reachable from here.
+	Local, Peer Agent
 	// LocalConfig and PeerConfig are the nodes' configurations (the peer's
 	// only when readable from here, as on the rig).
 	LocalConfig, PeerConfig *agent.Config
@@ -203,14 +222,14 @@ func res(name string, v Verdict, measured, hint string) Result {
 func skip(name, why, hint string) []Result { return []Result{res(name, Skip, why, hint)} }
 
 // both returns the two clients or a skip result naming what is missing.
-func both(env Env, name string) ([2]*agent.Client, []Result) {
+func both(env Env, name string) ([2]Agent, []Result) {
 	switch {
 	case env.Local == nil:
-		return [2]*agent.Client{}, skip(name, "no local agent", "start hwagent on this node (systemctl start hwagent)")
+		return [2]Agent{}, skip(name, "no local agent", "start hwagent on this node (systemctl start hwagent)")
 	case env.Peer == nil:
-		return [2]*agent.Client{}, skip(name, "no access to the peer's agent", "give --peer-socket (peer.socket in the configuration) so both nodes can be checked")
+		return [2]Agent{}, skip(name, "no access to the peer's agent", "give --peer-socket (peer.socket in the configuration) so both nodes can be checked")
 	}
-	return [2]*agent.Client{env.Local, env.Peer}, nil
+	return [2]Agent{env.Local, env.Peer}, nil
 }
 
 var sideNames = [2]string{"this node", "peer"}

@@ -608,10 +608,10 @@ func (h *Heartbeat) Run(ctx context.Context, emit func(agent.Event)) error {
 }
 
 // Status implements agent.Component.
-func (h *Heartbeat) Status(context.Context) (any, error) { return h.R.Status(), nil }
+func (h *Heartbeat) Status(context.Context) (agent.HeartbeatStatus, error) { return h.R.Status(), nil }
 
 // Test implements agent.Tester: a burst of 50 pings, 10 ms apart.
-func (h *Heartbeat) Test(ctx context.Context) (any, error) {
+func (h *Heartbeat) Test(ctx context.Context) (agent.CableTestResult, error) {
 	return h.R.CableTest(ctx, serialhb.CableTestConfig{Count: 50, Interval: 10 * time.Millisecond})
 }
 
@@ -624,11 +624,7 @@ type NIC struct {
 }
 
 // NICStatus is the NIC component's status.
-type NICStatus struct {
-	Status *nic.Status      `json:"status"`
-	Probe  *nic.ProbeResult `json:"probe"`
-	Error  string           `json:"error,omitempty"`
-}
+type NICStatus = agent.NICStatus
 
 // Run implements agent.Component: netlink events, no polling.
 func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
@@ -660,7 +656,7 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 }
 
 // Status implements agent.Component: the link now and one probe of the peer.
-func (n *NIC) Status(ctx context.Context) (any, error) {
+func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 	var out NICStatus
 	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
 	if err != nil {
@@ -686,4 +682,4 @@ func (r *RAID) Run(ctx context.Context, _ func(agent.Event)) error {
 }
 
 // Status implements agent.Component.
-func (r *RAID) Status(ctx context.Context) (any, error) { return r.Src.Read(ctx) }
+func (r *RAID) Status(ctx context.Context) (*agent.RAIDStatus, error) { return r.Src.Read(ctx) }
