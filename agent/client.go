@@ -42,7 +42,9 @@ func NewClient(socket string) *Client {
 	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
 }
 
-// APIError is a non-2xx answer of the agent.
+// APIError is a non-2xx answer of the agent. Its text is the agent's
+// message; the HTTP status is for programs (Code), not for people, and
+// appears only when the agent said nothing else.
 type APIError struct {
 	Socket string
 	Path   string
@@ -51,7 +53,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("hwagent %s %s: %d %s: %s", e.Socket, e.Path, e.Code, http.StatusText(e.Code), e.Msg)
+	msg := e.Msg
+	if msg == "" {
+		msg = fmt.Sprintf("HTTP %d %s", e.Code, http.StatusText(e.Code))
+	}
+	return fmt.Sprintf("hwagent %s %s: %s", e.Socket, e.Path, msg)
 }
 
 // ErrUnreachable wraps every failure to reach the agent at all.

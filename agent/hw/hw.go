@@ -143,6 +143,7 @@ type Disk struct {
 	chap      chapCreds
 	own, peer scsi.Key
 	log       *slog.Logger
+	base      *slog.Logger // without device=, for the scsi.Owner (which adds it)
 
 	// latch keeps the disk's fenced latch (scsi.LatchedError) across
 	// restarts; a zero Path keeps it in memory only.
@@ -180,7 +181,9 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
 	}
 	d := &Disk{cfg: c, name: agent.ShownDevice(c.Device), chap: chap, own: own, peer: peer}
-	d.log = log.With("device", d.name)
+	// The Owner names the device on its own lines; this disk's own lines
+	// name it through d.log.
+	d.base, d.log = log, log.With("device", d.name)
 	if stateDir != "" {
 		d.latch = DiskLatch(stateDir, c.Device)
 	}
@@ -217,7 +220,7 @@ func DiskLatch(stateDir, device string) agent.StateFile {
 // ownerConfig is the scsi.Owner configuration for transport t, with the
 // fenced latch loaded from and persisted to the state directory.
 func (d *Disk) ownerConfig(t scsi.Transport) (scsi.OwnerConfig, error) {
-	c := scsi.OwnerConfig{Transport: t, Name: d.name, Key: d.own, Logger: d.log, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
+	c := scsi.OwnerConfig{Transport: t, Name: d.name, Key: d.own, Logger: d.base, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
 	if d.latch.Path == "" {
 		return c, nil
 	}
@@ -520,7 +523,7 @@ func (d *Disk) Release(ctx context.Context) error {
 				d.mu.Lock()
 				d.lockout = true
 				d.mu.Unlock()
-				d.log.Warn("release: reservation kept, the peer's key is not registered: without a reservation a fenced peer could write", "device", d.name, "peer_key", d.peer)
+				d.log.Warn("release: reservation kept, the peer's key is not registered: without a reservation a fenced peer could write", "peer_key", d.peer)
 				return nil
 			}
 		}

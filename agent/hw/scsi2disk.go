@@ -97,7 +97,8 @@ func NewSCSI2Disk(c agent.DiskConfig, log *slog.Logger) (*SCSI2Disk, error) {
 		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
 	}
 	d := &SCSI2Disk{cfg: c, chap: chap, log: log.With("device", agent.ShownDevice(c.Device), "mode", agent.ModeSCSI2)}
-	d.s2cfg = scsi.SCSI2Config{Name: agent.ShownDevice(c.Device), Period: period, Logger: d.log}
+	// scsi.SCSI2 names the device on its own lines.
+	d.s2cfg = scsi.SCSI2Config{Name: agent.ShownDevice(c.Device), Period: period, Logger: log.With("mode", agent.ModeSCSI2)}
 	// Fill the defaults (CommandTimeout, Wait) and check them now.
 	probe := d.s2cfg
 	probe.Transport = nopTransport{}
