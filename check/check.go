@@ -117,6 +117,10 @@ type Env struct {
 	// Progress, when set, gets a line as each probe starts ("probe N of
 	// M") and ends; hwcheck sends it to stderr unless --json.
 	Progress io.Writer
+	// OpenDisk opens a configured disk for the latency probe as hwcheck
+	// (its own iSCSI session, never the agent's); nil opens it with
+	// scsi/diskcli's opener. Tests hand in a double.
+	OpenDisk func(ctx context.Context, d agent.DiskConfig) (scsi.Transport, func(), error)
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.
 	StonithTimeout StonithTimeoutFunc

@@ -92,6 +92,9 @@ func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
 // the node's initiator name and hwcheck's own ISID (never the agent's
 // session), a device path with SG_IO.
 func openForCheck(ctx context.Context, env Env, d agent.DiskConfig) (scsi.Transport, func(), error) {
+	if env.OpenDisk != nil {
+		return env.OpenDisk(ctx, d)
+	}
 	o := diskcli.OpenOptions{Initiator: d.Initiator, Logger: env.Logger}
 	if strings.HasPrefix(d.Device, "iscsi://") {
 		o.ISID = hwcheckISID(d.Initiator)
