@@ -229,3 +229,30 @@ func mustNode(t *testing.T, label string, s *agent.RAIDStatus) raidctl.Node {
 	}
 	return n
 }
+
+// Inventory runs only when asked; its RAID/SAS line reads PCI classes
+// from sysfs (0x0104 RAID, 0x0107 SAS), which a fake tree stands for.
+func TestInventoryProbe(t *testing.T) {
+	if got := verdicts(Inventory(context.Background(), Env{})); got != "hardware inventory=skip" {
+		t.Errorf("not asked: %s", got)
+	}
+	dir := t.TempDir()
+	for dev, class := range map[string]string{"0000:03:00.0": "0x010400", "0000:04:00.0": "0x010700", "0000:00:1f.2": "0x010601"} {
+		p := dir + "/" + dev
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for f, v := range map[string]string{"class": class, "vendor": "0x9005", "device": "0x028d"} {
+			if err := os.WriteFile(p+"/"+f, []byte(v+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := strings.Join(raidControllers(dir), "; ")
+	if want := "0000:03:00.0 RAID 0x9005:0x028d; 0000:04:00.0 SAS 0x9005:0x028d"; got != want {
+		t.Errorf("controllers %q, want %q", got, want)
+	}
+	if c := raidControllers(t.TempDir()); len(c) != 0 {
+		t.Errorf("empty bus: %v", c)
+	}
+}
