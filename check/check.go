@@ -119,7 +119,7 @@ type Env struct {
 	Progress io.Writer
 	// OpenDisk opens a configured disk for the latency probe as hwcheck
 	// (its own iSCSI session, never the agent's); nil opens it with
-	// scsi/diskcli's opener. Tests hand in a double.
+	// scsi/opener.Open. Tests hand in a double.
 	OpenDisk func(ctx context.Context, d agent.DiskConfig) (scsi.Transport, func(), error)
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.

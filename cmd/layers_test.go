@@ -72,8 +72,10 @@ func TestImportRules(t *testing.T) {
 			func(d string) bool { return under(d, "agent/hw", "agent/cli", "agent/fence", "agent/ocf", "check") }},
 		{"the wiring (agent/hw) imports no front end", func(p string) bool { return p == "agent/hw" },
 			func(d string) bool { return under(d, frontEnds...) }},
-		{"hwcheck reaches the agent through its API only", func(p string) bool { return p == "check" },
-			func(d string) bool { return under(d, "agent/hw", "agent/cli", "agent/fence", "agent/ocf") }},
+		{"hwcheck reaches the agent through its API only, and opens disks without the field commands", func(p string) bool { return p == "check" },
+			func(d string) bool {
+				return under(d, "agent/hw", "agent/cli", "agent/fence", "agent/ocf", "scsi/diskcli", "serialhb/hbcli", "nic/niccli", "raidctl/raidcli", "sbd/sbdcli")
+			}},
 		{"the OCF agents use the agent's API only", func(p string) bool { return p == "agent/ocf" },
 			func(d string) bool { return under(d, "agent/hw", "agent/cli", "agent/fence", "check") }},
 		{"the fence agent is no hwagent command line", func(p string) bool { return p == "agent/fence" },

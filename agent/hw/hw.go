@@ -27,7 +27,7 @@ import (
 	"github.com/hakit/hakit/raidctl"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/sgio"
+	"github.com/hakit/hakit/scsi/opener"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -193,7 +193,7 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 // checkDiskDevice checks the device string (and that a /dev path exists).
 func checkDiskDevice(c agent.DiskConfig) error {
 	switch {
-	case strings.HasPrefix(c.Device, "iscsi://"):
+	case opener.IsISCSI(c.Device):
 		if _, err := iscsi.ParseURL(c.Device); err != nil {
 			return err
 		}
@@ -256,22 +256,23 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if d.owner != nil {
 		return d.owner, nil
 	}
-	if !strings.HasPrefix(d.cfg.Device, "iscsi://") {
-		dev, err := sgio.Open(d.cfg.Device)
+	if !opener.IsISCSI(d.cfg.Device) {
+		// A device path; iSCSI LUNs below go through the session pool.
+		dev, closer, err := opener.Open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
 		if err != nil {
 			return nil, err
 		}
 		oc, err := d.ownerConfig(dev)
 		if err != nil {
-			dev.Close()
+			closer.Close()
 			return nil, err
 		}
 		owner, err := scsi.NewOwner(oc)
 		if err != nil {
-			dev.Close()
+			closer.Close()
 			return nil, err
 		}
-		d.sess, d.owner = dev, owner
+		d.sess, d.owner = closer, owner
 		return owner, nil
 	}
 	u, err := iscsi.ParseURL(d.cfg.Device)
