@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -53,6 +54,10 @@ type Config struct {
 	// self-fence latch and each disk's fenced latch. ParseConfig fills
 	// /var/lib/hakit when it is empty. Created 0700 if missing.
 	StateDir string `yaml:"state_dir"`
+
+	// fileMode is the permission bits of the file LoadConfig read (0 for
+	// a configuration parsed from bytes); Warnings uses it.
+	fileMode fs.FileMode
 }
 
 // NodeConfig names a node.
@@ -301,11 +306,25 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // LoadConfig reads and validates the configuration file at path.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("hwagent config: %w", err)
 	}
-	return ParseConfig(path, b)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("hwagent config: %w", err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("hwagent config: %w", err)
+	}
+	c, err := ParseConfig(path, b)
+	if err != nil {
+		return nil, err
+	}
+	c.fileMode = fi.Mode().Perm()
+	return c, nil
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): (.*)$`)
