@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// ToolArcconf is the Tool of arcconf GETCONFIG <n> AL|AD|LD|PD.
+const ToolArcconf Tool = "arcconf"
+
+// detectArcconf is the signature Detect looks for.
+var detectArcconf = regexp.MustCompile(`(?im)^\s*Controllers found:\s*\d+`)
+
 var (
 	arcFoundRe = regexp.MustCompile(`(?i)^Controllers found:\s*(\d+)$`)
 	arcLDRe    = regexp.MustCompile(`(?i)^Logical (?:device|drive) number (\d+)$`)

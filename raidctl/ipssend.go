@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+// ToolIpssend is the Tool of ipssend GETCONFIG <n> AL|AD|LD.
+const ToolIpssend Tool = "ipssend"
+
+// detectIpssend is the signature Detect looks for.
+var detectIpssend = regexp.MustCompile(`(?im)^\s*Found \d+ IBM ServeRAID controller`)
+
 var (
 	ipsFoundRe   = regexp.MustCompile(`(?i)^Found (\d+) IBM ServeRAID controller\(s\)\.?$`)
 	ipsReadRe    = regexp.MustCompile(`(?i)^Read configuration has been initiated for controller (\d+)`)

@@ -7,6 +7,18 @@ import (
 	"strings"
 )
 
+// ToolMdstat is the Tool of /proc/mdstat.
+const ToolMdstat Tool = "mdstat"
+
+// ToolMdadm is the Tool of mdadm --detail /dev/mdN [...].
+const ToolMdadm Tool = "mdadm"
+
+// detectMdadm is the signature Detect looks for.
+var detectMdadm = regexp.MustCompile(`(?m)^\s*/dev/\S+:\s*$`)
+
+// detectMdstat is the signature Detect looks for.
+var detectMdstat = regexp.MustCompile(`(?m)^\s*Personalities :`)
+
 var (
 	mdDetailDevRe  = regexp.MustCompile(`^(/dev/\S+):$`)
 	mdTableHdrRe   = regexp.MustCompile(`^Number\s+Major\s+Minor\s+RaidDevice(\s+State)?$`)

@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+// ToolMegaCLI is the Tool of MegaCli -LDPDInfo / -LdInfo / -PDList / -AdpBbuCmd / -AdpAllInfo.
+const ToolMegaCLI Tool = "megacli"
+
+// detectMegaCLI is the signature Detect looks for.
+var detectMegaCLI = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|(CacheCade )?Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
+
 var (
 	megaAdapterRe = regexp.MustCompile(`(?i)^Adapter\s*#?\s*(\d+)(?:\s*--.*)?:?$`)
 	megaBBURe     = regexp.MustCompile(`(?i)^BBU status for Adapter:\s*(\d+)$`)

@@ -26,14 +26,16 @@ func readFixture(t testing.TB, rel string) []byte {
 	return b
 }
 
-// goldenCases maps every capture kept in fixtures/raid onto the parser that
-// reads it. wantErr, when set, is the sentinel the parse must fail with
-// (captures that are themselves cut short or are another command's output).
-var goldenCases = []struct {
+type goldenCase struct {
 	file    string
 	tool    Tool
 	wantErr error
-}{
+}
+
+// goldenCases maps every capture kept in fixtures/raid onto the parser that
+// reads it. wantErr, when set, is the sentinel the parse must fail with
+// (captures that are themselves cut short or are another command's output).
+var goldenCases = []goldenCase{
 	{"ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, nil},
 	{"ipssend/synthetic__getconfig-1-AL-cluster-A.txt", ToolIpssend, nil},
 	{"ipssend/synthetic__getconfig-1-AL-cluster-B.txt", ToolIpssend, nil},

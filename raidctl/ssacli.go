@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// ToolSsacli is the Tool of ssacli|hpssacli ctrl all show config detail.
+const ToolSsacli Tool = "ssacli"
+
+// detectSsacli is the signature Detect looks for.
+var detectSsacli = regexp.MustCompile(`(?m)^\S.* in Slot \S+.*\r?\n(?:\s*\r?\n)*[ \t]+\S`)
+
 var (
 	// ssaSlotRe is a controller header: "Smart Array P410i in Slot 0
 	// (Embedded)", "HPE Smart Array P408i-a SR Gen10 in Slot 0 (Embedded)".

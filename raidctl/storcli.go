@@ -13,6 +13,16 @@ import (
 	"strings"
 )
 
+// ToolStorcli is the Tool of storcli /call show all J (JSON).
+const ToolStorcli Tool = "storcli"
+
+// detectStorcliJSON is the signature Detect looks for: a JSON object with
+// a "Controllers" list.
+func detectStorcliJSON(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	return bytes.HasPrefix(t, []byte("{")) && bytes.Contains(t, []byte(`"Controllers"`))
+}
+
 var storcliVDKeyRe = regexp.MustCompile(`^/c\d+/v\d+$`)
 var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+/s\d+$`)
 

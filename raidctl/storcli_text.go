@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+// ToolStorcliText is the Tool of storcli /call show all (text).
+const ToolStorcliText Tool = "storcli-text"
+
+// detectStorText is the signature Detect looks for.
+var detectStorText = regexp.MustCompile(`(?m)^Controller = \d+\r?\n(?:[^\n]*\n)?Status = `)
+
 var (
 	storcliCtrlRe  = regexp.MustCompile(`^Controller = (\d+)$`)
 	storcliDrvRe   = regexp.MustCompile(`^Drive /c\d+/e(\d+)/s(\d+)(?: (Device attributes))?$`)
