@@ -116,12 +116,17 @@ var goldenCases = []goldenCase{
 	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
 
 	{"sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out", ToolSasIRCU, nil},
+	// sas3ircu DISPLAY with an IR volume (RAID 0) whose member is missing.
+	{"sas2ircu/moxspec__sas3ircu__display.SAS3008.txt", ToolSasIRCU, nil},
 
 	{"ssacli/netdata__hpssa__ssacli-P212_P410i.txt", ToolSsacli, nil},
 	{"ssacli/netdata__hpssa__ssacli-P400ar.txt", ToolSsacli, nil},
 	// `pd all show detail` (presumed), a blank line after every line: drive
 	// sections only, no Physical Drives list to prove them complete.
 	{"ssacli/ssacli-parser__input.txt", ToolSsacli, nil},
+	// Smart HBA H240ar: the controller header printed again before each
+	// drive of the Physical Drives list and of the mirror groups.
+	{"ssacli/moxspec__hpacucli__show_config_detail.hba.txt", ToolSsacli, nil},
 	// `ctrl all show config` without detail: no settings, no drive sections.
 	{"ssacli/glpi-agent__hpacucli__1-ctrl-all-show-config.txt", ToolSsacli, ErrForeign},
 }

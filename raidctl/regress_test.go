@@ -131,3 +131,21 @@ func TestIpssendExactSize(t *testing.T) {
 		t.Errorf("size %v, want %d", b, 71096368*512)
 	}
 }
+
+// sas3ircu DISPLAY with an IR volume: the volume is read with its level,
+// exact size and member, and a volume that is inactive with its only
+// member missing is failed, never ok (the volume branch's capture).
+func TestSasIRCUVolume(t *testing.T) {
+	sys := mustParse(t, ToolSasIRCU, readFixture(t, "sas2ircu/moxspec__sas3ircu__display.SAS3008.txt"))
+	c := sys.Controllers[0]
+	if len(c.LogicalDrives) != 1 || len(c.PhysicalDrives) != 1 {
+		t.Fatalf("%d volumes, %d drives", len(c.LogicalDrives), len(c.PhysicalDrives))
+	}
+	ld, pd := c.LogicalDrives[0], c.PhysicalDrives[0]
+	if ld.ID != "1" || *ld.RAIDLevel != "0" || *ld.SizeBytes != 1522064<<20 || strings.Join(ld.Members, " ") != "0:0" {
+		t.Errorf("volume %s level %s size %d members %q", ld.ID, *ld.RAIDLevel, *ld.SizeBytes, ld.Members)
+	}
+	if ld.Condition != ConditionFailed || pd.Condition != ConditionFailed || *pd.State != "Missing (MIS)" {
+		t.Errorf("volume %q is %s, drive %q is %s; want failed", *ld.State, ld.Condition, *pd.State, pd.Condition)
+	}
+}

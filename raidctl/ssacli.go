@@ -112,6 +112,9 @@ type ssaParser struct {
 	ratio    string
 	board    *bool
 	battery  *Battery
+	// repeated: the line before repeated the controller's header, as
+	// ssacli does before each drive summary of a Smart HBA in RAID mode.
+	repeated bool
 }
 
 func (p *ssaParser) warn(format string, args ...any) {
@@ -132,14 +135,26 @@ func (p *ssaParser) line(l line) error {
 		return &ParseError{Tool: ToolSsacli, Line: l.n, Err: ErrForeign,
 			Expected: "`ssacli ctrl all show config detail` output (this line is from `ctrl all show config` without detail)", Got: t}
 	}
+	repeated := p.repeated
+	p.repeated = false
+	if p.repeatsHeader(t) {
+		// Smart HBA H240ar (ssacli in RAID mode) prints its header again
+		// before each drive of a Physical Drives list or mirror group,
+		// at the margin or at the drive's indent: the drive that follows
+		// still belongs to the block open before it.
+		p.repeated = true
+		return nil
+	}
 	if ind == 0 {
 		return p.header(l, t)
 	}
 	if p.ctrl == nil {
 		return nil // banner continuation
 	}
-	for len(p.stack) > 1 && p.stack[len(p.stack)-1].indent >= ind {
-		p.pop()
+	if !repeated || !ssaPDSumRe.MatchString(t) {
+		for len(p.stack) > 1 && p.stack[len(p.stack)-1].indent >= ind {
+			p.pop()
+		}
 	}
 	top := &p.stack[len(p.stack)-1]
 	if p.block(top.kind, t, ind) {
@@ -147,6 +162,15 @@ func (p *ssaParser) line(l line) error {
 	}
 	p.keyLine(top, t, ind)
 	return nil
+}
+
+// repeatsHeader reports whether t is the header of the controller being
+// read again ("Smart HBA H240ar in Slot 0 (Embedded)" after "Smart HBA
+// H240ar in Slot 0 (Embedded) (RAID Mode)"): two controllers never share
+// a slot.
+func (p *ssaParser) repeatsHeader(t string) bool {
+	m := ssaSlotRe.FindStringSubmatch(t)
+	return p.ctrl != nil && m != nil && p.ctrl.Model != nil && m[1] == *p.ctrl.Model && m[2] == p.ctrl.ID
 }
 
 // header reads an unindented line: a controller header, a tool error or an
