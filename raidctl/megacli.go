@@ -243,7 +243,12 @@ func megaLDKey(ld *LogicalDrive, nk, val string) {
 	case "state":
 		ld.setState(val)
 	case "target id of the associated lds":
-		ld.Caches = append(ld.Caches, strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' })...)
+		// "0,1", or "None" for a CacheCade drive that caches no drive yet.
+		for _, id := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if !strings.EqualFold(id, "none") {
+				ld.Caches = append(ld.Caches, id)
+			}
+		}
 	case "current cache policy":
 		ld.setWriteCache(val)
 	case "default cache policy":

@@ -47,6 +47,8 @@ var goldenCases = []goldenCase{
 	{"arcconf/check_raid__arcconf__issue105__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue110__getconfig-1.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue128__getconfig.txt", ToolArcconf, nil},
+	// LD 0 "Impacted ( Build/Verify with fix : 90 % )".
+	{"arcconf/check_raid__arcconf__issue190__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue31__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue47__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue90__c.txt", ToolArcconf, nil},
@@ -98,6 +100,9 @@ var goldenCases = []goldenCase{
 	{"megacli/glpi-agent__megacli__set6_LDinfo.txt", ToolMegaCLI, nil},
 	{"megacli/netdata__megacli__mega-bbu-info-recent.txt", ToolMegaCLI, nil},
 	{"megacli/netdata__megacli__mega-phys-drives-info.txt", ToolMegaCLI, nil},
+	// A RAID-6 VD and a CacheCade VD caching none ("Target Id of the
+	// Associated LDs : None").
+	{"megacli/check_raid__megacli__issue91__9924032.txt", ToolMegaCLI, nil},
 	// Pasted without its closing "Exit Code" line.
 	{"megacli/check_raid__megacli__issue65__ldinfo2.txt", ToolMegaCLI, ErrTruncated},
 	{"megacli/megacli-guide-ko__showsummary.txt", ToolMegaCLI, nil},
