@@ -238,57 +238,17 @@ func ParseMdstat(data []byte) (*System, error) {
 			if err := finish(l.n); err != nil {
 				return nil, err
 			}
-			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+			var err error
+			if ld, err = mdstatArray(l, m, &ctrl); err != nil {
+				return nil, err
+			}
 			start, sawBlocks = l.n, false
-			state := m[2]
-			f := strings.Fields(m[3])
-			if len(f) > 0 && !mdstatDevRe.MatchString(f[0]) {
-				ld.setLevel(f[0])
-				f = f[1:]
-			}
-			for _, d := range f {
-				dm := mdstatDevRe.FindStringSubmatch(d)
-				if dm == nil {
-					return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax, Expected: "member devices as name[n]", Got: d}
-				}
-				pd := PhysicalDrive{Device: ptr(dm[1]), Array: ptr(ld.ID), State: ptr("in_sync"), Condition: ConditionOK}
-				switch {
-				case strings.Contains(dm[3], "(F)"):
-					pd.State, pd.Condition = ptr("faulty"), ConditionFailed
-				case strings.Contains(dm[3], "(S)"):
-					pd.State = ptr("spare")
-				case strings.Contains(dm[3], "(W)"):
-					pd.State = ptr("write-mostly")
-				}
-				ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
-				ld.Members = append(ld.Members, dm[1])
-			}
-			ld.setState(state)
 			continue
 		}
 		if ld == nil {
 			return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax, Expected: `"mdN : active|inactive ..." array line`, Got: t}
 		}
-		if m := mdstatBlocksRe.FindStringSubmatch(t); m != nil && !sawBlocks {
-			sawBlocks = true
-			ld.setSize(m[1] + " KB")
-			if c := mdstatCountRe.FindStringSubmatch(t); c != nil {
-				want, _ := atoi(c[1])
-				have, _ := atoi(c[2])
-				if have < want {
-					ld.setState(*ld.State + ", degraded")
-				}
-			}
-			continue
-		}
-		if m := mdstatProgRe.FindStringSubmatch(t); m != nil {
-			var p float64
-			fmt.Sscan(m[2], &p)
-			ld.Progress = ptr(p)
-			ld.setState(*ld.State + ", " + m[1])
-			continue
-		}
-		if strings.HasPrefix(t, "bitmap:") || strings.Contains(t, "=DELAYED") || strings.Contains(t, "=PENDING") {
+		if mdstatDetail(ld, t, &sawBlocks) {
 			continue
 		}
 		return nil, &ParseError{Tool: tool, Line: l.n, Err: ErrSyntax,
@@ -299,4 +259,61 @@ func ParseMdstat(data []byte) (*System, error) {
 	}
 	normalizeConditions(&ctrl)
 	return &System{Tool: tool, Controllers: []Controller{ctrl}}, nil
+}
+
+// mdstatArray reads an array line ("md0 : active raid1 sda1[0] sdb1[1](F)",
+// m its match) into its logical drive, adding its members to ctrl.
+func mdstatArray(l line, m []string, ctrl *Controller) (*LogicalDrive, error) {
+	ld := &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+	state := m[2]
+	f := strings.Fields(m[3])
+	if len(f) > 0 && !mdstatDevRe.MatchString(f[0]) {
+		ld.setLevel(f[0])
+		f = f[1:]
+	}
+	for _, d := range f {
+		dm := mdstatDevRe.FindStringSubmatch(d)
+		if dm == nil {
+			return nil, &ParseError{Tool: ToolMdstat, Line: l.n, Err: ErrSyntax, Expected: "member devices as name[n]", Got: d}
+		}
+		pd := PhysicalDrive{Device: ptr(dm[1]), Array: ptr(ld.ID), State: ptr("in_sync"), Condition: ConditionOK}
+		switch {
+		case strings.Contains(dm[3], "(F)"):
+			pd.State, pd.Condition = ptr("faulty"), ConditionFailed
+		case strings.Contains(dm[3], "(S)"):
+			pd.State = ptr("spare")
+		case strings.Contains(dm[3], "(W)"):
+			pd.State = ptr("write-mostly")
+		}
+		ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, pd)
+		ld.Members = append(ld.Members, dm[1])
+	}
+	ld.setState(state)
+	return ld, nil
+}
+
+// mdstatDetail reads a line under an array line: its first "N blocks"
+// line (size, and [n/m] members up), a recovery/resync/reshape progress
+// line, or a bitmap or delayed/pending line. false for any other line.
+func mdstatDetail(ld *LogicalDrive, t string, sawBlocks *bool) bool {
+	if m := mdstatBlocksRe.FindStringSubmatch(t); m != nil && !*sawBlocks {
+		*sawBlocks = true
+		ld.setSize(m[1] + " KB")
+		if c := mdstatCountRe.FindStringSubmatch(t); c != nil {
+			want, _ := atoi(c[1])
+			have, _ := atoi(c[2])
+			if have < want {
+				ld.setState(*ld.State + ", degraded")
+			}
+		}
+		return true
+	}
+	if m := mdstatProgRe.FindStringSubmatch(t); m != nil {
+		var p float64
+		fmt.Sscan(m[2], &p)
+		ld.Progress = ptr(p)
+		ld.setState(*ld.State + ", " + m[1])
+		return true
+	}
+	return strings.HasPrefix(t, "bitmap:") || strings.Contains(t, "=DELAYED") || strings.Contains(t, "=PENDING")
 }
