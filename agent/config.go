@@ -160,9 +160,8 @@ const (
 
 // RAIDConfig is the RAID backend.
 type RAIDConfig struct {
-	// Tool is one of raidctl.ConfigToolNames (storcli, megacli, arcconf,
-	// ipssend, md, sas2ircu, ssacli); empty disables RAID
-	// unless File is set.
+	// Tool is one of raidctl.ConfigToolNames (the tool table's
+	// configuration names); empty disables RAID unless File is set.
 	Tool string `yaml:"tool"`
 	// File is a saved output of Tool to read instead of running it.
 	File string `yaml:"file"`
