@@ -291,6 +291,7 @@ func printStatus(w io.Writer, st serialhb.Status) {
 	fmt.Fprintf(tw, "this node\t%d incarnation %d\n", st.Node, st.Incarnation)
 	fmt.Fprintf(tw, "peer\t%d incarnation %d role %s resources %#x\n", st.Peer.Node, st.Peer.Incarnation, st.Peer.State.Role, st.Peer.State.Resources)
 	fmt.Fprintf(tw, "last heard\t%s\n", heard)
+	fmt.Fprintf(tw, "longest silence\t%v (the peer sent %v apart; the rest was the line and this node)\n", st.MaxSilence.Round(time.Microsecond), st.MaxSilencePeerGap.Round(time.Microsecond))
 	fmt.Fprintf(tw, "rtt\tlast %v smoothed %v jitter %v min %v max %v (%d samples)\n", st.RTT.Last, st.RTT.Smoothed, st.RTT.Jitter, st.RTT.Min, st.RTT.Max, st.RTT.Samples)
 	fmt.Fprintf(tw, "timers\t%s\n", st.Timers)
 	switch {
@@ -300,6 +301,12 @@ func printStatus(w io.Writer, st serialhb.Status) {
 		fmt.Fprintf(tw, "scheduling\tnormal (real-time refused: %s)\n", st.RealtimeErr)
 	default:
 		fmt.Fprintf(tw, "scheduling\tnormal\n")
+	}
+	switch {
+	case st.KworkerNice < 0:
+		fmt.Fprintf(tw, "kernel workers\tunbound kworkers at nice %d\n", st.KworkerNice)
+	case st.KworkerErr != "":
+		fmt.Fprintf(tw, "kernel workers\tleft at nice 0 (refused: %s)\n", st.KworkerErr)
 	}
 	fmt.Fprintf(tw, "frames\tsent %d received %d gaps %d duplicates %d replays %d unproven %d restarts %d deaths %d\n", c.Sent, c.Received, c.Gaps, c.Duplicates, c.Replays, c.Unproven, c.Restarts, c.Deaths)
 	fmt.Fprintf(tw, "faults\tcrc %d cobs %d malformed %d oversize %d resyncs %d auth %d foreign-cluster %d foreign-node %d\n",
