@@ -119,11 +119,13 @@ func restoreKworkers(nice int, changed map[int]bool) {
 // workqueue pool.
 func unboundKworker(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
+	return err == nil && unboundKworkerStat(string(b))
+}
+
+// unboundKworkerStat reports whether a /proc/PID/stat line is an unbound
+// workqueue worker's: named kworker/u..., a child of kthreadd (pid 2).
+func unboundKworkerStat(s string) bool {
 	// "PID (comm) S PPID ...": comm may hold spaces and parentheses.
-	s := string(b)
 	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || end < open {
 		return false
