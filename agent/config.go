@@ -99,6 +99,13 @@ type SerialConfig struct {
 	// (on); -1 turns it off. Without root or CAP_SYS_NICE the agent warns
 	// and runs at normal priority.
 	RealtimePriority int `yaml:"realtime_priority"`
+	// KworkerNice is the nice value the agent gives the kernel's unbound
+	// workqueue workers while the serial heartbeat runs: the tty layer
+	// hands received bytes to the reader through them, and at nice 0 on a
+	// loaded machine they made a 10 ms heartbeat miss a 50 ms deadtime
+	// (serialhb.Config.KworkerNice). -20 to -1; 0 means -20 with
+	// real-time on, off without; 1 turns it off.
+	KworkerNice int `yaml:"kworker_nice"`
 }
 
 // NICConfig is the heartbeat link.
@@ -247,6 +254,7 @@ const (
 	DefaultStateDir         = "/var/lib/hakit"
 	DefaultBaud             = 19200
 	DefaultRealtimePriority = 1
+	DefaultKworkerNice      = -20
 	DefaultDiskHeartbeatMS  = 500
 	DefaultKeepaliveMS      = 1000
 	DefaultDeadtimeMS       = 30000
@@ -451,6 +459,9 @@ func (c *Config) fill() {
 	if c.Serial.RealtimePriority == 0 {
 		c.Serial.RealtimePriority = DefaultRealtimePriority
 	}
+	if c.Serial.KworkerNice == 0 && c.Serial.RealtimePriority > 0 {
+		c.Serial.KworkerNice = DefaultKworkerNice
+	}
 	t := &c.Timers
 	if t.KeepaliveMS == 0 {
 		t.KeepaliveMS = DefaultKeepaliveMS
@@ -557,6 +568,9 @@ func (c *Config) validate() *ConfigError {
 		}
 		if p := c.Serial.RealtimePriority; p != -1 && (p < 1 || p > 99) {
 			return bad("serial.realtime_priority", "%d: want 1 to 99, or -1 for off", p)
+		}
+		if n := c.Serial.KworkerNice; n < -20 || n > 1 {
+			return bad("serial.kworker_nice", "%d: want -20 to -1, or 1 for off", n)
 		}
 	} else if c.Serial.KeyFile != "" || c.Serial.Baud != 0 {
 		return bad("serial.port", "missing: baud or key_file given without a port")
