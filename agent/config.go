@@ -55,9 +55,10 @@ type Config struct {
 	// /var/lib/hakit when it is empty. Created 0700 if missing.
 	StateDir string `yaml:"state_dir"`
 
-	// fileMode is the permission bits of the file LoadConfig read (0 for
-	// a configuration parsed from bytes); Warnings uses it.
-	fileMode fs.FileMode
+	// SourceMode is the permission bits of the file LoadConfig read (0
+	// for a configuration parsed from bytes), not a setting: Warnings says
+	// when group or others can read a secret in it.
+	SourceMode fs.FileMode `yaml:"-"`
 }
 
 // NodeConfig names a node.
@@ -330,7 +331,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.fileMode = fi.Mode().Perm()
+	c.SourceMode = fi.Mode().Perm()
 	return c, nil
 }
 

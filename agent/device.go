@@ -21,7 +21,7 @@ func (c *Config) Warnings() []string {
 	var w []string
 	for i, d := range c.Disks {
 		if u, err := iscsi.ParseURL(d.Device); err == nil && u.Password != "" {
-			w = append(w, fmt.Sprintf("disks[%d].device %s: the CHAP password in the URL is readable by whoever can read the configuration file%s; move it to a secret file readable by root only (chap_user, chap_secret_file)", i, u, exposure(c.fileMode)))
+			w = append(w, fmt.Sprintf("disks[%d].device %s: the CHAP password in the URL is readable by whoever can read the configuration file%s; move it to a secret file readable by root only (chap_user, chap_secret_file)", i, u, exposure(c.SourceMode)))
 		}
 	}
 	return w
