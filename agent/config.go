@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -53,6 +54,11 @@ type Config struct {
 	// self-fence latch and each disk's fenced latch. ParseConfig fills
 	// /var/lib/hakit when it is empty. Created 0700 if missing.
 	StateDir string `yaml:"state_dir"`
+
+	// SourceMode is the permission bits of the file LoadConfig read (0
+	// for a configuration parsed from bytes), not a setting: Warnings says
+	// when group or others can read a secret in it.
+	SourceMode fs.FileMode `yaml:"-"`
 }
 
 // NodeConfig names a node.
@@ -94,6 +100,13 @@ type SerialConfig struct {
 	// (on); -1 turns it off. Without root or CAP_SYS_NICE the agent warns
 	// and runs at normal priority.
 	RealtimePriority int `yaml:"realtime_priority"`
+	// KworkerNice is the nice value the agent gives the kernel's unbound
+	// workqueue workers while the serial heartbeat runs: the tty layer
+	// hands received bytes to the reader through them, and at nice 0 on a
+	// loaded machine they made a 10 ms heartbeat miss a 50 ms deadtime
+	// (serialhb.Config.KworkerNice). -20 to -1; 0 means -20 with
+	// real-time on, off without; 1 turns it off.
+	KworkerNice int `yaml:"kworker_nice"`
 }
 
 // NICConfig is the heartbeat link.
@@ -155,9 +168,8 @@ const (
 
 // RAIDConfig is the RAID backend.
 type RAIDConfig struct {
-	// Tool is one of raidctl.ConfigToolNames (storcli, megacli, arcconf,
-	// ipssend, md, sas2ircu, ssacli); empty disables RAID
-	// unless File is set.
+	// Tool is one of raidctl.ConfigToolNames (the tool table's
+	// configuration names); empty disables RAID unless File is set.
 	Tool string `yaml:"tool"`
 	// File is a saved output of Tool to read instead of running it.
 	File string `yaml:"file"`
@@ -243,6 +255,7 @@ const (
 	DefaultStateDir         = "/var/lib/hakit"
 	DefaultBaud             = 19200
 	DefaultRealtimePriority = 1
+	DefaultKworkerNice      = -20
 	DefaultDiskHeartbeatMS  = 500
 	DefaultKeepaliveMS      = 1000
 	DefaultDeadtimeMS       = 30000
@@ -301,11 +314,25 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // LoadConfig reads and validates the configuration file at path.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("hwagent config: %w", err)
 	}
-	return ParseConfig(path, b)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("hwagent config: %w", err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("hwagent config: %w", err)
+	}
+	c, err := ParseConfig(path, b)
+	if err != nil {
+		return nil, err
+	}
+	c.SourceMode = fi.Mode().Perm()
+	return c, nil
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): (.*)$`)
@@ -433,6 +460,9 @@ func (c *Config) fill() {
 	if c.Serial.RealtimePriority == 0 {
 		c.Serial.RealtimePriority = DefaultRealtimePriority
 	}
+	if c.Serial.KworkerNice == 0 && c.Serial.RealtimePriority > 0 {
+		c.Serial.KworkerNice = DefaultKworkerNice
+	}
 	t := &c.Timers
 	if t.KeepaliveMS == 0 {
 		t.KeepaliveMS = DefaultKeepaliveMS
@@ -539,6 +569,9 @@ func (c *Config) validate() *ConfigError {
 		}
 		if p := c.Serial.RealtimePriority; p != -1 && (p < 1 || p > 99) {
 			return bad("serial.realtime_priority", "%d: want 1 to 99, or -1 for off", p)
+		}
+		if n := c.Serial.KworkerNice; n < -20 || n > 1 {
+			return bad("serial.kworker_nice", "%d: want -20 to -1, or 1 for off", n)
 		}
 	} else if c.Serial.KeyFile != "" || c.Serial.Baud != 0 {
 		return bad("serial.port", "missing: baud or key_file given without a port")

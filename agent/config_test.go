@@ -24,7 +24,7 @@ func TestParseConfigGood(t *testing.T) {
 		Node:    NodeConfig{Name: "alpha", ID: 1},
 		Peer:    PeerConfig{NodeConfig: NodeConfig{Name: "beta", ID: 2}, Socket: "/run/hakit/beta.sock"},
 		Cluster: ClusterConfig{ID: 42, Name: "pair1"},
-		Serial:  SerialConfig{Port: "/dev/ttyS0", Baud: 19200, KeyFile: "/etc/hakit/hb.key", RealtimePriority: 1},
+		Serial:  SerialConfig{Port: "/dev/ttyS0", Baud: 19200, KeyFile: "/etc/hakit/hb.key", RealtimePriority: 1, KworkerNice: -20},
 		NIC:     NICConfig{Interface: "eth1", PeerAddress: "169.254.0.2"},
 		Disks: []DiskConfig{
 			{Device: "/dev/sdb", Identity: "naa.6001405abcdef", Mode: ModePR},
@@ -112,6 +112,7 @@ func TestParseConfigBad(t *testing.T) {
 		{"warntime", minimal + "timers: {keepalive_ms: 100, deadtime_ms: 500, warntime_ms: 600}\n", 4, "timers.warntime_ms", "below deadtime"},
 		{"keepalive", minimal + "timers: {keepalive_ms: 1}\n", 4, "timers.keepalive_ms", "want 10"},
 		{"realtime priority", strings.Replace(minimal, "cluster:", "serial: {port: /dev/ttyS0, key_file: /k, realtime_priority: 100}\ncluster:", 1), 3, "serial.realtime_priority", "1 to 99"},
+		{"kworker nice", strings.Replace(minimal, "cluster:", "serial: {port: /dev/ttyS0, key_file: /k, kworker_nice: 5}\ncluster:", 1), 3, "serial.kworker_nice", "-20 to -1"},
 		{"iscsi keepalive too short", minimal + "timers: {iscsi_keepalive_ms: 5}\n", 4, "timers.iscsi_keepalive_ms", "100 to 600000"},
 		{"socket relative", minimal + "api: {socket: hw.sock}\n", 4, "api.socket", "absolute"},
 		{"metrics public", minimal + "metrics:\n  listen: 0.0.0.0:9105\n", 5, "metrics.listen", "loopback"},

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/hakit/hakit/scsi/iscsi"
@@ -14,15 +15,27 @@ func ShownDevice(device string) string { return iscsi.MaskURL(device) }
 
 // Warnings are the findings of a valid configuration that an operator
 // should fix: today, CHAP passwords written into a disk URL, where whoever
-// can read the configuration file reads them too.
+// can read the configuration file reads them too; with a file that group
+// or others may read (LoadConfig knows its mode), the warning says so.
 func (c *Config) Warnings() []string {
 	var w []string
 	for i, d := range c.Disks {
 		if u, err := iscsi.ParseURL(d.Device); err == nil && u.Password != "" {
-			w = append(w, fmt.Sprintf("disks[%d].device %s: the CHAP password in the URL is readable by whoever can read the configuration file; move it to a secret file readable by root only", i, u))
+			w = append(w, fmt.Sprintf("disks[%d].device %s: the CHAP password in the URL is readable by whoever can read the configuration file%s; move it to a secret file readable by root only (chap_user, chap_secret_file)", i, u, exposure(c.SourceMode)))
 		}
 	}
 	return w
+}
+
+// exposure says who besides the owner may read a file of mode m, or "".
+func exposure(m fs.FileMode) string {
+	switch {
+	case m&0o004 != 0:
+		return fmt.Sprintf(", and this file (mode %04o) is readable by every local user: chmod 0600 it now", m)
+	case m&0o040 != 0:
+		return fmt.Sprintf(", and this file (mode %04o) is readable by its group: chmod 0600 it", m)
+	}
+	return ""
 }
 
 // checkCHAP checks a disk's CHAP settings; it returns the field at fault

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,6 +48,35 @@ func TestConfigSecrets(t *testing.T) {
 	}
 	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "u%***@h") || strings.Contains(w[0], "S3cret") {
 		t.Fatalf("Warnings = %q; want one, masked", w)
+	}
+
+	// Read from a file, the warning says who else can read it.
+	for _, tt := range []struct {
+		mode fs.FileMode
+		want string
+	}{
+		{0o644, "(mode 0644) is readable by every local user: chmod 0600 it now"},
+		{0o640, "(mode 0640) is readable by its group"},
+		{0o600, ""},
+	} {
+		path := filepath.Join(t.TempDir(), "hwagent.yaml")
+		if err := os.WriteFile(path, []byte(base+"    device: iscsi://u%S3cretpw@h/iqn.2026-01.t:x/0\n"), tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, tt.mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := c.Warnings()
+		if len(w) != 1 || strings.Contains(w[0], "S3cret") {
+			t.Fatalf("mode %04o: Warnings = %q; want one, masked", tt.mode, w)
+		}
+		if tt.want == "" && strings.Contains(w[0], "mode 0") || tt.want != "" && !strings.Contains(w[0], tt.want) {
+			t.Errorf("mode %04o: warning %q; want %q", tt.mode, w[0], tt.want)
+		}
 	}
 }
 

@@ -256,3 +256,27 @@ func TestInventoryProbe(t *testing.T) {
 		t.Errorf("empty bus: %v", c)
 	}
 }
+
+// The timeout audit reads each node's worst silence from its agent's
+// typed heartbeat status.
+func TestSilenceFrom(t *testing.T) {
+	hb := aliveHB(180 * time.Millisecond)
+	hb.MaxSilencePeerGap = 40 * time.Millisecond
+	for _, c := range []struct {
+		name     string
+		agent    Agent
+		deadtime time.Duration
+		want     timeoutFacts
+	}{
+		{"no serial heartbeat configured", &fakeAgent{hb: hb}, 0, timeoutFacts{}},
+		{"agent not reachable", nil, time.Second, timeoutFacts{Deadtime: time.Second, SilenceWhy: "its agent is not reachable from here"}},
+		{"heartbeat refused", &fakeAgent{hbErr: errors.New("x")}, time.Second, timeoutFacts{Deadtime: time.Second, SilenceWhy: "its agent's heartbeat status: x"}},
+		{"measured", &fakeAgent{hb: hb}, time.Second, timeoutFacts{Deadtime: time.Second, Silence: 180 * time.Millisecond, SilenceLate: 40 * time.Millisecond, Keepalive: 100 * time.Millisecond}},
+	} {
+		f := timeoutFacts{Deadtime: c.deadtime}
+		silenceFrom(context.Background(), c.agent, &f)
+		if f.Deadtime != c.want.Deadtime || f.Silence != c.want.Silence || f.SilenceLate != c.want.SilenceLate || f.Keepalive != c.want.Keepalive || f.SilenceWhy != c.want.SilenceWhy {
+			t.Errorf("%s: %+v, want %+v", c.name, f, c.want)
+		}
+	}
+}

@@ -167,6 +167,12 @@ type timeoutFacts struct {
 	Node string
 	// Deadtime is the serial heartbeat's (0: no serial heartbeat).
 	Deadtime time.Duration
+	// Keepalive is the serial heartbeat's; Silence the longest gap between
+	// two of the peer's frames the node's agent measured, and SilenceLate
+	// how late the peer sent across that gap (its own timestamps); Silence
+	// 0 with SilenceWhy saying why it is unknown.
+	Keepalive, Silence, SilenceLate time.Duration
+	SilenceWhy                      string
 	// NIC is the NIC detection time (0: no heartbeat NIC).
 	NIC time.Duration
 	// Totem is corosync's (TotemKnown false: not read).
@@ -220,6 +226,7 @@ func auditTimeouts(f timeoutFacts) []Result {
 	default:
 		out = append(out, res("serial deadtime vs corosync"+n, Pass, fmt.Sprintf("deadtime %v within token + consensus %v", f.Deadtime, lost), ""))
 	}
+	out = append(out, silenceAudit(f))
 	switch {
 	case f.NIC == 0:
 		out = append(out, res("NIC detection vs corosync"+n, Skip, "no heartbeat NIC configured", "configure nic: in hwagent.yaml"))
@@ -256,6 +263,67 @@ func auditTimeouts(f timeoutFacts) []Result {
 	return out
 }
 
+// safeDeadtime is the smallest deadtime that covers a measured worst
+// silence: twice it (the silence seen in hours of running is not the worst
+// the node will ever see), at least three keepalives, rounded up to 10 ms.
+func safeDeadtime(worst, keepalive time.Duration) time.Duration {
+	d := max(2*worst, 3*keepalive)
+	return (d + 10*time.Millisecond - 1).Truncate(10 * time.Millisecond)
+}
+
+// silenceAudit compares the serial deadtime with the worst silence the
+// node's agent measured between two of the peer's frames: a deadtime
+// below twice that silence is a warning (a stall of that length declares a
+// live peer dead), with the smallest safe deadtime and where the silence
+// came from.
+func silenceAudit(f timeoutFacts) Result {
+	name := "serial deadtime vs worst silence (" + f.Node + ")"
+	switch {
+	case f.Deadtime == 0:
+		return res(name, Skip, "no serial heartbeat configured", "configure serial: in hwagent.yaml")
+	case f.Silence <= 0:
+		why := f.SilenceWhy
+		if why == "" {
+			why = "no silence measured yet (the peer not heard twice)"
+		}
+		return res(name, Skip, fmt.Sprintf("deadtime %v; %s", f.Deadtime, why), "run hwcheck again once the pair has run for a while under its usual load (hours give a figure worth trusting)")
+	}
+	worst := f.Silence.Round(time.Millisecond)
+	where := fmt.Sprintf("the peer sent %v apart, the line and this node's kernel and reader added %v", f.SilenceLate.Round(time.Millisecond), (f.Silence - f.SilenceLate).Round(time.Millisecond))
+	safe := safeDeadtime(f.Silence, f.Keepalive)
+	m := fmt.Sprintf("the agent's longest silence between the peer's frames %v (%s); keepalive %v, deadtime %v; smallest safe deadtime %v (twice that silence, at least 3 keepalives, rounded up to 10 ms)",
+		worst, where, f.Keepalive, f.Deadtime, safe)
+	switch {
+	case f.Silence >= f.Deadtime:
+		return res(name, Skip, m+": that silence reached the deadtime (a cable pull, a dead peer, or a false death), so it cannot size the deadtime",
+			fmt.Sprintf("if nothing was pulled or restarted, a false death happened: set timers.deadtime_ms to at least %d, keep serial.realtime_priority on, and run hwcheck again after a quiet day", safe.Milliseconds()))
+	case f.Deadtime < safe:
+		return res(name, Warn, m, fmt.Sprintf("a stall like the one measured, slightly longer, declares a live peer dead: set timers.deadtime_ms to at least %d", safe.Milliseconds()))
+	}
+	return res(name, Pass, m, "")
+}
+
+// silenceFrom reads the worst silence from an agent's serial heartbeat
+// status into f.
+func silenceFrom(ctx context.Context, c Agent, f *timeoutFacts) {
+	if f.Deadtime == 0 {
+		return
+	}
+	if c == nil {
+		f.SilenceWhy = "its agent is not reachable from here"
+		return
+	}
+	st, err := c.Heartbeat(ctx)
+	if err != nil {
+		f.SilenceWhy = "its agent's heartbeat status: " + err.Error()
+		return
+	}
+	f.Silence, f.SilenceLate = st.MaxSilence, st.MaxSilencePeerGap
+	if st.Timers.Keepalive > 0 {
+		f.Keepalive = st.Timers.Keepalive
+	}
+}
+
 // factsFor gathers one node's timers from its configuration.
 func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, source string, stonithKnown bool) timeoutFacts {
 	f := timeoutFacts{Node: c.Node.Name, Totem: t, TotemKnown: known, Stonith: stonith, StonithSource: source, StonithKnown: stonithKnown,
@@ -263,6 +331,7 @@ func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, sourc
 		DiskStatus: time.Duration(c.Timers.DiskStatusMS) * time.Millisecond}
 	if c.Serial.Port != "" {
 		f.Deadtime = time.Duration(c.Timers.DeadtimeMS) * time.Millisecond
+		f.Keepalive = time.Duration(c.Timers.KeepaliveMS) * time.Millisecond
 	}
 	if c.NIC.Interface != "" {
 		f.NIC = nicDetection
@@ -271,7 +340,8 @@ func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, sourc
 }
 
 // Timeouts is the timeout audit: corosync's token and consensus against
-// each other and against the serial and NIC detection, and the watchdog's
+// each other and against the serial and NIC detection, the serial deadtime
+// against the worst silence each node's agent measured, and the watchdog's
 // self-fence path against Pacemaker's stonith-timeout, for each node whose
 // configuration is readable. The fence delay against stonith-timeout is
 // the fencing probe's.
@@ -305,7 +375,9 @@ func Timeouts(ctx context.Context, env Env) []Result {
 		if c == nil {
 			continue
 		}
-		rs := auditTimeouts(factsFor(c, t, known, limit, source, serr == nil))
+		f := factsFor(c, t, known, limit, source, serr == nil)
+		silenceFrom(ctx, []Agent{env.Local, env.Peer}[i], &f)
+		rs := auditTimeouts(f)
 		if i == 1 {
 			rs = rs[1:] // corosync's own pair is the cluster's, said once
 		}

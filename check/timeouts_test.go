@@ -61,7 +61,7 @@ func TestParseCorosyncTotem(t *testing.T) {
 // the good configuration passes every pair.
 func TestAuditTimeouts(t *testing.T) {
 	s := time.Second
-	good := timeoutFacts{Node: "a", Deadtime: 2 * s, NIC: nicDetection, Totem: Totem{Token: 3 * s, Consensus: 3600 * time.Millisecond, Source: "test"}, TotemKnown: true,
+	good := timeoutFacts{Node: "a", Deadtime: 2 * s, Keepalive: 100 * time.Millisecond, Silence: 200 * time.Millisecond, SilenceLate: 150 * time.Millisecond, NIC: nicDetection, Totem: Totem{Token: 3 * s, Consensus: 3600 * time.Millisecond, Source: "test"}, TotemKnown: true,
 		Stonith: 60 * s, StonithSource: "test", StonithKnown: true, SelfFence: "watchdog", Watchdog: 10 * s, DiskStatus: s}
 	for _, r := range auditTimeouts(good) {
 		if r.Verdict != Pass {
@@ -80,6 +80,7 @@ func TestAuditTimeouts(t *testing.T) {
 		{"NIC slower than the token", func(f *timeoutFacts) {
 			f.Totem, f.Deadtime = Totem{Token: 300 * time.Millisecond, Consensus: 360 * time.Millisecond}, 500*time.Millisecond
 		}, "NIC detection vs corosync (a)", "raise totem.token above 400", false},
+		{"deadtime below twice the worst silence", func(f *timeoutFacts) { f.Silence = 1200 * time.Millisecond }, "serial deadtime vs worst silence (a)", "timers.deadtime_ms to at least 2400", true},
 		{"watchdog path too long", func(f *timeoutFacts) { f.Watchdog = 40 * s }, "watchdog vs self-fence path (a)", "watchdog_timeout_s to at most 29", false},
 	} {
 		f := good
@@ -108,6 +109,35 @@ func TestAuditTimeouts(t *testing.T) {
 	for _, r := range auditTimeouts(f) {
 		if r.Verdict != Skip || r.Hint == "" {
 			t.Errorf("unknown side: %s: %s, want a skip with a hint", r.Name, r.Verdict)
+		}
+	}
+}
+
+// The smallest safe deadtime is twice the worst silence the agent measured,
+// at least three keepalives, rounded up to 10 ms; the message says where
+// the silence came from.
+func TestSilenceAudit(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name                             string
+		keepalive, deadtime, worst, late time.Duration
+		why                              string
+		want                             Verdict
+		says, fix                        string
+	}{
+		{"ample", 100 * ms, 1000 * ms, 12 * ms, 11 * ms, "", Pass, "smallest safe deadtime 300ms", ""},
+		{"10/50 with a 24 ms worst silence", 10 * ms, 50 * ms, 24 * ms, 10 * ms, "", Pass, "smallest safe deadtime 50ms", ""},
+		{"10/50 with a 33 ms worst silence", 10 * ms, 50 * ms, 33 * ms, 12 * ms, "", Warn, "the line and this node's kernel and reader added 21ms", "timers.deadtime_ms to at least 70"},
+		{"rounded up", 20 * ms, 100 * ms, 50*ms + 1, 20 * ms, "", Warn, "smallest safe deadtime 110ms", "at least 110"},
+		{"the sender was late", 10 * ms, 100 * ms, 80 * ms, 78 * ms, "", Warn, "the peer sent 78ms apart", "at least 160"},
+		{"reached the deadtime", 200 * ms, 1000 * ms, 2300 * ms, 2300 * ms, "", Skip, "cannot size the deadtime", "at least 4600"},
+		{"nothing measured", 100 * ms, 1000 * ms, 0, 0, "", Skip, "no silence measured yet", "run hwcheck again"},
+		{"agent not reachable", 100 * ms, 1000 * ms, 0, 0, "its agent is not reachable from here", Skip, "not reachable", "run hwcheck again"},
+		{"no serial heartbeat", 0, 0, 0, 0, "", Skip, "no serial heartbeat", "serial:"},
+	} {
+		r := silenceAudit(timeoutFacts{Node: "a", Keepalive: tc.keepalive, Deadtime: tc.deadtime, Silence: tc.worst, SilenceLate: tc.late, SilenceWhy: tc.why})
+		if r.Verdict != tc.want || !strings.Contains(r.Measured, tc.says) || !strings.Contains(r.Hint, tc.fix) {
+			t.Errorf("%s: %s %q hint %q; want %s saying %q, hint with %q", tc.name, r.Verdict, r.Measured, r.Hint, tc.want, tc.says, tc.fix)
 		}
 	}
 }

@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// ToolArcconf is the Tool of arcconf GETCONFIG <n> AL|AD|LD|PD.
+const ToolArcconf Tool = "arcconf"
+
+// detectArcconf is the signature Detect looks for.
+var detectArcconf = regexp.MustCompile(`(?im)^\s*Controllers found:\s*\d+`)
+
 var (
 	arcFoundRe = regexp.MustCompile(`(?i)^Controllers found:\s*(\d+)$`)
 	arcLDRe    = regexp.MustCompile(`(?i)^Logical (?:device|drive) number (\d+)$`)
@@ -57,227 +63,20 @@ func ParseArcconf(data []byte) (*System, error) {
 		return nil, err
 	}
 	sys := &System{Tool: tool}
-	ctrl := Controller{Vendor: "Adaptec"}
-	var (
-		section, sub string
-		ld           *LogicalDrive
-		pd           *PhysicalDrive
-		arr          *Array
-		isDisk       bool
-		channel      *int
-		sawSection   bool
-		prevRule     bool
-		arrLDs       []arrayLD // logical devices listed inside array sections
-		// ldCount is the controller's "Logical devices/Failed/Degraded"
-		// (or "Logical drives/Offline/Critical") total, and the line.
-		ldCount, ldCountLine = -1, 0
-		ldListed             bool // a section that lists logical devices was read
-	)
-	flush := func() {
-		if ld != nil {
-			ctrl.LogicalDrives = append(ctrl.LogicalDrives, *ld)
-			ld = nil
-		}
-		if pd != nil && isDisk {
-			ctrl.PhysicalDrives = append(ctrl.PhysicalDrives, *pd)
-		}
-		pd = nil
-		if arr != nil {
-			ctrl.Arrays = append(ctrl.Arrays, *arr)
-			arr = nil
-		}
-	}
-	var wcPrimary bool // LD write cache came from a "mode"/"status" key
+	p := &arcParser{ctrl: Controller{Vendor: "Adaptec"}, ldCount: -1}
 	for _, l := range ls {
 		if l.n <= first.n || l.n >= last.n {
 			continue
 		}
-		t := strings.TrimSpace(l.text)
-		if t == "" {
-			continue
-		}
-		if isRule(t) {
-			prevRule = true
-			continue
-		}
-		wasRule := prevRule
-		prevRule = false
-		key, val, isKV := keyValueSpaced(t)
-		if m := arcLDRe.FindStringSubmatch(t); m != nil {
-			flush()
-			ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
-			wcPrimary = false
-			continue
-		}
-		if m := arcArrayRe.FindStringSubmatch(t); m != nil {
-			flush()
-			arr = &Array{ID: m[1], Condition: ConditionUnknown}
-			continue
-		}
-		if section == "pd" {
-			if m := arcChannelRe.FindStringSubmatch(t); m != nil {
-				flush()
-				c, _ := atoi(m[1])
-				channel = ptr(c)
-				continue
-			}
-			if m := arcInitiatorRe.FindStringSubmatch(t); m != nil {
-				id, _ := atoi(m[1])
-				ch := -1
-				if channel != nil {
-					ch = *channel
-				}
-				ctrl.Cluster.Initiators = append(ctrl.Cluster.Initiators, ChannelInitiator{Channel: ch, ID: ptr(id)})
-				continue
-			}
-			if m := arcDeviceRe.FindStringSubmatch(t); m != nil {
-				flush()
-				pd = &PhysicalDrive{Channel: channel, Condition: ConditionUnknown}
-				isDisk = false
-				continue
-			}
-		}
-		if !isKV {
-			nk := arcKey(t)
-			switch {
-			case nk == "controller information":
-				flush()
-				section, sub, sawSection = "ctrl", "", true
-			case nk == "logical device information":
-				flush()
-				section, sub, sawSection, ldListed = "ld", "", true, true
-			case nk == "physical device information":
-				flush()
-				section, sub, sawSection = "pd", "", true
-				channel = nil
-			case nk == "array information":
-				flush()
-				section, sub, sawSection, ldListed = "array", "", true, true
-			case strings.HasPrefix(nk, "device is a"):
-				isDisk = strings.Contains(nk, "hard drive") || strings.Contains(nk, "hard disk") ||
-					strings.Contains(nk, "solid state")
-			case wasRule && !strings.HasPrefix(l.text, " "):
-				// An unindented title between rules opens a section this
-				// parser does not read (maxCache, connectors, ...).
-				flush()
-				section, sub = "other", ""
-			case wasRule:
-				// An indented title between rules opens a subsection.
-				sub = nk
-			}
-			continue
-		}
-		nk := arcKey(key)
-		switch {
-		case ld != nil && section == "ld":
-			switch {
-			case nk == "logical device name":
-				ld.Name = ptr(val)
-			case nk == "raid level":
-				ld.setLevel(val)
-			case nk == "status of logical device":
-				ld.setState(val)
-				ld.Progress = arcProgress(val)
-			case nk == "size":
-				ld.setSize(val)
-			case nk == "array":
-				ld.Array = ptr(val)
-			case nk == "volume unique identifier" || nk == "unique identifier":
-				ld.UUID = ptr(val)
-			case nk == "write-cache mode" || nk == "write-cache status" || nk == "caching":
-				ld.setWriteCache(val)
-				wcPrimary = true
-			case nk == "write-cache setting":
-				if !wcPrimary {
-					ld.setWriteCache(val)
-				}
-			case arcSegmentRe.MatchString(key) && strings.Contains(sub, "information"):
-				if m := arcMember(val); m != "" {
-					ld.Members = append(ld.Members, m)
-				}
-			case strings.HasPrefix(nk, "stripe order"):
-				ld.Members = append(ld.Members, strings.Fields(val)...)
-			}
-		case arr != nil && section == "array":
-			switch {
-			case arcArrayLDKeyRe.MatchString(key) && strings.Contains(sub, "logical"):
-				arrLDs = append(arrLDs, arrayLD{id: arcArrayLDKeyRe.FindStringSubmatch(key)[1], array: arr.ID, val: val})
-			case nk == "status":
-				arr.State = ptr(val)
-				arr.Condition = condition(val)
-			case arcSegmentRe.MatchString(key) && strings.Contains(sub, "physical"):
-				if m := arcMember(val); m != "" {
-					arr.Members = append(arr.Members, m)
-				}
-			}
-		case pd != nil && section == "pd":
-			switch {
-			case nk == "state":
-				pd.State = ptr(val)
-				pd.Condition = condition(val)
-			case strings.HasPrefix(nk, "reported channel,device"):
-				if m := arcChanDevRe.FindStringSubmatch(val); m != nil {
-					c, _ := atoi(m[1])
-					d, _ := atoi(m[2])
-					pd.Channel, pd.Target = ptr(c), ptr(d)
-				}
-			case nk == "reported location":
-				if m := arcEncSlotRe.FindStringSubmatch(val); m != nil {
-					e, _ := atoi(m[1])
-					s, _ := atoi(m[2])
-					pd.Enclosure, pd.Slot = ptr(e), ptr(s)
-				}
-			case nk == "model":
-				if v := strings.TrimSpace(val); v != "" {
-					pd.Model = ptr(v)
-				}
-			case nk == "serial number":
-				if v := strings.TrimSpace(val); v != "" {
-					pd.Serial = ptr(v)
-				}
-			case nk == "size" || nk == "total size":
-				if b, ok := parseSize(val); ok {
-					pd.SizeBytes = ptr(b)
-				}
-			case nk == "array":
-				pd.Array = ptr(val)
-			}
-		case section == "ctrl":
-			switch {
-			case nk == "controller status":
-				ctrl.Status = ptr(val)
-			case nk == "logical devices/failed/degraded" || nk == "logical drives/offline/critical":
-				if n, ok := atoi(strings.SplitN(val, "/", 2)[0]); ok {
-					ldCount, ldCountLine = n, l.n
-				}
-			case nk == "controller model":
-				ctrl.Model = ptr(val)
-			case nk == "controller serial number":
-				ctrl.Serial = ptr(val)
-			case nk == "firmware" && strings.Contains(sub, "version"):
-				ctrl.Firmware = ptr(val)
-			case strings.HasPrefix(nk, "pci address"):
-				ctrl.PCIAddress = ptr(val)
-			case nk == "status" && (strings.Contains(sub, "battery") || strings.Contains(sub, "zmm")):
-				// "Controller ZMM Information": flash-backed cache
-				// protection (zero-maintenance module, a supercap).
-				ctrl.Battery = arcBattery(ctrl.Battery, val)
-			case nk == "backup power status", nk == "overall backup unit status":
-				ctrl.Battery = arcBattery(ctrl.Battery, val)
-			case nk == "backup unit type":
-				if ctrl.Battery == nil {
-					ctrl.Battery = &Battery{}
-				}
-				ctrl.Battery.Model = ptr(val)
-			}
-		}
+		p.line(l)
 	}
-	flush()
-	arcArrayLDs(&ctrl, arrLDs)
-	if ldCount >= 0 && ldListed && ldCount != len(ctrl.LogicalDrives) {
-		sys.Warnings = append(sys.Warnings, fmt.Sprintf("arcconf line %d: the controller counts %d logical devices but the output lists %d: the capture may be truncated or edited", ldCountLine, ldCount, len(ctrl.LogicalDrives)))
+	p.flush()
+	ctrl := p.ctrl
+	arcArrayLDs(&ctrl, p.arrLDs)
+	if p.ldCount >= 0 && p.ldListed && p.ldCount != len(ctrl.LogicalDrives) {
+		sys.Warnings = append(sys.Warnings, fmt.Sprintf("arcconf line %d: the controller counts %d logical devices but the output lists %d: the capture may be truncated or edited", p.ldCountLine, p.ldCount, len(ctrl.LogicalDrives)))
 	}
-	if !sawSection {
+	if !p.sawSection {
 		if st, ok := arcconfStatus(ls); ok {
 			return st, nil
 		}
@@ -287,6 +86,266 @@ func ParseArcconf(data []byte) (*System, error) {
 	normalizeConditions(&ctrl)
 	sys.Controllers = append(sys.Controllers, ctrl)
 	return sys, nil
+}
+
+// arcParser is the state of ParseArcconf: the controller, the section and
+// subsection being read and the device they describe.
+type arcParser struct {
+	ctrl         Controller
+	section, sub string
+	ld           *LogicalDrive
+	pd           *PhysicalDrive
+	arr          *Array
+	isDisk       bool
+	channel      *int
+	sawSection   bool
+	prevRule     bool
+	arrLDs       []arrayLD // logical devices listed inside array sections
+	// ldCount is the controller's "Logical devices/Failed/Degraded" (or
+	// "Logical drives/Offline/Critical") total, and the line.
+	ldCount, ldCountLine int
+	ldListed             bool // a section that lists logical devices was read
+	wcPrimary            bool // LD write cache came from a "mode"/"status" key
+}
+
+// flush adds the device being read to the controller.
+func (p *arcParser) flush() {
+	if p.ld != nil {
+		p.ctrl.LogicalDrives = append(p.ctrl.LogicalDrives, *p.ld)
+		p.ld = nil
+	}
+	if p.pd != nil && p.isDisk {
+		p.ctrl.PhysicalDrives = append(p.ctrl.PhysicalDrives, *p.pd)
+	}
+	p.pd = nil
+	if p.arr != nil {
+		p.ctrl.Arrays = append(p.ctrl.Arrays, *p.arr)
+		p.arr = nil
+	}
+}
+
+// line reads one line between the header and the closing line.
+func (p *arcParser) line(l line) {
+	t := strings.TrimSpace(l.text)
+	if t == "" {
+		return
+	}
+	if isRule(t) {
+		p.prevRule = true
+		return
+	}
+	wasRule := p.prevRule
+	p.prevRule = false
+	if p.device(t) {
+		return
+	}
+	key, val, isKV := keyValueSpaced(t)
+	if !isKV {
+		p.title(l, t, wasRule)
+		return
+	}
+	nk := arcKey(key)
+	switch {
+	case p.ld != nil && p.section == "ld":
+		p.ldKey(key, nk, val)
+	case p.arr != nil && p.section == "array":
+		p.arrayKey(key, nk, val)
+	case p.pd != nil && p.section == "pd":
+		arcPDKey(p.pd, nk, val)
+	case p.section == "ctrl":
+		p.controllerKey(l, nk, val)
+	}
+}
+
+// device reads a line that starts a device: a logical device, an array,
+// and in the physical device section a channel, an initiator or a device.
+func (p *arcParser) device(t string) bool {
+	if m := arcLDRe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		p.ld = &LogicalDrive{ID: m[1], Condition: ConditionUnknown}
+		p.wcPrimary = false
+		return true
+	}
+	if m := arcArrayRe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		p.arr = &Array{ID: m[1], Condition: ConditionUnknown}
+		return true
+	}
+	if p.section != "pd" {
+		return false
+	}
+	if m := arcChannelRe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		c, _ := atoi(m[1])
+		p.channel = ptr(c)
+		return true
+	}
+	if m := arcInitiatorRe.FindStringSubmatch(t); m != nil {
+		id, _ := atoi(m[1])
+		ch := -1
+		if p.channel != nil {
+			ch = *p.channel
+		}
+		p.ctrl.Cluster.Initiators = append(p.ctrl.Cluster.Initiators, ChannelInitiator{Channel: ch, ID: ptr(id)})
+		return true
+	}
+	if arcDeviceRe.MatchString(t) {
+		p.flush()
+		p.pd = &PhysicalDrive{Channel: p.channel, Condition: ConditionUnknown}
+		p.isDisk = false
+		return true
+	}
+	return false
+}
+
+// title reads a line that is not "Key : value": a section or subsection
+// title, or the "Device is a ..." line of a physical device.
+func (p *arcParser) title(l line, t string, wasRule bool) {
+	nk := arcKey(t)
+	switch {
+	case nk == "controller information":
+		p.flush()
+		p.section, p.sub, p.sawSection = "ctrl", "", true
+	case nk == "logical device information":
+		p.flush()
+		p.section, p.sub, p.sawSection, p.ldListed = "ld", "", true, true
+	case nk == "physical device information":
+		p.flush()
+		p.section, p.sub, p.sawSection = "pd", "", true
+		p.channel = nil
+	case nk == "array information":
+		p.flush()
+		p.section, p.sub, p.sawSection, p.ldListed = "array", "", true, true
+	case strings.HasPrefix(nk, "device is a"):
+		p.isDisk = strings.Contains(nk, "hard drive") || strings.Contains(nk, "hard disk") ||
+			strings.Contains(nk, "solid state")
+	case wasRule && !strings.HasPrefix(l.text, " "):
+		// An unindented title between rules opens a section this parser
+		// does not read (maxCache, connectors, ...).
+		p.flush()
+		p.section, p.sub = "other", ""
+	case wasRule:
+		// An indented title between rules opens a subsection.
+		p.sub = nk
+	}
+}
+
+// ldKey reads a line of a logical device.
+func (p *arcParser) ldKey(key, nk, val string) {
+	ld := p.ld
+	switch {
+	case nk == "logical device name":
+		ld.Name = ptr(val)
+	case nk == "raid level":
+		ld.setLevel(val)
+	case nk == "status of logical device":
+		ld.setState(val)
+		ld.Progress = arcProgress(val)
+	case nk == "size":
+		ld.setSize(val)
+	case nk == "array":
+		ld.Array = ptr(val)
+	case nk == "volume unique identifier" || nk == "unique identifier":
+		ld.UUID = ptr(val)
+	case nk == "write-cache mode" || nk == "write-cache status" || nk == "caching":
+		ld.setWriteCache(val)
+		p.wcPrimary = true
+	case nk == "write-cache setting":
+		if !p.wcPrimary {
+			ld.setWriteCache(val)
+		}
+	case arcSegmentRe.MatchString(key) && strings.Contains(p.sub, "information"):
+		if m := arcMember(val); m != "" {
+			ld.Members = append(ld.Members, m)
+		}
+	case strings.HasPrefix(nk, "stripe order"):
+		ld.Members = append(ld.Members, strings.Fields(val)...)
+	}
+}
+
+// arrayKey reads a line of an array (GETCONFIG AR, or AL on arcconf 3.x):
+// its state, its member drives and the logical devices it lists.
+func (p *arcParser) arrayKey(key, nk, val string) {
+	arr := p.arr
+	switch {
+	case arcArrayLDKeyRe.MatchString(key) && strings.Contains(p.sub, "logical"):
+		p.arrLDs = append(p.arrLDs, arrayLD{id: arcArrayLDKeyRe.FindStringSubmatch(key)[1], array: arr.ID, val: val})
+	case nk == "status":
+		arr.State = ptr(val)
+		arr.Condition = condition(val)
+	case arcSegmentRe.MatchString(key) && strings.Contains(p.sub, "physical"):
+		if m := arcMember(val); m != "" {
+			arr.Members = append(arr.Members, m)
+		}
+	}
+}
+
+// arcPDKey reads a line of a physical device.
+func arcPDKey(pd *PhysicalDrive, nk, val string) {
+	switch {
+	case nk == "state":
+		pd.State = ptr(val)
+		pd.Condition = condition(val)
+	case strings.HasPrefix(nk, "reported channel,device"):
+		if m := arcChanDevRe.FindStringSubmatch(val); m != nil {
+			c, _ := atoi(m[1])
+			d, _ := atoi(m[2])
+			pd.Channel, pd.Target = ptr(c), ptr(d)
+		}
+	case nk == "reported location":
+		if m := arcEncSlotRe.FindStringSubmatch(val); m != nil {
+			e, _ := atoi(m[1])
+			s, _ := atoi(m[2])
+			pd.Enclosure, pd.Slot = ptr(e), ptr(s)
+		}
+	case nk == "model":
+		if v := strings.TrimSpace(val); v != "" {
+			pd.Model = ptr(v)
+		}
+	case nk == "serial number":
+		if v := strings.TrimSpace(val); v != "" {
+			pd.Serial = ptr(v)
+		}
+	case nk == "size" || nk == "total size":
+		if b, ok := parseSize(val); ok {
+			pd.SizeBytes = ptr(b)
+		}
+	case nk == "array":
+		pd.Array = ptr(val)
+	}
+}
+
+// controllerKey reads a line of Controller information, with its battery
+// and ZMM (flash-backed cache protection) subsections.
+func (p *arcParser) controllerKey(l line, nk, val string) {
+	ctrl := &p.ctrl
+	switch {
+	case nk == "controller status":
+		ctrl.Status = ptr(val)
+	case nk == "logical devices/failed/degraded" || nk == "logical drives/offline/critical":
+		if n, ok := atoi(strings.SplitN(val, "/", 2)[0]); ok {
+			p.ldCount, p.ldCountLine = n, l.n
+		}
+	case nk == "controller model":
+		ctrl.Model = ptr(val)
+	case nk == "controller serial number":
+		ctrl.Serial = ptr(val)
+	case nk == "firmware" && strings.Contains(p.sub, "version"):
+		ctrl.Firmware = ptr(val)
+	case strings.HasPrefix(nk, "pci address"):
+		ctrl.PCIAddress = ptr(val)
+	case nk == "status" && (strings.Contains(p.sub, "battery") || strings.Contains(p.sub, "zmm")):
+		// "Controller ZMM Information": flash-backed cache protection
+		// (zero-maintenance module, a supercap).
+		ctrl.Battery = arcBattery(ctrl.Battery, val)
+	case nk == "backup power status", nk == "overall backup unit status":
+		ctrl.Battery = arcBattery(ctrl.Battery, val)
+	case nk == "backup unit type":
+		if ctrl.Battery == nil {
+			ctrl.Battery = &Battery{}
+		}
+		ctrl.Battery.Model = ptr(val)
+	}
 }
 
 var arcPercentRe = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*%`)

@@ -2,6 +2,7 @@ package raidctl
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,15 +81,16 @@ func Binaries(tool Tool) []string {
 
 // ExecConfig configures an Exec source.
 type ExecConfig struct {
-	// Tool is the vendor CLI to run: ToolStorcli (JSON), ToolMegaCLI,
-	// ToolArcconf, ToolIpssend, ToolMdadm, ToolSasIRCU or ToolSsacli.
-	// Required.
+	// Tool is the vendor CLI to run: a tool of the tool table with
+	// binaries (the error of NewExec for another lists them). Required.
 	Tool Tool
 	// Binary overrides the executable (name or path). Empty: the first of
 	// Binaries(Tool) found on PATH.
 	Binary string
-	// Controller is the controller number for arcconf and ipssend
-	// (default "1") and sas2ircu (default "0"). storcli and MegaCLI always read all controllers.
+	// Controller is the controller number for the tools whose command
+	// names one: arcconf and ipssend (default "1"), sas2ircu (default "0",
+	// it numbers controllers from 0). storcli and MegaCLI always read all
+	// controllers.
 	Controller string
 	// Timeout bounds each command (default 60s); a ctx deadline that comes
 	// sooner wins.
@@ -118,10 +120,8 @@ func NewExec(cfg ExecConfig) (*Exec, error) {
 		return nil, fmt.Errorf("raidctl: cannot run %q live (use one of %v; %s is read from a file or sysfs)", cfg.Tool, liveTools(), cfg.Tool)
 	}
 	if cfg.Controller == "" {
-		cfg.Controller = "1"
-		if cfg.Tool == ToolSasIRCU {
-			cfg.Controller = "0" // sas2ircu numbers controllers from 0
-		}
+		s, _ := spec(cfg.Tool)
+		cfg.Controller = cmp.Or(s.controller, "1")
 	}
 	if strings.ContainsAny(cfg.Controller, " \t/") {
 		return nil, fmt.Errorf("raidctl: bad controller number %q", cfg.Controller)
@@ -187,86 +187,66 @@ func (e *Exec) run(ctx context.Context, path string, accept func(out []byte) boo
 	return out, nil
 }
 
-// Read runs the tool and parses its output.
+// Read runs the tool and parses its output: the commands of the tool's
+// table row, in order, or its own reader.
 func (e *Exec) Read(ctx context.Context) (*System, error) {
 	path, err := e.lookup()
 	if err != nil {
 		return nil, err
 	}
-	completed := func(out []byte) bool {
-		return bytes.HasSuffix(bytes.TrimSpace(out), []byte("Command completed successfully."))
+	s, _ := spec(e.cfg.Tool)
+	if s.read != nil {
+		return s.read(e, ctx, path)
 	}
-	switch e.cfg.Tool {
-	case ToolStorcli:
-		out, err := e.run(ctx, path, func(out []byte) bool { return bytes.HasPrefix(bytes.TrimSpace(out), []byte("{")) },
-			"/call", "show", "all", "J", "nolog")
-		if err != nil {
-			return nil, err
-		}
-		return ParseStorcliJSON(out)
-	case ToolArcconf, ToolIpssend:
-		out, err := e.run(ctx, path, completed, "GETCONFIG", e.cfg.Controller, "AL")
-		if err != nil {
-			return nil, err
-		}
-		sys, err := Parse(e.cfg.Tool, out)
-		if err == nil && e.cfg.Tool == ToolArcconf {
-			for i := range sys.Controllers {
-				sys.Controllers[i].ID = e.cfg.Controller
+	var all []byte
+	for _, args := range s.commands {
+		args = slices.Clone(args)
+		for i, a := range args {
+			if a == "<ctrl>" {
+				args[i] = e.cfg.Controller
 			}
 		}
-		return sys, err
-	case ToolSasIRCU:
-		out, err := e.run(ctx, path, func(out []byte) bool { return sasEndRe.Match(bytes.TrimSpace(lastLine(out))) },
-			e.cfg.Controller, "DISPLAY")
+		out, err := e.run(ctx, path, s.accept, args...)
 		if err != nil {
 			return nil, err
 		}
-		return ParseSasIRCU(out)
-	case ToolSsacli:
-		out, err := e.run(ctx, path, nil, "ctrl", "all", "show", "config", "detail")
-		if err != nil {
-			return nil, err
+		if len(s.commands) == 1 {
+			all = out
+			break
 		}
-		return ParseSsacli(out)
-	case ToolMegaCLI:
-		hasExit := func(out []byte) bool { return megaExitRe.Match(bytes.TrimSpace(lastLine(out))) }
-		var all []byte
-		for _, args := range [][]string{
-			{"-AdpAllInfo", "-aALL", "-NoLog"},
-			{"-LDPDInfo", "-aALL", "-NoLog"},
-			{"-AdpBbuCmd", "-GetBbuStatus", "-aALL", "-NoLog"},
-		} {
-			out, err := e.run(ctx, path, hasExit, args...)
-			if err != nil {
-				return nil, err
-			}
-			all = append(append(all, out...), '\n')
-		}
-		return ParseMegaCLI(all)
-	case ToolMdadm:
-		stat, err := fs.ReadFile(e.cfg.ProcFS, "mdstat")
-		if err != nil {
-			return nil, fmt.Errorf("mdadm: reading the array list: %w", err)
-		}
-		sys, err := ParseMdstat(stat)
-		if err != nil {
-			return nil, err
-		}
-		args := []string{"--detail"}
-		for _, ld := range sys.Controllers[0].LogicalDrives {
-			args = append(args, "/dev/"+ld.ID)
-		}
-		if len(args) == 1 {
-			return sys, nil // no arrays: the mdstat model says so
-		}
-		out, err := e.run(ctx, path, nil, args...)
-		if err != nil {
-			return nil, err
-		}
-		return ParseMdadmDetail(out)
+		all = append(append(all, out...), '\n')
 	}
-	return nil, fmt.Errorf("raidctl: no live reader for %q", e.cfg.Tool)
+	sys, err := s.parse(all)
+	if err == nil && s.idFromController {
+		for i := range sys.Controllers {
+			sys.Controllers[i].ID = e.cfg.Controller
+		}
+	}
+	return sys, err
+}
+
+// readMdadm runs mdadm --detail on every array /proc/mdstat lists.
+func (e *Exec) readMdadm(ctx context.Context, path string) (*System, error) {
+	stat, err := fs.ReadFile(e.cfg.ProcFS, "mdstat")
+	if err != nil {
+		return nil, fmt.Errorf("mdadm: reading the array list: %w", err)
+	}
+	sys, err := ParseMdstat(stat)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--detail"}
+	for _, ld := range sys.Controllers[0].LogicalDrives {
+		args = append(args, "/dev/"+ld.ID)
+	}
+	if len(args) == 1 {
+		return sys, nil // no arrays: the mdstat model says so
+	}
+	out, err := e.run(ctx, path, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMdadmDetail(out)
 }
 
 func lastLine(b []byte) []byte {

@@ -13,11 +13,13 @@
 //
 // # Parsers
 //
-// Pure functions from bytes to *System, one per tool: ParseStorcliJSON,
-// ParseStorcliText, ParseMegaCLI, ParseArcconf, ParseIpssend,
-// ParseMdadmDetail, ParseMdstat, ParseSasIRCU (sas2ircu/sas3ircu DISPLAY) and
-// ParseSsacli (HPE Smart Array config detail); Parse dispatches on a Tool, Detect
-// guesses the Tool of a capture). Truncated or foreign input gives a
+// Pure functions from bytes to *System, one per tool (ParseStorcliJSON,
+// ParseMegaCLI, ParseSsacli, ...). One tool table (registry.go) names, for
+// each tool, its parser, its signature in a saved capture, the binaries and
+// commands Exec runs, its hwagent configuration name and its help line;
+// Parse dispatches on a Tool, Detect guesses the Tool of a capture, and
+// Tools lists them. Adding a vendor is a row of that table and a parser
+// file. Truncated or foreign input gives a
 // *ParseError naming the tool, the line and what was expected
 // (errors.Is: ErrTruncated, ErrForeign, ErrSyntax, ErrToolFailed); a parser
 // never returns a model together with an error. Lines that matter but are
@@ -30,8 +32,8 @@
 //
 // # Sources
 //
-// Exec runs a vendor CLI (storcli/perccli, MegaCli, arcconf, ipssend,
-// sas2ircu/sas3ircu, ssacli/hpssacli, mdadm) with a per-command timeout, keeps stderr in *CommandError, and
+// Exec runs a vendor CLI (the tool table's binaries and commands) with a
+// per-command timeout, keeps stderr in *CommandError, and
 // reports a missing tool as *NotInstalledError naming the binaries it
 // looked for. SysfsMD reads Linux md from /sys/block/md*/md, and File reads
 // a saved capture, so captures sent from site can be validated.

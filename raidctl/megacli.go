@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+// ToolMegaCLI is the Tool of MegaCli -LDPDInfo / -LdInfo / -PDList / -AdpBbuCmd / -AdpAllInfo.
+const ToolMegaCLI Tool = "megacli"
+
+// detectMegaCLI is the signature Detect looks for.
+var detectMegaCLI = regexp.MustCompile(`(?im)^\s*(Exit Code:\s*0x|Adapter\s*#\d+|(CacheCade )?Virtual (Drive|Disk):\s*\d+|BBU status for Adapter)`)
+
 var (
 	megaAdapterRe = regexp.MustCompile(`(?i)^Adapter\s*#?\s*(\d+)(?:\s*--.*)?:?$`)
 	megaBBURe     = regexp.MustCompile(`(?i)^BBU status for Adapter:\s*(\d+)$`)
@@ -45,239 +51,286 @@ func ParseMegaCLI(data []byte) (*System, error) {
 		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrTruncated,
 			Expected: `"Exit Code: 0x.." as the last line`, Got: last.text}
 	}
-	sys := &System{Tool: tool}
-	byID := map[string]*Controller{}
-	var order []string
-	adapter := func(id string) *Controller {
-		c, ok := byID[id]
-		if !ok {
-			c = &Controller{ID: id, Vendor: "Broadcom/LSI"}
-			byID[id] = c
-			order = append(order, id)
-		}
-		return c
-	}
-	var (
-		cur        = "0"
-		mode       string // "ld", "pd", "bbu", "adp"
-		ld         *LogicalDrive
-		pd         *PhysicalDrive
-		recognised bool
-		segOK      = true
-		segStart   = 1
-		// summaryCtrls counts -ShowSummary "Controller" sections.
-		summaryCtrls int
-		// The current drive's raw Inquiry Data and Device Firmware
-		// Level, split at flush.
-		inquiry, fwLevel string
-	)
-	flush := func() {
-		if ld != nil {
-			c := adapter(cur)
-			c.LogicalDrives = append(c.LogicalDrives, *ld)
-			ld = nil
-		}
-		if pd != nil {
-			megaInquiry(pd, inquiry, fwLevel)
-			c := adapter(cur)
-			c.PhysicalDrives = append(c.PhysicalDrives, *pd)
-			pd, inquiry, fwLevel = nil, "", ""
-		}
-	}
+	p := &megaParser{sys: &System{Tool: tool}, byID: map[string]*Controller{}, cur: "0", segOK: true, segStart: 1}
 	for _, l := range ls {
 		t := strings.TrimSpace(l.text)
-		if t == "" {
+		if t == "" || p.header(l, t) {
 			continue
 		}
-		if m := megaExitRe.FindStringSubmatch(t); m != nil {
-			flush()
-			if m[1] != "00" && m[1] != "0" {
-				segOK = false
-				sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: command output starting at line %d ended with %s", l.n, segStart, t))
-			}
-			mode, segStart = "", l.n+1
-			continue
-		}
-		if m := megaBBURe.FindStringSubmatch(t); m != nil {
-			flush()
-			cur, mode, recognised = m[1], "bbu", true
-			c := adapter(cur)
-			if c.Battery == nil {
-				c.Battery = &Battery{Present: ptr(true)}
-			}
-			continue
-		}
-		if m := megaAdapterRe.FindStringSubmatch(t); m != nil {
-			flush()
-			cur, recognised = m[1], true
-			adapter(cur)
-			mode = "adp"
-			if strings.Contains(strings.ToLower(t), "virtual drive information") {
-				mode = "ld"
-			}
-			continue
-		}
-		if m := megaVDRe.FindStringSubmatch(t); m != nil {
-			flush()
-			ld = &LogicalDrive{ID: m[2], Condition: ConditionUnknown}
-			if m[1] != "" {
-				// An SSD cache for other drives, not storage: its
-				// block is its own drive, never merged into the one
-				// before.
-				ld.Role = ptr("CacheCade")
-			}
-			mode, recognised = "ld", true
-			continue
-		}
-		if megaPDInfoRe.MatchString(t) {
-			flush()
-			mode, recognised = "pd", true
-			continue
-		}
-		// -ShowSummary: "System", "Hardware" and "Storage" at the left
-		// margin, indented "Controller", "BBU", "Enclosure", "PD" and
-		// "Virtual Drives" sub-sections.
-		if m, ok := megaSummarySection(l.text, mode); ok {
-			flush()
-			mode = m
-			if m != "sum" {
-				recognised = true
-			}
-			if m == "sum-ctrl" {
-				summaryCtrls++
-				if summaryCtrls > 1 {
-					cur = fmt.Sprint(summaryCtrls - 1)
-					sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: -ShowSummary prints no adapter numbers: controller %s is numbered by its order", l.n, cur))
-				}
-				adapter(cur)
-			}
-			continue
-		}
-		key, val, ok := keyValueSpaced(t)
-		if !ok {
-			continue
-		}
-		nk := normKey(key)
-		if nk == "enclosure device id" {
-			flush()
-			pd = &PhysicalDrive{Condition: ConditionUnknown}
-			if v, ok := atoi(val); ok {
-				pd.Enclosure = ptr(v)
-			}
-			mode, recognised = "pd", true
-			continue
-		}
-		switch {
-		case mode == "ld" && ld != nil:
-			switch nk {
-			case "name":
-				if val != "" {
-					ld.Name = ptr(val)
-				}
-			case "raid level":
-				ld.RAIDLevel = megaLevel(val)
-			case "size":
-				ld.setSize(val)
-			case "span depth":
-				// RAID 10/50/60 print as Primary-1/5/6 spanned.
-				if n, ok := atoi(val); ok && n > 1 && ld.RAIDLevel != nil &&
-					(*ld.RAIDLevel == "1" || *ld.RAIDLevel == "5" || *ld.RAIDLevel == "6") {
-					ld.RAIDLevel = ptr(*ld.RAIDLevel + "0")
-				}
-			case "state":
-				ld.setState(val)
-			case "target id of the associated lds":
-				ld.Caches = append(ld.Caches, strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' })...)
-			case "current cache policy":
-				ld.setWriteCache(val)
-			case "default cache policy":
-				if ld.WriteCacheText == nil {
-					ld.setWriteCache(val)
-				}
-			}
-		case mode == "pd" && pd != nil:
-			switch nk {
-			case "slot number":
-				if v, ok := atoi(val); ok {
-					pd.Slot = ptr(v)
-				}
-			case "firmware state":
-				pd.setStateAs(val, condition)
-			case "raw size":
-				if b, ok := sizeWithSectors(val); ok {
-					pd.SizeBytes = ptr(b)
-				}
-			case "inquiry data":
-				if v := strings.Join(strings.Fields(val), " "); v != "" {
-					pd.Model = ptr(v)
-				}
-				_, raw, _ := strings.Cut(l.text, ":")
-				inquiry = strings.TrimPrefix(raw, " ")
-			case "device firmware level":
-				fwLevel = val
-			case "drive's position":
-				if m := megaPosRe.FindStringSubmatch(val); m != nil {
-					pd.Array = ptr(m[1])
-				}
-			}
-		case mode == "bbu":
-			b := adapter(cur).Battery
-			switch nk {
-			case "batterytype":
-				b.Model = ptr(val)
-			case "battery state":
-				b.State = ptr(val)
-				if c := condition(val); c == ConditionOK {
-					b.Failed = ptr(false)
-				} else if c == ConditionFailed {
-					b.Failed = ptr(true)
-				}
-			case "battery pack missing":
-				if v := yesNo(val); v != nil {
-					b.Present = ptr(!*v)
-				}
-			case "battery replacement required", "pack is about to fail & should be replaced":
-				if v := yesNo(val); v != nil && *v {
-					b.Failed = ptr(true)
-				}
-			}
-		case strings.HasPrefix(mode, "sum-"):
-			megaSummaryKey(adapter(cur), mode, nk, val, &ld, &pd, flush)
-		case mode == "adp":
-			c := adapter(cur)
-			switch {
-			case nk == "product name":
-				c.Model = ptr(val)
-			case nk == "serial no":
-				c.Serial = ptr(val)
-			case nk == "fw package build":
-				c.Firmware = ptr(val)
-			case nk == "cluster support":
-				c.Cluster.Supported = yesNo(val)
-			case strings.Contains(nk, "cluster"):
-				if v := yesNo(val); v != nil {
-					c.Cluster.Enabled = v
-					c.Cluster.Provisional = true
-				}
-				sys.Warnings = append(sys.Warnings, fmt.Sprintf("megacli line %d: provisional: cluster line %q read as the cluster-enable setting; no capture confirms this format", l.n, t))
-			}
+		if key, val, ok := keyValueSpaced(t); ok {
+			p.keyValue(l, t, normKey(key), val)
 		}
 	}
-	flush()
-	if !recognised {
+	p.flush()
+	if !p.recognised {
 		f := firstNonEmpty(ls)
 		return nil, &ParseError{Tool: tool, Line: f.n, Err: ErrForeign,
 			Expected: `MegaCLI output ("Adapter #N", "Virtual Drive: N", "Enclosure Device ID:" or "BBU status for Adapter: N")`, Got: f.text}
 	}
-	if len(order) == 0 && !segOK {
+	if len(p.order) == 0 && !p.segOK {
 		return nil, &ParseError{Tool: tool, Line: last.n, Err: ErrToolFailed, Got: last.text}
 	}
-	for _, id := range order {
-		c := byID[id]
+	for _, id := range p.order {
+		c := p.byID[id]
 		normalizeConditions(c)
-		sys.Controllers = append(sys.Controllers, *c)
+		p.sys.Controllers = append(p.sys.Controllers, *c)
 	}
-	return sys, nil
+	return p.sys, nil
+}
+
+// megaParser is the state of ParseMegaCLI: the adapters seen, the section
+// being read and the drive it describes.
+type megaParser struct {
+	sys   *System
+	byID  map[string]*Controller
+	order []string
+
+	cur        string
+	mode       string // "ld", "pd", "bbu", "adp", "sum-..."
+	ld         *LogicalDrive
+	pd         *PhysicalDrive
+	recognised bool
+	segOK      bool
+	segStart   int
+	// summaryCtrls counts -ShowSummary "Controller" sections.
+	summaryCtrls int
+	// The current drive's raw Inquiry Data and Device Firmware Level,
+	// split at flush.
+	inquiry, fwLevel string
+}
+
+// adapter returns the controller numbered id, adding it when new.
+func (p *megaParser) adapter(id string) *Controller {
+	c, ok := p.byID[id]
+	if !ok {
+		c = &Controller{ID: id, Vendor: "Broadcom/LSI"}
+		p.byID[id] = c
+		p.order = append(p.order, id)
+	}
+	return c
+}
+
+// flush adds the drive being read to its adapter.
+func (p *megaParser) flush() {
+	if p.ld != nil {
+		c := p.adapter(p.cur)
+		c.LogicalDrives = append(c.LogicalDrives, *p.ld)
+		p.ld = nil
+	}
+	if p.pd != nil {
+		megaInquiry(p.pd, p.inquiry, p.fwLevel)
+		c := p.adapter(p.cur)
+		c.PhysicalDrives = append(c.PhysicalDrives, *p.pd)
+		p.pd, p.inquiry, p.fwLevel = nil, "", ""
+	}
+}
+
+// header reads a line that ends a command's output or starts a section
+// (adapter, BBU, virtual drive, physical drive list, -ShowSummary
+// sections); false for any other line.
+func (p *megaParser) header(l line, t string) bool {
+	if m := megaExitRe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		if m[1] != "00" && m[1] != "0" {
+			p.segOK = false
+			p.sys.Warnings = append(p.sys.Warnings, fmt.Sprintf("megacli line %d: command output starting at line %d ended with %s", l.n, p.segStart, t))
+		}
+		p.mode, p.segStart = "", l.n+1
+		return true
+	}
+	if m := megaBBURe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		p.cur, p.mode, p.recognised = m[1], "bbu", true
+		c := p.adapter(p.cur)
+		if c.Battery == nil {
+			c.Battery = &Battery{Present: ptr(true)}
+		}
+		return true
+	}
+	if m := megaAdapterRe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		p.cur, p.recognised = m[1], true
+		p.adapter(p.cur)
+		p.mode = "adp"
+		if strings.Contains(strings.ToLower(t), "virtual drive information") {
+			p.mode = "ld"
+		}
+		return true
+	}
+	if m := megaVDRe.FindStringSubmatch(t); m != nil {
+		p.flush()
+		p.ld = &LogicalDrive{ID: m[2], Condition: ConditionUnknown}
+		if m[1] != "" {
+			// An SSD cache for other drives, not storage: its block is
+			// its own drive, never merged into the one before.
+			p.ld.Role = ptr("CacheCade")
+		}
+		p.mode, p.recognised = "ld", true
+		return true
+	}
+	if megaPDInfoRe.MatchString(t) {
+		p.flush()
+		p.mode, p.recognised = "pd", true
+		return true
+	}
+	// -ShowSummary: "System", "Hardware" and "Storage" at the left margin,
+	// indented "Controller", "BBU", "Enclosure", "PD" and "Virtual Drives"
+	// sub-sections.
+	if m, ok := megaSummarySection(l.text, p.mode); ok {
+		p.flush()
+		p.mode = m
+		if m != "sum" {
+			p.recognised = true
+		}
+		if m == "sum-ctrl" {
+			p.summaryCtrls++
+			if p.summaryCtrls > 1 {
+				p.cur = fmt.Sprint(p.summaryCtrls - 1)
+				p.sys.Warnings = append(p.sys.Warnings, fmt.Sprintf("megacli line %d: -ShowSummary prints no adapter numbers: controller %s is numbered by its order", l.n, p.cur))
+			}
+			p.adapter(p.cur)
+		}
+		return true
+	}
+	return false
+}
+
+// keyValue hands a "Key : value" line (nk is the normalised key) to the
+// reader of the section it is in.
+func (p *megaParser) keyValue(l line, t, nk, val string) {
+	if nk == "enclosure device id" {
+		p.flush()
+		p.pd = &PhysicalDrive{Condition: ConditionUnknown}
+		if v, ok := atoi(val); ok {
+			p.pd.Enclosure = ptr(v)
+		}
+		p.mode, p.recognised = "pd", true
+		return
+	}
+	switch {
+	case p.mode == "ld" && p.ld != nil:
+		megaLDKey(p.ld, nk, val)
+	case p.mode == "pd" && p.pd != nil:
+		p.pdKey(l, nk, val)
+	case p.mode == "bbu":
+		megaBatteryKey(p.adapter(p.cur).Battery, nk, val)
+	case strings.HasPrefix(p.mode, "sum-"):
+		megaSummaryKey(p.adapter(p.cur), p.mode, nk, val, &p.ld, &p.pd, p.flush)
+	case p.mode == "adp":
+		if megaAdapterKey(p.adapter(p.cur), nk, val) {
+			p.sys.Warnings = append(p.sys.Warnings, fmt.Sprintf("megacli line %d: provisional: cluster line %q read as the cluster-enable setting; no capture confirms this format", l.n, t))
+		}
+	}
+}
+
+// megaLDKey reads a line of a virtual drive's block (-LdInfo, -LDPDInfo).
+func megaLDKey(ld *LogicalDrive, nk, val string) {
+	switch nk {
+	case "name":
+		if val != "" {
+			ld.Name = ptr(val)
+		}
+	case "raid level":
+		ld.RAIDLevel = megaLevel(val)
+	case "size":
+		ld.setSize(val)
+	case "span depth":
+		// RAID 10/50/60 print as Primary-1/5/6 spanned.
+		if n, ok := atoi(val); ok && n > 1 && ld.RAIDLevel != nil &&
+			(*ld.RAIDLevel == "1" || *ld.RAIDLevel == "5" || *ld.RAIDLevel == "6") {
+			ld.RAIDLevel = ptr(*ld.RAIDLevel + "0")
+		}
+	case "state":
+		ld.setState(val)
+	case "target id of the associated lds":
+		// "0,1", or "None" for a CacheCade drive that caches no drive yet.
+		for _, id := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if !strings.EqualFold(id, "none") {
+				ld.Caches = append(ld.Caches, id)
+			}
+		}
+	case "current cache policy":
+		ld.setWriteCache(val)
+	case "default cache policy":
+		if ld.WriteCacheText == nil {
+			ld.setWriteCache(val)
+		}
+	}
+}
+
+// pdKey reads a line of a physical drive's block (-PDList, -LDPDInfo).
+func (p *megaParser) pdKey(l line, nk, val string) {
+	pd := p.pd
+	switch nk {
+	case "slot number":
+		if v, ok := atoi(val); ok {
+			pd.Slot = ptr(v)
+		}
+	case "firmware state":
+		pd.setStateAs(val, condition)
+	case "raw size":
+		if b, ok := sizeWithSectors(val); ok {
+			pd.SizeBytes = ptr(b)
+		}
+	case "inquiry data":
+		if v := strings.Join(strings.Fields(val), " "); v != "" {
+			pd.Model = ptr(v)
+		}
+		_, raw, _ := strings.Cut(l.text, ":")
+		p.inquiry = strings.TrimPrefix(raw, " ")
+	case "device firmware level":
+		p.fwLevel = val
+	case "drive's position":
+		if m := megaPosRe.FindStringSubmatch(val); m != nil {
+			pd.Array = ptr(m[1])
+		}
+	}
+}
+
+// megaBatteryKey reads a line of -AdpBbuCmd's BBU status.
+func megaBatteryKey(b *Battery, nk, val string) {
+	switch nk {
+	case "batterytype":
+		b.Model = ptr(val)
+	case "battery state":
+		b.State = ptr(val)
+		if c := condition(val); c == ConditionOK {
+			b.Failed = ptr(false)
+		} else if c == ConditionFailed {
+			b.Failed = ptr(true)
+		}
+	case "battery pack missing":
+		if v := yesNo(val); v != nil {
+			b.Present = ptr(!*v)
+		}
+	case "battery replacement required", "pack is about to fail & should be replaced":
+		if v := yesNo(val); v != nil && *v {
+			b.Failed = ptr(true)
+		}
+	}
+}
+
+// megaAdapterKey reads a line of -AdpAllInfo. provisional is true for a
+// cluster line read as the cluster-enable setting, a format no capture
+// confirms.
+func megaAdapterKey(c *Controller, nk, val string) (provisional bool) {
+	switch {
+	case nk == "product name":
+		c.Model = ptr(val)
+	case nk == "serial no":
+		c.Serial = ptr(val)
+	case nk == "fw package build":
+		c.Firmware = ptr(val)
+	case nk == "cluster support":
+		c.Cluster.Supported = yesNo(val)
+	case strings.Contains(nk, "cluster"):
+		if v := yesNo(val); v != nil {
+			c.Cluster.Enabled = v
+			c.Cluster.Provisional = true
+		}
+		return true
+	}
+	return false
 }
 
 var (

@@ -78,3 +78,23 @@ func TestMegaCLIExactSize(t *testing.T) {
 		t.Errorf("size %d, want %d", got, int64(0x15d50a3b0*512))
 	}
 }
+
+// A RAID-6 virtual drive beside a CacheCade drive (check_raid issue 91, a
+// complete -LdInfo run): VD 0 keeps its RAID 6 level and 2.725 TB size,
+// the CacheCade block is its own drive with its 512 GB, and its
+// "Target Id of the Associated LDs : None" caches nothing (not a drive
+// named "None").
+func TestMegaCLICacheCadeRAID6(t *testing.T) {
+	sys := mustParse(t, ToolMegaCLI, readFixture(t, "megacli/check_raid__megacli__issue91__9924032.txt"))
+	lds := sys.Controllers[0].LogicalDrives
+	if len(lds) != 2 {
+		t.Fatalf("%d logical drives, want 2: %+v", len(lds), lds)
+	}
+	vd, cc := lds[0], lds[1]
+	if vd.ID != "0" || *vd.RAIDLevel != "6" || *vd.SizeText != "2.725 TB" || vd.Role != nil || vd.Condition != ConditionOK || *vd.Name != "raid6" {
+		t.Errorf("VD 0 = %+v", vd)
+	}
+	if cc.ID != "1" || cc.Role == nil || *cc.Role != "CacheCade" || *cc.SizeText != "512.0 GB" || *cc.Name != "cachecade0" || len(cc.Caches) != 0 {
+		t.Errorf("CacheCade VD = %+v (caches %q)", cc, cc.Caches)
+	}
+}

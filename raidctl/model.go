@@ -1,30 +1,8 @@
 package raidctl
 
 // Tool names the command-line tool whose output a System was read from.
+// Each Tool constant is declared in its parser file; Tools lists them.
 type Tool string
-
-// The tools raidctl reads.
-const (
-	ToolStorcli     Tool = "storcli"      // storcli /call show all J (JSON)
-	ToolStorcliText Tool = "storcli-text" // storcli /call show all (text)
-	ToolMegaCLI     Tool = "megacli"      // MegaCli -LDPDInfo / -LdInfo / -PDList / -AdpBbuCmd / -AdpAllInfo
-	ToolArcconf     Tool = "arcconf"      // arcconf GETCONFIG <n> AL|AD|LD|PD
-	ToolIpssend     Tool = "ipssend"      // ipssend GETCONFIG <n> AL|AD|LD
-	ToolMdadm       Tool = "mdadm"        // mdadm --detail /dev/mdN ...
-	ToolMdstat      Tool = "mdstat"       // /proc/mdstat
-	ToolSasIRCU     Tool = "sas2ircu"     // sas2ircu|sas3ircu <n> DISPLAY
-	ToolSsacli      Tool = "ssacli"       // ssacli|hpssacli ctrl all show config detail
-	ToolSysfsMD     Tool = "sysfs-md"     // /sys/block/md*/md
-)
-
-// Tools lists every tool in a stable order.
-func Tools() []Tool {
-	var out []Tool
-	for _, s := range toolTable() {
-		out = append(out, s.tool)
-	}
-	return out
-}
 
 // System is what one node's tool reported: its controllers, and the warnings
 // raised while reading the output (lines the parser did not recognise where

@@ -26,14 +26,16 @@ func readFixture(t testing.TB, rel string) []byte {
 	return b
 }
 
-// goldenCases maps every capture kept in fixtures/raid onto the parser that
-// reads it. wantErr, when set, is the sentinel the parse must fail with
-// (captures that are themselves cut short or are another command's output).
-var goldenCases = []struct {
+type goldenCase struct {
 	file    string
 	tool    Tool
 	wantErr error
-}{
+}
+
+// goldenCases maps every capture kept in fixtures/raid onto the parser that
+// reads it. wantErr, when set, is the sentinel the parse must fail with
+// (captures that are themselves cut short or are another command's output).
+var goldenCases = []goldenCase{
 	{"ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt", ToolIpssend, nil},
 	{"ipssend/synthetic__getconfig-1-AL-cluster-A.txt", ToolIpssend, nil},
 	{"ipssend/synthetic__getconfig-1-AL-cluster-B.txt", ToolIpssend, nil},
@@ -45,6 +47,8 @@ var goldenCases = []struct {
 	{"arcconf/check_raid__arcconf__issue105__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue110__getconfig-1.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue128__getconfig.txt", ToolArcconf, nil},
+	// LD 0 "Impacted ( Build/Verify with fix : 90 % )".
+	{"arcconf/check_raid__arcconf__issue190__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue31__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue47__getconfig.txt", ToolArcconf, nil},
 	{"arcconf/check_raid__arcconf__issue90__c.txt", ToolArcconf, nil},
@@ -96,6 +100,9 @@ var goldenCases = []struct {
 	{"megacli/glpi-agent__megacli__set6_LDinfo.txt", ToolMegaCLI, nil},
 	{"megacli/netdata__megacli__mega-bbu-info-recent.txt", ToolMegaCLI, nil},
 	{"megacli/netdata__megacli__mega-phys-drives-info.txt", ToolMegaCLI, nil},
+	// A RAID-6 VD and a CacheCade VD caching none ("Target Id of the
+	// Associated LDs : None").
+	{"megacli/check_raid__megacli__issue91__9924032.txt", ToolMegaCLI, nil},
 	// Pasted without its closing "Exit Code" line.
 	{"megacli/check_raid__megacli__issue65__ldinfo2.txt", ToolMegaCLI, ErrTruncated},
 	{"megacli/megacli-guide-ko__showsummary.txt", ToolMegaCLI, nil},
@@ -114,12 +121,17 @@ var goldenCases = []struct {
 	{"mdadm/pymdstat__mdstat.16.txt", ToolMdstat, ErrTruncated},
 
 	{"sas2ircu/check_raid__sas2ircu__pr71__sas2ircu-display.out", ToolSasIRCU, nil},
+	// sas3ircu DISPLAY with an IR volume (RAID 0) whose member is missing.
+	{"sas2ircu/moxspec__sas3ircu__display.SAS3008.txt", ToolSasIRCU, nil},
 
 	{"ssacli/netdata__hpssa__ssacli-P212_P410i.txt", ToolSsacli, nil},
 	{"ssacli/netdata__hpssa__ssacli-P400ar.txt", ToolSsacli, nil},
 	// `pd all show detail` (presumed), a blank line after every line: drive
 	// sections only, no Physical Drives list to prove them complete.
 	{"ssacli/ssacli-parser__input.txt", ToolSsacli, nil},
+	// Smart HBA H240ar: the controller header printed again before each
+	// drive of the Physical Drives list and of the mirror groups.
+	{"ssacli/moxspec__hpacucli__show_config_detail.hba.txt", ToolSsacli, nil},
 	// `ctrl all show config` without detail: no settings, no drive sections.
 	{"ssacli/glpi-agent__hpacucli__1-ctrl-all-show-config.txt", ToolSsacli, ErrForeign},
 }

@@ -131,3 +131,50 @@ func TestIpssendExactSize(t *testing.T) {
 		t.Errorf("size %v, want %d", b, 71096368*512)
 	}
 }
+
+// sas3ircu DISPLAY with an IR volume: the volume is read with its level,
+// exact size and member, and a volume that is inactive with its only
+// member missing is failed, never ok (the volume branch's capture).
+func TestSasIRCUVolume(t *testing.T) {
+	sys := mustParse(t, ToolSasIRCU, readFixture(t, "sas2ircu/moxspec__sas3ircu__display.SAS3008.txt"))
+	c := sys.Controllers[0]
+	if len(c.LogicalDrives) != 1 || len(c.PhysicalDrives) != 1 {
+		t.Fatalf("%d volumes, %d drives", len(c.LogicalDrives), len(c.PhysicalDrives))
+	}
+	ld, pd := c.LogicalDrives[0], c.PhysicalDrives[0]
+	if ld.ID != "1" || *ld.RAIDLevel != "0" || *ld.SizeBytes != 1522064<<20 || strings.Join(ld.Members, " ") != "0:0" {
+		t.Errorf("volume %s level %s size %d members %q", ld.ID, *ld.RAIDLevel, *ld.SizeBytes, ld.Members)
+	}
+	if ld.Condition != ConditionFailed || pd.Condition != ConditionFailed || *pd.State != "Missing (MIS)" {
+		t.Errorf("volume %q is %s, drive %q is %s; want failed", *ld.State, ld.Condition, *pd.State, pd.Condition)
+	}
+}
+
+// A real GETCONFIG AL capture with a build/verify in progress (check_raid
+// issue 190, Adaptec ASR8885Q): "Impacted ( Build/Verify with fix : 90 % )"
+// is rebuilding at 90 %, never degraded, and the fix hint says to wait for
+// the build/verify, not to replace a drive.
+func TestArcconfImpactedPercent(t *testing.T) {
+	sys := mustParse(t, ToolArcconf, readFixture(t, "arcconf/check_raid__arcconf__issue190__getconfig.txt"))
+	c := sys.Controllers[0]
+	if len(c.LogicalDrives) != 2 || len(sys.Warnings) != 0 {
+		t.Fatalf("%d logical drives, warnings %q", len(c.LogicalDrives), sys.Warnings)
+	}
+	ld := c.LogicalDrives[0]
+	if ld.Condition != ConditionRebuilding || ld.Progress == nil || *ld.Progress != 90 || *ld.RAIDLevel != "6" {
+		t.Fatalf("LD 0: %s, progress %v, level %s (%s)", ld.Condition, ld.Progress, *ld.RAIDLevel, *ld.State)
+	}
+	if c.LogicalDrives[1].Condition != ConditionOK {
+		t.Errorf("LD 1: %s", c.LogicalDrives[1].Condition)
+	}
+	r := ValidatePair(Node{Tool: ToolArcconf, Controller: &c}, Node{Tool: ToolArcconf, Controller: &c})
+	var hint string
+	for _, f := range r.Findings {
+		if f.Rule == RuleDriveHealth {
+			hint += f.Fix + " | " + f.Message + "\n"
+		}
+	}
+	if !strings.Contains(hint, "build/verify") || !strings.Contains(hint, "90") || strings.Contains(hint, "replace") {
+		t.Errorf("drive-health findings %q", hint)
+	}
+}

@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// ToolSasIRCU is the Tool of sas2ircu|sas3ircu <n> DISPLAY.
+const ToolSasIRCU Tool = "sas2ircu"
+
+// detectSasIRCU is the signature Detect looks for.
+var detectSasIRCU = regexp.MustCompile(`(?im)^\s*\S.*\bSAS[23] IR Configuration Utility\.?\s*$`)
+
 var (
 	sasBannerRe = regexp.MustCompile(`(?i)^.*\bSAS[23] IR Configuration Utility\.?$`)
 	sasEndRe    = regexp.MustCompile(`(?i)^SAS[23]IRCU: Utility Completed Successfully\.?$`)

@@ -7,6 +7,12 @@ import (
 	"strings"
 )
 
+// ToolSsacli is the Tool of ssacli|hpssacli ctrl all show config detail.
+const ToolSsacli Tool = "ssacli"
+
+// detectSsacli is the signature Detect looks for.
+var detectSsacli = regexp.MustCompile(`(?m)^\S.* in Slot \S+.*\r?\n(?:\s*\r?\n)*[ \t]+\S`)
+
 var (
 	// ssaSlotRe is a controller header: "Smart Array P410i in Slot 0
 	// (Embedded)", "HPE Smart Array P408i-a SR Gen10 in Slot 0 (Embedded)".
@@ -106,6 +112,9 @@ type ssaParser struct {
 	ratio    string
 	board    *bool
 	battery  *Battery
+	// repeated: the line before repeated the controller's header, as
+	// ssacli does before each drive summary of a Smart HBA in RAID mode.
+	repeated bool
 }
 
 func (p *ssaParser) warn(format string, args ...any) {
@@ -126,84 +135,128 @@ func (p *ssaParser) line(l line) error {
 		return &ParseError{Tool: ToolSsacli, Line: l.n, Err: ErrForeign,
 			Expected: "`ssacli ctrl all show config detail` output (this line is from `ctrl all show config` without detail)", Got: t}
 	}
-	if ind == 0 {
-		if m := ssaSlotRe.FindStringSubmatch(t); m != nil {
-			p.start(m[1], m[2])
-			return nil
-		}
-		if m := ssaInRe.FindStringSubmatch(t); m != nil {
-			p.start(m[1], m[2])
-			return nil
-		}
-		if strings.HasPrefix(t, "Error:") {
-			return &ParseError{Tool: ToolSsacli, Line: l.n, Err: ErrToolFailed, Got: t}
-		}
-		// An advisory banner: it and its indented continuation lines
-		// come before a controller header.
-		p.finish()
+	repeated := p.repeated
+	p.repeated = false
+	if p.repeatsHeader(t) {
+		// Smart HBA H240ar (ssacli in RAID mode) prints its header again
+		// before each drive of a Physical Drives list or mirror group,
+		// at the margin or at the drive's indent: the drive that follows
+		// still belongs to the block open before it.
+		p.repeated = true
 		return nil
+	}
+	if ind == 0 {
+		return p.header(l, t)
 	}
 	if p.ctrl == nil {
 		return nil // banner continuation
 	}
-	for len(p.stack) > 1 && p.stack[len(p.stack)-1].indent >= ind {
-		p.pop()
+	if !repeated || !ssaPDSumRe.MatchString(t) {
+		for len(p.stack) > 1 && p.stack[len(p.stack)-1].indent >= ind {
+			p.pop()
+		}
 	}
 	top := &p.stack[len(p.stack)-1]
+	if p.block(top.kind, t, ind) {
+		return nil
+	}
+	p.keyLine(top, t, ind)
+	return nil
+}
+
+// repeatsHeader reports whether t is the header of the controller being
+// read again ("Smart HBA H240ar in Slot 0 (Embedded)" after "Smart HBA
+// H240ar in Slot 0 (Embedded) (RAID Mode)"): two controllers never share
+// a slot.
+func (p *ssaParser) repeatsHeader(t string) bool {
+	m := ssaSlotRe.FindStringSubmatch(t)
+	return p.ctrl != nil && m != nil && p.ctrl.Model != nil && m[1] == *p.ctrl.Model && m[2] == p.ctrl.ID
+}
+
+// header reads an unindented line: a controller header, a tool error or an
+// advisory banner.
+func (p *ssaParser) header(l line, t string) error {
+	if m := ssaSlotRe.FindStringSubmatch(t); m != nil {
+		p.start(m[1], m[2])
+		return nil
+	}
+	if m := ssaInRe.FindStringSubmatch(t); m != nil {
+		p.start(m[1], m[2])
+		return nil
+	}
+	if strings.HasPrefix(t, "Error:") {
+		return &ParseError{Tool: ToolSsacli, Line: l.n, Err: ErrToolFailed, Got: t}
+	}
+	// An advisory banner: it and its indented continuation lines come
+	// before a controller header.
+	p.finish()
+	return nil
+}
+
+// block reads a line that opens a block inside the block of kind top (an
+// array, Unassigned, a Physical Drives list, a logical drive, a mirror
+// group, a drive section) or is a drive's one-line summary in a list.
+func (p *ssaParser) block(top, t string, ind int) bool {
 	switch {
-	case top.kind == "ctrl" && ssaArrayRe.MatchString(t):
+	case top == "ctrl" && ssaArrayRe.MatchString(t):
 		p.ctrl.Arrays = append(p.ctrl.Arrays, Array{ID: ssaArrayRe.FindStringSubmatch(t)[1], Condition: ConditionUnknown})
 		p.array = &p.ctrl.Arrays[len(p.ctrl.Arrays)-1]
 		p.push("array", ind)
-		return nil
-	case top.kind == "ctrl" && t == "Unassigned":
+		return true
+	case top == "ctrl" && t == "Unassigned":
 		p.push("unassigned", ind)
-		return nil
-	case top.kind == "ctrl" && t == "Physical Drives":
+		return true
+	case top == "ctrl" && t == "Physical Drives":
 		p.listSeen = true
 		p.push("pdlist", ind)
-		return nil
-	case top.kind == "array" && ssaLDRe.MatchString(t):
+		return true
+	case top == "array" && ssaLDRe.MatchString(t):
 		p.ld = &LogicalDrive{ID: ssaLDRe.FindStringSubmatch(t)[1], Condition: ConditionUnknown, Array: ptr(p.array.ID)}
 		p.keys = map[string]bool{}
 		p.push("ld", ind)
-		return nil
-	case top.kind == "ld" && ssaMirrorRe.MatchString(t):
+		return true
+	case top == "ld" && ssaMirrorRe.MatchString(t):
 		p.push("mirror", ind)
-		return nil
+		return true
 	}
 	if m := ssaPDSumRe.FindStringSubmatch(t); m != nil {
-		switch top.kind {
+		switch top {
 		case "pdlist":
 			p.listed = append(p.listed, m[1])
 		case "mirror":
 			p.ld.Members = append(p.ld.Members, m[1])
 		}
-		return nil
+		return true
 	}
-	if m := ssaPDRe.FindStringSubmatch(t); m != nil && (top.kind == "array" || top.kind == "unassigned" || top.kind == "ctrl") {
+	if m := ssaPDRe.FindStringSubmatch(t); m != nil && (top == "array" || top == "unassigned" || top == "ctrl") {
 		p.pd = &PhysicalDrive{Condition: ConditionUnknown, Location: ptr(m[1])}
-		if top.kind == "array" {
+		if top == "array" {
 			p.pd.Array = ptr(p.array.ID)
 			p.array.Members = append(p.array.Members, m[1])
 		}
 		p.sections[m[1]] = true
 		p.keys = map[string]bool{}
 		p.push("pd", ind)
-		return nil
+		return true
 	}
+	return false
+}
+
+// keyLine reads a "Key: value" line of the block top, or opens a block
+// this parser does not read (enclosure, expander, SEP, drive cage).
+func (p *ssaParser) keyLine(top *ssaBlock, t string, ind int) {
 	key, val, ok := ssaKeyValue(t)
 	if !ok {
 		if top.kind == "ctrl" {
 			p.push("other", ind) // enclosure, expander, SEP, drive cage
 		}
-		return nil
+		return
 	}
 	if top.keyIndent == 0 {
 		top.keyIndent = ind
 	}
 	if ind > top.keyIndent {
-		return nil // a key of a sub-block ("Port Name: 1I", then "Port ID: 0")
+		return // a key of a sub-block ("Port Name: 1I", then "Port ID: 0")
 	}
 	k := normKey(key)
 	switch top.kind {
@@ -221,7 +274,6 @@ func (p *ssaParser) line(l line) error {
 		p.keys[k] = true
 		p.pdKey(k, val)
 	}
-	return nil
 }
 
 func (p *ssaParser) push(kind string, indent int) {

@@ -51,3 +51,29 @@ func TestSsacliCaptures(t *testing.T) {
 		t.Errorf("cut inside the last drive section read without a truncation warning: %q", sys.Warnings)
 	}
 }
+
+// A Smart HBA H240ar in RAID mode prints its header again before each
+// drive of its Physical Drives list and of its mirror groups, at the
+// margin or indented. Each repeat is the same controller, not a new empty
+// one, and the drive after it stays in its list: one controller, 12
+// drives, array A and logical drive 1 (RAID 1+0) with all 12 members.
+func TestSsacliRepeatedHeader(t *testing.T) {
+	sys := mustParse(t, ToolSsacli, readFixture(t, "ssacli/moxspec__hpacucli__show_config_detail.hba.txt"))
+	if len(sys.Controllers) != 1 || len(sys.Warnings) != 0 {
+		t.Fatalf("%d controllers, warnings %q; want 1 controller, no warning", len(sys.Controllers), sys.Warnings)
+	}
+	c := sys.Controllers[0]
+	if *c.Model != "Smart HBA H240ar" || c.ID != "0" || *c.Serial != "PDNLN0BRH8O054" {
+		t.Errorf("controller %s %s %s", *c.Model, c.ID, *c.Serial)
+	}
+	if len(c.PhysicalDrives) != 12 || len(c.Arrays) != 1 || len(c.Arrays[0].Members) != 12 {
+		t.Fatalf("%d drives, %d arrays %+v", len(c.PhysicalDrives), len(c.Arrays), c.Arrays)
+	}
+	if len(c.LogicalDrives) != 1 {
+		t.Fatalf("%d logical drives", len(c.LogicalDrives))
+	}
+	ld := c.LogicalDrives[0]
+	if *ld.RAIDLevel != "10" || len(ld.Members) != 12 || ld.Members[0] != "1I:1:1" || ld.Members[11] != "1I:1:12" || ld.Condition != ConditionOK {
+		t.Errorf("LD 1: level %s members %q condition %s", *ld.RAIDLevel, ld.Members, ld.Condition)
+	}
+}

@@ -13,6 +13,16 @@ import (
 	"strings"
 )
 
+// ToolStorcli is the Tool of storcli /call show all J (JSON).
+const ToolStorcli Tool = "storcli"
+
+// detectStorcliJSON is the signature Detect looks for: a JSON object with
+// a "Controllers" list.
+func detectStorcliJSON(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	return bytes.HasPrefix(t, []byte("{")) && bytes.Contains(t, []byte(`"Controllers"`))
+}
+
 var storcliVDKeyRe = regexp.MustCompile(`^/c\d+/v\d+$`)
 var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+/s\d+$`)
 
@@ -101,55 +111,81 @@ type storcliBattery struct {
 }
 
 func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*Controller, error) {
-	const tool = ToolStorcli
+	d := &storJSON{data: data, rd: rd}
 	ctrl := &Controller{ID: id, Vendor: "Broadcom/LSI"}
-	known := false
-	// decode is strict about shape: a key this parser relies on holding the
-	// wrong JSON type is an error naming its line.
-	decodeIn := func(set map[string]json.RawMessage, key string, v any) error {
-		raw, ok := set[key]
-		if !ok {
-			return nil
+	for _, read := range []func(*Controller) error{d.controller, d.battery, d.logicalDrives, d.physicalDrives, d.arrays} {
+		if err := read(ctrl); err != nil {
+			return nil, err
 		}
-		known = true
-		if err := json.Unmarshal(raw, v); err != nil {
-			return &ParseError{Tool: tool, Line: lineOf(data, `"`+key+`"`), Err: ErrSyntax,
-				Expected: fmt.Sprintf("%q to be a storcli table/section (%v)", key, err)}
-		}
+	}
+	// Dell PERC controllers (run through perccli) are Dell's.
+	if ctrl.Model != nil && strings.HasPrefix(*ctrl.Model, "PERC ") {
+		ctrl.Vendor = "Dell"
+	}
+	if !d.known {
+		return nil, &ParseError{Tool: ToolStorcli, Line: lineOf(data, `"Response Data"`), Err: ErrForeign,
+			Expected: "controller, virtual drive or physical drive data (run `storcli /call show all J`)"}
+	}
+	normalizeConditions(ctrl)
+	return ctrl, nil
+}
+
+// storJSON decodes the sections of one controller's "Response Data".
+type storJSON struct {
+	data []byte // the whole output, to name the line of a bad section
+	rd   map[string]json.RawMessage
+	// known is set once a section this parser reads was found.
+	known bool
+}
+
+// decodeIn decodes set[key] into v, if present. It is strict about shape:
+// a key this parser relies on holding the wrong JSON type is an error
+// naming its line.
+func (d *storJSON) decodeIn(set map[string]json.RawMessage, key string, v any) error {
+	raw, ok := set[key]
+	if !ok {
 		return nil
 	}
-	decode := func(key string, v any) error { return decodeIn(rd, key, v) }
-	str := func(m map[string]any, k string) *string {
-		if v, ok := m[k]; ok && v != nil {
-			s := strings.TrimSpace(fmt.Sprint(v))
-			return &s
-		}
-		return nil
+	d.known = true
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &ParseError{Tool: ToolStorcli, Line: lineOf(d.data, `"`+key+`"`), Err: ErrSyntax,
+			Expected: fmt.Sprintf("%q to be a storcli table/section (%v)", key, err)}
 	}
-	// `show all`: sections.
-	var basics, version, status, ops, ha, hwcfg map[string]any
+	return nil
+}
+
+func (d *storJSON) decode(key string, v any) error { return d.decodeIn(d.rd, key, v) }
+
+// storStr is m[k] as text; nil when absent or null.
+func storStr(m map[string]any, k string) *string {
+	if v, ok := m[k]; ok && v != nil {
+		s := strings.TrimSpace(fmt.Sprint(v))
+		return &s
+	}
+	return nil
+}
+
+// controller reads the controller's own sections: Basics, Version,
+// Status, Supported Adapter Operations, High Availability (`show all`), or
+// the flat keys of `show`.
+func (d *storJSON) controller(ctrl *Controller) error {
+	var basics, version, status, ops, ha map[string]any
 	for _, s := range []struct {
 		key string
 		dst *map[string]any
 	}{{"Basics", &basics}, {"Version", &version}, {"Status", &status},
-		{"Supported Adapter Operations", &ops}, {"High Availability", &ha}, {"HwCfg", &hwcfg}} {
-		if err := decode(s.key, s.dst); err != nil {
-			return nil, err
+		{"Supported Adapter Operations", &ops}, {"High Availability", &ha}} {
+		if err := d.decode(s.key, s.dst); err != nil {
+			return err
 		}
 	}
-	ctrl.Model, ctrl.Serial, ctrl.PCIAddress = str(basics, "Model"), str(basics, "Serial Number"), str(basics, "PCI Address")
-	defer func() {
-		// Dell PERC controllers (run through perccli) are Dell's.
-		if ctrl.Model != nil && strings.HasPrefix(*ctrl.Model, "PERC ") {
-			ctrl.Vendor = "Dell"
-		}
-	}()
-	ctrl.Firmware = str(version, "Firmware Version")
-	ctrl.Status = str(status, "Controller Status")
+	ctrl.Model, ctrl.Serial, ctrl.PCIAddress = storStr(basics, "Model"), storStr(basics, "Serial Number"), storStr(basics, "PCI Address")
+	ctrl.Firmware = storStr(version, "Firmware Version")
+	ctrl.Status = storStr(status, "Controller Status")
 	// `show` (without all): flat keys.
 	var top map[string]any
 	for _, k := range []string{"Product Name", "Serial Number", "PCI Address", "FW Version"} {
-		if raw, ok := rd[k]; ok {
+		if raw, ok := d.rd[k]; ok {
 			if top == nil {
 				top = map[string]any{}
 			}
@@ -157,59 +193,75 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 			if err := json.Unmarshal(raw, &v); err == nil {
 				top[k] = v
 			}
-			known = true
+			d.known = true
 		}
 	}
 	if top != nil {
 		if ctrl.Model == nil {
-			ctrl.Model = str(top, "Product Name")
+			ctrl.Model = storStr(top, "Product Name")
 		}
 		if ctrl.Serial == nil {
-			ctrl.Serial = str(top, "Serial Number")
+			ctrl.Serial = storStr(top, "Serial Number")
 		}
 		if ctrl.PCIAddress == nil {
-			ctrl.PCIAddress = str(top, "PCI Address")
+			ctrl.PCIAddress = storStr(top, "PCI Address")
 		}
 		if ctrl.Firmware == nil {
-			ctrl.Firmware = str(top, "FW Version")
+			ctrl.Firmware = storStr(top, "FW Version")
 		}
 	}
 	if ops != nil {
-		if s := str(ops, "Cluster Support"); s != nil {
+		if s := storStr(ops, "Cluster Support"); s != nil {
 			ctrl.Cluster.Supported = yesNo(*s)
 		}
 	}
 	if ha != nil {
-		ctrl.Cluster.Topology = str(ha, "Topology Type")
-		if s := str(ha, "Cluster Permitted"); s != nil {
+		ctrl.Cluster.Topology = storStr(ha, "Topology Type")
+		if s := storStr(ha, "Cluster Permitted"); s != nil {
 			ctrl.Cluster.Enabled = yesNo(*s)
 		}
-		if s := str(ha, "Cluster Active"); s != nil {
+		if s := storStr(ha, "Cluster Active"); s != nil {
 			ctrl.Cluster.Active = yesNo(*s)
 		}
 	}
-	// Battery: HwCfg says whether one is fitted; BBU_Info/Cachevault_Info its state.
+	return nil
+}
+
+// battery reads HwCfg (whether a battery is fitted) and BBU_Info /
+// Cachevault_Info (its state).
+func (d *storJSON) battery(ctrl *Controller) error {
+	var hwcfg map[string]any
+	if err := d.decode("HwCfg", &hwcfg); err != nil {
+		return err
+	}
 	if hwcfg != nil {
-		if s := str(hwcfg, "BBU"); s != nil {
+		if s := storStr(hwcfg, "BBU"); s != nil {
 			ctrl.Battery = &Battery{Present: yesNo(*s)}
 		}
 	}
 	for _, k := range []string{"BBU_Info", "Cachevault_Info"} {
 		var rows []storcliBattery
-		if err := decode(k, &rows); err != nil {
-			return nil, err
+		if err := d.decode(k, &rows); err != nil {
+			return err
 		}
 		for _, r := range rows {
 			ctrl.Battery = batteryFrom(ctrl.Battery, r.Model, r.State)
 		}
 	}
-	// VDs: "VD LIST" (show all), "Virtual Drives" (list form), "/cX/vY".
+	return nil
+}
+
+// logicalDrives reads "VD LIST" (show all), "Virtual Drives" (list form)
+// and "/cX/vY", then each "VDn Properties" for the configured write cache.
+// Shared stays unknown: "Cluster Active: No" says nothing about a drive's
+// own setting (issue 14 item 6).
+func (d *storJSON) logicalDrives(ctrl *Controller) error {
 	var vds []storcliVD
-	for _, k := range sortedKeys(rd) {
-		if k == "VD LIST" || storcliVDKeyRe.MatchString(k) || (k == "Virtual Drives" && bytes.HasPrefix(bytes.TrimSpace(rd[k]), []byte("["))) {
+	for _, k := range sortedKeys(d.rd) {
+		if k == "VD LIST" || storcliVDKeyRe.MatchString(k) || (k == "Virtual Drives" && bytes.HasPrefix(bytes.TrimSpace(d.rd[k]), []byte("["))) {
 			var rows []storcliVD
-			if err := decode(k, &rows); err != nil {
-				return nil, err
+			if err := d.decode(k, &rows); err != nil {
+				return err
 			}
 			vds = append(vds, rows...)
 		}
@@ -232,41 +284,42 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		}
 		ctrl.LogicalDrives = append(ctrl.LogicalDrives, ld)
 	}
-	// "VDn Properties": the configured write cache, when present.
 	for i := range ctrl.LogicalDrives {
 		var props map[string]any
-		if err := decode("VD"+ctrl.LogicalDrives[i].ID+" Properties", &props); err != nil {
-			return nil, err
+		if err := d.decode("VD"+ctrl.LogicalDrives[i].ID+" Properties", &props); err != nil {
+			return err
 		}
-		if s := str(props, "Write Cache(initial setting)"); s != nil && ctrl.LogicalDrives[i].WriteCache == nil {
+		if s := storStr(props, "Write Cache(initial setting)"); s != nil && ctrl.LogicalDrives[i].WriteCache == nil {
 			ctrl.LogicalDrives[i].setWriteCache(*s)
 		}
 	}
-	// Shared stays unknown: "Cluster Active: No" says nothing about a
-	// drive's own setting (issue 14 item 6).
-	// PDs: "PD LIST", "PDs for VD n", "Drive /cX/eY/sZ"; in HBA (IT
-	// firmware) and JBOD form the drive sections sit inside "Physical
-	// Device Information" instead (the shape prometheus-community's
-	// storcli.py reads).
+	return nil
+}
+
+// physicalDrives reads "PD LIST", "PDs for VD n" and "Drive /cX/eY/sZ"
+// (with its Detailed Information for the serial); in HBA (IT firmware) and
+// JBOD form the drive sections sit inside "Physical Device Information"
+// instead (the shape prometheus-community's storcli.py reads).
+func (d *storJSON) physicalDrives(ctrl *Controller) error {
 	var pdi map[string]json.RawMessage
-	if err := decode("Physical Device Information", &pdi); err != nil {
-		return nil, err
+	if err := d.decode("Physical Device Information", &pdi); err != nil {
+		return err
 	}
-	for _, set := range []map[string]json.RawMessage{rd, pdi} {
+	for _, set := range []map[string]json.RawMessage{d.rd, pdi} {
 		for _, k := range sortedKeys(set) {
 			if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
 				continue
 			}
 			var rows []storcliPD
-			if err := decodeIn(set, k, &rows); err != nil {
-				return nil, err
+			if err := d.decodeIn(set, k, &rows); err != nil {
+				return err
 			}
 			for _, r := range rows {
 				pd := storcliPDFrom(r.EIDSlt, r.State, fmt.Sprint(r.DG), r.Size, r.Model)
 				if storcliDriveKeyRe.MatchString(k) {
 					var det map[string]map[string]any
 					_ = json.Unmarshal(set[k+" - Detailed Information"], &det)
-					if sn := str(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
+					if sn := storStr(det[k+" Device attributes"], "SN"); sn != nil && *sn != "" {
 						pd.Serial = sn
 					}
 				}
@@ -274,10 +327,14 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 			}
 		}
 	}
-	// Arrays (drive groups) from TOPOLOGY: the DG rows with Arr "-".
+	return nil
+}
+
+// arrays reads the drive groups from TOPOLOGY: the DG rows with Arr "-".
+func (d *storJSON) arrays(ctrl *Controller) error {
 	var topo []map[string]any
-	if err := decode("TOPOLOGY", &topo); err != nil {
-		return nil, err
+	if err := d.decode("TOPOLOGY", &topo); err != nil {
+		return err
 	}
 	for _, r := range topo {
 		if fmt.Sprint(r["Arr"]) == "-" && fmt.Sprint(r["Row"]) == "-" {
@@ -285,12 +342,7 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 			ctrl.Arrays = append(ctrl.Arrays, Array{ID: fmt.Sprint(r["DG"]), State: ptr(st), Condition: condition(st)})
 		}
 	}
-	if !known {
-		return nil, &ParseError{Tool: tool, Line: lineOf(data, `"Response Data"`), Err: ErrForeign,
-			Expected: "controller, virtual drive or physical drive data (run `storcli /call show all J`)"}
-	}
-	normalizeConditions(ctrl)
-	return ctrl, nil
+	return nil
 }
 
 // storcliPDFrom builds a PhysicalDrive from a PD LIST row.

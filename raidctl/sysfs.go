@@ -10,6 +10,9 @@ import (
 	"strings"
 )
 
+// ToolSysfsMD is the Tool of /sys/block/md*/md.
+const ToolSysfsMD Tool = "sysfs-md"
+
 // ReadSysfsMD reads Linux md arrays from a sysfs tree: fsys is rooted at
 // /sys (os.DirFS("/sys") on a live system; an fstest.MapFS in tests). It
 // reads block/md*/md/{level,raid_disks,array_state,degraded,sync_action,

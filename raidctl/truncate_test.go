@@ -27,10 +27,7 @@ func cutPoints(data []byte) []int {
 // "truncated" warning: never a silent smaller model. A cut that loses
 // nothing (the same model as the whole capture) is fine.
 func TestTruncatedCaptures(t *testing.T) {
-	for _, tc := range goldenCases {
-		if tc.wantErr != nil {
-			continue
-		}
+	for _, tc := range truncationCases() {
 		t.Run(tc.file, func(t *testing.T) {
 			data := readFixture(t, tc.file)
 			full, err := Parse(tc.tool, data)
@@ -77,6 +74,18 @@ func TestTruncatedCaptures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// truncationCases are the captures TestTruncatedCaptures cuts: every
+// golden case that parses.
+func truncationCases() []goldenCase {
+	var out []goldenCase
+	for _, tc := range goldenCases {
+		if tc.wantErr == nil {
+			out = append(out, tc)
+		}
+	}
+	return out
 }
 
 // fewerWholeControllers reports whether cut is full with its last

@@ -20,8 +20,10 @@ const (
 	CRCLen    = 4                             // CRC-32C (Castagnoli)
 	BodyLen   = HeaderLen + MACLen + CRCLen   // 80 bytes
 	WireLen   = 1 + BodyLen + BodyLen/254 + 2 // leading delimiter, COBS overhead, trailing delimiter
-	// MinKeyLen is the shortest shared key accepted, in bytes.
-	MinKeyLen = 16
+	// MinKeyLen is the shortest shared key accepted, in bytes: the
+	// HMAC-SHA256 output length, below which RFC 2104 (section 3) says a
+	// key weakens the MAC.
+	MinKeyLen = 32
 )
 
 // Type is the message type of a frame.

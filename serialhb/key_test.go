@@ -30,11 +30,12 @@ func TestLoadKey(t *testing.T) {
 		msg  string
 		key  string
 	}{
-		{"ok", write("ok", "0123456789abcdefXYZ\n", 0o600), nil, "", "0123456789abcdefXYZ"},
-		{"ok crlf", write("crlf", "0123456789abcdef\r\n", 0o400), nil, "", "0123456789abcdef"},
+		{"ok", write("ok", "0123456789abcdef0123456789abcdefXYZ\n", 0o600), nil, "", "0123456789abcdef0123456789abcdefXYZ"},
+		{"ok crlf", write("crlf", "0123456789abcdef0123456789abcdef\r\n", 0o400), nil, "", "0123456789abcdef0123456789abcdef"},
 		{"missing", filepath.Join(dir, "nope"), fs.ErrNotExist, "nope", ""},
 		{"empty", write("empty", "", 0o600), serialhb.ErrShortKey, "empty", ""},
-		{"short", write("short", "0123456789\n", 0o600), serialhb.ErrShortKey, "holds 10 bytes, need at least 16", ""},
+		{"short", write("short", "0123456789\n", 0o600), serialhb.ErrShortKey, "holds 10 bytes, need at least 32", ""},
+		{"16 bytes", write("sixteen", "0123456789abcdef\n", 0o600), serialhb.ErrShortKey, "holds 16 bytes, need at least 32", ""},
 		{"only white space", write("ws", "\n\n   \n", 0o600), serialhb.ErrShortKey, "holds 0 bytes", ""},
 		{"world readable", write("wr", "0123456789abcdef", 0o644), serialhb.ErrKeyFile, "chmod 600", ""},
 		{"directory", dir, serialhb.ErrKeyFile, "not a regular file", ""},

@@ -135,6 +135,13 @@ type LinkStatus struct {
 	RTT         RTTStats      `json:"rtt"`
 	Counters    Counters      `json:"counters"`
 	Timers      Timers        `json:"timers"`
+
+	// MaxSilencePeerGap is, for the MaxSilence gap, the time between the
+	// two frames' send timestamps (the peer's clock): how late the peer
+	// sent. The rest of MaxSilence is the line's delay and this node's (the
+	// kernel's tty work, the reader's wake-up); a clock offset between the
+	// nodes cancels out.
+	MaxSilencePeerGap time.Duration `json:"max_silence_peer_gap_ns"`
 }
 
 // Pong is the answer to a ping the link sent.
@@ -190,6 +197,8 @@ type Link struct {
 	// maxSilence is the longest gap between two frames heard.
 	maxSilence time.Duration
 	nextHB     time.Time
+	// maxSilencePeerGap is that gap in the peer's send timestamps.
+	maxSilencePeerGap time.Duration
 
 	seq  uint64
 	sent [replayWindow]sentRec
@@ -412,7 +421,9 @@ func (l *Link) handle(now time.Time, f *Frame) {
 	}
 	l.counters.Received++
 	if !l.lastHeard.IsZero() {
-		l.maxSilence = max(l.maxSilence, now.Sub(l.lastHeard))
+		if gap := now.Sub(l.lastHeard); gap > l.maxSilence {
+			l.maxSilence, l.maxSilencePeerGap = gap, time.Duration(f.Timestamp-l.peer.Timestamp)
+		}
 	}
 	l.lastHeard = now
 	l.peer.Seq = max(l.peer.Seq, f.Seq)
@@ -535,7 +546,7 @@ func (l *Link) sampleRTT(now time.Time, f *Frame) {
 // Status returns a snapshot of the link at now.
 func (l *Link) Status(now time.Time) LinkStatus {
 	s := LinkStatus{
-		State: l.state, Since: l.since, LastHeard: l.lastHeard, Silence: l.silence(now), MaxSilence: l.maxSilence,
+		State: l.state, Since: l.since, LastHeard: l.lastHeard, Silence: l.silence(now), MaxSilence: l.maxSilence, MaxSilencePeerGap: l.maxSilencePeerGap,
 		Node: l.cfg.Node, Incarnation: l.cfg.Incarnation, RTT: l.rtt, Counters: l.counters, Timers: l.timers,
 	}
 	if l.peerKnown {

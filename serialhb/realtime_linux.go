@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,7 +34,8 @@ func SetRealtime(priority int) error {
 }
 
 // processRealtime gives every thread of the process the real-time
-// round-robin policy at priority (threads already at it are left alone).
+// round-robin policy at priority (threads already at it, or at a higher
+// real-time priority, are left alone).
 func processRealtime(priority int) error {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
@@ -45,7 +47,7 @@ func processRealtime(priority int) error {
 		if err != nil {
 			continue
 		}
-		if cur, err := unix.SchedGetAttr(tid, 0); err == nil && cur.Policy == unix.SCHED_RR && cur.Priority == uint32(priority) {
+		if cur, err := unix.SchedGetAttr(tid, 0); err == nil && (cur.Policy == unix.SCHED_RR || cur.Policy == unix.SCHED_FIFO) && cur.Priority >= uint32(priority) {
 			continue
 		}
 		if err := unix.SchedSetAttr(tid, &attr, 0); err != nil && err != unix.ESRCH {
@@ -65,4 +67,69 @@ func LockMemory() error {
 		return fmt.Errorf("serialhb: mlockall: %w (needs root or CAP_IPC_LOCK)", err)
 	}
 	return nil
+}
+
+// reniceKworkers sets the nice value of the kernel's unbound workqueue
+// workers (kworker/uN:M, children of kthreadd) that run at the default nice
+// 0 to nice, and records their ids in changed. Workers already at another
+// nice value (the high-priority pools, or set by the administrator) are left
+// alone. The tty layer runs flush_to_ldisc, which moves received bytes from
+// a port's flip buffer to the reader, as work on the unbound queue for every
+// serial port and pty; at nice 0 it waits behind the busy processes of a
+// loaded machine.
+func reniceKworkers(nice int, changed map[int]bool) error {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("serialhb: kworkers: %w", err)
+	}
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || !unboundKworker(pid) {
+			continue
+		}
+		cur, err := unix.Getpriority(unix.PRIO_PROCESS, pid)
+		if err != nil || 20-cur != 0 { // the raw syscall returns 20 - nice
+			continue
+		}
+		if err := unix.Setpriority(unix.PRIO_PROCESS, pid, nice); err != nil {
+			if err == unix.ESRCH {
+				continue
+			}
+			return fmt.Errorf("serialhb: kworkers: setpriority %d on kworker %d: %w (needs root or CAP_SYS_NICE)", nice, pid, err)
+		}
+		changed[pid] = true
+	}
+	return nil
+}
+
+// restoreKworkers puts the workers reniceKworkers changed, and still at
+// nice, back to nice 0.
+func restoreKworkers(nice int, changed map[int]bool) {
+	for pid := range changed {
+		if unboundKworker(pid) {
+			if cur, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil && 20-cur == nice {
+				_ = unix.Setpriority(unix.PRIO_PROCESS, pid, 0)
+			}
+		}
+		delete(changed, pid)
+	}
+}
+
+// unboundKworker reports whether pid is a kernel thread of an unbound
+// workqueue pool.
+func unboundKworker(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && unboundKworkerStat(string(b))
+}
+
+// unboundKworkerStat reports whether a /proc/PID/stat line is an unbound
+// workqueue worker's: named kworker/u..., a child of kthreadd (pid 2).
+func unboundKworkerStat(s string) bool {
+	// "PID (comm) S PPID ...": comm may hold spaces and parentheses.
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return false
+	}
+	f := strings.Fields(s[end+1:])
+	return strings.HasPrefix(s[open+1:end], "kworker/u") && len(f) > 1 && f[1] == "2"
 }

@@ -9,3 +9,7 @@ func SetRealtime(priority int) error { return errUnsupported("realtime schedulin
 func LockMemory() error { return errUnsupported("memory locking") }
 
 func processRealtime(int) error { return errUnsupported("realtime scheduling") }
+
+func reniceKworkers(int, map[int]bool) error { return errUnsupported("kworker priority") }
+
+func restoreKworkers(int, map[int]bool) {}

@@ -502,3 +502,51 @@ func TestRunnerRealtime(t *testing.T) {
 		_ = unix.SchedSetAttr(tid, &attr, 0)
 	}
 }
+
+// Config.KworkerNice renices the kernel's unbound workers at nice 0 while
+// the runner runs and puts them back when it stops; Status says so.
+func TestRunnerKworkerNice(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	const nice = -3 // a value nothing else on the machine sets
+	c := rig.CableFor(t, rig.CableConfig{Logger: testLogger(t)})
+	r, _ := startRunner(t, serialhb.Config{Path: c.PathA(), KworkerNice: nice, Link: serialhb.LinkConfig{Node: 1, Peer: 2}})
+	if st := r.Status(); st.KworkerNice != nice || st.KworkerErr != "" {
+		t.Fatalf("status kworker nice %d (%q), want %d", st.KworkerNice, st.KworkerErr, nice)
+	}
+	at := func() (n, all int) {
+		procs, _ := os.ReadDir("/proc")
+		for _, p := range procs {
+			b, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+			end := bytes.LastIndexByte(b, ')')
+			if err != nil || end < 0 || !bytes.Contains(b[:end], []byte("(kworker/u")) {
+				continue
+			}
+			all++
+			// Fields after the comm: state ppid ... nice is the 17th.
+			if f := strings.Fields(string(b[end+1:])); len(f) > 16 && f[16] == strconv.Itoa(nice) {
+				n++
+			}
+		}
+		return n, all
+	}
+	if n, all := at(); all == 0 {
+		t.Fatal("no unbound kworker found")
+	} else {
+		t.Logf("%d of %d unbound kworkers at nice %d", n, all, nice)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for n, _ := at(); n > 0; n, _ = at() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d kworkers still at nice %d after the runner stopped", n, nice)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := serialhb.NewRunner(serialhb.Config{Path: "/dev/x", KworkerNice: 1, Link: serialhb.LinkConfig{Node: 1, Key: key, Timers: testTimers}}); err == nil {
+		t.Error("kworker nice 1 accepted")
+	}
+}

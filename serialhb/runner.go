@@ -37,6 +37,20 @@ type Config struct {
 	// CAP_SYS_NICE) the runner logs a warning and runs at normal priority;
 	// Status().Realtime says which. 0 is off.
 	Realtime int
+	// KworkerNice, when -20 to -1, sets the kernel's unbound workqueue
+	// workers at nice 0 to that nice value while the runner runs (checked
+	// every 200 ms, as the kernel starts and ends them), and puts those it
+	// changed back to 0 when it stops. Received bytes reach the reader
+	// through them: a serial driver (or a pty) pushes its flip buffer to
+	// the line discipline as work on that queue (flush_to_ldisc), and at
+	// nice 0 on a loaded machine that work waited up to 143 ms in a
+	// measured minute, which no priority of the heartbeat's own threads
+	// can shorten. The workers run other unbound work too (writeback,
+	// among others): a negative nice gives them a larger share against the
+	// busy processes, it does not starve them as a real-time policy would.
+	// It needs root or CAP_SYS_NICE; Status().KworkerErr says why it was
+	// refused. 0 is off.
+	KworkerNice int
 	// Logger receives the runner's log; nil discards.
 	Logger *slog.Logger
 }
@@ -59,6 +73,10 @@ type Status struct {
 	// runs at normal priority (off, or refused: see RealtimeErr).
 	Realtime    int    `json:"realtime"`
 	RealtimeErr string `json:"realtime_err,omitempty"`
+	// KworkerNice is the nice value given to the unbound kworkers, 0 when
+	// off or refused (see KworkerErr).
+	KworkerNice int    `json:"kworker_nice,omitempty"`
+	KworkerErr  string `json:"kworker_err,omitempty"`
 }
 
 // Runner ties one port to one peer: it owns the port, the Link and the
@@ -82,6 +100,8 @@ type Runner struct {
 
 	rtPrio int    // the real-time priority in force, 0 when none
 	rtErr  string // why real-time scheduling was refused
+	kwNice int    // the kworkers' nice value in force, 0 when none
+	kwErr  string // why renicing the kworkers was refused
 }
 
 // NewRunner validates cfg and returns a runner; Start runs it.
@@ -94,6 +114,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 	}
 	if cfg.Realtime < 0 || cfg.Realtime > 99 {
 		return nil, fmt.Errorf("%w: real-time priority %d (use 1..99, or 0 for off)", ErrBadConfig, cfg.Realtime)
+	}
+	if cfg.KworkerNice < -20 || cfg.KworkerNice > 0 {
+		return nil, fmt.Errorf("%w: kworker nice %d (use -20..-1, or 0 for off)", ErrBadConfig, cfg.KworkerNice)
 	}
 	if cfg.Link.Incarnation == 0 {
 		cfg.Link.Incarnation = uint64(time.Now().UnixNano())
@@ -162,37 +185,56 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// realtime applies Config.Realtime. Go runs a goroutine, its timers and
-// its wake-ups on whichever OS thread holds a scheduler slot, so a
-// real-time heartbeat needs every thread of the process at that priority:
-// the threads there now, and (re-applied every 200 ms until ctx ends)
-// those the runtime starts later, which SCHED_RESET_ON_FORK starts at
-// normal priority, as it does the programs the process runs.
+// realtime applies Config.Realtime and Config.KworkerNice. Go runs a
+// goroutine, its timers and its wake-ups on whichever OS thread holds a
+// scheduler slot, so a real-time heartbeat needs every thread of the
+// process at that priority: the threads there now, and (re-applied every
+// 200 ms until ctx ends) those the runtime starts later, which
+// SCHED_RESET_ON_FORK starts at normal priority, as it does the programs
+// the process runs. The kernel's unbound workers come and go as well.
 func (r *Runner) realtime(ctx context.Context) {
-	p := r.cfg.Realtime
-	if p <= 0 {
+	p, nice := r.cfg.Realtime, r.cfg.KworkerNice
+	if p <= 0 && nice >= 0 {
 		return
 	}
+	changed := map[int]bool{}
 	apply := func() bool {
-		err := processRealtime(p)
+		var rtErr, kwErr error
+		if p > 0 {
+			rtErr = processRealtime(p)
+		}
+		if nice < 0 {
+			kwErr = reniceKworkers(nice, changed)
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if err != nil {
-			if r.rtErr == "" {
-				r.log.Warn("serialhb: real-time scheduling refused: the heartbeat runs at normal priority and may miss its pace on a loaded machine", "err", err)
+		// record keeps the setting in force, or why it was refused (logged
+		// the first time).
+		record := func(on bool, err error, inForce *int, why *string, want int, warning string) bool {
+			switch {
+			case !on:
+				return false
+			case err == nil:
+				*inForce, *why = want, ""
+				return true
+			case *why == "":
+				r.log.Warn(warning, "err", err)
 			}
-			r.rtErr, r.rtPrio = err.Error(), 0
+			*inForce, *why = 0, err.Error()
 			return false
 		}
-		r.rtErr, r.rtPrio = "", p
-		return true
+		rt := record(p > 0, rtErr, &r.rtPrio, &r.rtErr, p, "serialhb: real-time scheduling refused: the heartbeat runs at normal priority and may miss its pace on a loaded machine")
+		kw := record(nice < 0, kwErr, &r.kwNice, &r.kwErr, nice, "serialhb: renicing the kernel's unbound workers refused: received bytes may wait behind busy processes")
+		return rt || kw
 	}
 	if !apply() {
+		restoreKworkers(nice, changed)
 		return
 	}
 	go func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
+		defer restoreKworkers(nice, changed)
 		for {
 			select {
 			case <-ctx.Done():
@@ -258,6 +300,7 @@ func (r *Runner) Status() Status {
 	}
 	s.Cable = Diagnose(s.State, s.PortOpen, s.Modem)
 	s.Realtime, s.RealtimeErr = r.rtPrio, r.rtErr
+	s.KworkerNice, s.KworkerErr = r.kwNice, r.kwErr
 	return s
 }
 

@@ -30,11 +30,13 @@ var (
 //	link keepalive=MS warntime=MS deadtime=MS initdead=MS [peer=N]  new link at t=0 (node 1, cluster 7)
 //	run MS            advance the clock by MS, ticking at every NextTick
 //	recv TYPE k=v...  feed a frame from the peer: seq= inc= node= cluster= flags=ack
-//	                  key=wrong echo=SEQ|none stale=yes delay=US; mangle=flip|truncate|split
+//	                  key=wrong echo=SEQ|none stale=yes delay=US sent=MS (stamped MS
+//	                  before now); mangle=flip|truncate|split
 //	                  (a frame of an untrusted incarnation echoes the link's
 //	                  latest frame unless echo is given)
 //	garbage HEX       feed raw bytes
 //	status            print state, peer, rtt and non-zero counters
+//	silence           print the longest silence and the peer's part of it
 type scenario struct {
 	t       *testing.T
 	l       *Link
@@ -166,6 +168,9 @@ func (s *scenario) do(f []string) error {
 				st.RTT.Last, st.RTT.Smoothed, st.RTT.Jitter, st.RTT.Min, st.RTT.Max)
 		}
 		fmt.Fprintf(&s.out, "counters %s\n", countersString(st.Counters))
+	case "silence":
+		st := s.l.Status(s.now)
+		fmt.Fprintf(&s.out, "max silence %v, of it the peer sent %v apart\n", st.MaxSilence, st.MaxSilencePeerGap)
 	default:
 		return fmt.Errorf("unknown command %q", f[0])
 	}
@@ -206,7 +211,7 @@ func (s *scenario) recv(typ string, m map[string]string) {
 	types := map[string]Type{"heartbeat": TypeHeartbeat, "ack": TypeAck, "ping": TypePing, "pong": TypePong}
 	fr := Frame{
 		Type: types[typ], Cluster: uint32(num(m, "cluster", 7)), Node: uint16(num(m, "node", 2)),
-		Incarnation: num(m, "inc", s.peerInc), Seq: num(m, "seq", 1), Timestamp: s.now.UnixNano(),
+		Incarnation: num(m, "inc", s.peerInc), Seq: num(m, "seq", 1), Timestamp: s.now.Add(-time.Duration(num(m, "sent", 0)) * time.Millisecond).UnixNano(),
 		EchoSeq: num(m, "echo", 0), EchoDelayUS: uint32(num(m, "delay", 0)), State: NodeState{Role: RoleStandby},
 	}
 	if m["flags"] == "ack" {

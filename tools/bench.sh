@@ -21,7 +21,7 @@ bench ./scsi/ 'Rejoin' 50x                         # dropped session -> registra
 bench ./scsi/iscsi/ 'TestUnitReady|Read64K' 2000x  # initiator round trips on loopback tgtd
 bench ./serialhb/ 'Encode|Decode' 1s               # frame codec ns/op
 bench ./serialhb/ 'DetectDeadPeer' 1x              # 200 trials, keepalive 10 ms, deadtime 50 ms
-HAKIT_SERIALHB_SOAK=$SOAK bench ./serialhb/ 'Soak' 1x  # false deaths and worst silence under load, 10/50 20/100 50/250, with and without real-time
+HAKIT_SERIALHB_SOAK=$SOAK bench ./serialhb/ 'Soak' 1x  # false deaths and worst silence under load, 10/50 20/100 50/250, normal and real-time (kworkers at nice -20)
 bench ./nic/ 'LinkEventLatency' 200x               # netlink request -> subscriber event, 200 flaps
 bench ./nic/ 'CarrierPoll' 5x                      # polling /sys/class/net/IF/carrier once a second
 bench ./raidctl/ '.' 1s                            # parsers and the pair validator

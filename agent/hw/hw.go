@@ -90,11 +90,12 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		}
 		t := cfg.Timers
 		r, err := serialhb.NewRunner(serialhb.Config{
-			Path:     cfg.Serial.Port,
-			Port:     serialhb.PortConfig{Baud: cfg.Serial.Baud},
-			Link:     serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(cfg.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
-			Realtime: max(cfg.Serial.RealtimePriority, 0),
-			Logger:   log.With("part", "serialhb"),
+			Path:        cfg.Serial.Port,
+			Port:        serialhb.PortConfig{Baud: cfg.Serial.Baud},
+			Link:        serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(cfg.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
+			Realtime:    max(cfg.Serial.RealtimePriority, 0),
+			KworkerNice: min(cfg.Serial.KworkerNice, 0),
+			Logger:      log.With("part", "serialhb"),
 		})
 		if err != nil {
 			return deps, nil, &agent.ConfigError{Field: "serial", Msg: err.Error()}

@@ -73,7 +73,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return (&Command{}).Run(ctx, args, stdout, stderr)
 }
 
-const usage = `Usage: raid <command> [flags]
+// usage is the raid command's help.
+func usage() string {
+	return fmt.Sprintf(`Usage: raid <command> [flags]
 
 Reads RAID controller settings that matter to a shared-enclosure cluster pair
 (controller and partner names, initiator IDs, shared drives and their merge
@@ -87,21 +89,21 @@ Commands:
             its severity and a fix hint
 
 Tools (--vendor, alias --tool):
-  storcli       storcli/perccli JSON: storcli64 /call show all J nolog
-  storcli-text  storcli text: storcli64 /call show all   (saved files only)
-  megacli       MegaCli64 -AdpAllInfo, -LDPDInfo and -AdpBbuCmd -aALL -NoLog
-  arcconf       arcconf GETCONFIG <n> AL   (Adaptec, IBM ServeRAID-8)
-  ipssend       ipssend GETCONFIG <n> AL   (IBM ServeRAID-3/4/6/7k; the cluster
-                lines are read provisionally, see the warnings)
-  mdadm         mdadm --detail on every array in /proc/mdstat
-  mdstat        /proc/mdstat
-  sas2ircu      sas2ircu|sas3ircu <n> DISPLAY   (LSI Integrated RAID)
-  ssacli        ssacli|hpssacli ctrl all show config detail   (HPE Smart Array)
-  sysfs-md      /sys/block/md*/md   (live only)
-A saved file's tool is detected from its content unless --vendor is given.
+%sA saved file's tool is detected from its content unless --vendor is given.
 
 Run "raid show --help" or "raid validate --help" for the flags.
-`
+`, toolList())
+}
+
+// toolList is the help's list of tools, one line each from the tool table
+// (continuation lines indented under the description).
+func toolList() string {
+	var b strings.Builder
+	for _, t := range raidctl.Tools() {
+		fmt.Fprintf(&b, "  %-13s %s\n", t, strings.ReplaceAll(raidctl.Help(t), "\n", "\n"+strings.Repeat(" ", 16)))
+	}
+	return b.String()
+}
 
 // Run parses args (without the leading "raid") and runs the subcommand.
 // Output goes to stdout; flag errors and help go to stderr. validate
@@ -109,7 +111,7 @@ Run "raid show --help" or "raid validate --help" for the flags.
 // clean; --help returns nil.
 func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return fmt.Errorf("%w: raid: missing command (show or validate)", ErrUsage)
 	}
 	switch args[0] {
@@ -118,10 +120,10 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 	case "validate":
 		return c.validate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
+	fmt.Fprint(stderr, usage())
 	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"show", "validate"}))
 }
 

@@ -73,6 +73,7 @@ type common struct {
 	keepalive, warntime, deadtime, initdead int
 	json, verbose                           bool
 	realtime                                int
+	kworkerNice                             int
 }
 
 func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
@@ -99,6 +100,7 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c.fs.IntVar(&c.initdead, "initdead", 0, "initdead in ms (0: 2 x deadtime)")
 	c.fs.BoolVar(&c.verbose, "v", false, "log to stderr")
 	c.fs.IntVar(&c.realtime, "realtime", 0, "run the heartbeat threads at this real-time (SCHED_RR) priority, 1..99, and lock memory, as Heartbeat's realtime on (needs root or CAP_SYS_NICE; 0: off)")
+	c.fs.IntVar(&c.kworkerNice, "kworker-nice", 0, "renice the kernel's unbound workqueue workers, which hand received bytes to the reader, to this nice value (-20..-1) while running; with --realtime, 0 means -20 (1: off)")
 	return c
 }
 
@@ -151,8 +153,9 @@ func (c *common) runner(stderr io.Writer) (*serialhb.Runner, error) {
 			Cluster: uint32(c.cluster), Node: uint16(c.node), Peer: uint16(c.peer), Key: key,
 			Timers: serialhb.TimersMS(c.keepalive, c.warntime, c.deadtime, c.initdead),
 		},
-		Realtime: c.realtime,
-		Logger:   log,
+		Realtime:    c.realtime,
+		KworkerNice: kworkerNice(c.kworkerNice, c.realtime),
+		Logger:      log,
 	})
 	if err == nil && c.realtime > 0 {
 		if lerr := serialhb.LockMemory(); lerr != nil {
@@ -160,6 +163,17 @@ func (c *common) runner(stderr io.Writer) (*serialhb.Runner, error) {
 		}
 	}
 	return r, err
+}
+
+// kworkerNice is --kworker-nice: 0 means -20 with --realtime, 1 off.
+func kworkerNice(flag, realtime int) int {
+	switch {
+	case flag == 0 && realtime > 0:
+		return -20
+	case flag > 0:
+		return 0
+	}
+	return flag
 }
 
 func stop(r *serialhb.Runner) {
@@ -277,6 +291,7 @@ func printStatus(w io.Writer, st serialhb.Status) {
 	fmt.Fprintf(tw, "this node\t%d incarnation %d\n", st.Node, st.Incarnation)
 	fmt.Fprintf(tw, "peer\t%d incarnation %d role %s resources %#x\n", st.Peer.Node, st.Peer.Incarnation, st.Peer.State.Role, st.Peer.State.Resources)
 	fmt.Fprintf(tw, "last heard\t%s\n", heard)
+	fmt.Fprintf(tw, "longest silence\t%v (the peer sent %v apart; the rest was the line and this node)\n", st.MaxSilence.Round(time.Microsecond), st.MaxSilencePeerGap.Round(time.Microsecond))
 	fmt.Fprintf(tw, "rtt\tlast %v smoothed %v jitter %v min %v max %v (%d samples)\n", st.RTT.Last, st.RTT.Smoothed, st.RTT.Jitter, st.RTT.Min, st.RTT.Max, st.RTT.Samples)
 	fmt.Fprintf(tw, "timers\t%s\n", st.Timers)
 	switch {
@@ -286,6 +301,12 @@ func printStatus(w io.Writer, st serialhb.Status) {
 		fmt.Fprintf(tw, "scheduling\tnormal (real-time refused: %s)\n", st.RealtimeErr)
 	default:
 		fmt.Fprintf(tw, "scheduling\tnormal\n")
+	}
+	switch {
+	case st.KworkerNice < 0:
+		fmt.Fprintf(tw, "kernel workers\tunbound kworkers at nice %d\n", st.KworkerNice)
+	case st.KworkerErr != "":
+		fmt.Fprintf(tw, "kernel workers\tleft at nice 0 (refused: %s)\n", st.KworkerErr)
 	}
 	fmt.Fprintf(tw, "frames\tsent %d received %d gaps %d duplicates %d replays %d unproven %d restarts %d deaths %d\n", c.Sent, c.Received, c.Gaps, c.Duplicates, c.Replays, c.Unproven, c.Restarts, c.Deaths)
 	fmt.Fprintf(tw, "faults\tcrc %d cobs %d malformed %d oversize %d resyncs %d auth %d foreign-cluster %d foreign-node %d\n",

@@ -60,7 +60,7 @@ func TestCommandsOnRig(t *testing.T) {
 	}
 
 	// A wrong key: the peer stays unheard, and the status says so.
-	wrong := keyFile(t, []byte("not the key of this pair, sorry"))
+	wrong := keyFile(t, []byte("not the key of this pair, sorry, not at all"))
 	out, _, err = run(t, "status", "--port", c.PathA(), "--key-file", wrong, "--node", "1", "--keepalive", "20", "--deadtime", "100")
 	if !errors.Is(err, ErrPeerNotHeard) || !strings.Contains(out, "dead") || !strings.Contains(out, "auth") {
 		t.Errorf("status with a wrong key: %v, want ErrPeerNotHeard and the report\n%s", err, out)

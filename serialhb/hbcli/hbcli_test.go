@@ -62,7 +62,7 @@ func TestBadInput(t *testing.T) {
 		{"no port", []string{"run", "--key-file", good}, ErrUsage, "--port is required"},
 		{"no key file", []string{"status", "--port", regular}, ErrUsage, "--key-file is required"},
 		{"missing key file", []string{"run", "--port", regular, "--key-file", "/nonexistent/key"}, fs.ErrNotExist, "/nonexistent/key"},
-		{"short key", []string{"run", "--port", regular, "--key-file", short}, serialhb.ErrShortKey, "need at least 16"},
+		{"short key", []string{"run", "--port", regular, "--key-file", short}, serialhb.ErrShortKey, "need at least 32"},
 		{"baud", []string{"run", "--port", regular, "--key-file", good, "--baud", "300"}, serialhb.ErrUnsupportedBaud, "300"},
 		{"timers", []string{"run", "--port", regular, "--key-file", good, "--keepalive", "1000", "--deadtime", "2000"}, serialhb.ErrBadConfig, "2 x keepalive"},
 		{"node", []string{"run", "--port", regular, "--key-file", good, "--node", "0"}, ErrUsage, "--node"},

@@ -50,7 +50,7 @@ var sides = [2]rig.Side{rig.A, rig.B}
 // and returns their paths and parsed forms.
 func (p RigPair) Configs() (paths [2]string, cfgs [2]*agent.Config, err error) {
 	keyFile := filepath.Join(p.Dir, "hb.key")
-	if err := os.WriteFile(keyFile, []byte("rig-shared-key-0123456789abcdef"), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, []byte("rig-shared-key-0123456789abcdef-0123456789"), 0o600); err != nil {
 		return paths, cfgs, err
 	}
 	ka, ds := p.KeepaliveMS, p.DiskStatusMS
