@@ -16,9 +16,9 @@ import (
 
 // Deps are the parts an Agent drives. Nil components are "not configured".
 type Deps struct {
-	Heartbeat Component
-	NICs      Component
-	RAID      Component
+	Heartbeat Component[HeartbeatStatus]
+	NICs      Component[NICStatus]
+	RAID      Component[*RAIDStatus]
 	Disks     []Disk
 	// Mailbox is this node's SBD slot; nil when sbd.device is empty.
 	Mailbox Mailbox
@@ -188,7 +188,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		msrv = newServer(a.MetricsHandler(), a.limits, a.log)
 		start("metrics", func(context.Context) error { return serve(msrv, mln) })
 	}
-	for name, c := range map[string]Component{"heartbeat": a.deps.Heartbeat, "nic": a.deps.NICs, "raid": a.deps.RAID} {
+	for name, c := range map[string]Runner{"heartbeat": a.deps.Heartbeat, "nic": a.deps.NICs, "raid": a.deps.RAID} {
 		if c != nil {
 			start(name, func(ctx context.Context) error { return c.Run(ctx, a.emit) })
 		}

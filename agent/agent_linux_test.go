@@ -22,6 +22,10 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/agenttest"
 	"github.com/hakit/hakit/internal/testutil"
+	"github.com/hakit/hakit/serialhb"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // node is one running agent of a test pair.
@@ -99,7 +103,7 @@ func pair(t *testing.T) (a, b *node, lun *agenttest.LUN) {
 	dir := t.TempDir()
 	lun = agenttest.NewLUN("naa.600140500000000000000000000000aa")
 	ka, kb := agenttest.Key(7, 1), agenttest.Key(7, 2)
-	a = startNode(t, testConfig(t, dir, "a", "b", 1, 2), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}}, Heartbeat: agenttest.Static{V: map[string]string{"state": "alive"}}})
+	a = startNode(t, testConfig(t, dir, "a", "b", 1, 2), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}}, Heartbeat: agenttest.Static[agent.HeartbeatStatus]{V: agent.HeartbeatStatus{LinkStatus: serialhb.LinkStatus{State: serialhb.StateAlive}}}})
 	b = startNode(t, testConfig(t, dir, "b", "a", 2, 1), agent.Deps{Disks: []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: kb, Peer: ka}}})
 	return a, b, lun
 }
@@ -450,6 +454,27 @@ func TestMetricsLoopback(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
+	}
+	// Prometheus' own text parser reads the exposition, with the classic
+	// (strictest) name rules: every family once, with its type, help and
+	// the samples it announces.
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("the Prometheus text parser refuses the exposition: %v\n%s", err, body)
+	}
+	for name, typ := range map[string]dto.MetricType{
+		"hakit_fenced": dto.MetricType_GAUGE, "hakit_events_total": dto.MetricType_COUNTER, "hakit_events_dropped_total": dto.MetricType_COUNTER,
+		"hakit_disk_up": dto.MetricType_GAUGE, "hakit_disk_registered": dto.MetricType_GAUGE, "hakit_disk_owner": dto.MetricType_GAUGE,
+		"hakit_disk_peer_registered": dto.MetricType_GAUGE, "hakit_disk_pr_generation": dto.MetricType_GAUGE,
+	} {
+		f := fams[name]
+		if f == nil || f.GetType() != typ || f.GetHelp() == "" || len(f.GetMetric()) == 0 {
+			t.Errorf("family %s: %v, want a %v with help and samples", name, f, typ)
+		}
+	}
+	if m := fams["hakit_disk_registered"].GetMetric(); len(m) != 1 || len(m[0].GetLabel()) != 1 || m[0].GetLabel()[0].GetName() != "device" || m[0].GetLabel()[0].GetValue() != "lun0" || m[0].GetGauge().GetValue() != 1 {
+		t.Errorf("hakit_disk_registered: %v, want one sample device=lun0 1", m)
 	}
 }
 

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/hakit/hakit/nic"
+	"github.com/hakit/hakit/raidctl"
+	"github.com/hakit/hakit/serialhb"
 )
 
 // API paths, all under /v1. GETs read; POSTs act.
@@ -200,19 +204,45 @@ type Event struct {
 	Data map[string]any `json:"data,omitempty"`
 }
 
-// Component is one part the agent runs (the serial heartbeat, the NIC watch,
-// the RAID reader). Run blocks until ctx ends, reporting what happens
-// through emit; Status returns a JSON-encodable snapshot and must be safe to
-// call concurrently with Run.
-type Component interface {
-	Run(ctx context.Context, emit func(Event)) error
-	Status(ctx context.Context) (any, error)
+// HeartbeatStatus is GET /v1/heartbeat (and Status.Heartbeat): the serial
+// heartbeat runner's snapshot.
+type HeartbeatStatus = serialhb.Status
+
+// CableTestResult is the answer of POST /v1/heartbeat/test: a burst of
+// pings to the peer over the serial cable.
+type CableTestResult = serialhb.CableReport
+
+// NICStatus is GET /v1/nics (and Status.NICs): the heartbeat link now and
+// one probe of the peer over it. Status is null when the link could not be
+// read, Probe when the probe did not run; Error says why.
+type NICStatus struct {
+	Status *nic.Status      `json:"status"`
+	Probe  *nic.ProbeResult `json:"probe"`
+	Error  string           `json:"error,omitempty"`
 }
 
-// Tester is implemented by components with an on-demand test (the serial
-// heartbeat's cable test): POST /v1/heartbeat/test.
+// RAIDStatus is GET /v1/raid (and Status.RAID): the controllers as the
+// configured RAID tool reports them.
+type RAIDStatus = raidctl.System
+
+// Runner is the part of a component the agent starts: Run blocks until ctx
+// ends, reporting what happens through emit.
+type Runner interface {
+	Run(ctx context.Context, emit func(Event)) error
+}
+
+// Component is one part the agent runs (the serial heartbeat, the NIC
+// watch, the RAID reader) with its status type T. Status returns a
+// snapshot and must be safe to call concurrently with Run.
+type Component[T any] interface {
+	Runner
+	Status(ctx context.Context) (T, error)
+}
+
+// Tester is implemented by heartbeat components with an on-demand test
+// (the serial heartbeat's cable test): POST /v1/heartbeat/test.
 type Tester interface {
-	Test(ctx context.Context) (any, error)
+	Test(ctx context.Context) (CableTestResult, error)
 }
 
 // Disk is one shared disk with this node's ownership actions. Every method

@@ -42,7 +42,9 @@ func NewClient(socket string) *Client {
 	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
 }
 
-// APIError is a non-2xx answer of the agent.
+// APIError is a non-2xx answer of the agent. Its text is the agent's
+// message; the HTTP status is for programs (Code), not for people, and
+// appears only when the agent said nothing else.
 type APIError struct {
 	Socket string
 	Path   string
@@ -51,7 +53,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("hwagent %s %s: %d %s: %s", e.Socket, e.Path, e.Code, http.StatusText(e.Code), e.Msg)
+	msg := e.Msg
+	if msg == "" {
+		msg = fmt.Sprintf("HTTP %d %s", e.Code, http.StatusText(e.Code))
+	}
+	return fmt.Sprintf("hwagent %s %s: %s", e.Socket, e.Path, msg)
 }
 
 // ErrUnreachable wraps every failure to reach the agent at all.
@@ -167,6 +173,32 @@ func (c *Client) Disks(ctx context.Context) ([]DiskStatus, error) {
 	return s, err
 }
 
+// Heartbeat is GET /v1/heartbeat: the serial heartbeat's status (an
+// APIError with Code 404 when it is not configured).
+func (c *Client) Heartbeat(ctx context.Context) (HeartbeatStatus, error) {
+	var s HeartbeatStatus
+	err := c.do(ctx, http.MethodGet, PathHeartbeat, nil, &s)
+	return s, err
+}
+
+// NICs is GET /v1/nics: the heartbeat link and a probe of the peer (an
+// APIError with Code 404 when no NIC is configured).
+func (c *Client) NICs(ctx context.Context) (NICStatus, error) {
+	var s NICStatus
+	err := c.do(ctx, http.MethodGet, PathNICs, nil, &s)
+	return s, err
+}
+
+// RAID is GET /v1/raid: the controllers as the RAID tool reports them (an
+// APIError with Code 404 when no RAID tool is configured).
+func (c *Client) RAID(ctx context.Context) (*RAIDStatus, error) {
+	var s RAIDStatus
+	if err := c.do(ctx, http.MethodGet, PathRAID, nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 // Raw GETs path and returns the JSON answer as is (heartbeat, nics, raid).
 func (c *Client) Raw(ctx context.Context, path string) (json.RawMessage, error) {
 	var raw json.RawMessage
@@ -227,9 +259,9 @@ func (c *Client) Events(ctx context.Context, since int64, fn func(Event) error) 
 	return sc.Err()
 }
 
-// CableTest runs the heartbeat's cable test and returns its JSON report.
-func (c *Client) CableTest(ctx context.Context) (json.RawMessage, error) {
-	var raw json.RawMessage
-	err := c.do(ctx, http.MethodPost, PathCableTest, struct{}{}, &raw)
-	return raw, err
+// CableTest runs the heartbeat's cable test (POST /v1/heartbeat/test).
+func (c *Client) CableTest(ctx context.Context) (CableTestResult, error) {
+	var r CableTestResult
+	err := c.do(ctx, http.MethodPost, PathCableTest, struct{}{}, &r)
+	return r, err
 }

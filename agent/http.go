@@ -35,9 +35,9 @@ func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathStatus, a.getStatus)
 	mux.HandleFunc("GET "+PathPing, a.getPing)
-	mux.HandleFunc("GET "+PathHeartbeat, a.getComponent(func() Component { return a.deps.Heartbeat }, "heartbeat"))
-	mux.HandleFunc("GET "+PathNICs, a.getComponent(func() Component { return a.deps.NICs }, "nic"))
-	mux.HandleFunc("GET "+PathRAID, a.getComponent(func() Component { return a.deps.RAID }, "raid"))
+	mux.HandleFunc("GET "+PathHeartbeat, getComponent(a.deps.Heartbeat, "heartbeat"))
+	mux.HandleFunc("GET "+PathNICs, getComponent(a.deps.NICs, "nic"))
+	mux.HandleFunc("GET "+PathRAID, getComponent(a.deps.RAID, "raid"))
 	mux.HandleFunc("GET "+PathDisks, a.getDisks)
 	mux.HandleFunc("GET "+PathEvents, a.getEvents)
 	mux.HandleFunc("POST "+PathRegister, a.action("register", Disk.Register))
@@ -102,10 +102,11 @@ func (a *Agent) getStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func componentJSON(ctx context.Context, c Component) json.RawMessage {
+func componentJSON[T any](ctx context.Context, c Component[T]) json.RawMessage {
 	if c == nil {
 		return json.RawMessage("null")
 	}
+	var v any
 	v, err := c.Status(ctx)
 	if err != nil {
 		v = ErrorBody{Error: err.Error()}
@@ -117,9 +118,8 @@ func componentJSON(ctx context.Context, c Component) json.RawMessage {
 	return b
 }
 
-func (a *Agent) getComponent(c func() Component, name string) http.HandlerFunc {
+func getComponent[T any](comp Component[T], name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		comp := c()
 		if comp == nil {
 			writeError(w, http.StatusNotFound, fmt.Errorf("%s is not configured on this node", name))
 			return

@@ -58,7 +58,7 @@ func (a *Agent) WriteMetrics(w io.Writer) {
 			m.sample(s.name, map[string]string{"device": d.Device}, s.v(d))
 		}
 	}
-	for _, c := range []Component{a.deps.Heartbeat, a.deps.NICs, a.deps.RAID} {
+	for _, c := range []Runner{a.deps.Heartbeat, a.deps.NICs, a.deps.RAID} {
 		if mw, ok := c.(MetricsWriter); ok {
 			mw.WriteMetrics(w)
 		}

@@ -73,11 +73,30 @@ type Report struct {
 	Counts   map[Verdict]int `json:"counts"`
 }
 
+// Agent is what the probes ask of one node's agent, each answer typed as
+// the agent's API defines it. *agent.Client implements it; the tests hand
+// in doubles.
+type Agent interface {
+	Status(ctx context.Context) (agent.Status, error)
+	Disks(ctx context.Context) ([]agent.DiskStatus, error)
+	Heartbeat(ctx context.Context) (agent.HeartbeatStatus, error)
+	NICs(ctx context.Context) (agent.NICStatus, error)
+	RAID(ctx context.Context) (*agent.RAIDStatus, error)
+	CableTest(ctx context.Context) (agent.CableTestResult, error)
+	// Action POSTs register, acquire, release or unfence.
+	Action(ctx context.Context, name string) (agent.ActionResult, error)
+	// Fence asks the agent to fence node.
+	Fence(ctx context.Context, node string) (agent.ActionResult, error)
+}
+
+var _ Agent = (*agent.Client)(nil)
+
 // Env is what the probes may use. Nil clients or configs skip the probes
 // that need them, saying so.
 type Env struct {
-	// Local and Peer are the two agents' API clients.
-	Local, Peer *agent.Client
+	// Local and Peer are the two agents (their API clients); nil when
+	// not reachable from here.
+	Local, Peer Agent
 	// LocalConfig and PeerConfig are the nodes' configurations (the peer's
 	// only when readable from here, as on the rig).
 	LocalConfig, PeerConfig *agent.Config
@@ -98,6 +117,10 @@ type Env struct {
 	// Progress, when set, gets a line as each probe starts ("probe N of
 	// M") and ends; hwcheck sends it to stderr unless --json.
 	Progress io.Writer
+	// OpenDisk opens a configured disk for the latency probe as hwcheck
+	// (its own iSCSI session, never the agent's); nil opens it with
+	// scsi/opener.Open. Tests hand in a double.
+	OpenDisk func(ctx context.Context, d agent.DiskConfig) (scsi.Transport, func(), error)
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.
 	StonithTimeout StonithTimeoutFunc
@@ -113,22 +136,25 @@ type Probe struct {
 	Run   func(ctx context.Context, env Env) []Result
 }
 
-// Probes are Run's probes, in order.
-var Probes = []Probe{
-	{"inventory", Inventory},
-	{"serial", SerialCable},
-	{"nic", HeartbeatNIC},
-	{"disks", SharedDisks},
-	{"latency", DiskLatency},
-	{"scsi2", SCSI2},
-	{"pr", PRMatrix},
-	{"arbitration", Arbitration},
-	{"scsi3", PRCapabilities},
-	{"failover", Failover},
-	{"mpio", MPIO},
-	{"raid", RAIDPair},
-	{"fencing", Fencing},
-	{"timeouts", Timeouts},
+// Probes returns Run's probes, in order (a new slice each call: no caller
+// can change what Run runs).
+func Probes() []Probe {
+	return []Probe{
+		{"inventory", Inventory},
+		{"serial", SerialCable},
+		{"nic", HeartbeatNIC},
+		{"disks", SharedDisks},
+		{"latency", DiskLatency},
+		{"scsi2", SCSI2},
+		{"pr", PRMatrix},
+		{"arbitration", Arbitration},
+		{"scsi3", PRCapabilities},
+		{"failover", Failover},
+		{"mpio", MPIO},
+		{"raid", RAIDPair},
+		{"fencing", Fencing},
+		{"timeouts", Timeouts},
+	}
 }
 
 // Run runs every probe (each with its own deadline) and returns the report.
@@ -137,10 +163,11 @@ func Run(ctx context.Context, env Env) Report {
 	if env.LocalConfig != nil {
 		r.Node, r.Peer = env.LocalConfig.Node.Name, env.LocalConfig.Peer.Name
 	}
-	for n, p := range Probes {
+	probes := Probes()
+	for n, p := range probes {
 		start := time.Now()
 		if env.Progress != nil {
-			fmt.Fprintf(env.Progress, "hwcheck: [%d/%d] %s ...", n+1, len(Probes), p.Group)
+			fmt.Fprintf(env.Progress, "hwcheck: [%d/%d] %s ...", n+1, len(probes), p.Group)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		res := p.Run(pctx, env)
@@ -199,14 +226,14 @@ func res(name string, v Verdict, measured, hint string) Result {
 func skip(name, why, hint string) []Result { return []Result{res(name, Skip, why, hint)} }
 
 // both returns the two clients or a skip result naming what is missing.
-func both(env Env, name string) ([2]*agent.Client, []Result) {
+func both(env Env, name string) ([2]Agent, []Result) {
 	switch {
 	case env.Local == nil:
-		return [2]*agent.Client{}, skip(name, "no local agent", "start hwagent on this node (systemctl start hwagent)")
+		return [2]Agent{}, skip(name, "no local agent", "start hwagent on this node (systemctl start hwagent)")
 	case env.Peer == nil:
-		return [2]*agent.Client{}, skip(name, "no access to the peer's agent", "give --peer-socket (peer.socket in the configuration) so both nodes can be checked")
+		return [2]Agent{}, skip(name, "no access to the peer's agent", "give --peer-socket (peer.socket in the configuration) so both nodes can be checked")
 	}
-	return [2]*agent.Client{env.Local, env.Peer}, nil
+	return [2]Agent{env.Local, env.Peer}, nil
 }
 
 var sideNames = [2]string{"this node", "peer"}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/internal/rig/rigpair"
@@ -256,7 +255,7 @@ func BenchmarkHWCheckRig(b *testing.B) {
 func TestIntegrationPRMatrixKeepsHolder(t *testing.T) {
 	env, _ := rigEnv(t)
 	ctx := context.Background()
-	for _, c := range []*agent.Client{env.Local, env.Peer} {
+	for _, c := range []check.Agent{env.Local, env.Peer} {
 		if _, err := c.Action(ctx, "register"); err != nil {
 			t.Fatal(err)
 		}

@@ -100,7 +100,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *sock != "" {
 		ls = *sock
 	}
-	env.Local = agent.NewClient(ls)
+	clients := []*agent.Client{agent.NewClient(ls), nil}
+	env.Local = clients[0]
 	ps := cfg.Peer.Socket
 	if *peerSock != "" {
 		ps = *peerSock
@@ -109,11 +110,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ps = env.PeerConfig.API.Socket
 	}
 	if ps != "" {
-		env.Peer = agent.NewClient(ps)
+		clients[1] = agent.NewClient(ps)
+		env.Peer = clients[1]
 	}
 	// Both agents must answer before anything runs: a clear message, not a
 	// page of failures.
-	for i, c := range []*agent.Client{env.Local, env.Peer} {
+	for i, c := range clients {
 		if c == nil {
 			continue
 		}

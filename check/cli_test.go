@@ -50,7 +50,7 @@ func TestReport(t *testing.T) {
 		t.Error("a failure exits 0")
 	}
 	// Probes without the agents say why they skip.
-	for _, p := range Probes {
+	for _, p := range Probes() {
 		for _, res := range p.Run(context.Background(), Env{}) {
 			if res.Verdict != Skip || res.Measured == "" || res.Hint == "" {
 				t.Errorf("%s without agents: %+v, want a skip with reason and hint", p.Group, res)
@@ -64,10 +64,10 @@ func TestProgress(t *testing.T) {
 	var b bytes.Buffer
 	Run(context.Background(), Env{Progress: &b})
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != len(Probes) {
-		t.Fatalf("%d progress lines for %d probes:\n%s", len(lines), len(Probes), b.String())
+	if len(lines) != len(Probes()) {
+		t.Fatalf("%d progress lines for %d probes:\n%s", len(lines), len(Probes()), b.String())
 	}
-	for i, p := range Probes {
+	for i, p := range Probes() {
 		if want := "] " + p.Group + " ... "; !strings.Contains(lines[i], want) || !strings.Contains(lines[i], "result(s) in") {
 			t.Errorf("line %d %q, want %q and the result count", i, lines[i], want)
 		}

@@ -95,14 +95,14 @@ func TestPercentiles(t *testing.T) {
 }
 
 func TestDeadtimeAdvice(t *testing.T) {
-	hb := func(worst, ka, dt time.Duration) heartbeatView {
-		var h heartbeatView
+	hb := func(worst, ka, dt time.Duration) agent.HeartbeatStatus {
+		var h agent.HeartbeatStatus
 		h.MaxSilence, h.Timers.Keepalive, h.Timers.Deadtime = worst, ka, dt
 		return h
 	}
 	for _, tt := range []struct {
 		name string
-		h    heartbeatView
+		h    agent.HeartbeatStatus
 		want Verdict
 		says string
 	}{

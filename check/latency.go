@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
-	"github.com/hakit/hakit/scsi/diskcli"
+	"github.com/hakit/hakit/scsi/opener"
 )
 
 // latencyReads is the number of timed READs per node per disk;
@@ -37,7 +36,7 @@ func DiskLatency(ctx context.Context, env Env) []Result {
 		}
 		for i, d := range cfg.Disks {
 			name := fmt.Sprintf("disk %d latency (%s)", i, sideNames[side])
-			if side == 1 && !strings.HasPrefix(d.Device, "iscsi://") {
+			if side == 1 && !opener.IsISCSI(d.Device) {
 				out = append(out, res(name, Skip, d.Device+" is a device of the peer: not readable from here", "run hwcheck on the peer"))
 				continue
 			}
@@ -92,11 +91,14 @@ func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
 // the node's initiator name and hwcheck's own ISID (never the agent's
 // session), a device path with SG_IO.
 func openForCheck(ctx context.Context, env Env, d agent.DiskConfig) (scsi.Transport, func(), error) {
-	o := diskcli.OpenOptions{Initiator: d.Initiator, Logger: env.Logger}
-	if strings.HasPrefix(d.Device, "iscsi://") {
+	if env.OpenDisk != nil {
+		return env.OpenDisk(ctx, d)
+	}
+	o := opener.Options{Initiator: d.Initiator, Logger: env.Logger}
+	if opener.IsISCSI(d.Device) {
 		o.ISID = hwcheckISID(d.Initiator)
 	}
-	tr, c, err := diskcli.OpenDevice(ctx, d.Device, o)
+	tr, c, err := opener.Open(ctx, d.Device, o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,9 +2,9 @@ package check
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,25 +116,13 @@ func raidControllers(dir string) []string {
 	return out
 }
 
-// heartbeatView is the part of serialhb's status the checks read.
-type heartbeatView struct {
-	State      string          `json:"state"`
-	MaxSilence time.Duration   `json:"max_silence_ns"`
-	Timers     serialhb.Timers `json:"timers"`
-	PortOpen   bool            `json:"port_open"`
-	PortErr    string          `json:"port_err"`
-	Cable      string          `json:"cable"`
-	LastHeard  time.Time
-	Counters   map[string]any `json:"counters"`
-}
-
 // deadtimeAdvice judges the configured deadtime against the longest
 // silence the agent has seen between two of the peer's frames (a stall of
 // this node, of the peer or of the line): the smallest safe deadtime is
 // twice that silence, and at least three keepalives. A silence that
 // reached the deadtime (a pulled cable, a dead peer, or a false death) is
 // no measure of stalls: a skip, never a verdict.
-func deadtimeAdvice(side string, h heartbeatView) Result {
+func deadtimeAdvice(side string, h agent.HeartbeatStatus) Result {
 	name := "deadtime margin (" + side + ")"
 	dt, ka := h.Timers.Deadtime, h.Timers.Keepalive
 	if h.MaxSilence <= 0 || dt <= 0 {
@@ -154,18 +142,6 @@ func deadtimeAdvice(side string, h heartbeatView) Result {
 	return res(name, Pass, m, "")
 }
 
-type cableView struct {
-	Sent      int           `json:"sent"`
-	Received  int           `json:"received"`
-	Loss      float64       `json:"loss"`
-	Corrupted uint64        `json:"corrupted"`
-	AuthFail  uint64        `json:"auth_failures"`
-	RTTMin    time.Duration `json:"rtt_min_ns"`
-	RTTMedian time.Duration `json:"rtt_median_ns"`
-	RTTMax    time.Duration `json:"rtt_max_ns"`
-	Cable     string        `json:"cable"`
-}
-
 // SerialCable checks the heartbeat over the null-modem cable from both
 // nodes, then runs a cable test (a burst of pings) from this node.
 func SerialCable(ctx context.Context, env Env) []Result {
@@ -175,20 +151,15 @@ func SerialCable(ctx context.Context, env Env) []Result {
 	}
 	var out []Result
 	for i, c := range cs {
-		raw, err := c.Raw(ctx, agent.PathHeartbeat)
+		h, err := c.Heartbeat(ctx)
 		if err != nil {
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, err.Error(), "configure serial: in hwagent.yaml"))
-			continue
-		}
-		var h heartbeatView
-		if err := json.Unmarshal(raw, &h); err != nil {
-			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, "the agent's heartbeat status is not understood: "+err.Error(), "hwcheck and hwagent of different versions?"))
 			continue
 		}
 		switch {
 		case !h.PortOpen:
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, "port not open: "+h.PortErr, "check the device path, that no getty holds the port, and the USB adapter"))
-		case h.State != "alive":
+		case h.State != serialhb.StateAlive:
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, fmt.Sprintf("peer %s, cable: %s", h.State, h.Cable), "check the null-modem cable (crossed TX/RX), the baud rate and the shared key on both nodes"))
 		default:
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Pass, "peer alive", ""))
@@ -196,12 +167,10 @@ func SerialCable(ctx context.Context, env Env) []Result {
 		out = append(out, deadtimeAdvice(sideNames[i], h))
 	}
 	start := time.Now()
-	raw, err := env.Local.CableTest(ctx)
+	cv, err := env.Local.CableTest(ctx)
 	if err != nil {
 		return append(out, res("cable test", Fail, err.Error(), "the peer's agent must run to answer the pings"))
 	}
-	var cv cableView
-	_ = json.Unmarshal(raw, &cv)
 	m := fmt.Sprintf("%d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
 	r := res("cable test", Pass, m, "")
 	switch {
@@ -226,17 +195,11 @@ func HeartbeatNIC(ctx context.Context, env Env) []Result {
 	var out []Result
 	for i, c := range cs {
 		name := "link and peer (" + sideNames[i] + ")"
-		raw, err := c.Raw(ctx, agent.PathNICs)
+		v, err := c.NICs(ctx)
 		if err != nil {
 			out = append(out, res(name, Fail, err.Error(), "configure nic: in hwagent.yaml"))
 			continue
 		}
-		var v struct {
-			Status *nic.Status      `json:"status"`
-			Probe  *nic.ProbeResult `json:"probe"`
-			Error  string           `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &v)
 		switch {
 		case v.Status == nil:
 			out = append(out, res(name, Fail, v.Error, "check the interface name in nic.interface"))
@@ -324,19 +287,15 @@ func RAIDPair(ctx context.Context, env Env) []Result {
 	}
 	var nodes [2]raidctl.Node
 	for i, c := range cs {
-		raw, err := c.Raw(ctx, agent.PathRAID)
+		sys, err := c.RAID(ctx)
 		var ae *agent.APIError
-		if errors.As(err, &ae) && ae.Code == 404 {
+		if errors.As(err, &ae) && ae.Code == http.StatusNotFound {
 			return skip("RAID pair", "no RAID backend configured on "+sideNames[i], "set raid: {tool: ...} on both nodes when the enclosure is behind RAID controllers")
 		}
 		if err != nil {
 			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "check that the vendor CLI is installed and answers")}
 		}
-		var sys raidctl.System
-		if err := json.Unmarshal(raw, &sys); err != nil {
-			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "")}
-		}
-		if nodes[i], err = raidctl.NodeFromSystem([]string{"A", "B"}[i], &sys, ""); err != nil {
+		if nodes[i], err = raidctl.NodeFromSystem([]string{"A", "B"}[i], sys, ""); err != nil {
 			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "")}
 		}
 	}

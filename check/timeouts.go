@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
-	"github.com/hakit/hakit/serialhb"
 )
 
 // Corosync's defaults (corosync.conf(5), corosync 3): token 3000 ms, plus
@@ -307,7 +305,7 @@ func silenceAudit(f timeoutFacts) Result {
 
 // silenceFrom reads the worst silence from an agent's serial heartbeat
 // status into f.
-func silenceFrom(ctx context.Context, c *agent.Client, f *timeoutFacts) {
+func silenceFrom(ctx context.Context, c Agent, f *timeoutFacts) {
 	if f.Deadtime == 0 {
 		return
 	}
@@ -315,14 +313,9 @@ func silenceFrom(ctx context.Context, c *agent.Client, f *timeoutFacts) {
 		f.SilenceWhy = "its agent is not reachable from here"
 		return
 	}
-	raw, err := c.Raw(ctx, agent.PathHeartbeat)
+	st, err := c.Heartbeat(ctx)
 	if err != nil {
 		f.SilenceWhy = "its agent's heartbeat status: " + err.Error()
-		return
-	}
-	var st serialhb.Status
-	if err := json.Unmarshal(raw, &st); err != nil {
-		f.SilenceWhy = "its agent's heartbeat status is not understood: " + err.Error()
 		return
 	}
 	f.Silence, f.SilenceLate = st.MaxSilence, st.MaxSilencePeerGap
@@ -383,7 +376,7 @@ func Timeouts(ctx context.Context, env Env) []Result {
 			continue
 		}
 		f := factsFor(c, t, known, limit, source, serr == nil)
-		silenceFrom(ctx, []*agent.Client{env.Local, env.Peer}[i], &f)
+		silenceFrom(ctx, []Agent{env.Local, env.Peer}[i], &f)
 		rs := auditTimeouts(f)
 		if i == 1 {
 			rs = rs[1:] // corosync's own pair is the cluster's, said once

@@ -3,29 +3,26 @@ package sbd
 import (
 	"context"
 	"io"
-	"strings"
 
 	"github.com/hakit/hakit/blockio"
 	"github.com/hakit/hakit/scsi"
-	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/opener"
 )
 
 // Open opens an SBD device: /dev/... (or a file) with O_DIRECT, iscsi://
 // with hakit's initiator and READ(16)/WRITE(16) FUA, writes allowed only in
 // the SBD area and hakit's heartbeat area after it.
 func Open(ctx context.Context, device, initiator string) (blockio.SectorCloser, error) {
-	if !strings.HasPrefix(device, "iscsi://") {
+	if !opener.IsISCSI(device) {
 		return blockio.OpenFile(device)
 	}
-	u, err := iscsi.ParseURL(device)
+	// A field tool's own ISID (the zero Options.ISID): never the agent's
+	// session to the same target.
+	tr, sess, err := opener.Open(ctx, device, opener.Options{Initiator: initiator})
 	if err != nil {
 		return nil, err
 	}
-	sess, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: initiator, ISID: iscsi.DerivedISID(initiator, iscsi.ISIDTool)})
-	if err != nil {
-		return nil, err
-	}
-	dev := &scsi.Device{Transport: sess, Name: device, UnitAttentionRetries: 8, TransportRetries: 2}
+	dev := &scsi.Device{Transport: tr, Name: device, UnitAttentionRetries: 8, TransportRetries: 2}
 	capa, err := dev.ReadCapacity(ctx)
 	if err != nil {
 		sess.Close()

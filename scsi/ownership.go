@@ -225,6 +225,9 @@ func NewOwner(cfg OwnerConfig) (*Owner, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// Every line names the device once, here: the caller's logger must
+	// not carry it too.
+	log = log.With("device", cfg.Name)
 	if cfg.UndoTimeout <= 0 {
 		cfg.UndoTimeout = 10 * time.Second
 	}
@@ -235,7 +238,7 @@ func NewOwner(cfg OwnerConfig) (*Owner, error) {
 	o.dev = &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: cfg.UnitAttentionRetries, TransportRetries: 2,
 		OnUnitAttention: func(s Sense) {
 			o.uas = append(o.uas, s)
-			o.log.Info("unit attention absorbed", "device", cfg.Name, "sense", s.String())
+			o.log.Info("unit attention absorbed", "sense", s.String())
 		}}
 	return o, nil
 }
@@ -385,12 +388,12 @@ func countKey(ks []Key, k Key) int {
 // more when the transport lost the answer; REGISTER, PREEMPT and CLEAR are
 // not (the callers verify by reading back).
 func (o *Owner) prOut(ctx context.Context, a PROutAction, typ ReservationType, p PROutParams) error {
-	o.log.Debug("persistent reserve out", "device", o.cfg.Name, "action", a.String(), "type", typ.Short(), "key", p.Key, "sa_key", p.ServiceActionKey)
+	o.log.Debug("persistent reserve out", "action", a.String(), "type", typ.Short(), "key", p.Key, "sa_key", p.ServiceActionKey)
 	err := o.dev.PROut(ctx, a, typ, p)
 	switch a {
 	case PROutRegisterAndIgnore, PROutReserve, PROutRelease:
 		if IsTransportError(ctx, err) {
-			o.log.Warn("persistent reserve out: answer lost, sending again", "device", o.cfg.Name, "action", a.String(), "err", err)
+			o.log.Warn("persistent reserve out: answer lost, sending again", "action", a.String(), "err", err)
 			err = o.dev.PROut(ctx, a, typ, p)
 		}
 	}
@@ -544,7 +547,7 @@ func (o *Owner) reassertLocked(ctx context.Context, r *Result, op string) (repla
 		// Never register again; make sure this nexus is not registered
 		// (once, bounded: the latch stays either way).
 		if serr := o.unregisterOnce(ctx); serr != nil {
-			o.log.Warn("latched: unregister of this nexus not confirmed", "device", o.cfg.Name, "err", serr)
+			o.log.Warn("latched: unregister of this nexus not confirmed", "err", serr)
 		}
 		return false, &LatchedError{Op: op, Device: o.cfg.Name, Key: o.cfg.Key, Reason: l}
 	}
@@ -635,18 +638,18 @@ func (o *Owner) reregister(ctx context.Context, r *Result, op string, own0 int, 
 		default:
 			r.Keys = k
 			if uerr := o.nx.unlatch(); uerr != nil {
-				o.log.Warn("clearing the persisted fenced latch failed: the next start comes up latched", "device", o.cfg.Name, "err", uerr)
+				o.log.Warn("clearing the persisted fenced latch failed: the next start comes up latched", "err", uerr)
 			}
 			return nil
 		}
 	}
-	o.log.Warn("re-register in doubt: undoing it", "device", o.cfg.Name, "cause", cause)
+	o.log.Warn("re-register in doubt: undoing it", "cause", cause)
 	if serr := o.settleUnregistered(ctx, r); serr != nil {
-		o.log.Error("re-register in doubt and its undo not confirmed: latched fenced", "device", o.cfg.Name, "cause", cause, "undo", serr)
+		o.log.Error("re-register in doubt and its undo not confirmed: latched fenced", "cause", cause, "undo", serr)
 		return &LatchedError{Op: op, Device: o.cfg.Name, Key: o.cfg.Key, Reason: fmt.Sprintf("%s (%v); the undo was not confirmed: %v", reason, cause, serr)}
 	}
 	if uerr := o.nx.unlatch(); uerr != nil {
-		o.log.Warn("clearing the persisted fenced latch failed: the next start comes up latched", "device", o.cfg.Name, "err", uerr)
+		o.log.Warn("clearing the persisted fenced latch failed: the next start comes up latched", "err", uerr)
 	}
 	r.note("re-register undone and this nexus confirmed unregistered: %v", cause)
 	return o.verdict(ctx, r, op, cause)
@@ -686,7 +689,7 @@ func (o *Owner) settleUnregistered(ctx context.Context, r *Result) error {
 			}
 			return nil
 		}
-		o.log.Warn("undo of the re-register not confirmed, resending", "device", o.cfg.Name, "attempt", attempt, "err", err)
+		o.log.Warn("undo of the re-register not confirmed, resending", "attempt", attempt, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-uctx.Done():
@@ -1016,7 +1019,7 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 			}
 			r.Method = PROutPreempt
 			r.Fallback = fmt.Sprintf("target refused PREEMPT AND ABORT (%v): used PREEMPT, as allowed by configuration; the peer's queued and running commands were not aborted", senseText(err))
-			o.log.Warn("PREEMPT AND ABORT refused, using PREEMPT (allowed by configuration)", "device", o.cfg.Name, "err", err)
+			o.log.Warn("PREEMPT AND ABORT refused, using PREEMPT (allowed by configuration)", "err", err)
 			err = o.prOut(ctx, r.Method, o.cfg.Type, p)
 		}
 		return err
@@ -1025,7 +1028,7 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 	if IsTransportError(ctx, err) {
 		// The answer was lost: whether the PREEMPT ran is read back below.
 		r.note("the answer to %s was lost (%v): the result is judged by the read-back", r.Method, err)
-		o.log.Warn("preempt answer lost, verifying by read-back", "device", o.cfg.Name, "err", err)
+		o.log.Warn("preempt answer lost, verifying by read-back", "err", err)
 		err = nil
 	}
 	r.MethodName = r.Method.String()
@@ -1074,9 +1077,9 @@ func (o *Owner) Fence(ctx context.Context, peer Key) (*FenceResult, error) {
 		// (SPC-4 5.12.11.4.3: PREEMPT of a non-holder removes only its
 		// registrations): this node does not own the unit.
 		r.note("peer key %s removed, but the reservation is held by key %s (%s), neither this node's nor the peer's: this node does not own the unit", peer, res.Key, res.Type)
-		o.log.Warn("fenced, reservation held by a third key", "device", o.cfg.Name, "peer", peer, "holder", res.Key)
+		o.log.Warn("fenced, reservation held by a third key", "peer", peer, "holder", res.Key)
 	}
-	o.log.Info("fenced", "device", o.cfg.Name, "peer", peer, "method", r.MethodName)
+	o.log.Info("fenced", "peer", peer, "method", r.MethodName)
 	return r, nil
 }
 

@@ -119,6 +119,8 @@ func NewSCSI2(cfg SCSI2Config) (*SCSI2, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// Every line names the device once, here.
+	log = log.With("device", cfg.Name)
 	return &SCSI2{cfg: cfg, log: log, dev: &Device{Transport: cfg.Transport, Name: cfg.Name, UnitAttentionRetries: 8, TransportRetries: 2}}, nil
 }
 
@@ -218,7 +220,7 @@ func (s *SCSI2) Challenge(ctx context.Context) (ChallengeResult, error) {
 		return r, err
 	}
 	start := s.cfg.Clock.Now()
-	s.log.Info("scsi-2 challenge: unit reset, waiting", "device", s.cfg.Name, "wait", s.cfg.Wait)
+	s.log.Info("scsi-2 challenge: unit reset, waiting", "wait", s.cfg.Wait)
 	// Wait by the clock, not by one Sleep: a sleep that ends early (a
 	// timer woken before its time) must not let the challenger reserve
 	// before a live owner had the chance to renew.

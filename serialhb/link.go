@@ -3,9 +3,10 @@ package serialhb
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
+
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=State,EventKind -linecomment -output=link_string.go
 
 // State is the link's view of its peer.
 type State uint8
@@ -13,26 +14,15 @@ type State uint8
 // Link states, as in Heartbeat: a fresh link waits initdead for a first
 // frame; a peer is alive while frames arrive, late (warn) after warntime of
 // silence and dead after deadtime.
+//
+// Their String names (the line comments, also the JSON text) are generated
+// by stringer: go generate ./serialhb.
 const (
-	StateInitDead State = iota
-	StateAlive
-	StateWarn
-	StateDead
+	StateInitDead State = iota // initdead
+	StateAlive                 // alive
+	StateWarn                  // warn
+	StateDead                  // dead
 )
-
-func (s State) String() string {
-	switch s {
-	case StateInitDead:
-		return "initdead"
-	case StateAlive:
-		return "alive"
-	case StateWarn:
-		return "warn"
-	case StateDead:
-		return "dead"
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
-}
 
 // MarshalText implements encoding.TextMarshaler.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
@@ -40,27 +30,15 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // EventKind tells what an Event reports.
 type EventKind uint8
 
-// Event kinds.
+// Event kinds: a state transition (From, To); the peer restarted (a new
+// incarnation); runner: the port failed (Err); runner: the port was
+// (re)opened. String (generated) gives the line comment.
 const (
-	EventState      EventKind = iota + 1 // a state transition (From, To)
-	EventRestart                         // the peer restarted (new incarnation)
-	EventPortLost                        // runner: the port failed (Err)
-	EventPortOpened                      // runner: the port was (re)opened
+	EventState      EventKind = iota + 1 // state
+	EventRestart                         // restart
+	EventPortLost                        // port-lost
+	EventPortOpened                      // port-opened
 )
-
-func (k EventKind) String() string {
-	switch k {
-	case EventState:
-		return "state"
-	case EventRestart:
-		return "restart"
-	case EventPortLost:
-		return "port-lost"
-	case EventPortOpened:
-		return "port-opened"
-	}
-	return "EventKind(" + strconv.Itoa(int(k)) + ")"
-}
 
 // MarshalText implements encoding.TextMarshaler.
 func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }

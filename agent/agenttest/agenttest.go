@@ -163,8 +163,10 @@ func (d *Disk) Fence(ctx context.Context) error {
 }
 
 // Static is a Component that reports a fixed status and emits nothing.
-type Static struct{ V any }
+type Static[T any] struct{ V T }
 
-func (s Static) Run(ctx context.Context, _ func(agent.Event)) error { <-ctx.Done(); return nil }
+// Run implements agent.Runner: it waits for ctx.
+func (s Static[T]) Run(ctx context.Context, _ func(agent.Event)) error { <-ctx.Done(); return nil }
 
-func (s Static) Status(context.Context) (any, error) { return s.V, nil }
+// Status implements agent.Component.
+func (s Static[T]) Status(context.Context) (T, error) { return s.V, nil }

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -88,8 +86,27 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Run runs the hwagent command line (without the program name).
+// Program is the hwagent command line with the process-wide settings only
+// a main may make, handed in by it. The zero Program changes nothing
+// outside the command.
+type Program struct {
+	// SetMaxProcs, when set, is called by run, once the configuration is
+	// read, with the number of Ps the daemon wants: one for an agent that
+	// sleeps between heartbeats (it halves the Go scheduler's idle CPU, see
+	// BenchmarkAgentIdle), two with the real-time heartbeat (a second P
+	// keeps its locked threads from waiting for the one P another goroutine
+	// holds). cmd/hwagent sets GOMAXPROCS unless the environment names it.
+	SetMaxProcs func(n int)
+}
+
+// Run runs the hwagent command line (without the program name) as the
+// zero Program.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return Program{}.Run(ctx, args, stdout, stderr)
+}
+
+// Run runs the hwagent command line (without the program name).
+func (p Program) Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: no command", ErrUsage)
@@ -109,7 +126,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "completion":
 		return cmdCompletion(ctx, rest, stdout)
 	case "run":
-		return cmdRun(ctx, rest, stdout, stderr)
+		return p.cmdRun(ctx, rest, stdout, stderr)
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "raid-tool":
@@ -220,7 +237,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 
 // cmdRun is the daemon. Everything that can fail does so before the agent
 // starts: a bad configuration, a missing key file, a second agent.
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (p Program) cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "", stdout, "Runs this node's agent until SIGTERM. Registrations and reservations are kept on exit.")
 	path := fs.String("config", "/etc/hakit/hwagent.yaml", "configuration file")
 	verbose := fs.Bool("v", false, "log debug messages")
@@ -234,14 +251,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// One P is plenty for an agent that sleeps between heartbeats, and it
-	// halves the idle CPU of the Go scheduler (see BenchmarkAgentIdle); an
-	// explicit GOMAXPROCS in the environment wins.
-	// With the real-time heartbeat, a second P keeps its locked threads
-	// from waiting for the one P another goroutine holds.
-	rt := cfg.Serial.Port != "" && cfg.Serial.RealtimePriority > 0
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(map[bool]int{false: 1, true: 2}[rt])
+	rt := realtime(cfg)
+	if p.SetMaxProcs != nil {
+		p.SetMaxProcs(MaxProcs(cfg))
 	}
 	lvl := slog.LevelInfo
 	if *verbose {
@@ -512,20 +524,35 @@ func ExitCode(err error) int {
 	return exitcode.Failure
 }
 
-// Main runs Run with the process's arguments and exits with ExitCode.
-func Main(ctx context.Context) {
-	err := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+// MaxProcs is the number of Ps the daemon of cfg wants (see
+// Program.SetMaxProcs): 2 with the real-time serial heartbeat, else 1.
+func MaxProcs(cfg *agent.Config) int {
+	if realtime(cfg) {
+		return 2
+	}
+	return 1
+}
+
+// realtime: cfg runs the serial heartbeat at a real-time priority.
+func realtime(cfg *agent.Config) bool {
+	return cfg.Serial.Port != "" && cfg.Serial.RealtimePriority > 0
+}
+
+// Report writes what a person needs of err to stderr (nothing for
+// success, the usage mistake, or the error after "hwagent:") and returns
+// the exit status (ExitCode).
+func Report(stderr io.Writer, err error) int {
 	code := ExitCode(err)
 	switch {
 	case code == 0:
 	case errors.Is(err, ErrUsage):
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 	default:
 		var ee *ExitError
 		if errors.As(err, &ee) {
 			err = ee.Err
 		}
-		fmt.Fprintln(os.Stderr, "hwagent:", err)
+		fmt.Fprintln(stderr, "hwagent:", err)
 	}
-	os.Exit(code)
+	return code
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/agenttest"
+	"github.com/hakit/hakit/serialhb"
 )
 
 // startAgent runs node a over an in-memory LUN shared with a registered b.
@@ -41,7 +42,7 @@ func startAgent(t *testing.T) (sock, cfgPath string) {
 	}
 	a, err := agent.New(cfg, agent.Deps{
 		Disks:     []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}},
-		Heartbeat: agenttest.Static{V: map[string]any{"state": "alive", "rtt": map[string]int{"last_ns": 5}}},
+		Heartbeat: agenttest.Static[agent.HeartbeatStatus]{V: agent.HeartbeatStatus{LinkStatus: serialhb.LinkStatus{State: serialhb.StateAlive, RTT: serialhb.RTTStats{Last: 5}}, PortOpen: true}},
 		Notifier:  agent.NewNotifier("", 0),
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
 	})
@@ -86,7 +87,7 @@ func TestClientCommands(t *testing.T) {
 		want []string // substrings of stdout
 		err  string   // substring of the error, "" for none
 	}{
-		{"status", []string{"status", "--socket", sock}, []string{"node       a (id 1)", "peer       b (id 2)", "serial     peer ALIVE\n", "nic        not configured", "raid       not configured", "disk       lun0: free (no reservation); this node's key 0x700000001 registered no, the peer's yes"}, ""},
+		{"status", []string{"status", "--socket", sock}, []string{"node       a (id 1)", "peer       b (id 2)", "serial     peer ALIVE (never heard), normal priority\n", "nic        not configured", "raid       not configured", "disk       lun0: free (no reservation); this node's key 0x700000001 registered no, the peer's yes"}, ""},
 		{"status via config", []string{"status", "--config", cfgPath}, []string{"fenced     no"}, ""},
 		{"disks", []string{"disks", "--socket", sock}, []string{"disk lun0", "identity     naa.6001", "registered reservation key(s)", "there is NO reservation held", "peer         key 0x700000002 registered=yes"}, ""},
 		{"register", []string{"register", "--socket", sock}, []string{"register: done", "this node    key 0x700000001 registered=yes"}, ""},

@@ -27,7 +27,7 @@ import (
 	"github.com/hakit/hakit/raidctl"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/sgio"
+	"github.com/hakit/hakit/scsi/opener"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -144,6 +144,7 @@ type Disk struct {
 	chap      chapCreds
 	own, peer scsi.Key
 	log       *slog.Logger
+	base      *slog.Logger // without device=, for the scsi.Owner (which adds it)
 
 	// latch keeps the disk's fenced latch (scsi.LatchedError) across
 	// restarts; a zero Path keeps it in memory only.
@@ -181,7 +182,9 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
 	}
 	d := &Disk{cfg: c, name: agent.ShownDevice(c.Device), chap: chap, own: own, peer: peer}
-	d.log = log.With("device", d.name)
+	// The Owner names the device on its own lines; this disk's own lines
+	// name it through d.log.
+	d.base, d.log = log, log.With("device", d.name)
 	if stateDir != "" {
 		d.latch = DiskLatch(stateDir, c.Device)
 	}
@@ -191,7 +194,7 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 // checkDiskDevice checks the device string (and that a /dev path exists).
 func checkDiskDevice(c agent.DiskConfig) error {
 	switch {
-	case strings.HasPrefix(c.Device, "iscsi://"):
+	case opener.IsISCSI(c.Device):
 		if _, err := iscsi.ParseURL(c.Device); err != nil {
 			return err
 		}
@@ -218,7 +221,7 @@ func DiskLatch(stateDir, device string) agent.StateFile {
 // ownerConfig is the scsi.Owner configuration for transport t, with the
 // fenced latch loaded from and persisted to the state directory.
 func (d *Disk) ownerConfig(t scsi.Transport) (scsi.OwnerConfig, error) {
-	c := scsi.OwnerConfig{Transport: t, Name: d.name, Key: d.own, Logger: d.log, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
+	c := scsi.OwnerConfig{Transport: t, Name: d.name, Key: d.own, Logger: d.base, AllowPreemptWithoutAbort: d.cfg.AllowPreemptWithoutAbort, UndoTimeout: d.undoTimeout}
 	if d.latch.Path == "" {
 		return c, nil
 	}
@@ -254,22 +257,23 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if d.owner != nil {
 		return d.owner, nil
 	}
-	if !strings.HasPrefix(d.cfg.Device, "iscsi://") {
-		dev, err := sgio.Open(d.cfg.Device)
+	if !opener.IsISCSI(d.cfg.Device) {
+		// A device path; iSCSI LUNs below go through the session pool.
+		dev, closer, err := opener.Open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
 		if err != nil {
 			return nil, err
 		}
 		oc, err := d.ownerConfig(dev)
 		if err != nil {
-			dev.Close()
+			closer.Close()
 			return nil, err
 		}
 		owner, err := scsi.NewOwner(oc)
 		if err != nil {
-			dev.Close()
+			closer.Close()
 			return nil, err
 		}
-		d.sess, d.owner = dev, owner
+		d.sess, d.owner = closer, owner
 		return owner, nil
 	}
 	u, err := iscsi.ParseURL(d.cfg.Device)
@@ -521,7 +525,7 @@ func (d *Disk) Release(ctx context.Context) error {
 				d.mu.Lock()
 				d.lockout = true
 				d.mu.Unlock()
-				d.log.Warn("release: reservation kept, the peer's key is not registered: without a reservation a fenced peer could write", "device", d.name, "peer_key", d.peer)
+				d.log.Warn("release: reservation kept, the peer's key is not registered: without a reservation a fenced peer could write", "peer_key", d.peer)
 				return nil
 			}
 		}
@@ -609,10 +613,10 @@ func (h *Heartbeat) Run(ctx context.Context, emit func(agent.Event)) error {
 }
 
 // Status implements agent.Component.
-func (h *Heartbeat) Status(context.Context) (any, error) { return h.R.Status(), nil }
+func (h *Heartbeat) Status(context.Context) (agent.HeartbeatStatus, error) { return h.R.Status(), nil }
 
 // Test implements agent.Tester: a burst of 50 pings, 10 ms apart.
-func (h *Heartbeat) Test(ctx context.Context) (any, error) {
+func (h *Heartbeat) Test(ctx context.Context) (agent.CableTestResult, error) {
 	return h.R.CableTest(ctx, serialhb.CableTestConfig{Count: 50, Interval: 10 * time.Millisecond})
 }
 
@@ -625,11 +629,7 @@ type NIC struct {
 }
 
 // NICStatus is the NIC component's status.
-type NICStatus struct {
-	Status *nic.Status      `json:"status"`
-	Probe  *nic.ProbeResult `json:"probe"`
-	Error  string           `json:"error,omitempty"`
-}
+type NICStatus = agent.NICStatus
 
 // Run implements agent.Component: netlink events, no polling.
 func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
@@ -661,7 +661,7 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 }
 
 // Status implements agent.Component: the link now and one probe of the peer.
-func (n *NIC) Status(ctx context.Context) (any, error) {
+func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 	var out NICStatus
 	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
 	if err != nil {
@@ -687,4 +687,4 @@ func (r *RAID) Run(ctx context.Context, _ func(agent.Event)) error {
 }
 
 // Status implements agent.Component.
-func (r *RAID) Status(ctx context.Context) (any, error) { return r.Src.Read(ctx) }
+func (r *RAID) Status(ctx context.Context) (*agent.RAIDStatus, error) { return r.Src.Read(ctx) }

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/sgio"
+	"github.com/hakit/hakit/scsi/opener"
 )
 
 // scsi2State is what this node does with a scsi2 disk.
@@ -97,7 +96,8 @@ func NewSCSI2Disk(c agent.DiskConfig, log *slog.Logger) (*SCSI2Disk, error) {
 		return nil, fmt.Errorf("disk %s: %w", agent.ShownDevice(c.Device), err)
 	}
 	d := &SCSI2Disk{cfg: c, chap: chap, log: log.With("device", agent.ShownDevice(c.Device), "mode", agent.ModeSCSI2)}
-	d.s2cfg = scsi.SCSI2Config{Name: agent.ShownDevice(c.Device), Period: period, Logger: d.log}
+	// scsi.SCSI2 names the device on its own lines.
+	d.s2cfg = scsi.SCSI2Config{Name: agent.ShownDevice(c.Device), Period: period, Logger: log.With("mode", agent.ModeSCSI2)}
 	// Fill the defaults (CommandTimeout, Wait) and check them now.
 	probe := d.s2cfg
 	probe.Transport = nopTransport{}
@@ -120,12 +120,8 @@ func (nopTransport) Execute(context.Context, *scsi.Command) (*scsi.Response, err
 
 // openDevice logs in to the iSCSI target or opens the SG_IO device.
 func (d *SCSI2Disk) openDevice(ctx context.Context) (scsi.Transport, io.Closer, error) {
-	if !strings.HasPrefix(d.cfg.Device, "iscsi://") {
-		dev, err := sgio.Open(d.cfg.Device)
-		if err != nil {
-			return nil, nil, err
-		}
-		return dev, dev, nil
+	if !opener.IsISCSI(d.cfg.Device) {
+		return opener.Open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
 	}
 	u, err := iscsi.ParseURL(d.cfg.Device)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/hakit/hakit/agent/cli"
@@ -14,6 +15,14 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cli.Main(ctx)
+	err := cli.Program{SetMaxProcs: setMaxProcs}.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(cli.Report(os.Stderr, err))
+}
+
+// setMaxProcs sets GOMAXPROCS to n unless the environment names it.
+func setMaxProcs(n int) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(n)
+	}
 }

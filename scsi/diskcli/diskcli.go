@@ -22,7 +22,7 @@ import (
 	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/sgio"
+	"github.com/hakit/hakit/scsi/opener"
 )
 
 // Opener opens a device for one command. The returned closer ends the
@@ -123,31 +123,9 @@ func ExitCode(err error) int {
 }
 
 // OpenDevice opens /dev/... with SG_IO and iscsi://... with the userspace
-// initiator.
+// initiator (scsi/opener.Open).
 func OpenDevice(ctx context.Context, device string, o OpenOptions) (scsi.Transport, io.Closer, error) {
-	switch {
-	case strings.HasPrefix(device, "iscsi://"):
-		u, err := iscsi.ParseURL(device)
-		if err != nil {
-			return nil, nil, err
-		}
-		isid := o.ISID
-		if isid == ([6]byte{}) {
-			isid = iscsi.DerivedISID(o.Initiator, iscsi.ISIDTool)
-		}
-		s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: o.Initiator, ISID: isid, Logger: o.Logger})
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s, nil
-	case strings.HasPrefix(device, "/"):
-		d, err := sgio.Open(device)
-		if err != nil {
-			return nil, nil, err
-		}
-		return d, d, nil
-	}
-	return nil, nil, fmt.Errorf("want /dev/sdX, /dev/sgN or iscsi://host[:port]/target-iqn/lun")
+	return opener.Open(ctx, device, opener.Options{Initiator: o.Initiator, ISID: o.ISID, Logger: o.Logger})
 }
 
 // defaultInitiator is open-iscsi's initiator name when the file exists,
