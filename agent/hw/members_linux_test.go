@@ -20,6 +20,15 @@ import (
 // members starts n agents (m1..mN, ids 1..N) on one tgtd LUN, each with
 // its own initiator name and a peers: configuration naming the others.
 func members(t *testing.T, n int) (paths []string, clients []*agent.Client) {
+	return membersWith(t, n, nil)
+}
+
+// membersWith is members with more YAML: extra(i, j) is added to node
+// mi's entry for peer mj (j > 0) and, for j 0, to mi's top level.
+func membersWith(t *testing.T, n int, extra func(i, j int) string) (paths []string, clients []*agent.Client) {
+	if extra == nil {
+		extra = func(int, int) string { return "" }
+	}
 	t.Helper()
 	var iqns []string
 	for i := 1; i <= n; i++ {
@@ -33,11 +42,11 @@ func members(t *testing.T, n int) (paths []string, clients []*agent.Client) {
 		fmt.Fprintf(&b, "node: {name: m%d, id: %d}\ncluster: {id: 42}\npeers:\n", i, i)
 		for j := 1; j <= n; j++ {
 			if j != i {
-				fmt.Fprintf(&b, "  - {name: m%d, id: %d, socket: %s}\n", j, j, filepath.Join(dir, fmt.Sprintf("m%d.sock", j)))
+				fmt.Fprintf(&b, "  - {name: m%d, id: %d, socket: %s%s}\n", j, j, filepath.Join(dir, fmt.Sprintf("m%d.sock", j)), extra(i, j))
 			}
 		}
-		fmt.Fprintf(&b, "disks:\n  - device: %s\n    initiator: %s\n    allow_preempt_without_abort: true\nstate_dir: %s\ntimers: {keepalive_ms: 100, disk_status_ms: 200}\napi: {socket: %s}\nself_fence: {action: event}\nfence: {priority: %d, delay_step_ms: 0}\n",
-			disk.URL(), iqns[i-1], filepath.Join(dir, fmt.Sprintf("m%d-state", i)), filepath.Join(dir, fmt.Sprintf("m%d.sock", i)), i-1)
+		fmt.Fprintf(&b, "disks:\n  - device: %s\n    initiator: %s\n    allow_preempt_without_abort: true\nstate_dir: %s\ntimers: {keepalive_ms: 100, disk_status_ms: 200}\napi: {socket: %s}\nself_fence: {action: event}\nfence: {priority: %d, delay_step_ms: 0}\n%s",
+			disk.URL(), iqns[i-1], filepath.Join(dir, fmt.Sprintf("m%d-state", i)), filepath.Join(dir, fmt.Sprintf("m%d.sock", i)), i-1, extra(i, 0))
 		p := filepath.Join(dir, fmt.Sprintf("m%d.yaml", i))
 		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
@@ -177,4 +186,65 @@ func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) {
 	if reg, holder := keysOn(t, cs[0]); !slices.Equal(reg, []string{"m1", "m2", "m3", "m4"}) || holder != "m1" {
 		t.Fatalf("after the unfences: registered %v holder %q", reg, holder)
 	}
+}
+
+// memberOf finds name in a status's members.
+func memberOf(st agent.Status, name string) agent.MemberStatus {
+	for _, m := range st.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return agent.MemberStatus{}
+}
+
+// Three members, m1 cabled to m2 and to m3 (two point-to-point cables, no
+// cable between m2 and m3): m1 runs one heartbeat per cable and its
+// status gives each member's serial state; cutting the m1-m2 cable makes
+// m2 dead on the serial path (the event names m2) while m3 stays alive.
+func TestIntegrationSerialLinkPerMember(t *testing.T) {
+	ab := rig.CableFor(t, rig.CableConfig{})
+	ac := rig.CableFor(t, rig.CableConfig{})
+	key := filepath.Join(t.TempDir(), "hb.key")
+	if err := os.WriteFile(key, []byte("rig-shared-key-0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := map[[2]int]string{{1, 2}: ab.Path(rig.A), {2, 1}: ab.Path(rig.B), {1, 3}: ac.Path(rig.A), {3, 1}: ac.Path(rig.B)}
+	_, cs := membersWith(t, 3, func(i, j int) string {
+		if j == 0 {
+			return "serial: {baud: 115200, key_file: " + key + ", realtime_priority: -1}\n"
+		}
+		if p, ok := port[[2]int{i, j}]; ok {
+			return ", serial_port: " + p
+		}
+		return ""
+	})
+	ctx := context.Background()
+	waitStates := func(what string, want map[string]string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, err := cs[0].Status(ctx)
+			ok := err == nil
+			for name, s := range want {
+				ok = ok && memberOf(st, name).Serial == s
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: m1's members %+v (%v), want serial %v", what, st.Members, err, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitStates("both cables up", map[string]string{"m2": "alive", "m3": "alive", "m1": ""})
+	ev := collect(t, cs[0])
+	ab.Cut()
+	ev.wait(t, "m2 dead on the serial path", func(e agent.Event) bool {
+		return e.Source == "heartbeat" && e.Kind == "dead" && e.Data["member"] == "m2"
+	})
+	waitStates("m1-m2 cable cut", map[string]string{"m2": "dead", "m3": "alive"})
+	ab.Reconnect()
+	waitStates("m1-m2 cable back", map[string]string{"m2": "alive", "m3": "alive"})
 }
