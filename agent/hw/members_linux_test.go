@@ -13,8 +13,10 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/fence"
+	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/internal/rig/rigpair"
+	"github.com/hakit/hakit/nic"
 )
 
 // members starts n agents on one tgtd LUN (rigpair.MembersFor).
@@ -189,4 +191,29 @@ func TestIntegrationSerialLinkPerMember(t *testing.T) {
 	waitStates("m1-m2 cable cut", map[string]string{"m2": "dead", "m3": "alive"})
 	ab.Reconnect()
 	waitStates("m1-m2 cable back", map[string]string{"m2": "alive", "m3": "alive"})
+}
+
+// The NIC probe checks every member's address: on the rig's veth link
+// the member at B's address answers, one at an address nobody holds on
+// the link does not, and MemberStates gives each.
+func TestIntegrationNICProbesEveryMember(t *testing.T) {
+	nw := rig.NetFor(t, rig.NetConfig{})
+	b := nw.Addr(rig.B).Addr()
+	silent := b.Next().Next().Next() // .5 on the link's /24: nobody
+	n := &hw.NIC{Interface: nw.Interface(rig.A), NetNS: nw.Namespace(rig.A), Peer: b, Members: []hw.NICMember{{Name: "m2", Addr: b}, {Name: "m3", Addr: silent}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := n.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := v.(hw.NICStatus)
+	if len(st.Members) != 2 || st.Members[0].Member != "m2" || st.Probe == nil || st.Probe.State != nic.ProbeReachable {
+		t.Fatalf("status %+v", st)
+	}
+	got := n.MemberStates(ctx)
+	if got["m2"] != string(nic.ProbeReachable) || got["m3"] == "" || got["m3"] == string(nic.ProbeReachable) {
+		t.Errorf("member states %v, want m2 reachable and m3 not", got)
+	}
+	t.Logf("member states %v", got)
 }
