@@ -54,8 +54,14 @@ func keysOn(t *testing.T, c *agent.Client) (registered []string, holder string) 
 // After each step the LUN is read back through every agent still
 // registered: exactly the fenced members' keys are gone, m1 still holds
 // the reservation, and the victim's own agent latches itself fenced.
-func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) {
-	paths, cs := members(t, 4)
+func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) { fenceEachInTurn(t, 4) }
+
+// Sixteen members, the most a configuration names: the same, fifteen
+// fences in turn.
+func TestIntegrationSixteenMembersFenceEachInTurn(t *testing.T) { fenceEachInTurn(t, agent.MaxMembers) }
+
+func fenceEachInTurn(t *testing.T, n int) {
+	paths, cs := members(t, n)
 	ctx := context.Background()
 	for _, c := range cs {
 		if _, err := c.Action(ctx, agent.ActionRegister); err != nil {
@@ -65,16 +71,24 @@ func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) {
 	if _, err := cs[0].Action(ctx, agent.ActionAcquire); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"m1", "m2", "m3", "m4"}
-	if reg, holder := keysOn(t, cs[3]); !slices.Equal(reg, want) || holder != "m1" {
+	var want []string
+	var list strings.Builder
+	for i := 1; i <= n; i++ {
+		want = append(want, fmt.Sprintf("m%d", i))
+		fmt.Fprintf(&list, "m%d,\n", i)
+	}
+	all := slices.Clone(want)
+	slices.Sort(want)
+	if reg, holder := keysOn(t, cs[n-1]); !slices.Equal(reg, want) || holder != "m1" {
 		t.Fatalf("before: registered %v holder %q", reg, holder)
 	}
 	var out, errb bytes.Buffer
 	stdin := "action=list\nconfig=" + paths[0] + "\n"
-	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{}); code != fence.ExitOK || out.String() != "m1,\nm2,\nm3,\nm4,\n" {
+	if code := fence.Run(ctx, nil, strings.NewReader(stdin), &out, &errb, fence.Deps{}); code != fence.ExitOK || out.String() != list.String() {
 		t.Fatalf("list: exit %d %q %s", code, out.String(), errb.String())
 	}
-	for v := 1; v < 4; v++ {
+	var total time.Duration
+	for v := 1; v < n; v++ {
 		victim := fmt.Sprintf("m%d", v+1)
 		out.Reset()
 		errb.Reset()
@@ -84,6 +98,7 @@ func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) {
 			t.Fatalf("off %s: exit %d: %s %s", victim, code, out.String(), errb.String())
 		}
 		took := time.Since(start)
+		total += took
 		want = slices.DeleteFunc(want, func(n string) bool { return n == victim })
 		for i := range cs {
 			if i > 0 && i <= v {
@@ -111,6 +126,7 @@ func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) {
 		}
 		t.Logf("fenced %s in %v (fence_hwagent off through m1's agent, with its read-back)", victim, took.Round(time.Millisecond))
 	}
+	t.Logf("%d members: %d fences in %v, %v each on average", n, n-1, total.Round(time.Millisecond), (total / time.Duration(n-1)).Round(time.Millisecond))
 	st, err := cs[0].Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +143,8 @@ func TestIntegrationFourMembersFenceEachInTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if reg, holder := keysOn(t, cs[0]); !slices.Equal(reg, []string{"m1", "m2", "m3", "m4"}) || holder != "m1" {
+	slices.Sort(all)
+	if reg, holder := keysOn(t, cs[0]); !slices.Equal(reg, all) || holder != "m1" {
 		t.Fatalf("after the unfences: registered %v holder %q", reg, holder)
 	}
 }
