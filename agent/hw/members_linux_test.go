@@ -167,7 +167,7 @@ func TestIntegrationSerialLinkPerMember(t *testing.T) {
 	ab := rig.CableFor(t, rig.CableConfig{})
 	ac := rig.CableFor(t, rig.CableConfig{})
 	key := filepath.Join(t.TempDir(), "hb.key")
-	if err := os.WriteFile(key, []byte("rig-shared-key-0123456789abcdef"), 0o600); err != nil {
+	if err := os.WriteFile(key, []byte("rig-shared-key-0123456789abcdef-members"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := map[[2]int]string{{1, 2}: ab.Path(rig.A), {2, 1}: ab.Path(rig.B), {1, 3}: ac.Path(rig.A), {3, 1}: ac.Path(rig.B)}
