@@ -174,11 +174,33 @@ func (c *Client) Disks(ctx context.Context) ([]DiskStatus, error) {
 }
 
 // Heartbeat is GET /v1/heartbeat: the serial heartbeat's status (an
-// APIError with Code 404 when it is not configured).
+// APIError with Code 404 when it is not configured); on a node with a
+// cable per neighbour, the first cable's (HeartbeatLinks has them all).
 func (c *Client) Heartbeat(ctx context.Context) (HeartbeatStatus, error) {
+	links, err := c.HeartbeatLinks(ctx)
+	if err != nil || len(links) == 0 {
+		return HeartbeatStatus{}, err
+	}
+	return links[0].Status, nil
+}
+
+// HeartbeatLinks is GET /v1/heartbeat as a list of cables: one (Member
+// empty) on a pair's node, one per cabled member otherwise.
+func (c *Client) HeartbeatLinks(ctx context.Context) ([]HeartbeatLink, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, PathHeartbeat, nil, &raw); err != nil {
+		return nil, err
+	}
+	if b := bytes.TrimSpace(raw); len(b) > 0 && b[0] == '[' {
+		var links []HeartbeatLink
+		err := json.Unmarshal(b, &links)
+		return links, err
+	}
 	var s HeartbeatStatus
-	err := c.do(ctx, http.MethodGet, PathHeartbeat, nil, &s)
-	return s, err
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	return []HeartbeatLink{{Status: s}}, nil
 }
 
 // NICs is GET /v1/nics: the heartbeat link and a probe of the peer (an
@@ -206,17 +228,28 @@ func (c *Client) Raw(ctx context.Context, path string) (json.RawMessage, error) 
 	return raw, err
 }
 
-// Action POSTs one of register, acquire, release, unfence.
-func (c *Client) Action(ctx context.Context, name string) (ActionResult, error) {
+// Action POSTs one of register, acquire, release, unfence for this node.
+func (c *Client) Action(ctx context.Context, act Action) (ActionResult, error) {
+	if _, err := ParseAction(string(act)); err != nil {
+		return ActionResult{}, err
+	}
 	var r ActionResult
-	err := c.do(ctx, http.MethodPost, "/v1/"+name, struct{}{}, &r)
+	err := c.do(ctx, http.MethodPost, "/v1/"+act.String(), struct{}{}, &r)
 	return r, err
 }
 
-// Fence asks the agent to fence node (the peer).
+// Fence asks the agent to fence node, any member but its own.
 func (c *Client) Fence(ctx context.Context, node string) (ActionResult, error) {
 	var r ActionResult
 	err := c.do(ctx, http.MethodPost, PathFence, FenceRequest{Node: node}, &r)
+	return r, err
+}
+
+// Unfence asks the agent to unfence node: only its own node can be
+// ("" means it); another member's name is ErrNotThisNode (409).
+func (c *Client) Unfence(ctx context.Context, node string) (ActionResult, error) {
+	var r ActionResult
+	err := c.do(ctx, http.MethodPost, PathUnfence, FenceRequest{Node: node}, &r)
 	return r, err
 }
 

@@ -84,9 +84,11 @@ type Agent interface {
 	RAID(ctx context.Context) (*agent.RAIDStatus, error)
 	CableTest(ctx context.Context) (agent.CableTestResult, error)
 	// Action POSTs register, acquire, release or unfence.
-	Action(ctx context.Context, name string) (agent.ActionResult, error)
+	Action(ctx context.Context, a agent.Action) (agent.ActionResult, error)
 	// Fence asks the agent to fence node.
 	Fence(ctx context.Context, node string) (agent.ActionResult, error)
+	// Unfence asks the agent to unfence its own node ("" or its name).
+	Unfence(ctx context.Context, node string) (agent.ActionResult, error)
 }
 
 var _ Agent = (*agent.Client)(nil)
@@ -97,6 +99,10 @@ type Env struct {
 	// Local and Peer are the two agents (their API clients); nil when
 	// not reachable from here.
 	Local, Peer Agent
+	// Others are the agents of the members after the first peer, in a
+	// cluster of more than two (peers[].socket); the member checks read
+	// and act through them.
+	Others []Member
 	// LocalConfig and PeerConfig are the nodes' configurations (the peer's
 	// only when readable from here, as on the rig).
 	LocalConfig, PeerConfig *agent.Config
@@ -147,6 +153,7 @@ func Probes() []Probe {
 		{"latency", DiskLatency},
 		{"scsi2", SCSI2},
 		{"pr", PRMatrix},
+		{"members", MemberChecks},
 		{"arbitration", Arbitration},
 		{"scsi3", PRCapabilities},
 		{"failover", Failover},

@@ -43,9 +43,13 @@ func (f *fakeAgent) RAID(context.Context) (*agent.RAIDStatus, error)          { 
 func (f *fakeAgent) CableTest(context.Context) (agent.CableTestResult, error) {
 	return f.cable, f.cableErr
 }
-func (f *fakeAgent) Action(_ context.Context, name string) (agent.ActionResult, error) {
-	f.actions = append(f.actions, name)
-	return agent.ActionResult{Action: name}, nil
+func (f *fakeAgent) Action(_ context.Context, a agent.Action) (agent.ActionResult, error) {
+	f.actions = append(f.actions, a.String())
+	return agent.ActionResult{Action: a.String()}, nil
+}
+func (f *fakeAgent) Unfence(_ context.Context, node string) (agent.ActionResult, error) {
+	f.actions = append(f.actions, "unfence "+node)
+	return agent.ActionResult{Action: "unfence"}, nil
 }
 func (f *fakeAgent) Fence(_ context.Context, node string) (agent.ActionResult, error) {
 	f.actions = append(f.actions, "fence "+node)
