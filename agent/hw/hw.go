@@ -92,9 +92,9 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		var hbs Heartbeats
 		for _, l := range links {
 			r, err := serialhb.NewRunner(serialhb.Config{
-				Path:     l.Port,
-				Port:     serialhb.PortConfig{Baud: cfg.Serial.Baud},
-				Link:     serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(l.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
+				Path:        l.Port,
+				Port:        serialhb.PortConfig{Baud: cfg.Serial.Baud},
+				Link:        serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(l.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
 				Realtime:    max(cfg.Serial.RealtimePriority, 0),
 				KworkerNice: min(cfg.Serial.KworkerNice, 0),
 				Logger:      log.With("part", "serialhb", "member", l.Peer.Name),
