@@ -65,6 +65,47 @@ type Status struct {
 	DiskHeartbeat *DiskHeartbeat `json:"disk_heartbeat"`
 	// LastEvent is the sequence number of the newest event.
 	LastEvent uint64 `json:"last_event"`
+	// Members are every node of the cluster, this node first, with what
+	// this node knows of each.
+	Members []MemberStatus `json:"members"`
+}
+
+// MemberStatus is one member as this node sees it: its key on the shared
+// disks (as the disk watcher last read them) and its heartbeat paths.
+type MemberStatus struct {
+	Name string `json:"name"`
+	ID   int    `json:"id"`
+	Self bool   `json:"self,omitempty"`
+	// Key is its reservation key, "" when no disk reported it.
+	Key string `json:"key,omitempty"`
+	// Registered: its key is on every shared pr disk read without error.
+	// Fenced: on none of them (for this node: the self-fence guard's
+	// state). Both false: on some, or unknown (a disk unreadable).
+	Registered bool `json:"registered"`
+	Fenced     bool `json:"fenced"`
+	// Holder lists the disks whose reservation it holds.
+	Holder []string `json:"holder,omitempty"`
+	// Serial, NIC and Disk are its heartbeat paths: the state of the
+	// serial cable to it, of its address on the heartbeat NIC and of its
+	// status block on the SBD device; "" when that path does not reach it.
+	Serial string `json:"serial,omitempty"`
+	NIC    string `json:"nic,omitempty"`
+	Disk   string `json:"disk,omitempty"`
+}
+
+// MemberPaths is implemented by components that watch a path per member
+// (the serial heartbeat, the NIC probe): each member's state by name.
+type MemberPaths interface {
+	MemberStates(ctx context.Context) map[string]string
+}
+
+// MemberKey is one member's key on one disk.
+type MemberKey struct {
+	Name       string `json:"name"`
+	ID         int    `json:"id"`
+	Key        string `json:"key"`
+	Registered bool   `json:"registered"`
+	Holder     bool   `json:"holder,omitempty"`
 }
 
 // DiskHeartbeat is the third heartbeat path: each node writes its status
@@ -141,7 +182,8 @@ type DiskStatus struct {
 	Holder string `json:"holder,omitempty"`
 	Type   string `json:"type,omitempty"`
 	// Registered: this node's key is on the disk; Owner: this node holds the
-	// reservation; PeerRegistered: the peer's key is on the disk.
+	// reservation; PeerRegistered: the peer's key is on the disk (with
+	// more than two members: every other member's key).
 	Registered     bool `json:"registered"`
 	Owner          bool `json:"owner"`
 	PeerRegistered bool `json:"peer_registered"`
@@ -165,13 +207,17 @@ type DiskStatus struct {
 	// Notes are what the disk layer noticed (absorbed unit attention,
 	// PREEMPT used where PREEMPT AND ABORT was refused, orphan keys).
 	Notes []string `json:"notes,omitempty"`
+	// Members are every member's key on this disk, this node first; empty
+	// when the disk layer does not know them (scsi2 disks have no keys).
+	Members []MemberKey `json:"members,omitempty"`
 	// Error is set when the device could not be read; the fields above are
 	// then unknown.
 	Error string    `json:"error,omitempty"`
 	AsOf  time.Time `json:"as_of"`
 }
 
-// FenceRequest names the node to fence (POST /v1/fence).
+// FenceRequest names the member acted on: the node to fence (POST
+// /v1/fence), or this node for POST /v1/unfence (optional there).
 type FenceRequest struct {
 	Node string `json:"node"`
 }
@@ -179,9 +225,11 @@ type FenceRequest struct {
 // ActionResult is the answer of every POST: each disk's status after the
 // action, read back from the device.
 type ActionResult struct {
-	Action string       `json:"action"`
-	Disks  []DiskStatus `json:"disks"`
-	Error  string       `json:"error,omitempty"`
+	Action string `json:"action"`
+	// Node is the member acted on: the fenced node, this node otherwise.
+	Node  string       `json:"node,omitempty"`
+	Disks []DiskStatus `json:"disks"`
+	Error string       `json:"error,omitempty"`
 }
 
 // ErrorBody is the JSON of every non-2xx answer.
@@ -230,10 +278,19 @@ type Disk interface {
 	Acquire(ctx context.Context) error
 	Release(ctx context.Context) error
 	// Fence removes the peer's key (PREEMPT AND ABORT, or PREEMPT where
-	// refused) and verifies it is gone.
+	// refused) and verifies it is gone. With more than two members the
+	// agent fences through MemberFencer.
 	Fence(ctx context.Context) error
 	// Unfence registers this node's key again after it was fenced.
 	Unfence(ctx context.Context) error
+}
+
+// MemberFencer is implemented by disks that know every member's key: it
+// fences the member with id node, as Fence does the peer. The agent
+// fences through it in a cluster of more than two members (a pair's
+// fence is Fence).
+type MemberFencer interface {
+	FenceNode(ctx context.Context, node int) error
 }
 
 // ActionTimer is implemented by disks whose actions may need longer than
@@ -253,7 +310,7 @@ var (
 	ErrStillFenced = errors.New("still fenced")
 	// ErrSelfFence: a request to fence this node itself.
 	ErrSelfFence = errors.New("refusing to fence this node itself")
-	// ErrUnknownNode: a fence request names neither node.
+	// ErrUnknownNode: a request names no member of the cluster.
 	ErrUnknownNode = errors.New("unknown node")
 	// ErrAgentRunning: another agent serves the socket.
 	ErrAgentRunning = errors.New("another hwagent is already running")

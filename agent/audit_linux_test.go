@@ -23,7 +23,7 @@ func TestMutatingCallsLogged(t *testing.T) {
 	cfg := testConfig(t, t.TempDir(), "a", "b", 1, 2)
 	n := startNode(t, cfg, agent.Deps{Disks: []agent.Disk{d}, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	ctx := context.Background()
-	for _, name := range []string{"register", "acquire", "release", "unfence"} {
+	for _, name := range []agent.Action{agent.ActionRegister, agent.ActionAcquire, agent.ActionRelease, agent.ActionUnfence} {
 		if _, err := n.client.Action(ctx, name); err != nil {
 			t.Logf("%s: %v", name, err) // the outcome does not matter here
 		}

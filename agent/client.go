@@ -174,17 +174,28 @@ func (c *Client) Raw(ctx context.Context, path string) (json.RawMessage, error) 
 	return raw, err
 }
 
-// Action POSTs one of register, acquire, release, unfence.
-func (c *Client) Action(ctx context.Context, name string) (ActionResult, error) {
+// Action POSTs one of register, acquire, release, unfence for this node.
+func (c *Client) Action(ctx context.Context, act Action) (ActionResult, error) {
+	if _, err := ParseAction(string(act)); err != nil {
+		return ActionResult{}, err
+	}
 	var r ActionResult
-	err := c.do(ctx, http.MethodPost, "/v1/"+name, struct{}{}, &r)
+	err := c.do(ctx, http.MethodPost, "/v1/"+act.String(), struct{}{}, &r)
 	return r, err
 }
 
-// Fence asks the agent to fence node (the peer).
+// Fence asks the agent to fence node, any member but its own.
 func (c *Client) Fence(ctx context.Context, node string) (ActionResult, error) {
 	var r ActionResult
 	err := c.do(ctx, http.MethodPost, PathFence, FenceRequest{Node: node}, &r)
+	return r, err
+}
+
+// Unfence asks the agent to unfence node: only its own node can be
+// ("" means it); another member's name is ErrNotThisNode (409).
+func (c *Client) Unfence(ctx context.Context, node string) (ActionResult, error) {
+	var r ActionResult
+	err := c.do(ctx, http.MethodPost, PathUnfence, FenceRequest{Node: node}, &r)
 	return r, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,8 +25,13 @@ import (
 type Config struct {
 	// Node is this node.
 	Node NodeConfig `yaml:"node"`
-	// Peer is the other node of the pair.
+	// Peer is the other node of a pair (the pair form of Peers). With
+	// peers: it is filled with the first of them, for what reports "the
+	// peer"; everything that acts on members reads Members or PeerList.
 	Peer PeerConfig `yaml:"peer"`
+	// Peers are the other members sharing the array, 1 to MaxPeers of
+	// them; peer: and peers: together are an error. A pair may use either.
+	Peers []MemberConfig `yaml:"peers"`
 	// Cluster names the pair.
 	Cluster ClusterConfig `yaml:"cluster"`
 	// Serial is the heartbeat over the null-modem cable; empty Port disables it.
@@ -63,13 +69,38 @@ type NodeConfig struct {
 	ID int `yaml:"id"`
 }
 
-// PeerConfig names the peer and, optionally, where its agent answers.
+// PeerConfig names another member and, optionally, where its agent
+// answers.
 type PeerConfig struct {
 	NodeConfig `yaml:",inline"`
-	// Socket is the peer agent's API socket when it is reachable from here
-	// (on the rig, both agents run on one machine); hwcheck uses it.
+	// Socket is the member agent's API socket when it is reachable from
+	// here (on the rig, every agent runs on one machine); hwcheck uses it.
 	Socket string `yaml:"socket"`
 }
+
+// MemberConfig is one of peers: a PeerConfig and how this node's
+// heartbeats reach that member.
+type MemberConfig struct {
+	PeerConfig `yaml:",inline"`
+	// SerialPort is this node's tty of the point-to-point null-modem cable
+	// to this member; empty: no cable to it. serial.port is the pair form
+	// (serial.key_file, baud and realtime_priority are shared).
+	SerialPort string `yaml:"serial_port"`
+	// Address is the member's address on nic.interface; nic.peer_address
+	// is the pair form.
+	Address string `yaml:"address"`
+}
+
+// MaxMembers is the most nodes one configuration names (this node and
+// MaxPeers others): every member registers its own key on each shared
+// LUN, and the number of registrations a LUN keeps is the target's
+// limit, which differs between enclosures; hakit is tested with 16
+// initiators on one LUN (scsi's TestIntegrationSixteenInitiators) and
+// fence.priority's 16 steps order a race between that many nodes.
+const (
+	MaxMembers = 16
+	MaxPeers   = MaxMembers - 1
+)
 
 // ClusterConfig names the cluster.
 type ClusterConfig struct {
@@ -330,6 +361,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, &ConfigError{File: name, Line: extra.Line, Msg: "more than one YAML document"}
 	}
+	if c.Peer != (PeerConfig{}) && len(c.Peers) > 0 {
+		return nil, &ConfigError{File: name, Field: "peers", Line: lineOf(&root, "peers"), Msg: "given with peer: peer: is the pair form of a one-element peers: list; keep one of them"}
+	}
 	c.fill()
 	if ce := c.validate(); ce != nil {
 		ce.File = name
@@ -427,7 +461,10 @@ func (c *Config) fill() {
 	if c.Cluster.Name == "" {
 		c.Cluster.Name = "hakit"
 	}
-	if c.Serial.Port != "" && c.Serial.Baud == 0 {
+	if len(c.Peers) > 0 {
+		c.Peer = c.Peers[0].PeerConfig
+	}
+	if len(c.SerialLinks()) > 0 && c.Serial.Baud == 0 {
 		c.Serial.Baud = DefaultBaud
 	}
 	if c.Serial.RealtimePriority == 0 {
@@ -510,17 +547,8 @@ func (c *Config) validate() *ConfigError {
 	if c.Node.ID < 1 || c.Node.ID > 0xffff {
 		return bad("node.id", "%d: want 1 to 65535", c.Node.ID)
 	}
-	if !nameRE.MatchString(c.Peer.Name) {
-		return bad("peer.name", "%q: want a node name (letters, digits, '.', '_', '-', up to 63)", c.Peer.Name)
-	}
-	if c.Peer.ID < 1 || c.Peer.ID > 0xffff {
-		return bad("peer.id", "%d: want 1 to 65535", c.Peer.ID)
-	}
-	if c.Peer.ID == c.Node.ID {
-		return bad("peer.id", "%d: the same id as node.id; each node needs its own", c.Peer.ID)
-	}
-	if c.Peer.Name == c.Node.Name {
-		return bad("peer.name", "%q: the same name as node.name", c.Peer.Name)
+	if ce := c.validatePeers(); ce != nil {
+		return ce
 	}
 	if c.Cluster.ID < 1 || c.Cluster.ID > 0xffff {
 		return bad("cluster.id", "%d: want 1 to 65535", c.Cluster.ID)
@@ -529,16 +557,16 @@ func (c *Config) validate() *ConfigError {
 		if !strings.HasPrefix(c.Serial.Port, "/") {
 			return bad("serial.port", "%q: want an absolute device path such as /dev/ttyS0", c.Serial.Port)
 		}
-		switch c.Serial.Baud {
-		case 9600, 19200, 38400, 57600, 115200:
-		default:
-			return bad("serial.baud", "%d: want 9600, 19200, 38400, 57600 or 115200", c.Serial.Baud)
+		if len(c.Peers) > 1 {
+			return bad("serial.port", "%q with %d peers: a null-modem cable links two nodes; give each cable's tty as peers[].serial_port", c.Serial.Port, len(c.Peers))
 		}
-		if c.Serial.KeyFile == "" {
-			return bad("serial.key_file", "missing: the serial heartbeat needs a shared key file")
+		if len(c.Peers) == 1 && c.Peers[0].SerialPort != "" {
+			return bad("peers[0].serial_port", "given with serial.port: keep one of them")
 		}
-		if p := c.Serial.RealtimePriority; p != -1 && (p < 1 || p > 99) {
-			return bad("serial.realtime_priority", "%d: want 1 to 99, or -1 for off", p)
+	}
+	if len(c.SerialLinks()) > 0 {
+		if ce := c.validateSerialShared(); ce != nil {
+			return ce
 		}
 	} else if c.Serial.KeyFile != "" || c.Serial.Baud != 0 {
 		return bad("serial.port", "missing: baud or key_file given without a port")
@@ -547,11 +575,14 @@ func (c *Config) validate() *ConfigError {
 		if len(c.NIC.Interface) > 15 || strings.ContainsAny(c.NIC.Interface, "/ \t") {
 			return bad("nic.interface", "%q: want an interface name of at most 15 characters", c.NIC.Interface)
 		}
-		if _, err := netip.ParseAddr(c.NIC.PeerAddress); err != nil {
-			return bad("nic.peer_address", "%q: want the peer's IP address on the heartbeat link", c.NIC.PeerAddress)
+		if ce := c.validateAddresses(); ce != nil {
+			return ce
 		}
 	} else if c.NIC.PeerAddress != "" || c.NIC.Netns != "" {
 		return bad("nic.interface", "missing: peer_address or netns given without an interface")
+	} else if pl := c.PeerList(); slices.ContainsFunc(pl, func(p MemberConfig) bool { return p.Address != "" }) {
+		i := slices.IndexFunc(pl, func(p MemberConfig) bool { return p.Address != "" })
+		return bad(c.peerField(i)+".address", "%q: a member's address is on nic.interface, which is not set", pl[i].Address)
 	}
 	seen := map[string]int{}
 	for i, d := range c.Disks {
@@ -571,6 +602,9 @@ func (c *Config) validate() *ConfigError {
 		}
 		if ce := checkMode(f, d); ce != nil {
 			return ce
+		}
+		if d.Mode == ModeSCSI2 && len(c.Peers) > 1 {
+			return bad(f+".mode", "scsi2 with %d peers: SCSI-2 reservations carry no keys, so a fence cannot name the member it removes (the challenge takes the reservation from whichever node holds it); use mode pr for more than two members", len(c.Peers))
 		}
 	}
 	if c.RAID.Tool != "" && !raidctl.IsConfigToolName(c.RAID.Tool) {
@@ -702,3 +736,185 @@ func checkLoopback(hostport string) string {
 // FenceDelayMS is how long this node waits, in milliseconds, before fencing
 // its peer: the preferred node (priority 0) waits nothing.
 func (c *Config) FenceDelayMS() int { return c.Fence.Priority * c.Fence.DelayStepMS }
+
+// validatePeers checks the pair form (peer:) or the list (peers:): each
+// member has a valid name and id, and no two members (this node
+// included) share either.
+func (c *Config) validatePeers() *ConfigError {
+	list, prefix := c.Peers, "peers"
+	if len(list) == 0 {
+		list, prefix = []MemberConfig{{PeerConfig: c.Peer}}, "peer"
+	} else if len(c.Peers) > MaxPeers {
+		return bad(fmt.Sprintf("peers[%d]", MaxPeers), "%d peers: at most %d (%d members with this node): each member registers its own key on every shared LUN, and how many registrations a LUN keeps is the target's limit; hakit is tested with %d", len(c.Peers), MaxPeers, MaxMembers, MaxMembers)
+	}
+	names := map[string]string{c.Node.Name: "node.name"}
+	ids := map[int]string{c.Node.ID: "node.id"}
+	for i, p := range list {
+		f := prefix
+		if prefix == "peers" {
+			f = fmt.Sprintf("peers[%d]", i)
+		}
+		if !nameRE.MatchString(p.Name) {
+			return bad(f+".name", "%q: want a node name (letters, digits, '.', '_', '-', up to 63)", p.Name)
+		}
+		if p.ID < 1 || p.ID > 0xffff {
+			return bad(f+".id", "%d: want 1 to 65535", p.ID)
+		}
+		if other, dup := ids[p.ID]; dup {
+			return bad(f+".id", "%d: the same id as %s; each node needs its own (it goes into the node's key)", p.ID, other)
+		}
+		if other, dup := names[p.Name]; dup {
+			return bad(f+".name", "%q: the same name as %s", p.Name, other)
+		}
+		ids[p.ID], names[p.Name] = f+".id", f+".name"
+		if p.SerialPort != "" && !strings.HasPrefix(p.SerialPort, "/") {
+			return bad(f+".serial_port", "%q: want an absolute device path such as /dev/ttyS1", p.SerialPort)
+		}
+		if p.Address != "" {
+			if _, err := netip.ParseAddr(p.Address); err != nil {
+				return bad(f+".address", "%q: want the member's IP address on nic.interface", p.Address)
+			}
+		}
+	}
+	return nil
+}
+
+// validateSerialShared checks the shared serial settings (baud, key file,
+// priority) of every link and that no two links use one tty.
+func (c *Config) validateSerialShared() *ConfigError {
+	ports := map[string]int{}
+	for i, p := range c.PeerList() {
+		if p.SerialPort == "" {
+			continue
+		}
+		f := c.peerField(i) + ".serial_port"
+		if j, dup := ports[p.SerialPort]; dup {
+			return bad(f, "%q: already the cable to peers[%d]: a null-modem cable links exactly two nodes", p.SerialPort, j)
+		}
+		ports[p.SerialPort] = i
+	}
+	switch c.Serial.Baud {
+	case 9600, 19200, 38400, 57600, 115200:
+	default:
+		return bad("serial.baud", "%d: want 9600, 19200, 38400, 57600 or 115200", c.Serial.Baud)
+	}
+	if c.Serial.KeyFile == "" {
+		return bad("serial.key_file", "missing: the serial heartbeat needs a shared key file")
+	}
+	if p := c.Serial.RealtimePriority; p != -1 && (p < 1 || p > 99) {
+		return bad("serial.realtime_priority", "%d: want 1 to 99, or -1 for off", p)
+	}
+	return nil
+}
+
+// validateAddresses checks the members' addresses on nic.interface: the
+// pair form nic.peer_address, or one address per peer.
+func (c *Config) validateAddresses() *ConfigError {
+	if len(c.Peers) == 0 || (len(c.Peers) == 1 && c.Peers[0].Address == "") {
+		if _, err := netip.ParseAddr(c.NIC.PeerAddress); err != nil {
+			return bad("nic.peer_address", "%q: want the peer's IP address on the heartbeat link", c.NIC.PeerAddress)
+		}
+		return nil
+	}
+	if c.NIC.PeerAddress != "" {
+		return bad("nic.peer_address", "given with %s.address: nic.peer_address is the pair form; keep one of them", c.peerField(0))
+	}
+	for i, p := range c.PeerList() {
+		if p.Address == "" {
+			return bad(c.peerField(i)+".address", "missing: with nic.interface every member needs its address on the heartbeat link")
+		}
+	}
+	return nil
+}
+
+// peerField names the i-th peer's field path: peer (the pair form) or
+// peers[i].
+func (c *Config) peerField(i int) string {
+	if len(c.Peers) == 0 {
+		return "peer"
+	}
+	return fmt.Sprintf("peers[%d]", i)
+}
+
+// PeerList is the other members in configuration order: Peers, or the
+// pair's Peer as a one-element list. A pair's serial.port and
+// nic.peer_address are its one peer's serial_port and address.
+func (c *Config) PeerList() []MemberConfig {
+	if len(c.Peers) > 1 {
+		return c.Peers
+	}
+	var p MemberConfig
+	switch {
+	case len(c.Peers) == 1:
+		p = c.Peers[0]
+	case c.Peer == (PeerConfig{}):
+		return nil
+	default:
+		p.PeerConfig = c.Peer
+	}
+	if p.Address == "" {
+		p.Address = c.NIC.PeerAddress
+	}
+	if p.SerialPort == "" {
+		p.SerialPort = c.Serial.Port
+	}
+	return []MemberConfig{p}
+}
+
+// Member is one node of the cluster as this node's configuration names it.
+type Member struct {
+	Name string
+	ID   int
+	// Self is this node.
+	Self bool
+	// Socket, SerialPort and Address are the peer's settings (empty for
+	// this node).
+	Socket, SerialPort, Address string
+}
+
+// Members is this node then every peer, in configuration order.
+func (c *Config) Members() []Member {
+	out := []Member{{Name: c.Node.Name, ID: c.Node.ID, Self: true}}
+	for _, p := range c.PeerList() {
+		out = append(out, Member{Name: p.Name, ID: p.ID, Socket: p.Socket, SerialPort: p.SerialPort, Address: p.Address})
+	}
+	return out
+}
+
+// Member finds the member named by its name or its decimal id.
+func (c *Config) Member(nameOrID string) (Member, bool) {
+	for _, m := range c.Members() {
+		if m.Name == nameOrID || strconv.Itoa(m.ID) == nameOrID {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// MemberNames lists the members' names, this node first.
+func (c *Config) MemberNames() []string {
+	var out []string
+	for _, m := range c.Members() {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+// SerialLink is one point-to-point serial cable: this node's tty to one
+// member.
+type SerialLink struct {
+	Peer MemberConfig
+	Port string
+}
+
+// SerialLinks are this node's serial cables: serial.port to the pair's
+// peer, or one per peer with serial_port.
+func (c *Config) SerialLinks() []SerialLink {
+	var out []SerialLink
+	for _, p := range c.PeerList() {
+		if p.SerialPort != "" {
+			out = append(out, SerialLink{Peer: p, Port: p.SerialPort})
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -40,11 +41,11 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathRAID, a.getComponent(func() Component { return a.deps.RAID }, "raid"))
 	mux.HandleFunc("GET "+PathDisks, a.getDisks)
 	mux.HandleFunc("GET "+PathEvents, a.getEvents)
-	mux.HandleFunc("POST "+PathRegister, a.action("register", Disk.Register))
-	mux.HandleFunc("POST "+PathAcquire, a.action("acquire", Disk.Acquire))
-	mux.HandleFunc("POST "+PathRelease, a.action("release", Disk.Release))
-	mux.HandleFunc("POST "+PathUnfence, a.action("unfence", Disk.Unfence))
-	mux.HandleFunc("POST "+PathFence, a.postFence)
+	mux.HandleFunc("POST "+PathRegister, a.action(ActionRegister))
+	mux.HandleFunc("POST "+PathAcquire, a.action(ActionAcquire))
+	mux.HandleFunc("POST "+PathRelease, a.action(ActionRelease))
+	mux.HandleFunc("POST "+PathUnfence, a.action(ActionUnfence))
+	mux.HandleFunc("POST "+PathFence, a.action(ActionFence))
 	mux.HandleFunc("POST "+PathCableTest, a.postTest)
 	mux.HandleFunc("POST "+PathBlocksRead, a.postBlocksRead)
 	mux.HandleFunc("POST "+PathBlocksWrite, a.postBlocksWrite)
@@ -91,6 +92,12 @@ func (a *Agent) getStatus(w http.ResponseWriter, r *http.Request) {
 	st.NICs = componentJSON(ctx, a.deps.NICs)
 	st.RAID = componentJSON(ctx, a.deps.RAID)
 	st.DiskHeartbeat = a.diskHeartbeat()
+	paths := map[string]map[string]string{"serial": memberStates(ctx, a.deps.Heartbeat), "nic": memberStates(ctx, a.deps.NICs), "disk": {}}
+	if dh := st.DiskHeartbeat; dh != nil {
+		for _, p := range dh.Peers {
+			paths["disk"][p.Name] = p.State
+		}
+	}
 	a.mu.Lock()
 	st.Fenced = a.guard.Fenced()
 	for _, d := range a.deps.Disks {
@@ -99,7 +106,17 @@ func (a *Agent) getStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.mu.Unlock()
+	st.Members = MemberStatuses(a.cfg.Members(), st.Disks, st.Fenced, paths)
 	writeJSON(w, http.StatusOK, st)
+}
+
+// memberStates is a component's state of each member, nil when it has
+// none.
+func memberStates(ctx context.Context, c Component) map[string]string {
+	if mp, ok := c.(MemberPaths); ok {
+		return mp.MemberStates(ctx)
+	}
+	return nil
 }
 
 func componentJSON(ctx context.Context, c Component) json.RawMessage {
@@ -143,121 +160,40 @@ func (a *Agent) getPing(w http.ResponseWriter, _ *http.Request) {
 
 // getDisks reads every disk now (never from memory).
 func (a *Agent) getDisks(w http.ResponseWriter, r *http.Request) {
-	a.act.Lock()
-	defer a.act.Unlock()
-	out := make([]DiskStatus, 0, len(a.deps.Disks))
-	for _, d := range a.deps.Disks {
-		out = append(out, a.refresh(r.Context(), d))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, a.ReadDisks(r.Context()))
 }
 
-// action runs one ownership action on every disk, then reads each back.
-func (a *Agent) action(name string, fn func(Disk, context.Context) error) http.HandlerFunc {
+// action serves POST /v1/NAME through Do; fence and unfence read the
+// member from the body (FenceRequest), the others act on this node.
+func (a *Agent) action(act Action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		a.runAction(w, r, name, fn)
-	}
-}
-
-func (a *Agent) runAction(w http.ResponseWriter, r *http.Request, name string, fn func(Disk, context.Context) error) {
-	a.act.Lock()
-	defer a.act.Unlock()
-	a.mu.Lock()
-	fenced := a.guard.Fenced()
-	a.mu.Unlock()
-	if fenced && (name == "register" || name == "acquire") {
-		writeError(w, http.StatusConflict, ErrFenced)
-		return
-	}
-	res := ActionResult{Action: name}
-	var errs []error
-	for _, d := range a.deps.Disks {
-		timeout := 2 * a.diskTimeout()
-		if at, ok := d.(ActionTimer); ok {
-			timeout = max(timeout, at.ActionTimeout())
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		err := fn(d, ctx)
-		cancel()
-		if err != nil {
-			errs = append(errs, DeviceErr(d.Device(), err))
-		} else if name == "release" {
-			if m, ok := d.(interface{ Mode() string }); ok && m.Mode() == ModeSCSI2 {
-				// A released scsi2 disk shows Registered false (it has no
-				// keys): the claim goes with the release, by our own hand.
-				a.mu.Lock()
-				a.guard.Release(d.Device())
-				a.mu.Unlock()
+		var req FenceRequest
+		if act == ActionFence || act == ActionUnfence {
+			err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req)
+			if err != nil && (act == ActionFence || !errors.Is(err, io.EOF)) {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("%s: body: want {\"node\": \"NAME\"}: %w", act, err))
+				return
 			}
 		}
-		res.Disks = append(res.Disks, a.refresh(r.Context(), d))
-	}
-	if name == "unfence" && fenced {
-		// The fenced flag goes only when the read-back shows this node's
-		// key on every disk again: a failed unfence leaves the node fenced
-		// (no ownership actions, no watchdog pets).
-		a.mu.Lock()
-		ok := a.guard.UnfenceVerified(res.Disks)
-		a.mu.Unlock()
-		if ok {
-			if err := a.clearLatch(); err != nil {
-				a.log.Error("unfenced, but the persisted self-fence latch could not be removed: the next start comes up fenced", "err", err)
-			}
-			for _, s := range res.Disks {
-				if !s.Registered {
-					continue // a scsi2 disk this node does not hold
-				}
-				a.emit(Event{Source: "guard", Kind: "claimed", Msg: s.Device + ": this node's key " + s.OwnKey + " is registered (unfenced)", Data: map[string]any{"device": s.Device}})
-			}
-		} else if len(errs) == 0 {
-			errs = append(errs, fmt.Errorf("%w: the read-back does not show this node's key registered on every disk", ErrStillFenced))
+		res, err := a.Do(r.Context(), act, req.Node)
+		code := http.StatusOK
+		var ae *ActionError
+		switch {
+		case errors.As(err, &ae) && errors.Is(err, ErrNoDisks):
+			code = http.StatusConflict
+		case ae != nil:
+			code = http.StatusBadGateway
+		case errors.Is(err, ErrUnknownNode):
+			writeError(w, http.StatusNotFound, err)
+			return
+		case err != nil:
+			writeError(w, http.StatusConflict, err)
+			return
 		}
+		cr, _ := r.Context().Value(credKey{}).(Cred)
+		a.log.Info("api action done", "action", act.String(), "uid", cr.UID, "pid", cr.PID, "status", code, "err", res.Error, "node", res.Node)
+		writeJSON(w, code, res)
 	}
-	code := http.StatusOK
-	kind := name
-	if err := errors.Join(errs...); err != nil {
-		res.Error = err.Error()
-		code = http.StatusBadGateway
-		kind = name + "-failed"
-	}
-	if len(a.deps.Disks) == 0 {
-		res.Error = "no shared disks configured"
-		code = http.StatusConflict
-		kind = name + "-failed"
-	}
-	a.emit(Event{Source: "disk", Kind: kind, Msg: actionMsg(a.cfg, name, res)})
-	cr, _ := r.Context().Value(credKey{}).(Cred)
-	a.log.Info("api action done", "action", name, "uid", cr.UID, "pid", cr.PID, "status", code, "err", res.Error)
-	writeJSON(w, code, res)
-}
-
-func actionMsg(c *Config, name string, res ActionResult) string {
-	msg := fmt.Sprintf("%s by %s on %d disk(s)", name, c.Node.Name, len(res.Disks))
-	if name == "fence" {
-		msg = fmt.Sprintf("%s fenced %s on %d disk(s)", c.Node.Name, c.Peer.Name, len(res.Disks))
-	}
-	if res.Error != "" {
-		msg += ": " + res.Error
-	}
-	return msg
-}
-
-func (a *Agent) postFence(w http.ResponseWriter, r *http.Request) {
-	var req FenceRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("fence: body: want {\"node\": \"NAME\"}: %w", err))
-		return
-	}
-	switch req.Node {
-	case a.cfg.Peer.Name, strconv.Itoa(a.cfg.Peer.ID):
-	case a.cfg.Node.Name, strconv.Itoa(a.cfg.Node.ID):
-		writeError(w, http.StatusConflict, fmt.Errorf("%w (%s)", ErrSelfFence, req.Node))
-		return
-	default:
-		writeError(w, http.StatusNotFound, fmt.Errorf("%w %q: this pair is %s and %s", ErrUnknownNode, req.Node, a.cfg.Node.Name, a.cfg.Peer.Name))
-		return
-	}
-	a.runAction(w, r, "fence", Disk.Fence)
 }
 
 // getEvents streams events as NDJSON, one per line, flushed as they come.

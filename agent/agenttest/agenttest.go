@@ -59,7 +59,20 @@ type Disk struct {
 	LUN       *LUN
 	Name      string
 	Own, Peer uint64
+	// Members, when set, are every member's key (this node's included):
+	// the disk then implements FenceNode for any of them and reports
+	// each one's registration.
+	Members []Member
 }
+
+// Member is one member's key on a Disk.
+type Member struct {
+	Name string
+	ID   int
+	Key  uint64
+}
+
+var _ agent.MemberFencer = (*Disk)(nil)
 
 var _ agent.Disk = (*Disk)(nil)
 
@@ -100,6 +113,12 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 		}
 		s.Registered = slices.Contains(l.keys, d.Own)
 		s.PeerRegistered = slices.Contains(l.keys, d.Peer)
+		for _, m := range d.Members {
+			s.Members = append(s.Members, agent.MemberKey{Name: m.Name, ID: m.ID, Key: fmt.Sprintf("0x%x", m.Key), Registered: slices.Contains(l.keys, m.Key), Holder: l.holder == m.Key})
+			if m.Key != d.Own && !slices.Contains(l.keys, m.Key) {
+				s.PeerRegistered = false
+			}
+		}
 		if l.holder != 0 {
 			s.Holder, s.Type = fmt.Sprintf("0x%x", l.holder), "Write Exclusive, registrants only"
 		}
@@ -146,15 +165,26 @@ func (d *Disk) Release(ctx context.Context) error {
 	})
 }
 
-func (d *Disk) Fence(ctx context.Context) error {
+func (d *Disk) Fence(ctx context.Context) error { return d.fence(ctx, d.Peer) }
+
+// FenceNode fences the member with id node (Members must list it).
+func (d *Disk) FenceNode(ctx context.Context, node int) error {
+	i := slices.IndexFunc(d.Members, func(m Member) bool { return m.ID == node })
+	if i < 0 {
+		return fmt.Errorf("fence: node %d: %w", node, agent.ErrUnknownNode)
+	}
+	return d.fence(ctx, d.Members[i].Key)
+}
+
+func (d *Disk) fence(ctx context.Context, victim uint64) error {
 	return d.with(ctx, func(l *LUN) error {
 		if !slices.Contains(l.keys, d.Own) {
 			return fmt.Errorf("fence: %w: own key 0x%x not registered", ErrConflict, d.Own)
 		}
-		if i := slices.Index(l.keys, d.Peer); i >= 0 {
+		if i := slices.Index(l.keys, victim); i >= 0 {
 			l.keys = slices.Delete(l.keys, i, i+1)
 		}
-		if l.holder == d.Peer || l.holder == 0 {
+		if l.holder == victim || l.holder == 0 {
 			l.holder = d.Own
 		}
 		l.gen++

@@ -50,7 +50,8 @@ Client (talks to the agent over its API socket):
   raid       the RAID controller as the agent reads it
   register | acquire | release | unfence
              ownership actions on every shared disk, read back after
-  fence NODE remove the peer's key from every shared disk (verified)
+  fence NODE remove a member's key from every shared disk (verified)
+  unfence NODE  unfence a member through its own agent (peers[].socket)
 
 On site (no agent needed):
   capture FILE  save this node's facts (identity, keys, disks, NIC, RAID, versions)
@@ -291,14 +292,17 @@ var clientHelp = map[string]string{
 	"register":  "Registers this node's key on every shared disk.",
 	"acquire":   "Reserves every shared disk for this node (Write Exclusive, registrants only). This node must be registered (register or unfence first): a key that is gone may have been fenced, and acquire refuses it.",
 	"release":   "Releases this node's reservation (the registration stays).",
-	"unfence":   "Registers this node's key again after it was fenced, and clears the fenced state.",
-	"fence":     "Fences NODE (the peer): removes its key from every shared disk and verifies.",
+	"unfence":   "Registers this node's key again after it was fenced, and clears the fenced state. With NODE, another member: its key goes through its own initiator, so its own agent does it, reached at peers[].socket of --config.",
+	"fence":     "Fences NODE (any other member): removes its key from every shared disk and verifies.",
 }
 
 func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	extra := ""
-	if cmd == "fence" {
+	switch cmd {
+	case "fence":
 		extra = " NODE"
+	case "unfence":
+		extra = " [NODE]"
 	}
 	fs := newFlags(cmd, extra, stdout, clientHelp[cmd])
 	var f clientFlags
@@ -312,7 +316,9 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if (cmd == "fence") != (fs.NArg() == 1) || fs.NArg() > 1 {
+	if cmd == "unfence" && fs.NArg() <= 1 {
+		// unfence [NODE]
+	} else if (cmd == "fence") != (fs.NArg() == 1) || fs.NArg() > 1 {
 		return fmt.Errorf("%w: %s takes %d argument(s)", ErrUsage, cmd, len(strings.Fields(extra)))
 	}
 	sock := f.socket
@@ -324,6 +330,12 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 				return err
 			}
 			sock = cfg.API.Socket
+			if m, ok := cfg.Member(fs.Arg(0)); cmd == "unfence" && ok && !m.Self {
+				if m.Socket == "" {
+					return fmt.Errorf("%w: unfence %s: only %s's own agent can register its key again (through its initiator); give its socket as its peers[].socket in %s, or run hwagent unfence on %s", ErrUsage, m.Name, m.Name, f.config, m.Name)
+				}
+				sock = m.Socket
+			}
 		}
 	}
 	c := agent.NewClient(sock)
@@ -360,8 +372,10 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		v, err = c.Raw(ctx, "/v1/"+cmd)
 	case "fence":
 		v, err = c.Fence(ctx, fs.Arg(0))
+	case "unfence":
+		v, err = c.Unfence(ctx, fs.Arg(0))
 	default:
-		v, err = c.Action(ctx, cmd)
+		v, err = c.Action(ctx, agent.Action(cmd))
 	}
 	if err != nil {
 		// An action that failed still returns the disks' state: show it.
@@ -386,6 +400,8 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		switch {
 		case kept:
 			fmt.Fprintf(stdout, "%s: done; the reservation is kept while the peer's key is not registered (without it a fenced peer could write): it claims nothing and goes when the peer registers again\n", x.Action)
+		case heldBefore && x.Node != "" && fs.NArg() == 1:
+			fmt.Fprintf(stdout, "%s: done (%s)\n", x.Action, x.Node)
 		case heldBefore:
 			fmt.Fprintf(stdout, "%s: done\n", x.Action)
 		default:

@@ -13,7 +13,7 @@ import (
 // The example configurations under dist/ pass check-config's parser, and
 // every key the agent knows is shown in one of them.
 func TestExampleConfigsShowEveryKey(t *testing.T) {
-	files := []string{"../../dist/hwagent.yaml", "../../dist/examples/enclosure-sgio.yaml", "../../dist/examples/iscsi.yaml"}
+	files := []string{"../../dist/hwagent.yaml", "../../dist/examples/enclosure-sgio.yaml", "../../dist/examples/iscsi.yaml", "../../dist/examples/four-nodes.yaml"}
 	shown := map[string]bool{}
 	for _, f := range files {
 		if out, _, err := run("check-config", "--parse-only", "--config", f); err != nil || !strings.Contains(out, ": ok: ") {

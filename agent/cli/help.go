@@ -15,7 +15,7 @@ var examples = map[string]string{
 	"register":     "  hwagent register\n",
 	"acquire":      "  hwagent register && hwagent acquire\n",
 	"release":      "  hwagent release\n",
-	"unfence":      "  hwagent unfence\n",
+	"unfence":      "  hwagent unfence\n  hwagent unfence node-c --config /etc/hakit/hwagent.yaml   # through node-c's agent\n",
 	"capture":      "  hwagent capture /root/node-a.capture.json --config /etc/hakit/hwagent.yaml\n",
 	"compare":      "  hwagent compare node-a.capture.json node-b.capture.json; echo \"exit $?\"\n",
 	"fence":        "  hwagent fence node-b\n  hwagent fence node-b --timeout 60s\n",

@@ -15,7 +15,13 @@ import (
 // --json give every field.
 func writeStatus(w io.Writer, s agent.Status) {
 	fmt.Fprintf(w, "node       %s (id %d), cluster %d, pid %d, up %s\n", s.Node, s.NodeID, s.Cluster, s.PID, time.Since(s.Started).Round(time.Second))
-	fmt.Fprintf(w, "peer       %s (id %d)\n", s.Peer, s.PeerID)
+	if len(s.Members) > 2 {
+		for _, m := range s.Members {
+			fmt.Fprintf(w, "member     %s\n", memberLine(m))
+		}
+	} else {
+		fmt.Fprintf(w, "peer       %s (id %d)\n", s.Peer, s.PeerID)
+	}
 	fenced := "no"
 	if s.Fenced {
 		fenced = "YES: this node's key was removed; it claims nothing until `hwagent unfence`"
@@ -210,4 +216,34 @@ func diskPathLine(h *agent.DiskHeartbeat, peer string) string {
 		out += ": " + h.Error
 	}
 	return out
+}
+
+// memberLine is one member of a cluster of more than two: its key on the
+// shared disks, what it holds and its heartbeat paths.
+func memberLine(m agent.MemberStatus) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (id %d)", m.Name, m.ID)
+	if m.Self {
+		b.WriteString(" this node")
+	}
+	switch {
+	case m.Registered:
+		b.WriteString(": registered")
+	case m.Fenced:
+		b.WriteString(": FENCED")
+	default:
+		b.WriteString(": registration unknown or partial")
+	}
+	if m.Key != "" {
+		b.WriteString(" (key " + m.Key + ")")
+	}
+	if len(m.Holder) > 0 {
+		b.WriteString(", holds " + strings.Join(m.Holder, " "))
+	}
+	for _, p := range [][2]string{{"serial", m.Serial}, {"nic", m.NIC}, {"disk path", m.Disk}} {
+		if p[1] != "" {
+			b.WriteString(", " + p[0] + " " + p[1])
+		}
+	}
+	return b.String()
 }

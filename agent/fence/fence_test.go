@@ -177,7 +177,8 @@ func (f *fakeBackend) Fence(ctx context.Context, node string) (agent.ActionResul
 	return agent.ActionResult{Action: "fence", Disks: d}, nil
 }
 
-func (f *fakeBackend) Action(ctx context.Context, name string) (agent.ActionResult, error) {
+func (f *fakeBackend) Action(ctx context.Context, act agent.Action) (agent.ActionResult, error) {
+	name := act.String()
 	if name != "unfence" {
 		return agent.ActionResult{}, errors.New("unexpected " + name)
 	}

@@ -33,7 +33,7 @@ type Backend interface {
 	Status(ctx context.Context) (agent.Status, error)
 	Disks(ctx context.Context) ([]agent.DiskStatus, error)
 	Fence(ctx context.Context, node string) (agent.ActionResult, error)
-	Action(ctx context.Context, name string) (agent.ActionResult, error)
+	Action(ctx context.Context, act agent.Action) (agent.ActionResult, error)
 }
 
 // Deps are the agent's dependencies; zero values are the real ones.
@@ -130,6 +130,8 @@ type runner struct {
 	deps   Deps
 	cfg    *agent.Config
 	be     Backend
+	// target is the member plug names (zero when no plug was given).
+	target agent.Member
 	// closers end what run opened (the direct path's sessions).
 	closers []func() error
 }
@@ -179,17 +181,18 @@ func (r *runner) run(ctx context.Context) (int, error) {
 	self := false
 	if needsPlug(r.o.Action) || (r.o.Action == "validate-all" && r.o.Plug != "") {
 		if r.o.Plug == "" {
-			return ExitError, fmt.Errorf("%w: plug (-n) is required: the node to act on (%s or %s)", ErrUsage, cfg.Node.Name, cfg.Peer.Name)
+			return ExitError, fmt.Errorf("%w: plug (-n) is required: the node to act on (%s)", ErrUsage, r.memberList(" or "))
 		}
 		var ok bool
-		if self, ok = r.which(r.o.Plug); !ok && r.o.Action == "validate-all" {
+		if r.target, ok = cfg.Member(r.o.Plug); !ok && r.o.Action == "validate-all" {
 			// Pacemaker's fencer and pcs validate with a placeholder target
 			// (node1): validate-all checks the options, not the target.
-			fmt.Fprintf(r.errOut, "%s: warning: plug %q is not a node of this pair (%s, %s); the options are valid\n", agentName, r.o.Plug, cfg.Node.Name, cfg.Peer.Name)
+			fmt.Fprintf(r.errOut, "%s: warning: plug %q is not a node of this %s (%s); the options are valid\n", agentName, r.o.Plug, r.clusterWord(), r.memberList(", "))
 			return ExitOK, nil
 		} else if !ok {
-			return ExitError, fmt.Errorf("plug %q: %w: this pair is %s (id %d) and %s (id %d)", r.o.Plug, agent.ErrUnknownNode, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID)
+			return ExitError, fmt.Errorf("plug %q: %w: this %s is %s", r.o.Plug, agent.ErrUnknownNode, r.clusterWord(), r.memberIDs())
 		}
+		self = r.target.Self
 	}
 	if r.o.Method == "sbd" && r.o.Action != "validate-all" && r.o.Action != "list" {
 		return r.runSBD(ctx, self, delay, prio)
@@ -199,7 +202,9 @@ func (r *runner) run(ctx context.Context) (int, error) {
 	case "validate-all":
 		return ExitOK, nil
 	case "list":
-		fmt.Fprintf(r.out, "%s,\n%s,\n", cfg.Node.Name, cfg.Peer.Name)
+		for _, m := range cfg.Members() {
+			fmt.Fprintf(r.out, "%s,\n", m.Name)
+		}
 		return ExitOK, nil
 	case "monitor", "list-status":
 		disks, err := r.healthy(ctx, timeout)
@@ -207,7 +212,9 @@ func (r *runner) run(ctx context.Context) (int, error) {
 			return ExitError, err
 		}
 		if r.o.Action == "list-status" {
-			fmt.Fprintf(r.out, "%s,,%s\n%s,,%s\n", cfg.Node.Name, onOff(allOn(disks, true)), cfg.Peer.Name, onOff(allOn(disks, false)))
+			for _, m := range cfg.Members() {
+				fmt.Fprintf(r.out, "%s,,%s\n", m.Name, onOff(memberOn(disks, m)))
+			}
 		}
 		return ExitOK, nil
 	case "status":
@@ -215,7 +222,7 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		if err != nil {
 			return ExitError, err
 		}
-		on := allOn(disks, self)
+		on := memberOn(disks, r.target)
 		fmt.Fprintf(r.out, "Status: %s\n", strings.ToUpper(onOff(on)))
 		if on {
 			return ExitOK, nil
@@ -228,7 +235,7 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		r.log.Debug("unfencing", "node", cfg.Node.Name, "timeout", timeout)
-		res, err := r.be.Action(ctx, "unfence")
+		res, err := r.be.Action(ctx, agent.ActionUnfence)
 		if err != nil {
 			return ExitError, err
 		}
@@ -255,8 +262,8 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		r.log.Debug("fencing", "target", cfg.Peer.Name, "timeout", timeout)
-		res, err := r.be.Fence(ctx, cfg.Peer.Name)
+		r.log.Debug("fencing", "target", r.target.Name, "timeout", timeout)
+		res, err := r.be.Fence(ctx, r.target.Name)
 		if err != nil {
 			return ExitError, err
 		}
@@ -265,7 +272,7 @@ func (r *runner) run(ctx context.Context) (int, error) {
 		if len(disks) == 0 {
 			return ExitError, errors.New("no shared disk fenced")
 		}
-		if err := fenced(disks); err != nil {
+		if err := fencedMember(disks, r.target); err != nil {
 			return ExitError, err
 		}
 		for _, d := range disks {
@@ -337,15 +344,29 @@ func (r *runner) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// which reports whether plug names this node (true) or the peer.
-func (r *runner) which(plug string) (self, ok bool) {
-	switch plug {
-	case r.cfg.Node.Name, strconv.Itoa(r.cfg.Node.ID):
-		return true, true
-	case r.cfg.Peer.Name, strconv.Itoa(r.cfg.Peer.ID):
-		return false, true
+// clusterWord is "pair" for two members, "cluster" otherwise.
+func (r *runner) clusterWord() string {
+	if len(r.cfg.Members()) == 2 {
+		return "pair"
 	}
-	return false, false
+	return "cluster"
+}
+
+// memberList joins the members' names with sep.
+func (r *runner) memberList(sep string) string {
+	return strings.Join(r.cfg.MemberNames(), sep)
+}
+
+// memberIDs names each member with its id: "a (id 1) and b (id 2)".
+func (r *runner) memberIDs() string {
+	var parts []string
+	for _, m := range r.cfg.Members() {
+		parts = append(parts, fmt.Sprintf("%s (id %d)", m.Name, m.ID))
+	}
+	if len(parts) == 2 {
+		return parts[0] + " and " + parts[1]
+	}
+	return strings.Join(parts, ", ")
 }
 
 // fenceDelay is the wait before off: delay= plus priority x
@@ -374,13 +395,13 @@ func (r *runner) waitDelay(ctx context.Context, delay time.Duration, prio int) e
 	st, err := r.be.Status(sctx)
 	cancel()
 	if err == nil {
-		if p, ok := st.DiskPeer(r.cfg.Peer.Name); ok && p.State == agent.PeerDead {
+		if p, ok := st.DiskPeer(r.target.Name); ok && p.State == agent.PeerDead {
 			since := ""
 			if p.Changed != nil {
 				since = " since " + p.Changed.UTC().Format(time.RFC3339Nano)
 			}
 			// Pacemaker logs a fence agent's stderr.
-			fmt.Fprintf(r.errOut, "%s: fence delay %v skipped: %s is dead on the disk path (its status block on %s stood still%s)\n", agentName, delay, r.cfg.Peer.Name, st.DiskHeartbeat.Device, since)
+			fmt.Fprintf(r.errOut, "%s: fence delay %v skipped: %s is dead on the disk path (its status block on %s stood still%s)\n", agentName, delay, r.target.Name, st.DiskHeartbeat.Device, since)
 			return nil
 		}
 	} else {
@@ -486,16 +507,18 @@ func (r *runner) only(all []agent.DiskStatus) []agent.DiskStatus {
 }
 
 // fenced verifies the disks read back after off, as fence_scsi does: the
-// peer's key is gone, and a reservation still exists so the unregistered
-// peer cannot write; this node's key is still registered (else the peer
-// fenced it first). A disk that could not be read is a failure.
-func fenced(disks []agent.DiskStatus) error {
+// victim's key is gone, and a reservation still exists so the
+// unregistered victim cannot write; this node's key is still registered
+// (else the victim fenced it first). A disk that could not be read is a
+// failure.
+func fencedMember(disks []agent.DiskStatus, victim agent.Member) error {
 	for _, d := range disks {
+		key, on := memberKey(d, victim)
 		switch {
 		case d.Error != "":
 			return fmt.Errorf("verification failed: %s: %s", d.Device, d.Error)
-		case d.PeerRegistered:
-			return fmt.Errorf("verification failed: the peer's key %s is still registered: %s", d.PeerKey, describe(disks))
+		case on:
+			return fmt.Errorf("verification failed: %s's key %s is still registered: %s", victim.Name, key, describe(disks))
 		case !d.Registered:
 			return fmt.Errorf("verification failed: this node's key %s is gone from %s (fenced by the peer?): %s", d.OwnKey, d.Device, describe(disks))
 		case d.Holder == "":
@@ -503,6 +526,45 @@ func fenced(disks []agent.DiskStatus) error {
 		}
 	}
 	return nil
+}
+
+// fenced is fencedMember for a pair's peer.
+func fenced(disks []agent.DiskStatus) error {
+	return fencedMember(disks, agent.Member{Name: "the peer"})
+}
+
+// memberKey is member m's key on disk d and whether it is registered: from
+// the disk's member list, or for a pair (a disk that lists no members)
+// the peer's.
+func memberKey(d agent.DiskStatus, m agent.Member) (string, bool) {
+	if m.Self {
+		return d.OwnKey, d.Registered
+	}
+	for _, k := range d.Members {
+		if k.ID == m.ID {
+			return k.Key, k.Registered
+		}
+	}
+	return d.PeerKey, d.PeerRegistered
+}
+
+// memberOn: member m's key is on every disk (allOn's rule per member).
+func memberOn(disks []agent.DiskStatus, m agent.Member) bool {
+	if m.Self || len(disks) == 0 {
+		return allOn(disks, m.Self)
+	}
+	for _, d := range disks {
+		if d.Mode == agent.ModeSCSI2 {
+			if d.Owner {
+				return false
+			}
+			continue
+		}
+		if _, on := memberKey(d, m); !on {
+			return false
+		}
+	}
+	return true
 }
 
 // allOn: the node's key is on every disk (fence_scsi's rule). A scsi2

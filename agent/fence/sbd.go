@@ -54,10 +54,7 @@ func (r *runner) runSBD(ctx context.Context, self bool, delay time.Duration, pri
 	if err := r.waitDelay(ctx, delay, prio); err != nil {
 		return ExitError, err
 	}
-	victim := r.o.Plug
-	if victim == fmt.Sprint(cfg.Peer.ID) {
-		victim = cfg.Peer.Name
-	}
+	victim := r.target.Name
 	from := cfg.SBD.Name
 	if from == "" {
 		from = cfg.Node.Name

@@ -42,6 +42,28 @@ func Keys(cfg *agent.Config) (own, peer scsi.Key, err error) {
 	return own, peer, err
 }
 
+// MemberKey is one member's reservation key.
+type MemberKey struct {
+	Name string
+	ID   int
+	Self bool
+	Key  scsi.Key
+}
+
+// MemberKeys returns every member's key, this node first (Keys' rule).
+func MemberKeys(cfg *agent.Config) ([]MemberKey, error) {
+	cid := strconv.Itoa(cfg.Cluster.ID)
+	var out []MemberKey
+	for _, m := range cfg.Members() {
+		k, err := scsi.NodeKey(cid, m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", m.Name, err)
+		}
+		out = append(out, MemberKey{Name: m.Name, ID: m.ID, Self: m.Self, Key: k})
+	}
+	return out, nil
+}
+
 // Build makes the agent's parts from the configuration. It opens nothing:
 // disks log in on first use, components open their devices in Run. The
 // returned close function ends the iSCSI sessions.
@@ -49,8 +71,82 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	deps, closeDisks, err := buildDisks(cfg, log)
+	if err != nil {
+		return deps, nil, err
+	}
+	var disks []io.Closer
+	closeAll := func() error {
+		errs := []error{closeDisks()}
+		for _, d := range disks {
+			errs = append(errs, d.Close())
+		}
+		return errors.Join(errs...)
+	}
+	if links := cfg.SerialLinks(); len(links) > 0 {
+		key, err := serialhb.LoadKey(cfg.Serial.KeyFile)
+		if err != nil {
+			return deps, nil, &agent.ConfigError{Field: "serial.key_file", Msg: err.Error()}
+		}
+		t := cfg.Timers
+		var hbs Heartbeats
+		for _, l := range links {
+			r, err := serialhb.NewRunner(serialhb.Config{
+				Path:     l.Port,
+				Port:     serialhb.PortConfig{Baud: cfg.Serial.Baud},
+				Link:     serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(l.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
+				Realtime: max(cfg.Serial.RealtimePriority, 0),
+				Logger:   log.With("part", "serialhb", "member", l.Peer.Name),
+			})
+			if err != nil {
+				return deps, nil, &agent.ConfigError{Field: "serial", Msg: err.Error()}
+			}
+			hbs = append(hbs, &Heartbeat{R: r, Member: l.Peer.Name})
+		}
+		deps.Heartbeat = hbs[0]
+		if len(cfg.PeerList()) > 1 {
+			deps.Heartbeat = hbs // one runner per cable, a status per member
+		}
+	}
+	if cfg.SBD.Device != "" {
+		mb := &Mailbox{Cfg: cfg.SBD}
+		disks = append(disks, mb)
+		deps.Mailbox = mb
+	}
+	if cfg.NIC.Interface != "" {
+		n := &NIC{Interface: cfg.NIC.Interface, NetNS: cfg.NIC.Netns, Logger: log.With("part", "nic")}
+		for _, p := range cfg.PeerList() {
+			addr, _ := netip.ParseAddr(p.Address)
+			n.Members = append(n.Members, NICMember{Name: p.Name, Addr: addr})
+		}
+		n.Peer = n.Members[0].Addr
+		if len(n.Members) == 1 {
+			n.Members = nil // a pair: Peer, as before
+		}
+		deps.NICs = n
+	}
+	if cfg.RAID.Tool != "" {
+		src, err := RAIDSource(cfg.RAID)
+		if err != nil {
+			return deps, nil, &agent.ConfigError{Field: "raid", Msg: err.Error()}
+		}
+		deps.RAID = &RAID{Src: src}
+	}
+	return deps, closeAll, nil
+}
+
+// buildDisks makes the shared disks of cfg, sharing one iSCSI session per
+// target; the close function ends them.
+func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	deps := agent.Deps{Logger: log}
 	own, peer, err := Keys(cfg)
+	if err != nil {
+		return deps, nil, err
+	}
+	members, err := MemberKeys(cfg)
 	if err != nil {
 		return deps, nil, err
 	}
@@ -79,43 +175,10 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 		if err != nil {
 			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
 		}
+		d.SetMembers(members)
 		d.pool = pool
 		disks = append(disks, d)
 		deps.Disks = append(deps.Disks, d)
-	}
-	if cfg.Serial.Port != "" {
-		key, err := serialhb.LoadKey(cfg.Serial.KeyFile)
-		if err != nil {
-			return deps, nil, &agent.ConfigError{Field: "serial.key_file", Msg: err.Error()}
-		}
-		t := cfg.Timers
-		r, err := serialhb.NewRunner(serialhb.Config{
-			Path:     cfg.Serial.Port,
-			Port:     serialhb.PortConfig{Baud: cfg.Serial.Baud},
-			Link:     serialhb.LinkConfig{Cluster: uint32(cfg.Cluster.ID), Node: uint16(cfg.Node.ID), Peer: uint16(cfg.Peer.ID), Key: key, Timers: serialhb.TimersMS(t.KeepaliveMS, t.WarntimeMS, t.DeadtimeMS, t.InitdeadMS)},
-			Realtime: max(cfg.Serial.RealtimePriority, 0),
-			Logger:   log.With("part", "serialhb"),
-		})
-		if err != nil {
-			return deps, nil, &agent.ConfigError{Field: "serial", Msg: err.Error()}
-		}
-		deps.Heartbeat = &Heartbeat{R: r}
-	}
-	if cfg.SBD.Device != "" {
-		mb := &Mailbox{Cfg: cfg.SBD}
-		disks = append(disks, mb)
-		deps.Mailbox = mb
-	}
-	if cfg.NIC.Interface != "" {
-		addr, _ := netip.ParseAddr(cfg.NIC.PeerAddress)
-		deps.NICs = &NIC{Interface: cfg.NIC.Interface, Peer: addr, NetNS: cfg.NIC.Netns, Logger: log.With("part", "nic")}
-	}
-	if cfg.RAID.Tool != "" {
-		src, err := RAIDSource(cfg.RAID)
-		if err != nil {
-			return deps, nil, &agent.ConfigError{Field: "raid", Msg: err.Error()}
-		}
-		deps.RAID = &RAID{Src: src}
 	}
 	return deps, closeAll, nil
 }
@@ -142,7 +205,10 @@ type Disk struct {
 	name      string // cfg.Device as shown: any CHAP password masked
 	chap      chapCreds
 	own, peer scsi.Key
-	log       *slog.Logger
+	// members are every member's key, this node first; nil: the pair of
+	// own and peer.
+	members []MemberKey
+	log     *slog.Logger
 
 	// latch keeps the disk's fenced latch (scsi.LatchedError) across
 	// restarts; a zero Path keeps it in memory only.
@@ -234,6 +300,36 @@ func (d *Disk) ownerConfig(t scsi.Transport) (scsi.OwnerConfig, error) {
 		return f.Store(agent.Latch{Reason: reason, Since: time.Now().UTC(), Device: d.name})
 	}
 	return c, nil
+}
+
+// SetMembers gives the disk every member's key (MemberKeys): it then
+// fences any member (FenceNode), reports each member's registration, and
+// keeps a reservation on release while any other member is unregistered.
+// Call it before first use.
+func (d *Disk) SetMembers(m []MemberKey) { d.members = m }
+
+// others are the other members' keys: the peer's for a pair.
+func (d *Disk) others() []scsi.Key {
+	if d.members == nil {
+		return []scsi.Key{d.peer}
+	}
+	var out []scsi.Key
+	for _, m := range d.members {
+		if !m.Self {
+			out = append(out, m.Key)
+		}
+	}
+	return out
+}
+
+// allRegistered: every key of ks is in keys.
+func allRegistered(keys, ks []scsi.Key) bool {
+	for _, k := range ks {
+		if !slices.Contains(keys, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // Device implements agent.Disk: the device as configured, with any CHAP
@@ -444,8 +540,11 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 		s.Keys = append(s.Keys, k.String())
 	}
 	s.Registered = st.OwnRegistrations > 0
-	s.PeerRegistered = slices.Contains(st.Keys.Keys, d.peer)
+	s.PeerRegistered = allRegistered(st.Keys.Keys, d.others())
 	s.Owner = st.Owned()
+	for _, m := range d.members {
+		s.Members = append(s.Members, agent.MemberKey{Name: m.Name, ID: m.ID, Key: m.Key.String(), Registered: slices.Contains(st.Keys.Keys, m.Key), Holder: st.Reservation.Held && st.Reservation.Key == m.Key})
+	}
 	if latched != "" {
 		s.Registered, s.Owner, s.Latched = false, false, latched
 		s.Notes = append(s.Notes, "registered=false, owner=false: latched fenced (a re-register of this node was neither verified nor confirmed undone; a key listed may be this node's, unaccounted for): acting as fenced until a verified unfence")
@@ -511,7 +610,7 @@ func (d *Disk) Release(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(keys.Keys, d.peer) {
+		if !allRegistered(keys.Keys, d.others()) {
 			res, err := o.Device().ReadReservation(ctx)
 			if err != nil {
 				return err
@@ -520,7 +619,7 @@ func (d *Disk) Release(ctx context.Context) error {
 				d.mu.Lock()
 				d.lockout = true
 				d.mu.Unlock()
-				d.log.Warn("release: reservation kept, the peer's key is not registered: without a reservation a fenced peer could write", "device", d.name, "peer_key", d.peer)
+				d.log.Warn("release: reservation kept, a member's key is not registered: without a reservation a fenced member could write", "device", d.name, "registered", keys.Keys)
 				return nil
 			}
 		}
@@ -541,9 +640,27 @@ func (d *Disk) Unfence(ctx context.Context) error {
 // (fencing is idempotent), said in the log, but only when this node is
 // registered and a reservation still keeps the unregistered peer from
 // writing; without a reservation the peer is not fenced and Fence fails.
-func (d *Disk) Fence(ctx context.Context) error {
+func (d *Disk) Fence(ctx context.Context) error { return d.fence(ctx, d.peer) }
+
+// FenceNode implements agent.MemberFencer: Fence for the member with id
+// node, whose key SetMembers gave.
+func (d *Disk) FenceNode(ctx context.Context, node int) error {
+	i := slices.IndexFunc(d.members, func(m MemberKey) bool { return m.ID == node })
+	switch {
+	case i < 0 && d.members == nil:
+		return fmt.Errorf("disk %s: member keys not set: only Fence (the pair's peer) works", d.name)
+	case i < 0:
+		return fmt.Errorf("disk %s: node id %d: %w", d.name, node, agent.ErrUnknownNode)
+	case d.members[i].Self:
+		return fmt.Errorf("disk %s: %w", d.name, agent.ErrSelfFence)
+	}
+	return d.fence(ctx, d.members[i].Key)
+}
+
+// fence removes victim's key (see Fence).
+func (d *Disk) fence(ctx context.Context, victim scsi.Key) error {
 	return d.act(ctx, func(o *scsi.Owner) error {
-		r, err := fencePeer(ctx, o, d.peer, d.log)
+		r, err := fencePeer(ctx, o, victim, d.log)
 		if err == nil && r != nil && r.MethodName != "" {
 			d.mu.Lock()
 			d.lastFence = r
@@ -573,8 +690,13 @@ func fenceVerdict(r *scsi.FenceResult, err error, peer scsi.Key, log *slog.Logge
 	return err
 }
 
-// Heartbeat runs a serialhb Runner as an agent component.
-type Heartbeat struct{ R *serialhb.Runner }
+// Heartbeat runs a serialhb Runner as an agent component: the cable to
+// one member.
+type Heartbeat struct {
+	R *serialhb.Runner
+	// Member names the node at the other end; its events carry it.
+	Member string
+}
 
 // Run implements agent.Component.
 func (h *Heartbeat) Run(ctx context.Context, emit func(agent.Event)) error {
@@ -602,7 +724,11 @@ func (h *Heartbeat) Run(ctx context.Context, emit func(agent.Event)) error {
 			if e.Kind == serialhb.EventState {
 				kind = e.To.String()
 			}
-			emit(agent.Event{Time: e.Time, Source: "heartbeat", Kind: kind, Msg: "serial: " + e.String(), Data: map[string]any{"from": e.From.String(), "to": e.To.String(), "peer": e.Peer}})
+			data := map[string]any{"from": e.From.String(), "to": e.To.String(), "peer": e.Peer}
+			if h.Member != "" {
+				data["member"] = h.Member
+			}
+			emit(agent.Event{Time: e.Time, Source: "heartbeat", Kind: kind, Msg: "serial: " + e.String(), Data: data})
 		}
 	}
 }
@@ -615,19 +741,29 @@ func (h *Heartbeat) Test(ctx context.Context) (any, error) {
 	return h.R.CableTest(ctx, serialhb.CableTestConfig{Count: 50, Interval: 10 * time.Millisecond})
 }
 
-// NIC watches the heartbeat NIC and probes the peer on demand.
+// NIC watches the heartbeat NIC and probes the peer on demand (every
+// member's address with Members).
 type NIC struct {
 	Interface string
 	Peer      netip.Addr
-	NetNS     string
-	Logger    *slog.Logger
+	// Members are the members' addresses when there are more than one;
+	// nil probes Peer only.
+	Members []NICMember
+	NetNS   string
+	Logger  *slog.Logger
+
+	mu     sync.Mutex
+	states map[string]string // the last probe's state of each member
 }
 
 // NICStatus is the NIC component's status.
 type NICStatus struct {
 	Status *nic.Status      `json:"status"`
 	Probe  *nic.ProbeResult `json:"probe"`
-	Error  string           `json:"error,omitempty"`
+	// Members are the probes of every member's address (with Members);
+	// Probe is then the first member's.
+	Members []NICMemberProbe `json:"members,omitempty"`
+	Error   string           `json:"error,omitempty"`
 }
 
 // Run implements agent.Component: netlink events, no polling.
@@ -659,7 +795,8 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 	}
 }
 
-// Status implements agent.Component: the link now and one probe of the peer.
+// Status implements agent.Component: the link now and one probe of the
+// peer, or of every member's address at once.
 func (n *NIC) Status(ctx context.Context) (any, error) {
 	var out NICStatus
 	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
@@ -668,6 +805,14 @@ func (n *NIC) Status(ctx context.Context) (any, error) {
 		return out, nil
 	}
 	out.Status = st
+	if len(n.Members) > 0 {
+		out.Members = n.probeMembers(ctx)
+		out.Probe = out.Members[0].Probe
+		if out.Members[0].Error != "" {
+			out.Error = out.Members[0].Error
+		}
+		return out, nil
+	}
 	pr, err := nic.Probe(ctx, nic.ProbeConfig{NetNS: n.NetNS, Count: 2, Interval: 200 * time.Millisecond}, n.Interface, n.Peer)
 	if err != nil {
 		out.Error = err.Error()

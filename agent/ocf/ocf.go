@@ -39,7 +39,7 @@ const (
 type Backend interface {
 	Status(ctx context.Context) (agent.Status, error)
 	Disks(ctx context.Context) ([]agent.DiskStatus, error)
-	Action(ctx context.Context, name string) (agent.ActionResult, error)
+	Action(ctx context.Context, act agent.Action) (agent.ActionResult, error)
 }
 
 // Main runs an agent from a command line (args: the program and the
@@ -166,7 +166,7 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 			return Success
 		}
 		actx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		_, err = be.Action(actx, "acquire")
+		_, err = be.Action(actx, agent.ActionAcquire)
 		// The peer may still hold the reservation it kept to lock this
 		// node out while it was fenced; its agent releases it within a
 		// disk-status period of this node's unfence. Wait up to 10 s.
@@ -175,7 +175,7 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 			case <-actx.Done():
 			case <-time.After(250 * time.Millisecond):
 			}
-			_, err = be.Action(actx, "acquire")
+			_, err = be.Action(actx, agent.ActionAcquire)
 		}
 		cancel()
 		if err != nil {
@@ -196,7 +196,7 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 			// this node, which is what a disk that cannot be read needs.
 			return say(ErrGeneric, "%s", msg)
 		}
-		if _, err := be.Action(ctx, "release"); err != nil {
+		if _, err := be.Action(ctx, agent.ActionRelease); err != nil {
 			return say(ErrGeneric, "release: %v", err)
 		}
 		if code, msg := monitor(ctx, be); code == Success {

@@ -26,7 +26,8 @@ func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
 
 func (f *fakeBackend) Disks(context.Context) ([]agent.DiskStatus, error) { return f.disks, f.err }
 
-func (f *fakeBackend) Action(_ context.Context, name string) (agent.ActionResult, error) {
+func (f *fakeBackend) Action(_ context.Context, act agent.Action) (agent.ActionResult, error) {
+	name := act.String()
 	f.actions = append(f.actions, name)
 	if d, ok := f.after[name]; ok {
 		f.disks = d
