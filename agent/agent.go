@@ -417,6 +417,12 @@ func (a *Agent) selfFence(s DiskStatus) {
 	switch a.cfg.SelfFence.Action {
 	case "none":
 	case "watchdog":
+		if a.wd == nil {
+			// Not armed (fence_hwagent's direct path runs no agent): the
+			// latch stored above keeps the next agent start fenced.
+			a.log.Error("self-fence: no watchdog armed in this process; the latch keeps the node fenced", "device", s.Device, "latch", a.state.Path)
+			break
+		}
 		a.log.Error("self-fence: watchdog petting stopped; the machine resets when it expires", "device", s.Device, "timeout", a.wd.Timeout())
 	case "exit":
 		a.fenceOnce.Do(func() { close(a.selfFenced) })

@@ -262,3 +262,35 @@ func TestOneActionPath(t *testing.T) {
 		})
 	}
 }
+
+// The direct path arms no watchdog: a node that sees its own key vanish
+// between two reads there (self_fence.action watchdog) stores the latch,
+// and the next agent start comes up fenced.
+func TestDirectSelfFenceWithoutWatchdog(t *testing.T) {
+	ctx := context.Background()
+	cfg := membersConfig(t, t.TempDir(), 1, 3)
+	cfg.SelfFence.Action = "watchdog"
+	lun := agenttest.NewLUN("naa.600140500000000000000000000000ee")
+	disks := memberDisks(lun, 3)
+	for _, d := range disks {
+		if err := d.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := hw.NewDirectDeps(cfg, agent.Deps{Disks: []agent.Disk{disks[0]}, Logger: testLogger(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := d.Disks(ctx); len(ds) != 1 || !ds[0].Registered {
+		t.Fatalf("first read %+v", ds)
+	}
+	if err := disks[1].FenceNode(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := d.Disks(ctx); len(ds) != 1 || ds[0].Registered {
+		t.Fatalf("second read %+v", ds)
+	}
+	if _, latched, err := agent.SelfFenceState(cfg.StateDir).Load(); err != nil || !latched {
+		t.Errorf("latch stored = %v, %v", latched, err)
+	}
+}

@@ -78,6 +78,10 @@ type Report struct {
 type Env struct {
 	// Local and Peer are the two agents' API clients.
 	Local, Peer *agent.Client
+	// Others are the agents of the members after the first peer, in a
+	// cluster of more than two (peers[].socket); the member checks read
+	// and act through them.
+	Others []Member
 	// LocalConfig and PeerConfig are the nodes' configurations (the peer's
 	// only when readable from here, as on the rig).
 	LocalConfig, PeerConfig *agent.Config
@@ -122,6 +126,7 @@ var Probes = []Probe{
 	{"latency", DiskLatency},
 	{"scsi2", SCSI2},
 	{"pr", PRMatrix},
+	{"members", MemberChecks},
 	{"arbitration", Arbitration},
 	{"scsi3", PRCapabilities},
 	{"failover", Failover},

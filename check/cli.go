@@ -122,6 +122,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if pl := cfg.PeerList(); len(pl) > 1 {
+		for _, p := range pl[1:] {
+			if p.Socket == "" {
+				continue // its member checks say it is skipped
+			}
+			m := Member{Name: p.Name, Client: agent.NewClient(p.Socket)}
+			if _, err := m.Client.Status(ctx); err != nil {
+				fmt.Fprintf(stderr, "hwcheck: member %s's agent does not answer: %v\n", p.Name, err)
+				return 1
+			}
+			env.Others = append(env.Others, m)
+		}
+	}
 	if !*jsonOut {
 		env.Progress = stderr
 	}

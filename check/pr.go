@@ -38,6 +38,9 @@ func PRMatrix(ctx context.Context, env Env) []Result {
 			}
 		}
 	}
+	if env.LocalConfig != nil && len(env.LocalConfig.PeerList()) > 1 {
+		return skip("PR matrix", "more than two members: the members check runs the matrix across every member", "see the members results")
+	}
 	cs, sk := both(env, "PR matrix")
 	if sk != nil {
 		return sk

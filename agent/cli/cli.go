@@ -215,7 +215,15 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %d path(s) named in the configuration missing (fix them, or --parse-only for a configuration of another machine)", *path, len(probs))
 		}
 	}
-	fmt.Fprintf(stdout, "%s: ok: node %s (id %d), peer %s (id %d), cluster %d, %d disk(s), socket %s\n", *path, cfg.Node.Name, cfg.Node.ID, cfg.Peer.Name, cfg.Peer.ID, cfg.Cluster.ID, len(cfg.Disks), cfg.API.Socket)
+	peers := fmt.Sprintf("peer %s (id %d)", cfg.Peer.Name, cfg.Peer.ID)
+	if pl := cfg.PeerList(); len(pl) > 1 {
+		var ps []string
+		for _, p := range pl {
+			ps = append(ps, fmt.Sprintf("%s (id %d)", p.Name, p.ID))
+		}
+		peers = fmt.Sprintf("%d peers %s", len(pl), strings.Join(ps, ", "))
+	}
+	fmt.Fprintf(stdout, "%s: ok: node %s (id %d), %s, cluster %d, %d disk(s), socket %s\n", *path, cfg.Node.Name, cfg.Node.ID, peers, cfg.Cluster.ID, len(cfg.Disks), cfg.API.Socket)
 	return nil
 }
 

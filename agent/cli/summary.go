@@ -27,7 +27,11 @@ func writeStatus(w io.Writer, s agent.Status) {
 		fenced = "YES: this node's key was removed; it claims nothing until `hwagent unfence`"
 	}
 	fmt.Fprintf(w, "fenced     %s (self-fence action: %s)\n", fenced, s.SelfFence)
-	fmt.Fprintf(w, "serial     %s\n", component(s.Heartbeat, serialLine))
+	if hb := strings.TrimSpace(string(s.Heartbeat)); len(s.Members) > 2 && strings.HasPrefix(hb, "[") {
+		fmt.Fprintln(w, "serial     one cable per member: see the member lines (hwagent heartbeat for each)")
+	} else {
+		fmt.Fprintf(w, "serial     %s\n", component(s.Heartbeat, serialLine))
+	}
 	fmt.Fprintf(w, "nic        %s\n", component(s.NICs, nicLine))
 	fmt.Fprintf(w, "disk path  %s\n", diskPathLine(s.DiskHeartbeat, s.Peer))
 	fmt.Fprintf(w, "raid       %s\n", component(s.RAID, raidLine))

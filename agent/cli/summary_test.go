@@ -81,3 +81,28 @@ func TestDiskPathLine(t *testing.T) {
 		}
 	}
 }
+
+// With more than two members the summary has one line per member and
+// points to the member lines for the serial cables.
+func TestStatusMembers(t *testing.T) {
+	st := agent.Status{Node: "m1", NodeID: 1, Started: time.Now(), Heartbeat: json.RawMessage(`[{"member":"m2","status":{}}]`), Members: []agent.MemberStatus{
+		{Name: "m1", ID: 1, Self: true, Key: "0x1", Registered: true, Holder: []string{"/dev/sdb"}},
+		{Name: "m2", ID: 2, Key: "0x2", Registered: true, Serial: "alive", NIC: "reachable"},
+		{Name: "m3", ID: 3, Key: "0x3", Fenced: true, Disk: "dead"},
+	}}
+	var b strings.Builder
+	writeStatus(&b, st)
+	for _, want := range []string{
+		"member     m1 (id 1) this node: registered (key 0x1), holds /dev/sdb\n",
+		"member     m2 (id 2): registered (key 0x2), serial alive, nic reachable\n",
+		"member     m3 (id 3): FENCED (key 0x3), disk path dead\n",
+		"serial     one cable per member",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "peer       ") {
+		t.Errorf("a single peer line with three members:\n%s", b.String())
+	}
+}

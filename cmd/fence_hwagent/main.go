@@ -1,5 +1,5 @@
 // Command fence_hwagent is a fence agent for Pacemaker (the ClusterLabs
-// fence-agent API): it fences a node of a hakit pair by removing its SCSI-3
+// fence-agent API): it fences a node of a hakit cluster by removing its SCSI-3
 // persistent reservation key from the shared disks, through the local
 // hwagent, or directly on the disks when the agent is not running. Run
 // `fence_hwagent -o metadata` for its parameters.
