@@ -22,6 +22,17 @@ func reportDurations(b *testing.B, name string, ds []time.Duration) {
 	b.ReportMetric(ms(ds[min(len(ds)-1, len(ds)*99/100)]), name+"-p99-ms")
 }
 
+// reportSpread reports the 10th and 90th percentiles in ms (ds sorted, as
+// reportDurations leaves it).
+func reportSpread(b *testing.B, name string, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(ds[len(ds)/10]), name+"-p10-ms")
+	b.ReportMetric(ms(ds[min(len(ds)-1, len(ds)*9/10)]), name+"-p90-ms")
+}
+
 // BenchmarkFence times Owner.Fence on the rig's tgtd, read-back check
 // included (PREEMPT, READ KEYS, READ RESERVATION after TUR and READ KEYS).
 // The peer unfences between iterations, untimed.

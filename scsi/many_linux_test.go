@@ -192,6 +192,114 @@ func BenchmarkFenceRegistrants(b *testing.B) {
 				ds = append(ds, time.Since(start))
 			}
 			reportDurations(b, "fence", ds)
+			reportSpread(b, "fence", ds)
+		})
+	}
+}
+
+// lunPair is node A and node B on one LUN of a multi-LUN target.
+type lunPair struct{ a, b *scsi.Owner }
+
+// manyLUNs starts a tgtd target with n LUNs (1 MiB each), dials node A and
+// node B once each (one session per node and target, as agent/hw's
+// Sessions pool does), makes one Owner per node and LUN, registers both on
+// every LUN and lets B hold every reservation.
+func manyLUNs(tb testing.TB, n int) []lunPair {
+	tb.Helper()
+	d := rig.DiskFor(tb, rig.DiskConfig{Size: 1 << 20, Initiators: []string{iqnA, iqnB}, Logger: quietLogger()})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := tb.TempDir()
+	for lun := 2; lun <= n; lun++ {
+		if _, err := d.AddLUN(ctx, lun, 1<<20, dir); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	a, b := dialNode(tb, d, iqnA, keyA, 0, nil), dialNode(tb, d, iqnB, keyB, 0, nil)
+	pairs := make([]lunPair, n)
+	for i := range pairs {
+		for _, o := range []struct {
+			n   *tnode
+			key scsi.Key
+			to  **scsi.Owner
+		}{{a, keyA, &pairs[i].a}, {b, keyB, &pairs[i].b}} {
+			lu, err := o.n.sess.LUN(i + 1)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if *o.to, err = scsi.NewOwner(scsi.OwnerConfig{Transport: lu, Name: fmt.Sprintf("%s lun %d", o.n.name, i+1), Key: o.key, AllowPreemptWithoutAbort: true}); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		for _, o := range []*scsi.Owner{pairs[i].a, pairs[i].b} {
+			if _, err := o.Register(ctx); err != nil {
+				tb.Fatalf("register on LUN %d: %v", i+1, err)
+			}
+		}
+		if _, err := pairs[i].b.Acquire(ctx); err != nil {
+			tb.Fatalf("acquire LUN %d: %v", i+1, err)
+		}
+	}
+	return pairs
+}
+
+// fenceAcross fences A from B on every LUN in turn, as the agent fences
+// one member on each of its disks, each fence verified by its read-back.
+func fenceAcross(ctx context.Context, pairs []lunPair) error {
+	for i, p := range pairs {
+		if _, err := p.b.Fence(ctx, keyA); err != nil {
+			return fmt.Errorf("fence on LUN %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Sixteen LUNs on one target, a pair on each: B fences A on all sixteen
+// (the short form of BenchmarkFenceLUNs, run by make test); A's key is
+// gone from every LUN and B still holds each.
+func TestIntegrationFenceSixteenLUNs(t *testing.T) {
+	pairs := manyLUNs(t, 16)
+	ctx := ctxT(t)
+	start := time.Now()
+	if err := fenceAcross(ctx, pairs); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	for i, p := range pairs {
+		st := chk(p.b.Status(ctx))(t)
+		if slices.Contains(st.Keys.Keys, keyA) || !slices.Contains(st.Keys.Keys, keyB) || st.Reservation.Key != keyB {
+			t.Errorf("LUN %d after the fence: keys %v, reservation %v: want A's key gone and B holding", i+1, st.Keys.Keys, st.Reservation.Key)
+		}
+	}
+	t.Logf("16 LUNs: A fenced on every LUN, each verified by read-back, in %v", took.Round(time.Millisecond))
+}
+
+// BenchmarkFenceLUNs times fencing one member on every LUN of a target
+// against the number of LUNs (1, 8, 16; a pair on each, one session per
+// node): the cost of growth in disks. A registers again on every LUN
+// between iterations, untimed.
+func BenchmarkFenceLUNs(b *testing.B) {
+	for _, n := range []int{1, 8, 16} {
+		b.Run(fmt.Sprintf("luns=%d", n), func(b *testing.B) {
+			pairs := manyLUNs(b, n)
+			ctx := context.Background()
+			ds := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				b.StopTimer()
+				for _, p := range pairs {
+					if _, err := p.a.Unfence(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				start := time.Now()
+				if err := fenceAcross(ctx, pairs); err != nil {
+					b.Fatal(err)
+				}
+				ds = append(ds, time.Since(start))
+			}
+			reportDurations(b, "fence", ds)
+			reportSpread(b, "fence", ds)
 		})
 	}
 }

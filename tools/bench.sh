@@ -15,8 +15,9 @@ bench() { # package regexp benchtime
 	go test -timeout 3h -run '^$' -bench "$2" -benchtime "$3" "$1" | tee -a "$out"
 }
 
-bench ./scsi/ 'Fence|Status' 200x                 # Fence (with read-back) and Status, medians
+bench ./scsi/ '^Benchmark(Fence|Status)$' 200x  # Fence (with read-back) and Status, medians
 bench ./scsi/ 'FenceRegistrants' 100x             # fence time against 2, 4, 8, 16 registrants
+bench ./scsi/ 'FenceLUNs' 100x                    # fence of one member on every LUN against 1, 8, 16 LUNs
 bench ./scsi/ 'Rejoin' 50x                         # dropped session -> registration whole again
 bench ./scsi/iscsi/ 'TestUnitReady|Read64K' 2000x  # initiator round trips on loopback tgtd
 bench ./serialhb/ 'Encode|Decode' 1s               # frame codec ns/op

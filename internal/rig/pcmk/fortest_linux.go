@@ -31,7 +31,7 @@ func Build(ctx context.Context, dir string) (hwagent, fenceAgent string, ocfAgen
 
 // StartBuilt builds the binaries (hakit-disk and hakit-health installed as
 // ocf:hakit:hakit-disk and ocf:hakit:hakit-health) into a temporary folder, starts the
-// cluster and waits until both nodes are online; the folder is removed
+// cluster and waits until every node is online; the folder is removed
 // before it returns.
 func StartBuilt(ctx context.Context, cfg Config) (*Cluster, error) {
 	dir, err := os.MkdirTemp("", rig.NewName("bin")+"-")

@@ -29,7 +29,7 @@ func ForTest(t *testing.T, cfg Config) *Cluster {
 	if err != nil {
 		t.Fatalf("pcmk cluster: %v", err)
 	}
-	t.Logf("pcmk cluster: both nodes online %v after start", time.Since(start).Round(time.Millisecond))
+	t.Logf("pcmk cluster: %d nodes online %v after start", len(c.nodes), time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range c.Nodes() {

@@ -9,7 +9,7 @@ import (
 
 // CIB snippets of the resources the tests configure: fence_hwagent as the
 // stonith device with automatic unfencing, the shared disk (hakit-disk), a
-// Dummy that runs with it, and hakit-health cloned on both nodes.
+// Dummy that runs with it, and hakit-health cloned on every node.
 const (
 	FenceDeviceXML = `<primitive id="fence-hw" class="stonith" type="fence_hwagent">
   <instance_attributes id="fence-hw-ia">
@@ -50,16 +50,33 @@ const (
 </clone>`
 )
 
-// ConfigureGroup turns fencing on and creates the stonith device, the
-// disk, the Dummy that runs with it and the given extra resources and
-// constraints (CIB XML: a <primitive> or <clone> goes to resources,
-// anything else to constraints), then waits until disk and dummy run on
-// one node: it returns that node (the holder) and the other.
+// FenceDevice is FenceDeviceXML for this cluster: a pair's as is; with
+// more members, pcmk_host_list names every node (the fencer then needs no
+// list action to know which members the device fences, and a device with
+// pcmk_host_list must name every node to start).
+func (c *Cluster) FenceDevice() string {
+	if len(c.nodes) == 2 {
+		return FenceDeviceXML
+	}
+	var names []string
+	for _, n := range c.nodes {
+		names = append(names, n.Name)
+	}
+	return strings.Replace(FenceDeviceXML, `</instance_attributes>`, `  <nvpair id="fence-hw-ia-hosts" name="pcmk_host_list" value="`+strings.Join(names, ",")+`"/>
+  </instance_attributes>`, 1)
+}
+
+// ConfigureGroup turns fencing on and creates the stonith device
+// (FenceDevice), the disk, the Dummy that runs with it and the given extra
+// resources and constraints (CIB XML: a <primitive> or <clone> goes to
+// resources, anything else to constraints), then waits until disk and
+// dummy run on one node: it returns that node (the holder) and another
+// (the first in order).
 func (c *Cluster) ConfigureGroup(ctx context.Context, extra ...string) (holder, other *Node, err error) {
 	a := c.nodes[0]
 	cmds := [][]string{
 		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "true"},
-		{"cibadmin", "-C", "-o", "resources", "-X", FenceDeviceXML},
+		{"cibadmin", "-C", "-o", "resources", "-X", c.FenceDevice()},
 		{"cibadmin", "-C", "-o", "resources", "-X", DiskXML},
 		{"cibadmin", "-C", "-o", "resources", "-X", DummyXML},
 		{"cibadmin", "-C", "-o", "constraints", "-X", DiskFirstXML},
@@ -82,9 +99,9 @@ func (c *Cluster) ConfigureGroup(ctx context.Context, extra ...string) (holder, 
 		if on == "" || s.RunningOn("disk") != on {
 			return false
 		}
-		for i, n := range c.nodes {
+		for _, n := range c.nodes {
 			if n.Name == on {
-				holder, other = n, c.nodes[1-i]
+				holder, other = n, c.Others(n)[0]
 			}
 		}
 		return holder != nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,11 +68,22 @@ type Config struct {
 	// Recordsvc is the built tools/recordsvc, the data service of the
 	// acceptance group (ConfigureApp); StartBuilt sets it with Public.
 	Recordsvc string
+	// Nodes is the number of members, 2 to 16; 0 means 2. Two nodes run
+	// corosync with two_node: 1 (the survivor keeps quorum); three or more
+	// run real quorum (a majority of the nodelist), and each hwagent names
+	// the others in peers: (one key and one initiator per node). Serial
+	// needs exactly 2.
+	Nodes int
 	// Logger receives the set-up steps; nil discards.
 	Logger *slog.Logger
 }
 
-// Cluster is two Pacemaker nodes, node-a and node-b, sharing one tgtd LUN.
+// MaxNodes is the largest Config.Nodes: the members one shared array
+// serves.
+const MaxNodes = 16
+
+// Cluster is Config.Nodes Pacemaker nodes, node-a, node-b, ..., sharing
+// one tgtd LUN.
 // Its methods are safe for concurrent use once Start returned.
 type Cluster struct {
 	log    *slog.Logger
@@ -83,15 +95,16 @@ type Cluster struct {
 	// recordsvc is the data service's binary, "" without Config.Recordsvc.
 	recordsvc string
 	client    string // the client namespace, "" without Config.Public
-	nodes     [2]*Node
+	nodes     []*Node
 	closed    bool
 }
 
 // Node is one cluster node.
 type Node struct {
-	// Name is the node's host name and Pacemaker name: node-a or node-b.
+	// Name is the node's host name and Pacemaker name: node-a, node-b, ...
 	Name string
-	// ID is its corosync node id and hwagent node id (1 or 2).
+	// ID is its corosync node id and hwagent node id (1 for node-a, 2 for
+	// node-b, ...).
 	ID int
 	// Addr is its address on the heartbeat network (corosync's ring).
 	Addr string
@@ -160,9 +173,9 @@ func (n *Node) port(l Link) string {
 	return [...]string{Ring: "p", Storage: "s", Crossover: "x", Public: "u"}[l] + n.Name[5:]
 }
 
-// Start builds the switch, the disk and both nodes, and starts corosync,
-// hwagent and pacemakerd in each. It returns once both nodes' daemons run;
-// use WaitOnline for cluster membership.
+// Start builds the switch, the disk and the nodes, and starts corosync,
+// hwagent and pacemakerd in each. It returns once every node's daemons
+// run; use WaitOnline for cluster membership.
 func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("pcmk: needs root for namespaces and mounts (euid %d)", os.Geteuid())
@@ -182,6 +195,15 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	if cfg.DelayStepMS == 0 {
 		cfg.DelayStepMS = 500
+	}
+	if cfg.Nodes == 0 {
+		cfg.Nodes = 2
+	}
+	if cfg.Nodes < 2 || cfg.Nodes > MaxNodes {
+		return nil, fmt.Errorf("pcmk: Config.Nodes %d: want 2 to %d", cfg.Nodes, MaxNodes)
+	}
+	if cfg.Serial && cfg.Nodes != 2 {
+		return nil, fmt.Errorf("pcmk: Config.Serial is the null-modem cable of a pair: it needs Config.Nodes 2, not %d", cfg.Nodes)
 	}
 	rig.Sweep()
 	name := rig.NewName("pcmk")
@@ -231,6 +253,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 			[]string{"-n", c.client, "link", "set", "eth0", "up"},
 		)
 	}
+	c.nodes = make([]*Node, cfg.Nodes)
 	for i := range c.nodes {
 		n := &Node{Name: "node-" + string(rune('a'+i)), ID: i + 1, Addr: subnet + strconv.Itoa(i+1), StorageAddr: storageSubnet + strconv.Itoa(i+1), CrossoverAddr: crossoverSubnet + strconv.Itoa(i+1), netns: name + "-" + string(rune('a'+i))}
 		n.IQN = "iqn.2026-11.io.hakit.rig:" + n.Name
@@ -256,7 +279,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 			return err
 		}
 	}
-	disk, err := rig.StartDisk(ctx, rig.DiskConfig{Namespace: c.sw, Host: storageSubnet + "254", Initiators: []string{c.nodes[0].IQN, c.nodes[1].IQN}, Logger: c.log})
+	disk, err := rig.StartDisk(ctx, rig.DiskConfig{Namespace: c.sw, Host: storageSubnet + "254", Initiators: c.initiators(), Logger: c.log})
 	if err != nil {
 		return err
 	}
@@ -318,6 +341,15 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 	return nil
 }
 
+// initiators are the nodes' initiator names, in node order.
+func (c *Cluster) initiators() []string {
+	iqns := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		iqns[i] = n.IQN
+	}
+	return iqns
+}
+
 // SBDHeader is the header of Config.SBD's device.
 var SBDHeader = sbd.Header{Version: sbd.Version, Slots: sbd.Slots, SectorSize: 512, Watchdog: 2, Allocate: 1, Loop: 1, Msgwait: 4, MinorVersion: sbd.MinorVersion}
 
@@ -375,7 +407,6 @@ func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) e
 	if err := os.Mkdir(n.Dir, 0o755); err != nil {
 		return err
 	}
-	peer := c.nodes[1-i]
 	extra := ""
 	if c.sbdURL != "" {
 		extra += fmt.Sprintf("sbd: {device: %q, initiator: %s}\n", c.sbdURL, n.IQN)
@@ -401,21 +432,10 @@ func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) e
 	crypto_hash: none
 }
 nodelist {
-	node {
-		ring0_addr: %s
-		name: %s
-		nodeid: 1
-	}
-	node {
-		ring0_addr: %s
-		name: %s
-		nodeid: 2
-	}
-}
+%s}
 quorum {
 	provider: corosync_votequorum
-	two_node: 1
-}
+%s}
 logging {
 	to_logfile: yes
 	logfile: %s/corosync.log
@@ -423,21 +443,21 @@ logging {
 	to_syslog: no
 	timestamp: on
 }
-`, c.nodes[0].Addr, c.nodes[0].Name, c.nodes[1].Addr, c.nodes[1].Name, ConfigDir),
+`, c.corosyncNodes(), c.votequorum(), ConfigDir),
 		"hwagent.yaml": fmt.Sprintf(`node: {name: %s, id: %d}
-peer: {name: %s, id: %d}
+%s
 cluster: {id: 42, name: rig}
 disks:
   - device: %s
     initiator: %s
     %s
-nic: {interface: eth2, peer_address: %s}
+%s
 state_dir: %s/state
 %s
 api: {socket: %s}
 self_fence: {action: event}
 fence: {priority: %d, delay_step_ms: %d}
-%s`, n.Name, n.ID, peer.Name, peer.ID, c.disk.URL(), n.IQN, diskOpts, peer.CrossoverAddr, ConfigDir, timers, HwagentSocket, i, cfg.DelayStepMS, extra),
+%s`, n.Name, n.ID, c.peersYAML(i), c.disk.URL(), n.IQN, diskOpts, c.nicYAML(i), ConfigDir, timers, HwagentSocket, i, cfg.DelayStepMS, extra),
 		// The node's init (PID 1 of its PID namespace): mounts, daemons,
 		// then it reaps orphans until it is killed.
 		"init.sh": fmt.Sprintf(`set -eu
@@ -494,6 +514,50 @@ PCMK_logfile=%[1]s/pacemaker.log PCMK_logfacility=none PCMK_logpriority=info set
 		}
 	}
 	return nil
+}
+
+// corosyncNodes is corosync.conf's nodelist entries.
+func (c *Cluster) corosyncNodes() string {
+	var b strings.Builder
+	for _, n := range c.nodes {
+		fmt.Fprintf(&b, "\tnode {\n\t\tring0_addr: %s\n\t\tname: %s\n\t\tnodeid: %d\n\t}\n", n.Addr, n.Name, n.ID)
+	}
+	return b.String()
+}
+
+// votequorum is corosync.conf's quorum options after the provider: a
+// pair keeps quorum with one node (two_node), more nodes need a majority.
+func (c *Cluster) votequorum() string {
+	if len(c.nodes) == 2 {
+		return "\ttwo_node: 1\n"
+	}
+	return ""
+}
+
+// peersYAML is node i's hwagent peer: (a pair) or peers: (more members,
+// each with its crossover address as the NIC probe's target).
+func (c *Cluster) peersYAML(i int) string {
+	if len(c.nodes) == 2 {
+		p := c.nodes[1-i]
+		return fmt.Sprintf("peer: {name: %s, id: %d}", p.Name, p.ID)
+	}
+	var b strings.Builder
+	b.WriteString("peers:")
+	for j, p := range c.nodes {
+		if j != i {
+			fmt.Fprintf(&b, "\n  - {name: %s, id: %d, address: %s}", p.Name, p.ID, p.CrossoverAddr)
+		}
+	}
+	return b.String()
+}
+
+// nicYAML is node i's hwagent nic: section; a pair names the peer's
+// address there, more members name theirs in peers:.
+func (c *Cluster) nicYAML(i int) string {
+	if len(c.nodes) == 2 {
+		return fmt.Sprintf("nic: {interface: eth2, peer_address: %s}", c.nodes[1-i].CrossoverAddr)
+	}
+	return "nic: {interface: eth2}"
 }
 
 // boot starts the node's init in new UTS, mount and PID namespaces inside
@@ -567,8 +631,19 @@ func tail(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// Nodes returns node-a and node-b.
-func (c *Cluster) Nodes() [2]*Node { return c.nodes }
+// Nodes returns the nodes in order: node-a, node-b, ...
+func (c *Cluster) Nodes() []*Node { return slices.Clone(c.nodes) }
+
+// Others returns every node but n, in order.
+func (c *Cluster) Others(n *Node) []*Node {
+	var o []*Node
+	for _, m := range c.nodes {
+		if m != n {
+			o = append(o, m)
+		}
+	}
+	return o
+}
 
 // Disk is the shared LUN.
 func (c *Cluster) Disk() *rig.Disk { return c.disk }
@@ -753,7 +828,7 @@ func (n *Node) Log(name string) string {
 // messages.
 func (n *Node) Tail(name string) string { return tail(filepath.Join(n.Dir, name)) }
 
-// Close powers both nodes off and removes the disk, the namespaces and the
+// Close powers every node off and removes the disk, the namespaces and the
 // folder. A second Close does nothing.
 func (c *Cluster) Close() error {
 	if c.closed {
@@ -852,7 +927,12 @@ func (n *Node) WaitFor(ctx context.Context, timeout time.Duration, what string, 
 
 // WaitOnline waits until node n sees every node online.
 func (c *Cluster) WaitOnline(ctx context.Context, n *Node, timeout time.Duration) error {
-	return n.WaitFor(ctx, timeout, "both nodes online", func(s Status) bool {
-		return s.Online(c.nodes[0].Name) && s.Online(c.nodes[1].Name)
+	return n.WaitFor(ctx, timeout, fmt.Sprintf("all %d nodes online", len(c.nodes)), func(s Status) bool {
+		for _, m := range c.nodes {
+			if !s.Online(m.Name) {
+				return false
+			}
+		}
+		return true
 	})
 }

@@ -52,3 +52,87 @@ func TestIntegrationCluster(t *testing.T) {
 		}
 	}
 }
+
+// Three nodes: a nodelist of three without two_node, real quorum. A
+// Dummy runs on one node; that node is killed (fencing off: this test is
+// the membership's, fencing through fence_hwagent is cmd/fence_hwagent's
+// TestIntegrationFencerThreeNodes); the two survivors keep quorum and run
+// the Dummy. A second kill leaves one node of three: no quorum, the Dummy
+// stops (no-quorum-policy stop).
+func TestIntegrationClusterThree(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	testutil.SkipUnlessTools(t, append(Tools, "go", "corosync-quorumtool")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	start := time.Now()
+	c, err := StartBuilt(ctx, Config{Nodes: 3, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	nodes := c.Nodes()
+	t.Logf("3 nodes online %v after start", time.Since(start).Round(time.Millisecond))
+	if len(nodes) != 3 || nodes[2].Name != "node-c" || nodes[2].ID != 3 {
+		t.Fatalf("nodes %+v", nodes)
+	}
+	for _, n := range nodes {
+		if conf := n.Log("corosync.conf"); strings.Contains(conf, "two_node") || strings.Count(conf, "ring0_addr") != 3 {
+			t.Errorf("%s corosync.conf: want a nodelist of 3 and no two_node:\n%s", n.Name, conf)
+		}
+		if y := n.Log("hwagent.yaml"); !strings.Contains(y, "peers:") || strings.Count(y, "\n  - {name: node-") != 2 || strings.Contains(y, "\n  - {name: "+n.Name+",") {
+			t.Errorf("%s hwagent.yaml: want the two other members in peers:\n%s", n.Name, y)
+		}
+		if out, err := n.Run(ctx, "corosync-quorumtool", "-s"); err != nil || !strings.Contains(out, "Expected votes:   3") || !strings.Contains(out, "Quorate:          Yes") {
+			t.Errorf("%s corosync-quorumtool -s: %v\n%s", n.Name, err, out)
+		}
+	}
+	a := nodes[0]
+	for _, args := range [][]string{
+		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"},
+		{"cibadmin", "-C", "-o", "resources", "-X", DummyXML},
+	} {
+		if _, err := a.Run(ctx, args[0], args[1:]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var victim *Node
+	if err := a.WaitFor(ctx, 60*time.Second, "dummy started", func(s Status) bool {
+		for _, n := range nodes {
+			if s.RunningOn("dummy") == n.Name {
+				victim = n
+			}
+		}
+		return victim != nil && s.Quorate()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	survivors := c.Others(victim)
+	kill := time.Now()
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	var on string
+	if err := survivors[0].WaitFor(ctx, 60*time.Second, "dummy moved to a survivor with quorum", func(s Status) bool {
+		on = s.RunningOn("dummy")
+		return s.Quorate() && !s.Online(victim.Name) && on != "" && on != victim.Name
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kill of %s: dummy started on %s, the two survivors quorate, after %v", victim.Name, on, time.Since(kill).Round(time.Millisecond))
+	// One of three left: no quorum, nothing runs.
+	second, last := survivors[0], survivors[1]
+	if second.Name != on {
+		second, last = survivors[1], survivors[0]
+	}
+	if err := second.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := last.WaitFor(ctx, 60*time.Second, "no quorum and dummy stopped on the last node", func(s Status) bool {
+		return s.Summary.DC.Present && !s.Quorate() && s.RunningOn("dummy") == ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := last.Run(ctx, "corosync-quorumtool", "-s"); !strings.Contains(out, "Quorate:          No") {
+		t.Errorf("%s corosync-quorumtool -s with 1 of 3: %v\n%s", last.Name, err, out)
+	}
+}

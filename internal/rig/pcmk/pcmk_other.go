@@ -13,10 +13,11 @@ import (
 // Config describes the cluster.
 type Config struct {
 	Hwagent, FenceAgent string
+	Nodes               int
 	Logger              *slog.Logger
 }
 
-// Cluster is a running two-node cluster (Linux only).
+// Cluster is a running cluster (Linux only).
 type Cluster struct{}
 
 // Start fails: the cluster needs Linux namespaces.

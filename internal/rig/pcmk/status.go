@@ -16,7 +16,19 @@ type Status struct {
 		ID        string           `xml:"id,attr"`
 		Resources []ResourceStatus `xml:"resource"`
 	} `xml:"resources>group"`
+	// Summary is crm_mon's summary: the DC and whether its partition has
+	// quorum.
+	Summary struct {
+		DC struct {
+			Present bool   `xml:"present,attr"`
+			Name    string `xml:"name,attr"`
+			Quorum  bool   `xml:"with_quorum,attr"`
+		} `xml:"current_dc"`
+	} `xml:"summary"`
 }
+
+// Quorate reports whether this node's partition has a DC and quorum.
+func (s Status) Quorate() bool { return s.Summary.DC.Present && s.Summary.DC.Quorum }
 
 // NodeStatus is one <node> of crm_mon.
 type NodeStatus struct {

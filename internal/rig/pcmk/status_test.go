@@ -19,6 +19,9 @@ func TestParseStatusGroup(t *testing.T) {
 	if on := s.GroupOn(); on != "node-b" {
 		t.Errorf("GroupOn = %q, want node-b (resources %+v)", on, s.Resources)
 	}
+	if !s.Quorate() || s.Summary.DC.Name != "node-b" || (Status{}).Quorate() {
+		t.Errorf("summary %+v: want node-b the DC, with quorum", s.Summary)
+	}
 	if !s.Online("node-a") || !s.Online("node-b") {
 		t.Errorf("nodes %+v", s.Nodes)
 	}
