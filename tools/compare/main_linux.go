@@ -61,6 +61,8 @@ type env struct {
 	dir      string
 	log      *slog.Logger
 	progress io.Writer
+	// hbSettings are row 1's keepalive/deadtime pairs.
+	hbSettings []hbSetting
 
 	mu    sync.Mutex
 	reaps []func()
@@ -98,11 +100,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	readme := fs.String("readme", "", "also rewrite the generated comparison section of this README")
 	hwagent := fs.String("hwagent", "", "the hwagent binary (empty: go build ./cmd/hwagent)")
 	verbose := fs.Bool("v", false, "log the stand-ins' events to stderr")
+	hbs := fs.String("hb-settings", defaultHBSettings, "row 1's settings, KEEPALIVE/DEADTIME comma-separated (both sides get each)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	settings, err := parseHBSettings(*hbs)
+	if err != nil {
+		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root: the stand-ins are namespaces, ptys, loop devices and daemons that run as root")
@@ -130,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		lvl = slog.LevelDebug
 	}
-	e := &env{trials: *trials, short: *short, dir: dir, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), progress: stderr}
+	e := &env{trials: *trials, short: *short, hbSettings: settings, dir: dir, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), progress: stderr}
 	defer e.reapAll()
 	if e.self, err = os.Executable(); err != nil {
 		return err

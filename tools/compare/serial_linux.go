@@ -35,13 +35,26 @@ type hbSetting struct {
 func (s hbSetting) warntime() time.Duration { return s.deadtime / 2 }
 func (s hbSetting) initdead() time.Duration { return 2 * s.deadtime }
 
-// The settings: Heartbeat's default-like one (its sample ha.cf has
+// defaultHBSettings: Heartbeat's default-like one (its sample ha.cf has
 // keepalive 2 s, deadtime 30 s; 1 s and 10 s keeps trials short), and the
 // smallest it holds on this cable (at keepalive 10 ms it never reaches a
 // steady state; anchors.md).
-var hbSettings = []hbSetting{
-	{"default-like", time.Second, 10 * time.Second},
-	{"smallest Heartbeat holds", 100 * time.Millisecond, 500 * time.Millisecond},
+const defaultHBSettings = "1s/10s,100ms/500ms"
+
+// parseHBSettings reads "KEEPALIVE/DEADTIME,..." (Go durations); deadtime
+// must exceed twice the keepalive, as Heartbeat requires.
+func parseHBSettings(v string) ([]hbSetting, error) {
+	var out []hbSetting
+	for _, f := range strings.Split(v, ",") {
+		ka, dt, ok := strings.Cut(strings.TrimSpace(f), "/")
+		k, err1 := time.ParseDuration(ka)
+		d, err2 := time.ParseDuration(dt)
+		if !ok || err1 != nil || err2 != nil || k < time.Millisecond || d <= 2*k {
+			return nil, fmt.Errorf("--hb-settings: %q: want KEEPALIVE/DEADTIME such as 100ms/500ms, deadtime more than twice the keepalive", f)
+		}
+		out = append(out, hbSetting{name: k.String() + "/" + d.String(), keepalive: k, deadtime: d})
+	}
+	return out, nil
 }
 
 // hbNoise is the injected noise: per byte, about one fault in a thousand.
@@ -395,7 +408,7 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 	sides := [2]hbSide{hakitSerial(), heartbeatSerial()}
 	row := report.Row{ID: "1", Title: "Serial heartbeat on one relayed pty cable", Peer: sides[1].name}
 	var hc, pc []string
-	for _, s := range hbSettings {
+	for _, s := range e.hbSettings {
 		hc = append(hc, s.name+": "+sides[0].config(s))
 		pc = append(pc, s.name+": "+sides[1].config(s))
 	}
@@ -416,12 +429,12 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 	defer c.Close()
 	defer sweepHeartbeat(c.Path(rig.B))
 	defer sweepHeartbeat(c.Path(rig.A))
-	for si, s := range hbSettings {
-		// The default-like setting's trials take its 10 s deadtime and more:
-		// a third as many; the windows (quiet, loaded, noisy) run in the
-		// first trials only.
+	for _, s := range e.hbSettings {
+		// A setting with a deadtime of seconds takes that and more a
+		// trial: a third as many; the windows (quiet, loaded, noisy) run
+		// in the first trials only.
 		trials, windows := e.trials, 2
-		if si == 0 {
+		if s.deadtime >= 5*time.Second {
 			trials, windows = max(1, e.trials/3), 1
 		}
 		if e.short {
