@@ -246,31 +246,28 @@ func startHeartbeatPair(ctx context.Context, e *env, c *rig.Cable, s hbSetting) 
 		// The daemon leaves before its master writes the pid file: the
 		// script waits for it. A start that failed half-way may leave
 		// heartbeat processes on the cable: sweep them.
+		// The processes of the node are found by its directory in their
+		// mount table (nsProcs), which also finds the children Heartbeat
+		// leaves reparented to init.
 		cmd := exec.CommandContext(ctx, "unshare", "--uts", "--mount", "--propagation", "private", "sh", "-c", script)
 		out, err := cmd.Output()
 		if err != nil {
-			sweepHeartbeat(c.Path(side))
-		}
-		if err != nil {
+			sweepNode(nd)
 			fifo.Close()
 			return fail(fmt.Errorf("heartbeat on %s: %w (%s)", me, err, strings.TrimSpace(string(out))))
 		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		pid, err := heartbeatMaster(nd, 5*time.Second)
 		if err != nil {
+			sweepNode(nd)
 			fifo.Close()
-			return fail(fmt.Errorf("heartbeat on %s: pid %q", me, out))
+			return fail(fmt.Errorf("heartbeat on %s: %w", me, err))
 		}
 		d := &daemon{events: make(chan stamp, 64)}
-		port := c.Path(side)
 		d.pids = func() []int { return tree(pid) }
 		var once sync.Once
 		d.kill = func() {
 			once.Do(func() {
-				killTree(pid)
-				sweepHeartbeat(port)
-				for t := time.Now(); !gone(pid) && time.Since(t) < 5*time.Second; {
-					time.Sleep(10 * time.Millisecond)
-				}
+				sweepNode(nd)
 				fifo.Close()
 			})
 		}
@@ -281,25 +278,55 @@ func startHeartbeatPair(ctx context.Context, e *env, c *rig.Cable, s hbSetting) 
 	return joined(ctx, "heartbeat", &hbPair{ds[0], ds[1]}, s.initdead()+10*time.Second)
 }
 
-// sweepHeartbeat kills the Heartbeat processes that use port (its read
-// and write children name it) and their master.
-func sweepHeartbeat(port string) {
+// nsProcs lists the processes whose mount namespace has marker (a node's
+// own directory, bind-mounted there): a Heartbeat node's daemon and every
+// process it forked, also those it left behind reparented to init.
+func nsProcs(marker string) []int {
+	var out []int
 	ents, _ := os.ReadDir("/proc")
 	for _, ent := range ents {
 		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
+		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
-		if err != nil || !strings.HasPrefix(string(b), "heartbeat: ") || !strings.Contains(string(b), port) {
-			continue
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/mountinfo")
+		if err == nil && strings.Contains(string(b), marker) {
+			out = append(out, pid)
 		}
-		if _, ppid, err := cpuTicks(pid); err == nil {
-			if pb, err := os.ReadFile("/proc/" + strconv.Itoa(ppid) + "/cmdline"); err == nil && strings.HasPrefix(string(pb), "heartbeat: master") {
-				killTree(ppid)
+	}
+	return out
+}
+
+// heartbeatMaster finds the node's master control process (the pid file
+// may name a process of the start-up that exits).
+func heartbeatMaster(marker string, within time.Duration) (int, error) {
+	end := time.Now().Add(within)
+	for {
+		for _, pid := range nsProcs(marker) {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			if err == nil && strings.HasPrefix(string(b), "heartbeat: master control process") {
+				return pid, nil
 			}
 		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if time.Now().After(end) {
+			return 0, fmt.Errorf("no heartbeat master control process after %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sweepNode SIGKILLs every process of the node's mount namespace until
+// none is left (or 5 s passed).
+func sweepNode(marker string) {
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		ps := nsProcs(marker)
+		if len(ps) == 0 {
+			return
+		}
+		for _, p := range ps {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -427,8 +454,8 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 		return row, err
 	}
 	defer c.Close()
-	defer sweepHeartbeat(c.Path(rig.B))
-	defer sweepHeartbeat(c.Path(rig.A))
+	defer sweepNode(filepath.Join(e.dir, "heartbeat-B"))
+	defer sweepNode(filepath.Join(e.dir, "heartbeat-A"))
 	for _, s := range e.hbSettings {
 		// A setting with a deadtime of seconds takes that and more a
 		// trial: a third as many; the windows (quiet, loaded, noisy) run
