@@ -298,13 +298,19 @@ func nsProcs(marker string) []int {
 }
 
 // heartbeatMaster finds the node's master control process (the pid file
-// may name a process of the start-up that exits).
+// may name a process of the start-up that exits): the one with that title
+// whose parent is outside the node (init, after it daemonized); a fork of
+// the master carries the same title until it renames itself.
 func heartbeatMaster(marker string, within time.Duration) (int, error) {
 	end := time.Now().Add(within)
 	for {
-		for _, pid := range nsProcs(marker) {
+		ps := nsProcs(marker)
+		for _, pid := range ps {
 			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-			if err == nil && strings.HasPrefix(string(b), "heartbeat: master control process") {
+			if err != nil || !strings.HasPrefix(string(b), "heartbeat: master control process") {
+				continue
+			}
+			if _, ppid, err := cpuTicks(pid); err == nil && !contains(ps, ppid) {
 				return pid, nil
 			}
 		}
