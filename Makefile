@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance matrix clean man
+.PHONY: help build deps test bench fuzz lint demo lab cluster acceptance matrix compare clean man
 
 help: ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,6 +48,9 @@ acceptance: deps ## the install guide's five acceptance tests and the partition 
 
 matrix: deps ## the partition matrix with the full 100 rounds of the symmetric split (1.5 to 3 hours on 2 cores)
 	@set -o pipefail; HAKIT_SPLIT_ROUNDS=100 $(GO) test -count=1 -v -timeout 4h -run 'TestPartitionMatrix$$' ./acceptance/ | tee /tmp/hakit-matrix.log | grep -E '^(--- |ok|FAIL|PASS)|MATRIX|SPLIT|ROUND|_test.go'
+
+compare: deps ## hakit against Heartbeat, ethmonitor, corosync knet and sbd on the same stand-ins in one run: medians, p99s and ratios (COMPAREFLAGS=--short is the CI form, --readme README.md rewrites its table)
+	$(GO) run ./tools/compare $(COMPAREFLAGS)
 
 lab: deps ## boot two QEMU nodes (real kernel drivers) and run the acceptance scenarios
 	$(GO) run ./tools/lab/cmd/lab $(LABFLAGS)

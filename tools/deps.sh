@@ -10,7 +10,10 @@ set -eu
 # message verbs on a loop device, never its watchdog daemon. chromium: the
 # hwcheck --html page is loaded in headless chromium by the check tests.
 # groff-base: the man pages are rendered by the tools/mangen test.
-PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils sbd chromium groff-base"
+# heartbeat, iputils-arping and bc: make compare runs Linux-HA Heartbeat
+# 3.0.6 on the rig cable and resource-agents' ethmonitor (which needs arping
+# and bc) on the rig link.
+PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils sbd chromium groff-base heartbeat iputils-arping bc"
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps: go not found on PATH (want Go 1.26 or later; on this machine it lives in /usr/local/go/bin)" >&2
