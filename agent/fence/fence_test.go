@@ -132,7 +132,7 @@ func TestMetadata(t *testing.T) {
 	if slices.Contains(actions, "reboot") {
 		t.Error("metadata advertises reboot: fabric fencing cannot power-cycle")
 	}
-	if diff := cmp.Diff(Actions, actions); diff != "" {
+	if diff := cmp.Diff(Actions(), actions); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
 }
@@ -535,5 +535,15 @@ func TestVerboseLogsSteps(t *testing.T) {
 	deps, _ = fakeDeps(t)
 	if code, _, errOut := runStdin(deps, "action=off\nport=node-b\n"); code != ExitOK || errOut != "" {
 		t.Errorf("off without verbose: exit %d stderr %q, want nothing", code, errOut)
+	}
+}
+
+// Params and Actions hand out copies: a caller cannot change what the
+// agent accepts.
+func TestParamsActionsAreCopies(t *testing.T) {
+	p, a := Params(), Actions()
+	p[0].Name, a[0] = "changed", "changed"
+	if Params()[0].Name == "changed" || Actions()[0] == "changed" {
+		t.Fatal("a caller's change reached the agent's tables")
 	}
 }

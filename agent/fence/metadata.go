@@ -74,10 +74,10 @@ func boolAttr(b bool) string {
 	return "0"
 }
 
-// BuildMetadata describes Params and Actions.
+// BuildMetadata describes params and actions.
 func BuildMetadata() Metadata {
 	m := Metadata{Name: agentName, ShortDesc: shortDesc, LongDesc: longDesc, VendorURL: "https://github.com/hakit/hakit"}
-	for _, p := range Params {
+	for _, p := range params {
 		mp := MetaParameter{Name: p.Name, Unique: "0", Required: boolAttr(p.Name == "action" || p.Name == "plug")}
 		mp.Getopt.Mixed = getopt(p)
 		mp.Content.Type, mp.Content.Default = p.Type, p.Default
@@ -92,7 +92,7 @@ func BuildMetadata() Metadata {
 			m.Parameters = append(m.Parameters, dep)
 		}
 	}
-	for _, a := range Actions {
+	for _, a := range actions {
 		ma := MetaAction{Name: a}
 		if a == "on" {
 			ma.OnTarget, ma.Automatic = "1", "1"
@@ -115,13 +115,13 @@ func WriteMetadata(w io.Writer) error {
 // WriteManpage writes a plain-text manual.
 func WriteManpage(w io.Writer) error {
 	fmt.Fprintf(w, "%s(8)\n\nNAME\n    %s - %s\n\nDESCRIPTION\n    %s\n\nOPTIONS\n", agentName, agentName, shortDesc, longDesc)
-	for _, p := range Params {
+	for _, p := range params {
 		fmt.Fprintf(w, "    %-32s %s", getopt(p), p.Desc)
 		if p.Default != "" {
 			fmt.Fprintf(w, " (default %s)", p.Default)
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\nACTIONS\n    %s\n\nSTDIN\n    One name=value per line (names as in the metadata, port = plug); # starts a comment; the last value wins; unknown names are ignored with a warning on stderr; nodename names the node to act on when plug is not given.\n\nEXIT STATUS\n    0 success (status: on), 1 error, 2 status: off.\n", strings.Join(Actions, ", "))
+	fmt.Fprintf(w, "\nACTIONS\n    %s\n\nSTDIN\n    One name=value per line (names as in the metadata, port = plug); # starts a comment; the last value wins; unknown names are ignored with a warning on stderr; nodename names the node to act on when plug is not given.\n\nEXIT STATUS\n    0 success (status: on), 1 error, 2 status: off.\n", strings.Join(actions, ", "))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,8 +30,12 @@ type Param struct {
 	Desc     string
 }
 
-// Params are fence_hwagent's options, in metadata order.
-var Params = []Param{
+// Params returns fence_hwagent's options, in metadata order (a new slice
+// each call: no caller can change what the agent accepts).
+func Params() []Param { return slices.Clone(params) }
+
+// params are fence_hwagent's options, in metadata order.
+var params = []Param{
 	{Name: "action", Short: "o", Long: "action", Value: "action", Type: "string", Default: "off", Desc: "Fencing action: on, off, status, monitor, list, list-status, metadata, manpage, validate-all (reboot is accepted and acts as off: fabric fencing cannot power-cycle)"},
 	{Name: "plug", Aliases: []string{"port", "nodename_to_fence"}, Short: "n", Long: "plug", Value: "id", Type: "string", Desc: "Node to act on: its name or node id as in the hwagent configuration"},
 	{Name: "devices", Short: "d", Long: "devices", Value: "devices", Type: "string", Desc: "Comma-separated shared disks; empty means every disk the local hwagent manages (they must be among them)"},
@@ -52,8 +57,8 @@ var Params = []Param{
 var ErrUsage = errors.New("fence_hwagent: bad option")
 
 func lookup(name string) *Param {
-	for i := range Params {
-		p := &Params[i]
+	for i := range params {
+		p := &params[i]
 		if p.Name == name {
 			return p
 		}
@@ -112,16 +117,16 @@ func ParseArgs(args []string) (map[string]string, error) {
 		switch {
 		case strings.HasPrefix(a, "--"):
 			name, v, ok := strings.Cut(a[2:], "=")
-			for j := range Params {
-				if Params[j].Long == name {
-					p = &Params[j]
+			for j := range params {
+				if params[j].Long == name {
+					p = &params[j]
 				}
 			}
 			value, hasValue = v, ok
 		case strings.HasPrefix(a, "-") && len(a) >= 2:
-			for j := range Params {
-				if Params[j].Short != "" && Params[j].Short == a[1:2] {
-					p = &Params[j]
+			for j := range params {
+				if params[j].Short != "" && params[j].Short == a[1:2] {
+					p = &params[j]
 				}
 			}
 			if len(a) > 2 {
@@ -173,18 +178,21 @@ type Options struct {
 	Version        bool
 }
 
-// Actions lists the actions in metadata order. reboot is not advertised:
+// Actions returns the actions in metadata order (a new slice each call).
+func Actions() []string { return slices.Clone(actions) }
+
+// actions lists the actions in metadata order. reboot is not advertised:
 // Pacemaker then turns a reboot request into off itself.
-var Actions = []string{"on", "off", "status", "monitor", "list", "list-status", "metadata", "manpage", "validate-all"}
+var actions = []string{"on", "off", "status", "monitor", "list", "list-status", "metadata", "manpage", "validate-all"}
 
 // accepted are the actions Resolve takes: Actions and reboot (done as off).
-var accepted = append([]string{"reboot"}, Actions...)
+var accepted = append([]string{"reboot"}, actions...)
 
 // Resolve applies defaults and checks values. The command line wins over
 // stdin, as with the fence-agents library.
 func Resolve(stdin, cmdline map[string]string) (Options, error) {
 	m := map[string]string{}
-	for _, p := range Params {
+	for _, p := range params {
 		if p.Default != "" {
 			m[p.Name] = p.Default
 		}
@@ -201,7 +209,7 @@ func Resolve(stdin, cmdline map[string]string) (Options, error) {
 		valid = valid || a == o.Action
 	}
 	if !valid {
-		return o, fmt.Errorf("%w: action %q: want one of %s", ErrUsage, o.Action, strings.Join(Actions, ", "))
+		return o, fmt.Errorf("%w: action %q: want one of %s", ErrUsage, o.Action, strings.Join(actions, ", "))
 	}
 	if o.Method != "pr" && o.Method != "sbd" {
 		return o, fmt.Errorf("%w: method %q: want pr or sbd", ErrUsage, o.Method)

@@ -95,7 +95,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case o.Help:
 		fmt.Fprintf(stdout, "Usage: %s [options]\n", agentName)
-		for _, p := range Params {
+		for _, p := range params {
 			fmt.Fprintf(stdout, "   %-32s %s\n", getopt(p), p.Desc)
 		}
 		fmt.Fprintf(stdout, "\nExamples:\n  %[1]s -o status -n node-b -c /etc/hakit/hwagent.yaml\n  %[1]s -o off -n node-b\n  printf 'action=off\\nplug=node-b\\n' | %[1]s    # as Pacemaker calls it\n\n%[2]s", agentName, exitcode.Help("fence_hwagent"))
