@@ -26,14 +26,16 @@ const (
 	ActionFence Action = "fence"
 )
 
-// Actions lists every action.
-var Actions = []Action{ActionRegister, ActionAcquire, ActionRelease, ActionUnfence, ActionFence}
+// Actions lists every action (a new slice each call).
+func Actions() []Action {
+	return []Action{ActionRegister, ActionAcquire, ActionRelease, ActionUnfence, ActionFence}
+}
 
 func (a Action) String() string { return string(a) }
 
 // ParseAction maps an action's name to the Action.
 func ParseAction(name string) (Action, error) {
-	for _, a := range Actions {
+	for _, a := range Actions() {
 		if string(a) == name {
 			return a, nil
 		}
