@@ -69,22 +69,49 @@ func LockMemory() error {
 	return nil
 }
 
+// kthread is what reniceKworkers knows of a kernel thread.
+type kthread int8
+
+const (
+	otherKthread kthread = iota // not an unbound worker: never read again
+	worker                      // an unbound worker left alone (not at nice 0 when seen)
+	reniced                     // an unbound worker reniced here
+)
+
 // reniceKworkers sets the nice value of the kernel's unbound workqueue
 // workers (kworker/uN:M, children of kthreadd) that run at the default nice
-// 0 to nice, and records their ids in changed. Workers already at another
-// nice value (the high-priority pools, or set by the administrator) are left
-// alone. The tty layer runs flush_to_ldisc, which moves received bytes from
-// a port's flip buffer to the reader, as work on the unbound queue for every
-// serial port and pty; at nice 0 it waits behind the busy processes of a
-// loaded machine.
-func reniceKworkers(nice int, changed map[int]bool) error {
-	procs, err := os.ReadDir("/proc")
+// 0 to nice, and records what it saw of each kernel thread in seen (read
+// once per thread's life; a worker's nice is read again at every call, so
+// one that another process set back to 0 is reniced again). Workers at
+// another nice value (the high-priority pools, or set by the administrator)
+// are left alone. The tty layer runs flush_to_ldisc, which moves received
+// bytes from a port's flip buffer to the reader, as work on the unbound
+// queue for every serial port and pty; at nice 0 it waits behind the busy
+// processes of a loaded machine.
+func reniceKworkers(nice int, seen map[int]kthread) error {
+	pids, err := kernelThreads()
 	if err != nil {
 		return fmt.Errorf("serialhb: kworkers: %w", err)
 	}
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || !unboundKworker(pid) {
+	live := make(map[int]bool, len(pids))
+	for _, pid := range pids {
+		live[pid] = true
+	}
+	for pid := range seen {
+		if !live[pid] {
+			delete(seen, pid) // exited: its pid may come back as another thread
+		}
+	}
+	for _, pid := range pids {
+		k, ok := seen[pid]
+		if !ok {
+			k = otherKthread
+			if unboundKworker(pid) {
+				k = worker
+			}
+			seen[pid] = k
+		}
+		if k != worker && k != reniced {
 			continue
 		}
 		cur, err := unix.Getpriority(unix.PRIO_PROCESS, pid)
@@ -97,21 +124,47 @@ func reniceKworkers(nice int, changed map[int]bool) error {
 			}
 			return fmt.Errorf("serialhb: kworkers: setpriority %d on kworker %d: %w (needs root or CAP_SYS_NICE)", nice, pid, err)
 		}
-		changed[pid] = true
+		seen[pid] = reniced
 	}
 	return nil
 }
 
-// restoreKworkers puts the workers reniceKworkers changed, and still at
-// nice, back to nice 0.
-func restoreKworkers(nice int, changed map[int]bool) {
-	for pid := range changed {
-		if unboundKworker(pid) {
+// kernelThreads lists kthreadd's children (every kernel thread) from
+// /proc/2/task/2/children, a few dozen entries, rather than every process
+// of the machine; without that file (a kernel without
+// CONFIG_PROC_CHILDREN), every pid in /proc.
+func kernelThreads() ([]int, error) {
+	var names []string
+	if b, err := os.ReadFile("/proc/2/task/2/children"); err == nil {
+		names = strings.Fields(string(b))
+	} else {
+		ents, err := os.ReadDir("/proc")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+	}
+	var pids []int
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// restoreKworkers puts the workers reniceKworkers reniced, and still at
+// nice, back to nice 0, and forgets what it saw.
+func restoreKworkers(nice int, seen map[int]kthread) {
+	for pid, k := range seen {
+		if k == reniced && unboundKworker(pid) {
 			if cur, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil && 20-cur == nice {
 				_ = unix.Setpriority(unix.PRIO_PROCESS, pid, 0)
 			}
 		}
-		delete(changed, pid)
+		delete(seen, pid)
 	}
 }
 

@@ -10,6 +10,9 @@ func LockMemory() error { return errUnsupported("memory locking") }
 
 func processRealtime(int) error { return errUnsupported("realtime scheduling") }
 
-func reniceKworkers(int, map[int]bool) error { return errUnsupported("kworker priority") }
+func reniceKworkers(int, map[int]kthread) error { return errUnsupported("kworker priority") }
 
-func restoreKworkers(int, map[int]bool) {}
+func restoreKworkers(int, map[int]kthread) {}
+
+// kthread is what reniceKworkers knows of a kernel thread (Linux only).
+type kthread int8

@@ -508,6 +508,16 @@ func TestRunnerRealtime(t *testing.T) {
 func TestRunnerKworkerNice(t *testing.T) {
 	testutil.SkipUnlessRoot(t)
 	const nice = -3 // a value nothing else on the machine sets
+	// Start from the kernel's default: an agent killed earlier on this
+	// machine (SIGKILL restores nothing) may have left workers at -20.
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		comm, _ := os.ReadFile("/proc/" + p.Name() + "/comm")
+		if err == nil && bytes.HasPrefix(comm, []byte("kworker/u")) {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, pid, 0)
+		}
+	}
 	c := rig.CableFor(t, rig.CableConfig{Logger: testLogger(t)})
 	r, _ := startRunner(t, serialhb.Config{Path: c.PathA(), KworkerNice: nice, Link: serialhb.LinkConfig{Node: 1, Peer: 2}})
 	if st := r.Status(); st.KworkerNice != nice || st.KworkerErr != "" {
@@ -529,10 +539,37 @@ func TestRunnerKworkerNice(t *testing.T) {
 		}
 		return n, all
 	}
-	if n, all := at(); all == 0 {
-		t.Fatal("no unbound kworker found")
-	} else {
-		t.Logf("%d of %d unbound kworkers at nice %d", n, all, nice)
+	n, all := at()
+	if all == 0 || n == 0 {
+		t.Fatalf("%d of %d unbound kworkers at nice %d: want some", n, all, nice)
+	}
+	t.Logf("%d of %d unbound kworkers at nice %d", n, all, nice)
+	// A worker set back to 0 by someone else is reniced at the next scan
+	// (every second).
+	back := 0
+	procs, _ = os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		if cur, err := unix.Getpriority(unix.PRIO_PROCESS, pid); err == nil && 20-cur == nice {
+			if err := unix.Setpriority(unix.PRIO_PROCESS, pid, 0); err == nil {
+				back++
+			}
+		}
+	}
+	if again, _ := at(); again != 0 || back == 0 {
+		t.Fatalf("after setting %d workers back to 0, %d still at nice %d", back, again, nice)
+	}
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if again, _ := at(); again > 0 {
+			t.Logf("%d reniced again after %d were set back to 0", again, back)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("workers set back to 0 were not reniced within 3 s")
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -197,15 +197,20 @@ func (r *Runner) realtime(ctx context.Context) {
 	if p <= 0 && nice >= 0 {
 		return
 	}
-	changed := map[int]bool{}
+	changed := map[int]kthread{}
+	var kwErr error
+	ticks := 0
 	apply := func() bool {
-		var rtErr, kwErr error
+		var rtErr error
 		if p > 0 {
 			rtErr = processRealtime(p)
 		}
-		if nice < 0 {
+		// The kworkers are rescanned every 5th tick (1 s): new workers
+		// appear seldom, and a scan reads a file per kernel thread.
+		if nice < 0 && ticks%5 == 0 {
 			kwErr = reniceKworkers(nice, changed)
 		}
+		ticks++
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		// record keeps the setting in force, or why it was refused (logged
