@@ -128,8 +128,7 @@ func deadtimeAdvice(side string, h agent.HeartbeatStatus) Result {
 	if h.MaxSilence <= 0 || dt <= 0 {
 		return res(name, Skip, "no silence measured yet (the peer not heard twice)", "run hwcheck again once the pair has run for a while (hours under the usual load give a figure worth trusting)")
 	}
-	safe := max(2*h.MaxSilence, 3*ka)
-	safe = (safe + 10*time.Millisecond - 1).Truncate(10 * time.Millisecond)
+	safe := safeDeadtime(h.MaxSilence, ka)
 	m := fmt.Sprintf("longest silence between the peer's frames %v; keepalive %v, deadtime %v; smallest safe deadtime %v", h.MaxSilence.Round(time.Millisecond), ka, dt, safe)
 	switch {
 	case h.MaxSilence >= dt:
