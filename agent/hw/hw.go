@@ -759,6 +759,13 @@ type NIC struct {
 
 	mu     sync.Mutex
 	states map[string]string // the last probe's state of each member
+	// link is the interface as the watcher last saw it (nil: not seen,
+	// or the watcher not running); probe and members the last status
+	// call's probes, taken at probed.
+	link    *nic.Link
+	probe   *nic.ProbeResult
+	members []NICMemberProbe
+	probed  time.Time
 }
 
 // NICStatus is the NIC component's status.
@@ -770,6 +777,13 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 	if err != nil {
 		return err
 	}
+	n.setLink(nil)
+	for _, l := range w.Initial() {
+		if l.Name == n.Interface {
+			n.setLink(&l)
+		}
+	}
+	defer n.setLink(nil)
 	for {
 		select {
 		case <-ctx.Done():
@@ -783,6 +797,11 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 		case e, ok := <-w.Events():
 			if !ok {
 				continue
+			}
+			if e.Kind == nic.Removed {
+				n.setLink(nil)
+			} else {
+				n.setLink(&e.New)
 			}
 			kind := string(e.Kind)
 			if e.Kind == nic.Changed {
@@ -809,6 +828,7 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		if out.Members[0].Error != "" {
 			out.Error = out.Members[0].Error
 		}
+		n.keepProbe(out)
 		return out, nil
 	}
 	pr, err := nic.Probe(ctx, nic.ProbeConfig{NetNS: n.NetNS, Count: 2, Interval: 200 * time.Millisecond}, n.Interface, n.Peer)
@@ -816,7 +836,42 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		out.Error = err.Error()
 	}
 	out.Probe = pr
+	n.keepProbe(out)
 	return out, nil
+}
+
+func (n *NIC) setLink(l *nic.Link) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if l == nil {
+		n.link = nil
+		return
+	}
+	c := *l
+	n.link = &c
+}
+
+// keepProbe keeps a status call's probes for CachedNIC.
+func (n *NIC) keepProbe(st NICStatus) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.probe, n.members, n.probed = st.Probe, st.Members, time.Now()
+}
+
+// CachedNIC implements agent.NICCache: the link as the watcher last saw
+// it (Status nil while Run is not watching) and the last status call's
+// probes if they are at most maxAge old; no I/O.
+func (n *NIC) CachedNIC(maxAge time.Duration) NICStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out NICStatus
+	if n.link != nil {
+		out.Status = &nic.Status{Link: *n.link}
+	}
+	if !n.probed.IsZero() && time.Since(n.probed) <= maxAge {
+		out.Probe, out.Members = n.probe, n.members
+	}
+	return out
 }
 
 // RAID reads the controller when asked (no background work).
