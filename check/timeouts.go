@@ -344,7 +344,7 @@ func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, sourc
 	f := timeoutFacts{Node: c.Node.Name, Totem: t, TotemKnown: known, Stonith: stonith, StonithSource: source, StonithKnown: stonithKnown,
 		SelfFence: c.SelfFence.Action, Watchdog: time.Duration(c.SelfFence.WatchdogTimeoutS) * time.Second,
 		DiskStatus: time.Duration(c.Timers.DiskStatusMS) * time.Millisecond}
-	if len(c.SerialLinks()) > 0 {
+	if c.Serial.Port != "" || len(c.SerialLinks()) > 0 {
 		f.Deadtime = time.Duration(c.Timers.DeadtimeMS) * time.Millisecond
 		f.Keepalive = time.Duration(c.Timers.KeepaliveMS) * time.Millisecond
 	}

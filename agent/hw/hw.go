@@ -760,9 +760,11 @@ type NIC struct {
 	mu     sync.Mutex
 	states map[string]string // the last probe's state of each member
 	// link is the interface as the watcher last saw it (nil: not seen,
-	// or the watcher not running); probe and members the last status
-	// call's probes, taken at probed.
+	// or the watcher not running), its carrier or operstate last changed
+	// at linkAt; probe and members the last status call's probes, begun
+	// at probed.
 	link    *nic.Link
+	linkAt  time.Time
 	probe   *nic.ProbeResult
 	members []NICMemberProbe
 	probed  time.Time
@@ -816,6 +818,7 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 // peer, or of every member's address at once.
 func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 	var out NICStatus
+	began := time.Now()
 	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
 	if err != nil {
 		out.Error = err.Error()
@@ -828,7 +831,7 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		if out.Members[0].Error != "" {
 			out.Error = out.Members[0].Error
 		}
-		n.keepProbe(out)
+		n.keepProbe(out, began)
 		return out, nil
 	}
 	pr, err := nic.Probe(ctx, nic.ProbeConfig{NetNS: n.NetNS, Count: 2, Interval: 200 * time.Millisecond}, n.Interface, n.Peer)
@@ -836,13 +839,16 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		out.Error = err.Error()
 	}
 	out.Probe = pr
-	n.keepProbe(out)
+	n.keepProbe(out, began)
 	return out, nil
 }
 
 func (n *NIC) setLink(l *nic.Link) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if (l == nil) != (n.link == nil) || (l != nil && (l.Carrier != n.link.Carrier || l.OperState != n.link.OperState)) {
+		n.linkAt = time.Now()
+	}
 	if l == nil {
 		n.link = nil
 		return
@@ -851,16 +857,18 @@ func (n *NIC) setLink(l *nic.Link) {
 	n.link = &c
 }
 
-// keepProbe keeps a status call's probes for CachedNIC.
-func (n *NIC) keepProbe(st NICStatus) {
+// keepProbe keeps a status call's probes, begun at began, for CachedNIC.
+func (n *NIC) keepProbe(st NICStatus, began time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.probe, n.members, n.probed = st.Probe, st.Members, time.Now()
+	n.probe, n.members, n.probed = st.Probe, st.Members, began
 }
 
 // CachedNIC implements agent.NICCache: the link as the watcher last saw
 // it (Status nil while Run is not watching) and the last status call's
-// probes if they are at most maxAge old; no I/O.
+// probes if they are at most maxAge old and newer than the link's last
+// change of carrier or operstate (an older probe says nothing of the
+// link as it is now); no I/O.
 func (n *NIC) CachedNIC(maxAge time.Duration) NICStatus {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -868,7 +876,7 @@ func (n *NIC) CachedNIC(maxAge time.Duration) NICStatus {
 	if n.link != nil {
 		out.Status = &nic.Status{Link: *n.link}
 	}
-	if !n.probed.IsZero() && time.Since(n.probed) <= maxAge {
+	if !n.probed.IsZero() && time.Since(n.probed) <= maxAge && !n.probed.Before(n.linkAt) {
 		out.Probe, out.Members = n.probe, n.members
 	}
 	return out

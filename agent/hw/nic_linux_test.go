@@ -113,6 +113,9 @@ func TestIntegrationNICCacheProbesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCache("carrier down from the watcher", func(c agent.NICStatus) bool { return c.Status != nil && c.Status.Carrier != nic.CarrierUp })
+	if c := n.CachedNIC(time.Minute); c.Probe != nil {
+		t.Errorf("cache after the link went down: probe %+v taken before, want it left out (unknown)", c.Probe)
+	}
 	if got := echoesIn(t, nw, rig.B) - before; got != probed {
 		t.Errorf("after the link went down: %d echoes in all, want the status call's %d", got, probed)
 	}
