@@ -100,9 +100,10 @@ func diskPeerMsg(dev string, p DiskPeer, interval time.Duration) string {
 	return fmt.Sprintf("%s: %s (slot %d) unknown on the disk path", dev, p.Name, p.Slot)
 }
 
-// pathView is this node's view of the peer on the serial and NIC paths.
+// pathView is this node's view of the peer on the serial and NIC paths
+// (the NIC's as the component already knows it: cachedNICs).
 func (a *Agent) pathView(ctx context.Context) Paths {
-	return PathsOf(Status{Heartbeat: componentJSON(ctx, a.deps.Heartbeat), NICs: componentJSON(ctx, a.deps.NICs)})
+	return PathsOf(Status{Heartbeat: componentJSON(ctx, a.deps.Heartbeat), NICs: a.cachedNICs(ctx)})
 }
 
 // diskHeartbeat is the status's disk path; nil when it is off.

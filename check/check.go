@@ -1,5 +1,6 @@
 // Package check is hwcheck's library: install-time diagnostics of a
-// hot-standby pair, run on one node with access to both nodes' agents. Each
+// hot-standby pair or a larger cluster, run on one node with access to the
+// members' agents. Each
 // probe is a function returning Results (pass, warn, fail or skip, with the
 // measurement and a fix hint); Run runs them all into a Report.
 package check
@@ -80,6 +81,9 @@ type Agent interface {
 	Status(ctx context.Context) (agent.Status, error)
 	Disks(ctx context.Context) ([]agent.DiskStatus, error)
 	Heartbeat(ctx context.Context) (agent.HeartbeatStatus, error)
+	// HeartbeatLinks are every serial cable's status: one (Member empty)
+	// on a pair's node, one per cabled member otherwise.
+	HeartbeatLinks(ctx context.Context) ([]agent.HeartbeatLink, error)
 	NICs(ctx context.Context) (agent.NICStatus, error)
 	RAID(ctx context.Context) (*agent.RAIDStatus, error)
 	CableTest(ctx context.Context) (agent.CableTestResult, error)

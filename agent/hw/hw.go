@@ -759,6 +759,15 @@ type NIC struct {
 
 	mu     sync.Mutex
 	states map[string]string // the last probe's state of each member
+	// link is the interface as the watcher last saw it (nil: not seen,
+	// or the watcher not running), its carrier or operstate last changed
+	// at linkAt; probe and members the last status call's probes, begun
+	// at probed.
+	link    *nic.Link
+	linkAt  time.Time
+	probe   *nic.ProbeResult
+	members []NICMemberProbe
+	probed  time.Time
 }
 
 // NICStatus is the NIC component's status.
@@ -770,6 +779,13 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 	if err != nil {
 		return err
 	}
+	n.setLink(nil)
+	for _, l := range w.Initial() {
+		if l.Name == n.Interface {
+			n.setLink(&l)
+		}
+	}
+	defer n.setLink(nil)
 	for {
 		select {
 		case <-ctx.Done():
@@ -784,6 +800,11 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 			if !ok {
 				continue
 			}
+			if e.Kind == nic.Removed {
+				n.setLink(nil)
+			} else {
+				n.setLink(&e.New)
+			}
 			kind := string(e.Kind)
 			if e.Kind == nic.Changed {
 				kind = "link-" + string(e.New.OperState)
@@ -797,6 +818,7 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 // peer, or of every member's address at once.
 func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 	var out NICStatus
+	began := time.Now()
 	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
 	if err != nil {
 		out.Error = err.Error()
@@ -809,6 +831,7 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		if out.Members[0].Error != "" {
 			out.Error = out.Members[0].Error
 		}
+		n.keepProbe(out, began)
 		return out, nil
 	}
 	pr, err := nic.Probe(ctx, nic.ProbeConfig{NetNS: n.NetNS, Count: 2, Interval: 200 * time.Millisecond}, n.Interface, n.Peer)
@@ -816,7 +839,47 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		out.Error = err.Error()
 	}
 	out.Probe = pr
+	n.keepProbe(out, began)
 	return out, nil
+}
+
+func (n *NIC) setLink(l *nic.Link) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if (l == nil) != (n.link == nil) || (l != nil && (l.Carrier != n.link.Carrier || l.OperState != n.link.OperState)) {
+		n.linkAt = time.Now()
+	}
+	if l == nil {
+		n.link = nil
+		return
+	}
+	c := *l
+	n.link = &c
+}
+
+// keepProbe keeps a status call's probes, begun at began, for CachedNIC.
+func (n *NIC) keepProbe(st NICStatus, began time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.probe, n.members, n.probed = st.Probe, st.Members, began
+}
+
+// CachedNIC implements agent.NICCache: the link as the watcher last saw
+// it (Status nil while Run is not watching) and the last status call's
+// probes if they are at most maxAge old and newer than the link's last
+// change of carrier or operstate (an older probe says nothing of the
+// link as it is now); no I/O.
+func (n *NIC) CachedNIC(maxAge time.Duration) NICStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out NICStatus
+	if n.link != nil {
+		out.Status = &nic.Status{Link: *n.link}
+	}
+	if !n.probed.IsZero() && time.Since(n.probed) <= maxAge && !n.probed.Before(n.linkAt) {
+		out.Probe, out.Members = n.probe, n.members
+	}
+	return out
 }
 
 // RAID reads the controller when asked (no background work).
