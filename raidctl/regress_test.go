@@ -1,6 +1,7 @@
 package raidctl
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -176,5 +177,95 @@ func TestArcconfImpactedPercent(t *testing.T) {
 	}
 	if !strings.Contains(hint, "build/verify") || !strings.Contains(hint, "90") || strings.Contains(hint, "replace") {
 		t.Errorf("drive-health findings %q", hint)
+	}
+}
+
+// The JSON form of a controller in HBA mode: netdata's capture of
+// `storcli /cALL show all J nolog` on an HBA 9500-8i (SAS3808, mpt3sas,
+// IT firmware 28.00.00.00) prints no PD LIST and no "Physical Drives"
+// count; its 29 drives are "Drive /c0/eY/sZ" sections inside "Physical
+// Device Information", and "Enclosure Information" counts them (23 in
+// enclosure 23, 6 in enclosure 30). All 29 are read, in slot order, JBOD
+// and ok, with model, size and serial, and without a warning. With the
+// drive sections taken out the drive list is empty, and that is said
+// (issue 14 item 3).
+func TestStorcliJSONHBA(t *testing.T) {
+	data := readFixture(t, "storcli/netdata__storcli__mpt3sas-controllers-info.json")
+	if tool, ok := Detect(data); !ok || tool != ToolStorcli {
+		t.Fatalf("Detect = %q, %v", tool, ok)
+	}
+	sys := mustParse(t, ToolStorcli, data)
+	if len(sys.Warnings) != 0 {
+		t.Errorf("warnings on a whole capture: %q", sys.Warnings)
+	}
+	c := sys.Controllers[0]
+	if *c.Model != "HBA 9500-8i" || *c.Status != "OK" || len(c.LogicalDrives) != 0 || c.Battery != nil {
+		t.Errorf("controller %s, status %s, %d logical drives, battery %+v", *c.Model, *c.Status, len(c.LogicalDrives), c.Battery)
+	}
+	if len(c.PhysicalDrives) != 29 {
+		t.Fatalf("%d drives, want 29", len(c.PhysicalDrives))
+	}
+	perEnclosure := map[int]int{}
+	last := -1
+	for i, pd := range c.PhysicalDrives {
+		if pd.Enclosure == nil || pd.Slot == nil || *pd.State != "JBOD" || pd.Condition != ConditionOK ||
+			pd.Model == nil || pd.SizeBytes == nil || pd.Serial == nil || pd.Array != nil {
+			t.Errorf("drive %d incomplete: %+v", i, pd)
+			continue
+		}
+		perEnclosure[*pd.Enclosure]++
+		if at := *pd.Enclosure*1000 + *pd.Slot; at <= last {
+			t.Errorf("drive %d:%d out of slot order", *pd.Enclosure, *pd.Slot)
+		} else {
+			last = at
+		}
+	}
+	if perEnclosure[23] != 23 || perEnclosure[30] != 6 {
+		t.Errorf("drives per enclosure %v, want 23 in 23 and 6 in 30", perEnclosure)
+	}
+	if pd := c.PhysicalDrives[2]; *pd.Slot != 2 || *pd.Model != "ST18000NM000J-2TV103" || *pd.SizeBytes/1e12 != 17 {
+		t.Errorf("enclosure 23 slot 2: %+v", pd)
+	}
+
+	// The same capture without its drive sections: no silent empty list.
+	var doc map[string][]map[string]map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc["Controllers"][0]["Response Data"], "Physical Device Information")
+	stripped, _ := json.Marshal(doc)
+	sys = mustParse(t, ToolStorcli, stripped)
+	if n := len(sys.Controllers[0].PhysicalDrives); n != 0 || !strings.Contains(strings.Join(sys.Warnings, "\n"), `"Enclosure Information" counts 29 drives`) {
+		t.Errorf("without drive sections: %d drives, warnings %q", n, sys.Warnings)
+	}
+}
+
+// A MegaRAID's TOPOLOGY names each drive group's members: netdata's
+// `storcli /cALL show all J nolog` capture of an IBM ServeRAID M5015
+// (RAID 6 over six drives, iBBU08) gives drive group 0 its six drives in
+// the order printed, and the VD and PD lists match the controller's
+// "Virtual Drives" and "Physical Drives" counts. Its High Availability
+// section says no cluster; the drive's Shared stays unknown.
+func TestStorcliJSONTopology(t *testing.T) {
+	sys := mustParse(t, ToolStorcli, readFixture(t, "storcli/netdata__storcli__megaraid-controllers-info.json"))
+	if len(sys.Warnings) != 0 {
+		t.Errorf("warnings: %q", sys.Warnings)
+	}
+	c := sys.Controllers[0]
+	if *c.Model != "ServeRAID M5015 SAS/SATA Controller" || len(c.Arrays) != 1 || len(c.LogicalDrives) != 1 || len(c.PhysicalDrives) != 6 {
+		t.Fatalf("%s: %d arrays, %d logical drives, %d drives", *c.Model, len(c.Arrays), len(c.LogicalDrives), len(c.PhysicalDrives))
+	}
+	if got, want := strings.Join(c.Arrays[0].Members, " "), "252:3 252:5 252:4 252:7 252:0 252:1"; got != want {
+		t.Errorf("members %q, want %q", got, want)
+	}
+	ld := c.LogicalDrives[0]
+	if *ld.RAIDLevel != "6" || ld.Condition != ConditionOK || *ld.WriteCache != WriteBack || ld.Shared != nil {
+		t.Errorf("VD %+v", ld)
+	}
+	if b := c.Battery; b == nil || b.Failed == nil || *b.Failed || *b.State != "Optimal" {
+		t.Errorf("battery %+v", b)
+	}
+	if c.Cluster.Active == nil || *c.Cluster.Active || *c.Cluster.Topology != "None" {
+		t.Errorf("cluster %+v", c.Cluster)
 	}
 }

@@ -472,11 +472,7 @@ func (tb *textTable) finish(ctrl *Controller, listed map[string]int) error {
 			}
 		}
 	case tb.section == "TOPOLOGY":
-		for _, r := range tb.rows {
-			if r["Arr"] == "-" && r["Row"] == "-" {
-				ctrl.Arrays = append(ctrl.Arrays, Array{ID: r["DG"], State: ptr(r["State"]), Condition: condition(r["State"])})
-			}
-		}
+		storcliTopology(ctrl, tb.rows)
 	case tb.section == "BBU_Info" || tb.section == "Cachevault_Info":
 		for _, r := range tb.rows {
 			ctrl.Battery = batteryFrom(ctrl.Battery, r["Model"], r["State"])
