@@ -74,6 +74,11 @@ var goldenCases = []goldenCase{
 	// HBA 9500-8i (mpt3sas, IT firmware): no PD LIST, 29 JBOD drives in
 	// Physical Device Information, counted by Enclosure Information.
 	{"storcli/netdata__storcli__mpt3sas-controllers-info.json", ToolStorcli, nil},
+	// /c0/eall/sall show J ("Drive Information"): a MegaRAID with RAID,
+	// JBOD and foreign (DG F) drives side by side.
+	{"storcli/cloudpods__storcli__c0_eall_sall_show_J.json", ToolStorcli, nil},
+	// /c0/vall show all J: seven VDs, each with its PDs and Properties.
+	{"storcli/cloudpods__storcli__c0_vall_show_all_J.json", ToolStorcli, nil},
 	{"storcli/puppet-storcli__storcli_call_show.json", ToolStorcli, nil},
 	{"storcli/puppet-storcli__storcli_call_show_vdisk0.json", ToolStorcli, nil},
 	{"storcli/pystorcli2__namedSet__create_vd_raid1_00____c0_v1_show_J.json", ToolStorcli, nil},

@@ -269,3 +269,47 @@ func TestStorcliJSONTopology(t *testing.T) {
 		t.Errorf("cluster %+v", c.Cluster)
 	}
 }
+
+// A MegaRAID in JBOD personality beside RAID: cloudpods' capture of
+// `storcli /c0/eall/sall show J` lists its drives under "Drive
+// Information" (no PD LIST): 9 online in drive groups 0 and 1, one JBOD
+// and one Unconfigured Good drive whose DG column reads F (foreign). All
+// 11 are read; the JBOD drive is in no drive group, and the foreign one is
+// in none either and is named in a warning (it was rejected as "not this
+// tool's output" before).
+func TestStorcliJSONDriveInformation(t *testing.T) {
+	sys := mustParse(t, ToolStorcli, readFixture(t, "storcli/cloudpods__storcli__c0_eall_sall_show_J.json"))
+	c := sys.Controllers[0]
+	if len(c.PhysicalDrives) != 11 {
+		t.Fatalf("%d drives, want 11", len(c.PhysicalDrives))
+	}
+	states := map[string]int{}
+	for _, pd := range c.PhysicalDrives {
+		states[*pd.State]++
+		if pd.Condition != ConditionOK {
+			t.Errorf("drive %d:%d %s: %s", *pd.Enclosure, *pd.Slot, *pd.State, pd.Condition)
+		}
+		if (*pd.State == "Onln") != (pd.Array != nil) {
+			t.Errorf("drive %d:%d %s in array %v", *pd.Enclosure, *pd.Slot, *pd.State, pd.Array)
+		}
+	}
+	if states["Onln"] != 9 || states["JBOD"] != 1 || states["UGood"] != 1 {
+		t.Errorf("states %v", states)
+	}
+	if len(sys.Warnings) != 1 || !strings.Contains(sys.Warnings[0], "65:6 carry a foreign configuration") {
+		t.Errorf("warnings %q", sys.Warnings)
+	}
+	// `/c0/vall show all J` from the same project: seven VDs in order,
+	// write-back on the two RAID 1, write-through on the five RAID 0.
+	c = mustParse(t, ToolStorcli, readFixture(t, "storcli/cloudpods__storcli__c0_vall_show_all_J.json")).Controllers[0]
+	var got []string
+	for _, ld := range c.LogicalDrives {
+		got = append(got, ld.ID+":"+*ld.RAIDLevel+":"+string(*ld.WriteCache))
+	}
+	if want := "0:1:write-back 1:1:write-back 2:0:write-through 3:0:write-through 4:0:write-through 5:0:write-through 6:0:write-through"; strings.Join(got, " ") != want {
+		t.Errorf("VDs %q, want %q", got, want)
+	}
+	if len(c.PhysicalDrives) != 9 {
+		t.Errorf("%d drives, want 9", len(c.PhysicalDrives))
+	}
+}

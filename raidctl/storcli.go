@@ -28,15 +28,17 @@ var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+
 
 // ParseStorcliJSON reads storcli/perccli JSON output (commands ending in
 // "J"): `/call show all J` (preferred: controller, cluster, battery, VDs and
-// PDs), `/call show J`, `/cX/vY show all J` and `/cX/eALL/sALL show all J`.
+// PDs), `/call show J`, `/cX/vY show all J`, `/cX/eALL/sALL show all J` and `/cX/eALL/sALL
+// show J`.
 // A controller whose Command Status is Failure but which still carries
 // Response Data is read and a warning is added; one without data is an
-// error. Drives come from "PD LIST", "PDs for VD n" and the "Drive
-// /cX/eY/sZ" sections, also when those sit inside "Physical Device
-// Information" (HBA or JBOD form); a list shorter than the controller's
-// own count of it (Virtual Drives, Physical Drives, the enclosures' PD
-// column) is a warning. Shared is left unknown: no capture
-// shows a per-drive sharing setting, and the controller's cluster state
+// error. Drives come from "PD LIST", "PDs for VD n", "Drive Information"
+// and the "Drive /cX/eY/sZ" sections, also when those sit inside
+// "Physical Device Information" (HBA or JBOD form); a list shorter than
+// the controller's own count of it (Virtual Drives, Physical Drives, the
+// enclosures' PD column) is a warning, and so is a drive with a foreign
+// configuration. Shared is left unknown: no capture shows a per-drive
+// sharing setting, and the controller's cluster state
 // says nothing about one.
 func ParseStorcliJSON(data []byte) (*System, error) {
 	const tool = ToolStorcli
@@ -131,8 +133,35 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		return nil, nil, &ParseError{Tool: ToolStorcli, Line: lineOf(data, `"Response Data"`), Err: ErrForeign,
 			Expected: "controller, virtual drive or physical drive data (run `storcli /call show all J`)"}
 	}
+	warnings := storcliForeign(ctrl)
 	normalizeConditions(ctrl)
-	return ctrl, d.countWarnings(ctrl), nil
+	return ctrl, append(warnings, d.countWarnings(ctrl)...), nil
+}
+
+// storcliForeign takes the drives whose DG column reads "F" out of a drive
+// group and says so: storcli's legend reads F as Foreign, a configuration
+// written by another controller (on a shared bus, perhaps the partner's).
+// The drive keeps its printed state; "F" is not a drive group of this
+// controller.
+func storcliForeign(ctrl *Controller) []string {
+	var at []string
+	for i, pd := range ctrl.PhysicalDrives {
+		if pd.Array == nil || *pd.Array != "F" {
+			continue
+		}
+		ctrl.PhysicalDrives[i].Array = nil
+		loc := "?"
+		if pd.Enclosure != nil && pd.Slot != nil {
+			loc = fmt.Sprintf("%d:%d", *pd.Enclosure, *pd.Slot)
+		} else if pd.Slot != nil {
+			loc = fmt.Sprintf("slot %d", *pd.Slot)
+		}
+		at = append(at, loc)
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("storcli controller %s: drive(s) %s carry a foreign configuration (DG F): written by another controller, not part of this one's drive groups; see `storcli /c%s/fall show`", ctrl.ID, strings.Join(at, ", "), ctrl.ID)}
 }
 
 // countWarnings compares the lists read with the counts the controller
@@ -347,8 +376,9 @@ func (d *storJSON) logicalDrives(ctrl *Controller) error {
 	return nil
 }
 
-// physicalDrives reads "PD LIST", "PDs for VD n" and "Drive /cX/eY/sZ"
-// (with its Detailed Information for the serial); in HBA (IT firmware) and
+// physicalDrives reads "PD LIST", "PDs for VD n", "Drive Information"
+// (`/cX/eALL/sALL show`) and "Drive /cX/eY/sZ" (with its Detailed
+// Information for the serial); in HBA (IT firmware) and
 // JBOD form the drive sections sit inside "Physical Device Information"
 // instead (the shape prometheus-community's storcli.py reads).
 func (d *storJSON) physicalDrives(ctrl *Controller) error {
@@ -358,7 +388,7 @@ func (d *storJSON) physicalDrives(ctrl *Controller) error {
 	}
 	for _, set := range []map[string]json.RawMessage{d.rd, pdi} {
 		for _, k := range sortedKeys(set) {
-			if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
+			if k != "PD LIST" && k != "Drive Information" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
 				continue
 			}
 			var rows []storcliPD
