@@ -313,3 +313,19 @@ func TestStorcliJSONDriveInformation(t *testing.T) {
 		t.Errorf("%d drives, want 9", len(c.PhysicalDrives))
 	}
 }
+
+// ClusterLabs resource-agents heartbeat/ServeRAID names the line its
+// status looks for in `ipssend getconfig <ctrl> ld` as
+// "Part of merge group            : 2   " (trailing blanks included), a
+// shared group. In the real check_raid capture, with its first merge group
+// line written that way, the drive is read as shared in merge group 2.
+func TestIpssendSharedMergeGroupLine(t *testing.T) {
+	data := string(readFixture(t, "ipssend/check_raid__ips__test1.ipssend-getconfig-1-LD.txt"))
+	i := strings.Index(data, "Part of merge group")
+	end := i + strings.IndexAny(data[i:], "\r\n")
+	data = data[:i] + "Part of merge group            : 2   " + data[end:]
+	ld := mustParse(t, ToolIpssend, []byte(data)).Controllers[0].LogicalDrives[0]
+	if ld.MergeGroup == nil || *ld.MergeGroup != 2 || ld.Shared == nil || !*ld.Shared {
+		t.Errorf("merge group %v, shared %v", ld.MergeGroup, ld.Shared)
+	}
+}

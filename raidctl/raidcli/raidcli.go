@@ -250,8 +250,9 @@ partners on a shared enclosure:
   - each controller's partner name is the other's controller name, and the
     names differ;
   - the initiator IDs differ on every shared channel (6 and 7);
-  - every shared logical drive exists on both nodes with the same merge
-    group, size and RAID level;
+  - a shared ServeRAID merge group is merged (listed) on one node only,
+    never on both; another shared drive exists on both nodes with the
+    same size and RAID level;
   - shared merge groups are unique and in 1-8, non-shared ones 200 and up;
   - shared drives are write-through;
   - degraded or rebuilding drives and failed batteries are warnings.
