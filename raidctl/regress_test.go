@@ -329,3 +329,24 @@ func TestIpssendSharedMergeGroupLine(t *testing.T) {
 		t.Errorf("merge group %v, shared %v", ld.MergeGroup, ld.Shared)
 	}
 }
+
+// storcli's JSON keys are ordered with their numbers read as numbers once
+// decoded into a map: s2 before s10, e9 before e23, v2 before v10.
+func TestNaturalCompare(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"Drive /c0/e23/s2", "Drive /c0/e23/s10", -1},
+		{"Drive /c0/e9/s5", "Drive /c0/e23/s0", -1},
+		{"/c0/v10", "/c0/v2", 1},
+		{"PDs for VD 1", "PDs for VD 1", 0},
+		{"s007", "s7", 0},
+		{"PD LIST", "PDs for VD 0", -1},
+		{"Drive /c0/e23/s2", "Drive /c0/e23/s2 - Detailed Information", -1},
+	} {
+		if got := naturalCompare(tc.a, tc.b); got != tc.want {
+			t.Errorf("naturalCompare(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -581,7 +581,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, naturalCompare)
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := naturalCompare(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b) // "s07" and "s7": still one order
+	})
 	return keys
 }
 
