@@ -268,6 +268,22 @@ func TestStorcliJSONTopology(t *testing.T) {
 	if c.Cluster.Active == nil || *c.Cluster.Active || *c.Cluster.Topology != "None" {
 		t.Errorf("cluster %+v", c.Cluster)
 	}
+
+	// Without its VD LIST and PD LIST the controller's own counts say what
+	// is missing.
+	var doc map[string][]map[string]map[string]any
+	if err := json.Unmarshal(readFixture(t, "storcli/netdata__storcli__megaraid-controllers-info.json"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc["Controllers"][0]["Response Data"], "VD LIST")
+	delete(doc["Controllers"][0]["Response Data"], "PD LIST")
+	stripped, _ := json.Marshal(doc)
+	w := strings.Join(mustParse(t, ToolStorcli, stripped).Warnings, "\n")
+	for _, want := range []string{`"Virtual Drives" counts 1, the output lists 0`, `"Physical Drives" counts 6, the output lists 0`, `"Enclosure LIST" counts 6 drives`} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings %q lack %q", w, want)
+		}
+	}
 }
 
 // A MegaRAID in JBOD personality beside RAID: cloudpods' capture of

@@ -28,9 +28,8 @@ var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+
 
 // ParseStorcliJSON reads storcli/perccli JSON output (commands ending in
 // "J"): `/call show all J` (preferred: controller, cluster, battery, VDs and
-// PDs), `/call show J`, `/cX/vY show all J`, `/cX/eALL/sALL show all J` and `/cX/eALL/sALL
-// show J`.
-// A controller whose Command Status is Failure but which still carries
+// PDs), `/call show J`, `/cX/vY show all J`, `/cX/eALL/sALL show all J`
+// and `/cX/eALL/sALL show J`. A controller whose Command Status is Failure but which still carries
 // Response Data is read and a warning is added; one without data is an
 // error. Drives come from "PD LIST", "PDs for VD n", "Drive Information"
 // and the "Drive /cX/eY/sZ" sections, also when those sit inside
@@ -38,8 +37,8 @@ var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+
 // the controller's own count of it (Virtual Drives, Physical Drives, the
 // enclosures' PD column) is a warning, and so is a drive with a foreign
 // configuration. Shared is left unknown: no capture shows a per-drive
-// sharing setting, and the controller's cluster state
-// says nothing about one.
+// sharing setting, and the controller's cluster state says nothing about
+// one.
 func ParseStorcliJSON(data []byte) (*System, error) {
 	const tool = ToolStorcli
 	var doc struct {
@@ -176,9 +175,15 @@ func storcliForeign(ctrl *Controller) []string {
 func (d *storJSON) countWarnings(ctrl *Controller) []string {
 	var out []string
 	count := func(key string) (int, bool) {
-		var n int
 		raw, ok := d.rd[key]
-		return n, ok && json.Unmarshal(raw, &n) == nil
+		if !ok {
+			return 0, false
+		}
+		var n int
+		if json.Unmarshal(raw, &n) != nil {
+			return 0, false // a list, not a count (`show` prints "Virtual Drives" as one)
+		}
+		return n, true
 	}
 	if n, ok := count("Virtual Drives"); ok && n != len(ctrl.LogicalDrives) {
 		out = append(out, fmt.Sprintf("storcli controller %s: \"Virtual Drives\" counts %d, the output lists %d: virtual drives not read", ctrl.ID, n, len(ctrl.LogicalDrives)))
