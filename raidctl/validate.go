@@ -204,6 +204,12 @@ func (v *validator) run() {
 		}
 		return
 	}
+	if passThrough(ca) && passThrough(cb) {
+		v.add(RuleNotApplicable, SeverityInfo, "pair", "controller",
+			"check the shared disks themselves: the same LUN identity on both nodes and SCSI reservations (hwagent disks, hwcheck)",
+			"neither controller presents a logical drive or puts a drive in a drive group (HBA/IT firmware or JBOD: the drives are passed through): controller pairing, initiator IDs, merge groups and controller cache do not apply")
+		return
+	}
 	for _, n := range []Node{v.a, v.b} {
 		v.clusterMode(n)
 		if n.Controller.Cluster.Provisional {
@@ -218,6 +224,22 @@ func (v *validator) run() {
 	v.initiators()
 	v.sharedOnBoth(v.a, v.b)
 	v.sharedOnBoth(v.b, v.a)
+}
+
+// passThrough reports whether c only passes drives through: it has drives
+// but no logical drive, no array and no drive in a drive group (an HBA
+// with IT firmware, a RAID controller with JBOD or unconfigured drives
+// only). Then there is nothing on the controller for a partner to share.
+func passThrough(c *Controller) bool {
+	if len(c.LogicalDrives) > 0 || len(c.Arrays) > 0 || len(c.PhysicalDrives) == 0 {
+		return false
+	}
+	for _, pd := range c.PhysicalDrives {
+		if pd.Array != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) clusterMode(n Node) {

@@ -415,3 +415,31 @@ func TestNodeFromSystem(t *testing.T) {
 		t.Error("NodeFromSystem(id 9) succeeded")
 	}
 }
+
+// Two controllers in HBA mode (the real mpt3sas HBA 9500-8i capture on
+// both nodes) pass their drives through: no logical drive, no drive group.
+// The controller-pairing rules do not apply and say so; the pair is not
+// failed for lacking cluster support. Beside a MegaRAID with a RAID 6
+// (the ServeRAID M5015 capture) the pair is checked as usual.
+func TestValidatePassThrough(t *testing.T) {
+	hba := loadNode(t, "A", "storcli/netdata__storcli__mpt3sas-controllers-info.json", ToolStorcli, "0")
+	hbaB := loadNode(t, "B", "storcli/netdata__storcli__mpt3sas-controllers-info.json", ToolStorcli, "0")
+	got := summary(ValidatePair(hba, hbaB))
+	want := []string{"info battery A battery", "info battery B battery", "info not-applicable pair controller"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HBA pair (-want +got):\n%s", diff)
+	}
+	raid := loadNode(t, "B", "storcli/netdata__storcli__megaraid-controllers-info.json", ToolStorcli, "0")
+	errs := 0
+	for _, f := range ValidatePair(hba, raid).Findings {
+		if f.Rule == RuleNotApplicable {
+			t.Errorf("HBA beside a RAID controller: %+v", f)
+		}
+		if f.Severity == SeverityError {
+			errs++
+		}
+	}
+	if errs == 0 {
+		t.Error("HBA beside a RAID controller: no error")
+	}
+}

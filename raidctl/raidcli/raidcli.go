@@ -255,7 +255,9 @@ partners on a shared enclosure:
     same size and RAID level;
   - shared merge groups are unique and in 1-8, non-shared ones 200 and up;
   - shared drives are write-through;
-  - degraded or rebuilding drives and failed batteries are warnings.
+  - degraded or rebuilding drives and failed batteries are warnings;
+  - two controllers that only pass drives through (HBA/IT firmware or JBOD,
+    no logical drive) have nothing to pair: a note, not an error.
 A value a tool does not report is a warning that says "unknown": a check is
 never passed on missing data.
 
