@@ -204,7 +204,9 @@ func (v *validator) run() {
 		}
 		return
 	}
-	if passThrough(ca) && passThrough(cb) {
+	// Only from outputs read without a warning: a warning may be the
+	// logical drives the parser did not find.
+	if passThrough(ca) && passThrough(cb) && len(v.a.Warnings) == 0 && len(v.b.Warnings) == 0 {
 		v.add(RuleNotApplicable, SeverityInfo, "pair", "controller",
 			"check the shared disks themselves: the same LUN identity on both nodes and SCSI reservations (hwagent disks, hwcheck)",
 			"neither controller presents a logical drive or puts a drive in a drive group (HBA/IT firmware or JBOD: the drives are passed through): controller pairing, initiator IDs, merge groups and controller cache do not apply")

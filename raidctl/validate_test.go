@@ -429,6 +429,13 @@ func TestValidatePassThrough(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("HBA pair (-want +got):\n%s", diff)
 	}
+	// A warning may be logical drives the parser missed: checked as usual.
+	hbaB.Warnings = []string{`storcli controller 0: "Virtual Drives" counts 1, the output lists 0: virtual drives not read`}
+	for _, f := range ValidatePair(hba, hbaB).Findings {
+		if f.Rule == RuleNotApplicable {
+			t.Errorf("HBA pair with a parser warning: %+v", f)
+		}
+	}
 	raid := loadNode(t, "B", "storcli/netdata__storcli__megaraid-controllers-info.json", ToolStorcli, "0")
 	errs := 0
 	for _, f := range ValidatePair(hba, raid).Findings {
