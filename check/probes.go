@@ -368,7 +368,7 @@ func raidPairRules() []struct{ rule, what string } {
 		{raidctl.RuleInitiatorIDs, "initiator IDs on the shared channels"},
 		{raidctl.RuleMergeGroup, "merge groups (shared 1-8, non-shared 200+)"},
 		{raidctl.RuleWriteThrough, "write-through on shared drives"},
-		{raidctl.RuleSharedOnBoth, "matching logical drives on both nodes"},
+		{raidctl.RuleSharedOnBoth, "shared drives: a merge group held by one node, other shared drives matching on both"},
 		{raidctl.RuleBattery, "cache battery"},
 	}
 }
