@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
@@ -62,6 +64,10 @@ type Options struct {
 	// (iscsi.DerivedISID with iscsi.ISIDTool), so that it never ends the
 	// running hwagent's session to the same target.
 	ISID [6]byte
+	// CommandTimeout bounds an iSCSI command whose context has no deadline
+	// sooner (iscsi.Config.CommandTimeout); 0 means the initiator's
+	// default (30 s). An SG_IO command's timeout comes from its context.
+	CommandTimeout time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -79,11 +85,7 @@ func Open(ctx context.Context, device string, o Options) (scsi.Transport, io.Clo
 		if err != nil {
 			return nil, nil, err
 		}
-		isid := o.ISID
-		if isid == ([6]byte{}) {
-			isid = iscsi.DerivedISID(o.Initiator, iscsi.ISIDTool)
-		}
-		s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: o.Initiator, ISID: isid, Logger: o.Logger})
+		s, err := dial(ctx, u, o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -97,3 +99,88 @@ func Open(ctx context.Context, device string, o Options) (scsi.Transport, io.Clo
 	}
 	return nil, nil, fmt.Errorf("%q: %w", device, ErrBadDevice)
 }
+
+func dial(ctx context.Context, u iscsi.URL, o Options) (*iscsi.Session, error) {
+	isid := o.ISID
+	if isid == ([6]byte{}) {
+		isid = iscsi.DerivedISID(o.Initiator, iscsi.ISIDTool)
+	}
+	return iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: o.Initiator, ISID: isid, CommandTimeout: o.CommandTimeout, Logger: o.Logger})
+}
+
+// Sessions opens devices as Open does, but logs in once per initiator port
+// (initiator name and ISID) and target: the LUNs of one target opened
+// through it share that session, since a second login from the same
+// initiator port would end the first (session reinstatement, RFC 7143).
+// Each Open's closer gives its LUN back; the session logs out when the
+// last of its LUNs is given back. The zero value is ready; its methods are
+// safe for concurrent use.
+type Sessions struct {
+	mu   sync.Mutex
+	sess map[string]*shared
+}
+
+type shared struct {
+	s    *iscsi.Session
+	refs int
+}
+
+var _ Func = (*Sessions)(nil).Open
+
+// Open opens device, sharing the session of an iSCSI target already
+// logged in to from the same initiator port (the first Open's
+// CommandTimeout and Logger hold for it).
+func (p *Sessions) Open(ctx context.Context, device string, o Options) (scsi.Transport, io.Closer, error) {
+	if KindOf(device) != KindISCSI {
+		return Open(ctx, device, o)
+	}
+	u, err := iscsi.ParseURL(device)
+	if err != nil {
+		return nil, nil, err
+	}
+	isid := o.ISID
+	if isid == ([6]byte{}) {
+		isid = iscsi.DerivedISID(o.Initiator, iscsi.ISIDTool)
+	}
+	id := fmt.Sprintf("%s|%x|%s:%d|%s", o.Initiator, isid, u.Host, u.Port, u.Target)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sh := p.sess[id]
+	if sh == nil {
+		s, err := dial(ctx, u, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		sh = &shared{s: s}
+		if p.sess == nil {
+			p.sess = map[string]*shared{}
+		}
+		p.sess[id] = sh
+	}
+	lu, err := sh.s.LUN(u.LUN)
+	if err != nil {
+		if sh.refs == 0 {
+			delete(p.sess, id)
+			_ = sh.s.Close()
+		}
+		return nil, nil, err
+	}
+	sh.refs++
+	var once sync.Once
+	return lu, closerFunc(func() error {
+		var err error
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if sh.refs--; sh.refs == 0 {
+				delete(p.sess, id)
+				err = sh.s.Close()
+			}
+		})
+		return err
+	}), nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
