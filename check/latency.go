@@ -9,7 +9,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // latencyReads is the number of timed READs per node per disk;
@@ -37,7 +37,7 @@ func DiskLatency(ctx context.Context, env Env) []Result {
 		}
 		for i, d := range cfg.Disks {
 			name := fmt.Sprintf("disk %d latency (%s)", i, sideNames[side])
-			if side == 1 && !opener.IsISCSI(d.Device) {
+			if side == 1 && !devname.IsISCSI(d.Device) {
 				out = append(out, res(name, Skip, d.Device+" is a device of the peer: not readable from here", "run hwcheck on the peer"))
 				continue
 			}

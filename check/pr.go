@@ -11,6 +11,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // step times one check.
@@ -291,7 +292,7 @@ func SCSI2(ctx context.Context, env Env) []Result {
 // scsi2Disk is the SCSI-2 test on one disk, seen from both nodes; prefix
 // starts each result's name.
 func scsi2Disk(ctx context.Context, env Env, da, db agent.DiskConfig, prefix string) []Result {
-	if !opener.IsISCSI(da.Device) || !opener.IsISCSI(db.Device) {
+	if !devname.IsISCSI(da.Device) || !devname.IsISCSI(db.Device) {
 		return skip(prefix+"SCSI-2 reserve/release", "device paths: the peer's side cannot be driven from here", "run sg_reserve from both nodes by hand")
 	}
 	const period = 100 * time.Millisecond

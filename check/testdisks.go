@@ -13,7 +13,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // testDisk is one shared disk reached through hwcheck's own sessions from
@@ -79,7 +79,7 @@ func openTestDisks(ctx context.Context, env Env) (*testDisks, error) {
 			td.Prefix = fmt.Sprintf("disk %d: ", i)
 		}
 		for side, dc := range td.Config {
-			if !opener.IsISCSI(dc.Device) {
+			if !devname.IsISCSI(dc.Device) {
 				t.Close()
 				return nil, fmt.Errorf("%w: %s is a device path of %s", ErrNotDrivable, dc.Device, sideNames[side])
 			}

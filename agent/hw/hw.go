@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -274,19 +274,15 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 
 // checkDiskDevice checks the device string (and that a /dev path exists).
 func checkDiskDevice(c agent.DiskConfig) error {
-	switch {
-	case opener.IsISCSI(c.Device):
-		if _, err := iscsi.ParseURL(c.Device); err != nil {
-			return err
-		}
-	case strings.HasPrefix(c.Device, "/dev/"):
+	if err := devname.CheckDisk(c.Device); err != nil {
+		return fmt.Errorf("disk: %w", err)
+	}
+	if !devname.IsISCSI(c.Device) {
 		// Opened through SG_IO on first use; a missing device is an error
 		// at start.
 		if _, err := os.Stat(c.Device); err != nil {
 			return fmt.Errorf("disk %s: %w", c.Device, err)
 		}
-	default:
-		return fmt.Errorf("disk %q: want /dev/sdX, /dev/sgN or an iscsi:// URL", c.Device)
 	}
 	return nil
 }
@@ -368,7 +364,7 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if d.owner != nil {
 		return d.owner, nil
 	}
-	if !opener.IsISCSI(d.cfg.Device) {
+	if !devname.IsISCSI(d.cfg.Device) {
 		// A device path; iSCSI LUNs below go through the session pool.
 		open := d.open
 		if open == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // scsi2State is what this node does with a scsi2 disk.
@@ -122,7 +123,7 @@ func (nopTransport) Execute(context.Context, *scsi.Command) (*scsi.Response, err
 
 // openDevice logs in to the iSCSI target or opens the SG_IO device.
 func (d *SCSI2Disk) openDevice(ctx context.Context) (scsi.Transport, io.Closer, error) {
-	if !opener.IsISCSI(d.cfg.Device) {
+	if !devname.IsISCSI(d.cfg.Device) {
 		open := d.devOpen
 		if open == nil {
 			open = opener.Open

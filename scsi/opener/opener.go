@@ -1,60 +1,26 @@
 // Package opener opens a SCSI device from the strings a configuration or a
-// command line names it by: /dev/sdX and /dev/sgN through SG_IO (Linux
-// only; elsewhere sgio's error wrapping errors.ErrUnsupported), and
-// iscsi://host[:port]/target-iqn/lun through hakit's userspace initiator.
-// It is the one place that tells these apart; the field commands
-// (scsi/diskcli) and hwcheck open through it, and the agent's wiring opens
-// /dev paths through it and iSCSI LUNs through its session pool (one
-// session per target, shared by its LUNs).
+// command line names it by (their grammar is scsi/opener/devname's):
+// /dev/sdX and /dev/sgN through SG_IO (Linux only; elsewhere sgio's error
+// wrapping errors.ErrUnsupported), and iscsi://host[:port]/target-iqn/lun
+// through hakit's userspace initiator. It is the one place that opens
+// them: the field commands (scsi/diskcli), hwcheck (through Sessions), SBD
+// devices and the agent's wiring for /dev paths (its iSCSI LUNs go through
+// its own session pool, with CHAP and reconnect hooks).
 package opener
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/opener/devname"
 	"github.com/hakit/hakit/scsi/sgio"
 )
-
-// Kind is the transport family a device string names.
-type Kind int
-
-// Kinds of device strings.
-const (
-	// KindUnknown: neither a path nor an iscsi:// URL.
-	KindUnknown Kind = iota
-	// KindSGIO: a device path (/dev/sdX, /dev/sgN), opened with SG_IO.
-	KindSGIO
-	// KindISCSI: an iscsi:// URL, reached with the userspace initiator.
-	KindISCSI
-)
-
-// ISCSIPrefix starts every iSCSI device URL.
-const ISCSIPrefix = "iscsi://"
-
-// KindOf says which transport family device names.
-func KindOf(device string) Kind {
-	switch {
-	case strings.HasPrefix(device, ISCSIPrefix):
-		return KindISCSI
-	case strings.HasPrefix(device, "/"):
-		return KindSGIO
-	}
-	return KindUnknown
-}
-
-// IsISCSI reports whether device is an iscsi:// URL.
-func IsISCSI(device string) bool { return KindOf(device) == KindISCSI }
-
-// ErrBadDevice: the string names no device this package can open.
-var ErrBadDevice = errors.New("want /dev/sdX, /dev/sgN or iscsi://host[:port]/target-iqn/lun")
 
 // Options are what opening needs beyond the device string.
 type Options struct {
@@ -79,8 +45,8 @@ type Func func(ctx context.Context, device string, o Options) (scsi.Transport, i
 // Open opens device. The closer ends the iSCSI session or closes the
 // file; only its owner may call it.
 func Open(ctx context.Context, device string, o Options) (scsi.Transport, io.Closer, error) {
-	switch KindOf(device) {
-	case KindISCSI:
+	switch devname.KindOf(device) {
+	case devname.KindISCSI:
 		u, err := iscsi.ParseURL(device)
 		if err != nil {
 			return nil, nil, err
@@ -90,14 +56,14 @@ func Open(ctx context.Context, device string, o Options) (scsi.Transport, io.Clo
 			return nil, nil, err
 		}
 		return s, s, nil
-	case KindSGIO:
+	case devname.KindSGIO:
 		d, err := sgio.Open(device)
 		if err != nil {
 			return nil, nil, err
 		}
 		return d, d, nil
 	}
-	return nil, nil, fmt.Errorf("%q: %w", device, ErrBadDevice)
+	return nil, nil, fmt.Errorf("%q: %w", iscsi.MaskURL(device), devname.ErrBadDevice)
 }
 
 func dial(ctx context.Context, u iscsi.URL, o Options) (*iscsi.Session, error) {
@@ -131,7 +97,7 @@ var _ Func = (*Sessions)(nil).Open
 // logged in to from the same initiator port (the first Open's
 // CommandTimeout and Logger hold for it).
 func (p *Sessions) Open(ctx context.Context, device string, o Options) (scsi.Transport, io.Closer, error) {
-	if KindOf(device) != KindISCSI {
+	if !devname.IsISCSI(device) {
 		return Open(ctx, device, o)
 	}
 	u, err := iscsi.ParseURL(device)
