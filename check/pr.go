@@ -330,7 +330,7 @@ func scsi2Disk(ctx context.Context, env Env, da, db agent.DiskConfig, prefix str
 		case errors.Is(err, scsi.ErrReservationConflict):
 			return Pass, "RESERVATION CONFLICT", ""
 		}
-		return Warn, err.Error(), ""
+		return Warn, err.Error(), "the peer was refused, but not by RESERVATION CONFLICT: the agents read only a conflict as the other node holding the unit; check the target's SCSI-2 reservation support on this path"
 	}))
 	out = append(out, step(prefix+"live owner wins a challenge", func() (Verdict, string, string) {
 		dctx, stop := context.WithCancel(ctx)
