@@ -493,7 +493,7 @@ func (st *loopState) run(ctx context.Context) {
 		if st.port == nil && st.openAt.Before(next) {
 			next = st.openAt
 		}
-		timer.Reset(next.Sub(now))
+		timer.Reset(next.Sub(clock.Now())) // after the tick and the flush, as time.Until
 		select {
 		case <-ctx.Done():
 			return
