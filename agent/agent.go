@@ -56,9 +56,10 @@ type Agent struct {
 	limits  Limits
 	streams *slots // open event streams
 
-	mu    sync.Mutex // guards guard, disks (last statuses)
+	mu    sync.Mutex // guards guard, disks (last statuses), sbd
 	guard *Guard
 	last  map[string]DiskStatus
+	sbd   sbdHealth  // the SBD device's last read
 	act   sync.Mutex // serialises disk actions and watcher rounds
 
 	selfFenced chan struct{}

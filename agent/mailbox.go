@@ -36,6 +36,16 @@ type MailboxMessage struct {
 	Poison    bool
 }
 
+// sbdHealth is whether the SBD device's last read succeeded; unknown
+// until the first.
+type sbdHealth struct{ known, healthy bool }
+
+func (a *Agent) setSBDHealth(ok bool) {
+	a.mu.Lock()
+	a.sbd = sbdHealth{known: true, healthy: ok}
+	a.mu.Unlock()
+}
+
 // watchMailbox checks this node's SBD slot every loop period. A poison
 // pill takes the one self-fence path (the guard's latch, then
 // self_fence.action); a test message is logged with its sender (the
@@ -46,6 +56,7 @@ func (a *Agent) watchMailbox(ctx context.Context, mb Mailbox) error {
 		cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
 		l, m, err := mb.Start(cctx)
 		cancel()
+		a.setSBDHealth(err == nil)
 		if err == nil {
 			loop = max(l, 100*time.Millisecond)
 			a.emit(Event{Source: "sbd", Kind: "watching", Msg: fmt.Sprintf("%s: watching this node's slot every %s", mb.Device(), loop), Data: map[string]any{"device": mb.Device()}})
@@ -64,6 +75,7 @@ func (a *Agent) watchMailbox(ctx context.Context, mb Mailbox) error {
 		cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
 		m, err := mb.Check(cctx)
 		cancel()
+		a.setSBDHealth(err == nil)
 		switch {
 		case m.Poison:
 			a.mailboxFence(mb.Device(), m, false)

@@ -8,7 +8,8 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
-	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // latencyReads is the number of timed READs per node per disk;
@@ -42,7 +43,7 @@ func DiskLatency(ctx context.Context, env Env) []Result {
 		}
 		for i, d := range cfg.Disks {
 			name := fmt.Sprintf("disk %d latency (%s)", i, labels[side])
-			if side == 1 && !opener.IsISCSI(d.Device) {
+			if side == 1 && !devname.IsISCSI(d.Device) {
 				out = append(out, res(name, Skip, d.Device+" is a device of the peer: not readable from here", "run hwcheck on the peer"))
 				continue
 			}
@@ -104,14 +105,7 @@ func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
 // the node's initiator name and hwcheck's own ISID (never the agent's
 // session), a device path with SG_IO.
 func openForCheck(ctx context.Context, env Env, d agent.DiskConfig) (scsi.Transport, func(), error) {
-	if env.OpenDisk != nil {
-		return env.OpenDisk(ctx, d)
-	}
-	o := opener.Options{Initiator: d.Initiator, Logger: env.Logger}
-	if opener.IsISCSI(d.Device) {
-		o.ISID = hwcheckISID(d.Initiator)
-	}
-	tr, c, err := opener.Open(ctx, d.Device, o)
+	tr, c, err := env.opener()(ctx, d.Device, hwcheckOptions(env, d, iscsi.ISIDHWCheck))
 	if err != nil {
 		return nil, nil, err
 	}

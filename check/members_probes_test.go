@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/hakit/hakit/nic"
 	"github.com/hakit/hakit/raidctl"
 	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/opener"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -113,7 +115,7 @@ func TestRAIDPairProbeMembers(t *testing.T) {
 func TestDiskLatencyProbeMembers(t *testing.T) {
 	cfg := memberConfig(4)
 	cfg.Disks = []agent.DiskConfig{{Device: "/dev/sdb"}}
-	env := Env{LocalConfig: cfg, OpenDisk: func(context.Context, agent.DiskConfig) (scsi.Transport, func(), error) {
+	env := Env{LocalConfig: cfg, Open: func(context.Context, string, opener.Options) (scsi.Transport, io.Closer, error) {
 		return nil, nil, errors.New("no such device")
 	}}
 	got := verdicts(DiskLatency(context.Background(), env))

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -64,14 +64,27 @@ func MemberKeys(cfg *agent.Config) ([]MemberKey, error) {
 	return out, nil
 }
 
+// Options are what the wiring takes beyond the configuration.
+type Options struct {
+	// Open opens a disk's device path (/dev/sdX, /dev/sgN); nil is
+	// scsi/opener.Open. The iSCSI LUNs go through the session pool. Tests
+	// hand in a double (scsi/scsitest's in-memory LUN).
+	Open opener.Func
+}
+
 // Build makes the agent's parts from the configuration. It opens nothing:
 // disks log in on first use, components open their devices in Run. The
 // returned close function ends the iSCSI sessions.
 func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error) {
+	return BuildWith(cfg, log, Options{})
+}
+
+// BuildWith is Build with o.
+func BuildWith(cfg *agent.Config, log *slog.Logger, o Options) (agent.Deps, func() error, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	deps, closeDisks, err := buildDisks(cfg, log)
+	deps, closeDisks, err := buildDisks(cfg, log, o)
 	if err != nil {
 		return deps, nil, err
 	}
@@ -138,7 +151,7 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 
 // buildDisks makes the shared disks of cfg, sharing one iSCSI session per
 // target; the close function ends them.
-func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error) {
+func buildDisks(cfg *agent.Config, log *slog.Logger, o Options) (agent.Deps, func() error, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -167,7 +180,7 @@ func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, 
 			if err != nil {
 				return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d]", i), Msg: err.Error()}
 			}
-			d.pool = pool
+			d.pool, d.devOpen = pool, o.Open
 			disks = append(disks, d)
 			deps.Disks = append(deps.Disks, d)
 			continue
@@ -177,7 +190,7 @@ func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, 
 			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
 		}
 		d.SetMembers(members)
-		d.pool = pool
+		d.pool, d.open = pool, o.Open
 		disks = append(disks, d)
 		deps.Disks = append(deps.Disks, d)
 	}
@@ -220,6 +233,8 @@ type Disk struct {
 	// pool shares one iSCSI session per target; nil gives the disk a
 	// session of its own.
 	pool *Sessions
+	// open opens a device path; nil is opener.Open.
+	open opener.Func
 
 	mu        sync.Mutex
 	sess      io.Closer // the iSCSI session or the SG_IO device
@@ -259,19 +274,15 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 
 // checkDiskDevice checks the device string (and that a /dev path exists).
 func checkDiskDevice(c agent.DiskConfig) error {
-	switch {
-	case opener.IsISCSI(c.Device):
-		if _, err := iscsi.ParseURL(c.Device); err != nil {
-			return err
-		}
-	case strings.HasPrefix(c.Device, "/dev/"):
+	if err := devname.CheckDisk(c.Device); err != nil {
+		return fmt.Errorf("disk: %w", err)
+	}
+	if !devname.IsISCSI(c.Device) {
 		// Opened through SG_IO on first use; a missing device is an error
 		// at start.
 		if _, err := os.Stat(c.Device); err != nil {
 			return fmt.Errorf("disk %s: %w", c.Device, err)
 		}
-	default:
-		return fmt.Errorf("disk %q: want /dev/sdX, /dev/sgN or an iscsi:// URL", c.Device)
 	}
 	return nil
 }
@@ -353,9 +364,13 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if d.owner != nil {
 		return d.owner, nil
 	}
-	if !opener.IsISCSI(d.cfg.Device) {
+	if !devname.IsISCSI(d.cfg.Device) {
 		// A device path; iSCSI LUNs below go through the session pool.
-		dev, closer, err := opener.Open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
+		open := d.open
+		if open == nil {
+			open = opener.Open
+		}
+		dev, closer, err := open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
 		if err != nil {
 			return nil, err
 		}
