@@ -23,9 +23,9 @@ type Beater struct {
 	// Paths returns this node's view of the serial and NIC paths; nil
 	// writes unknown.
 	Paths func() (serial, nic PathState)
-	// Request returns this node's handover request, written into its
-	// block (Beat.Handover); nil or a zero Seq writes none.
-	Request func() Handover
+	// Post returns this node's handover request and answer, written into
+	// its block (Beat.Handover, Beat.Answer); nil or zero Seqs write none.
+	Post func() (Handover, Answer)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnChange is called when a peer's verdict changes.
@@ -72,8 +72,8 @@ func (b *Beater) Step(ctx context.Context) error {
 	if b.Paths != nil {
 		beat.Serial, beat.NIC = b.Paths()
 	}
-	if b.Request != nil {
-		beat.Handover = b.Request()
+	if b.Post != nil {
+		beat.Handover, beat.Answer = b.Post()
 	}
 	cctx, cancel := context.WithTimeout(ctx, max(b.Interval, time.Second))
 	defer cancel()

@@ -18,13 +18,13 @@ import (
 const BeatMagic = "HKDB"
 
 // BeatVersion is the status block's version: 2 while the block carries a
-// handover request (Beat.Handover), else 1, which the readers of version
-// 1 still read.
+// handover request or answer (Beat.Handover, Beat.Answer), else 1, which
+// the readers of version 1 still read.
 const BeatVersion = 2
 
 const (
 	beatLen   = 104 // version 1
-	beatLenV2 = 444
+	beatLenV2 = 464
 	// HandoverDiskMax and HandoverTransportIDMax bound a handover
 	// request's disk identity and TransportID.
 	HandoverDiskMax        = 64
@@ -85,6 +85,48 @@ type Beat struct {
 	Name string
 	// Handover is the writer's handover request; zero Seq: none.
 	Handover Handover
+	// Answer is the writer's answer to another node's request; zero Seq:
+	// none.
+	Answer Answer
+}
+
+// Answer is a holder's answer to a handover request: which request (the
+// requester's key and request counter) and what became of it.
+type Answer struct {
+	Key  uint64
+	Seq  uint64
+	Code AnswerCode
+}
+
+// AnswerCode is what a holder did with a handover request.
+type AnswerCode uint8
+
+// Answer codes.
+const (
+	AnswerNone AnswerCode = 0
+	// AnswerMoved: the reservation was moved to the requester and the
+	// move verified.
+	AnswerMoved AnswerCode = 1
+	// AnswerClaimed: refused, the holder's own claim (its resource runs
+	// there).
+	AnswerClaimed AnswerCode = 2
+	// AnswerFailed: the move was tried and failed (the holder's event
+	// says why).
+	AnswerFailed AnswerCode = 3
+)
+
+func (c AnswerCode) String() string {
+	switch c {
+	case AnswerNone:
+		return "none"
+	case AnswerMoved:
+		return "moved"
+	case AnswerClaimed:
+		return "claimed"
+	case AnswerFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("answer %d", uint8(c))
 }
 
 // ErrNoBeat: the sector holds no status block (never written, or zeroed).
@@ -98,7 +140,7 @@ var ErrBeatCRC = errors.New("sbd: disk-heartbeat block checksum mismatch")
 // request, version 2 with one.
 func (b Beat) MarshalSector(sectorSize int) ([]byte, error) {
 	n, version := beatLen, byte(1)
-	if b.Handover.Seq != 0 {
+	if b.Handover.Seq != 0 || b.Answer.Seq != 0 {
 		n, version = beatLenV2, 2
 	}
 	if sectorSize < n {
@@ -134,7 +176,10 @@ func (b Beat) MarshalSector(sectorSize int) ([]byte, error) {
 	copy(out[116:180], h.Disk)
 	be.PutUint16(out[180:], uint16(len(h.TransportID)))
 	copy(out[184:440], h.TransportID)
-	be.PutUint32(out[440:], crc32.ChecksumIEEE(out[:440]))
+	be.PutUint64(out[440:], b.Answer.Key)
+	be.PutUint64(out[448:], b.Answer.Seq)
+	out[456] = byte(b.Answer.Code)
+	be.PutUint32(out[460:], crc32.ChecksumIEEE(out[:460]))
 	return out, nil
 }
 
@@ -154,7 +199,7 @@ func ParseBeat(b []byte) (Beat, error) {
 		if len(b) < beatLenV2 {
 			return Beat{}, fmt.Errorf("%w: version 2 heartbeat block of %d bytes, want %d", ErrShort, len(b), beatLenV2)
 		}
-		crcAt = 440
+		crcAt = 460
 	default:
 		if crc32.ChecksumIEEE(b[:100]) != be.Uint32(b[100:]) {
 			return Beat{}, ErrBeatCRC
@@ -186,11 +231,18 @@ func ParseBeat(b []byte) (Beat, error) {
 		if n > HandoverTransportIDMax {
 			return Beat{}, fmt.Errorf("sbd: disk-heartbeat handover TransportID length %d, want at most %d", n, HandoverTransportIDMax)
 		}
-		if h.Seq == 0 {
-			return Beat{}, errors.New("sbd: version 2 disk-heartbeat block with request counter 0")
-		}
 		h.TransportID = string(b[184 : 184+n])
-		out.Handover = h
+		a := Answer{Key: be.Uint64(b[440:]), Seq: be.Uint64(b[448:]), Code: AnswerCode(b[456])}
+		if h.Seq == 0 && a.Seq == 0 {
+			return Beat{}, errors.New("sbd: version 2 disk-heartbeat block with neither a request nor an answer")
+		}
+		if h.Seq == 0 {
+			h = Handover{} // no request: its fields mean nothing
+		}
+		if a.Seq == 0 {
+			a = Answer{}
+		}
+		out.Handover, out.Answer = h, a
 	}
 	return out, nil
 }

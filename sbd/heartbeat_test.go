@@ -72,7 +72,8 @@ func TestTracker(t *testing.T) {
 func TestBeatHandover(t *testing.T) {
 	tid := "\x45\x00\x00\x14iqn.x:c\x00,i,0x\x80\x01\x02\x03\x04\x05\x00"
 	b := Beat{Counter: 3, Incarnation: 9, Time: time.Unix(1700000000, 0).UTC(), Interval: time.Second, Name: "node-c",
-		Handover: Handover{Seq: 2, Disk: "naa.60014050000000000000000000000001", Key: 0x686b000000000003, TransportID: tid}}
+		Handover: Handover{Seq: 2, Disk: "naa.60014050000000000000000000000001", Key: 0x686b000000000003, TransportID: tid},
+		Answer:   Answer{Key: 0x686b000000000001, Seq: 7, Code: AnswerMoved}}
 	for _, ss := range []int{512, 4096} {
 		sec, err := b.MarshalSector(ss)
 		if err != nil {
@@ -94,9 +95,15 @@ func TestBeatHandover(t *testing.T) {
 			t.Errorf("short version 2 block: %v", err)
 		}
 	}
+	answerOnly := b
+	answerOnly.Handover = Handover{}
+	sec, _ := answerOnly.MarshalSector(512)
+	if got, err := ParseBeat(sec); err != nil || got != answerOnly || sec[4] != 2 {
+		t.Errorf("answer only: %+v %v version %d", got, err, sec[4])
+	}
 	plain := b
-	plain.Handover = Handover{}
-	sec, _ := plain.MarshalSector(512)
+	plain.Handover, plain.Answer = Handover{}, Answer{}
+	sec, _ = plain.MarshalSector(512)
 	if sec[4] != 1 {
 		t.Errorf("version %d without a request, want 1", sec[4])
 	}
