@@ -119,6 +119,11 @@ func (a *Agent) requestHandover(ctx context.Context, d Disk, hd HandoverDisk, mb
 	for {
 		select {
 		case <-wctx.Done():
+			// A move that landed just now is claimed, not left unclaimed
+			// on this node.
+			if s, err := d.Status(ctx); err == nil && s.Holder == st.OwnKey {
+				return a.claimHandedOver(ctx, d, holder.Name, req.Seq)
+			}
 			return fmt.Errorf("%w: %s did not move the reservation within %s: %w", ErrHandoverTimeout, holder.Name, a.handoverWait(), cause)
 		case <-t.C:
 		}
@@ -135,12 +140,17 @@ func (a *Agent) requestHandover(ctx context.Context, d Disk, hd HandoverDisk, mb
 		if err != nil || s.Holder != st.OwnKey {
 			continue
 		}
-		if err := d.Acquire(ctx); err != nil {
-			return fmt.Errorf("reservation handed over by %s, but claiming it failed: %w", holder.Name, err)
-		}
-		a.emit(Event{Source: "disk", Kind: "handover-received", Msg: fmt.Sprintf("%s: reservation handed over by %s and claimed", d.Device(), holder.Name), Data: map[string]any{"device": d.Device(), "member": holder.Name, "seq": req.Seq}})
-		return nil
+		return a.claimHandedOver(ctx, d, holder.Name, req.Seq)
 	}
+}
+
+// claimHandedOver claims (Acquire) a reservation handed over by holder.
+func (a *Agent) claimHandedOver(ctx context.Context, d Disk, holder string, seq uint64) error {
+	if err := d.Acquire(ctx); err != nil {
+		return fmt.Errorf("reservation handed over by %s, but claiming it failed: %w", holder, err)
+	}
+	a.emit(Event{Source: "disk", Kind: "handover-received", Msg: fmt.Sprintf("%s: reservation handed over by %s and claimed", d.Device(), holder), Data: map[string]any{"device": d.Device(), "member": holder, "seq": seq}})
+	return nil
 }
 
 // diskPeerAlive reports whether the disk heartbeat's last round saw name
