@@ -132,15 +132,20 @@ func (a *Agent) requestHandover(ctx context.Context, d Disk, hd HandoverDisk, mb
 			return fmt.Errorf("%w: %s holds the reservation of %s (key %s) as its own claim", ErrHandoverClaimed, holder.Name, d.Device(), holder.Key)
 		case HandoverFailed:
 			return fmt.Errorf("%w: %s's REGISTER AND MOVE to this node failed (its events say why): %w", ErrHandoverFailed, holder.Name, cause)
-		case "":
-			continue
 		}
-		// Moved: read it back, then claim it.
+		// Moved, or not answered yet: read the reservation. Held by this
+		// node: claim it. Held by nobody (the holder released its
+		// lockout meanwhile, after an unfence): reserve it.
 		s, err := d.Status(ctx)
-		if err != nil || s.Holder != st.OwnKey {
-			continue
+		switch {
+		case err != nil:
+		case s.Holder == st.OwnKey:
+			return a.claimHandedOver(ctx, d, holder.Name, req.Seq)
+		case s.Holder == "":
+			if err := d.Acquire(ctx); err == nil {
+				return nil
+			}
 		}
-		return a.claimHandedOver(ctx, d, holder.Name, req.Seq)
 	}
 }
 

@@ -131,3 +131,32 @@ func containsKey(ks []uint64, k uint64) bool {
 	}
 	return false
 }
+
+// A holder that is not alive on the disk heartbeat gets no request: the
+// acquire is refused at once, saying why.
+func TestHandoverNotToADeadHolder(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	ctx := context.Background()
+	lun := agenttest.NewLUN("naa.600140500000000000000000000000df")
+	disks := memberDisks(lun, 3)
+	for _, d := range disks {
+		if err := d.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := disks[0].Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	beats := agenttest.NewBeats()
+	beats.Mailbox("m1")
+	beats.Stop("m1")
+	n := startNode(t, handoverConfig(t, t.TempDir(), 3, 3, true), agent.Deps{Disks: []agent.Disk{disks[2]}, Mailbox: beats.Mailbox("m3")})
+	start := time.Now()
+	res, err := n.client.Action(ctx, agent.ActionAcquire)
+	if !errors.Is(err, scsi.ErrReservedByOther) || res.Code != agent.CodeReservedByOther || !strings.Contains(err.Error(), "not alive on the disk heartbeat") {
+		t.Errorf("acquire with a dead holder: %v, code %q", err, res.Code)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refused after %v: no wait expected", d)
+	}
+}
