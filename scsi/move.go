@@ -168,7 +168,8 @@ type MoveResult struct {
 const tgtdVendor = "IET"
 
 // Move hands the reservation this node holds to the registered key dest,
-// whose initiator port is dest's TransportID tid: REGISTER AND MOVE (SPC-4
+// whose initiator port is dest's TransportID tid (a zero tid: the one READ
+// FULL STATUS lists for dest, where the target has it): REGISTER AND MOVE (SPC-4
 // 5.12.8) with UNREG=0, so this node stays registered. The move is atomic
 // on the target: at no instant does the unit lack a reservation. Only the
 // holder may move (types 1, 3, 5, 6; types 7 and 8 have every registrant
@@ -218,6 +219,25 @@ func (o *Owner) Move(ctx context.Context, dest Key, tid TransportID) (*MoveResul
 		return r, o.opErr("move", fmt.Errorf("%w: destination key %s (registered: %s)", ErrKeyNotRegistered, dest, keyList(r.Keys.Keys)))
 	case !res.Held || res.Type.AllRegistrants() || res.Key != o.cfg.Key:
 		return r, o.opErr("move", fmt.Errorf("%w: reservation %s", ErrNotHolder, describeReservation(res)))
+	}
+	if tid.Name == "" && len(tid.Port) == 0 {
+		// No TransportID given: READ FULL STATUS names dest's port,
+		// where the target has it (tgtd has not).
+		fs, err := o.dev.ReadFullStatus(ctx)
+		if err != nil {
+			return r, o.opErr("move", fmt.Errorf("no destination TransportID given and READ FULL STATUS failed: %w", err))
+		}
+		var ports []TransportID
+		for _, g := range fs.Registrations {
+			if g.Key == dest {
+				ports = append(ports, g.Initiator)
+			}
+		}
+		if len(ports) != 1 {
+			return r, o.opErr("move", fmt.Errorf("no destination TransportID given and READ FULL STATUS lists key %s on %d initiator ports, want 1", dest, len(ports)))
+		}
+		tid = ports[0]
+		r.note("destination TransportID %s from READ FULL STATUS", tid)
 	}
 	layouts := []TIDLayout{TIDLayoutStandard, TIDLayoutTgtd}
 	if o.moveLayout != nil {

@@ -125,3 +125,28 @@ func hasKey(ks []scsi.Key, k scsi.Key) bool {
 	}
 	return false
 }
+
+// Without a TransportID the holder takes the destination's from READ
+// FULL STATUS; a target without it (tgtd) refuses clearly.
+func TestOwnerMoveFromFullStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  scsitest.Config
+		ok   bool
+	}{{"full status", scsitest.Config{}, true}, {"no full status", scsitest.Config{NoReadFullStatus: true}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			lun, _, b := registeredPair(t, ctx, tc.cfg, scsi.TypeWriteExclusiveRegistrantsOnly)
+			c := newNode(t, lun, "node-c", keyC, scsi.TypeWriteExclusiveRegistrantsOnly)
+			chk(c.owner.Register(ctx))(t)
+			chk(b.owner.Acquire(ctx))(t)
+			r, err := b.owner.Move(ctx, keyC, scsi.TransportID{})
+			if tc.ok != (err == nil) {
+				t.Fatalf("move: %v", err)
+			}
+			if res := chk(b.dev.ReadReservation(ctx))(t); tc.ok != (res.Key == keyC) || !res.Held {
+				t.Errorf("reservation after the move: %+v (notes %q)", res, r.Notes)
+			}
+		})
+	}
+}
