@@ -184,9 +184,19 @@ func (a *Agent) peerAnswer(name string, own scsi.Key, seq uint64) string {
 // when it is held for lockout only, or refuses when it is claimed
 // (HandoverDisk.Handover). Each request is answered once, in the
 // background, under the action lock; the answer goes into this node's
-// block.
+// block until the requester takes its request down.
 func (a *Agent) answerHandovers(ctx context.Context, mb HandoverMailbox, peers []DiskPeer, wg *sync.WaitGroup) {
 	h := a.hand
+	h.mu.Lock()
+	if x := h.ans; x != nil && !slices.ContainsFunc(peers, func(p DiskPeer) bool {
+		return p.Request != nil && p.Request.Key == x.Key && p.Request.Seq == x.Seq
+	}) {
+		// The requester took its request down (it read the answer, or
+		// gave up): the answer goes too, and the block back to version 1.
+		h.ans = nil
+		h.post(mb)
+	}
+	h.mu.Unlock()
 	for _, p := range peers {
 		r := p.Request
 		if r == nil || p.State != PeerAlive {

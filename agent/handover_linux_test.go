@@ -94,6 +94,13 @@ func TestHandoverThreeMembers(t *testing.T) {
 		t.Errorf("m2 after the handover: %+v", st)
 	}
 
+	// Both blocks carry nothing once the requester has its answer.
+	waitFor(t, "requests and answers taken down", func() bool {
+		r2, a2 := beats.Posted("m2")
+		r3, a3 := beats.Posted("m3")
+		return r2 == nil && a2 == nil && r3 == nil && a3 == nil
+	})
+
 	// m3 claimed it: m2's acquire is refused by m3, typed.
 	res, err = nodes[1].client.Action(ctx, agent.ActionAcquire)
 	if !errors.Is(err, agent.ErrHandoverClaimed) || errors.Is(err, scsi.ErrReservedByOther) || res.Code != agent.CodeHandoverClaimed {

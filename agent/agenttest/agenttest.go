@@ -283,6 +283,14 @@ func (b *Beats) Stop(name string) {
 	b.slots[name].stopped = true
 }
 
+// Posted is what name's block carries now.
+func (b *Beats) Posted(name string) (*agent.HandoverRequest, *agent.HandoverAnswer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.slots[name]
+	return s.req, s.ans
+}
+
 // Mailbox is one member's slot on a Beats area.
 type Mailbox struct {
 	b    *Beats
