@@ -167,3 +167,41 @@ func TestHandoverNotToADeadHolder(t *testing.T) {
 		t.Errorf("refused after %v: no wait expected", d)
 	}
 }
+
+// A holder alive on the disk heartbeat that never answers (no agent
+// moves for it): the request times out after the bound, typed
+// (agent.ErrHandoverTimeout, which also matches scsi.ErrReservedByOther:
+// hakit-disk's start may try again), and the request is taken down.
+func TestHandoverTimeout(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	ctx := context.Background()
+	lun := agenttest.NewLUN("naa.600140500000000000000000000000e0")
+	disks := memberDisks(lun, 3)
+	for _, d := range disks {
+		if err := d.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := disks[0].Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	beats := agenttest.NewBeats()
+	beats.Mailbox("m1") // alive, silent
+	n := startNode(t, handoverConfig(t, t.TempDir(), 3, 3, true), agent.Deps{Disks: []agent.Disk{disks[2]}, Mailbox: beats.Mailbox("m3")})
+	waitFor(t, "m3 sees m1 on the disk heartbeat", func() bool {
+		st, err := n.client.Status(ctx)
+		return err == nil && st.DiskHeartbeat != nil && len(st.DiskHeartbeat.Peers) > 0
+	})
+	start := time.Now()
+	res, err := n.client.Action(ctx, agent.ActionAcquire)
+	took := time.Since(start)
+	if !errors.Is(err, agent.ErrHandoverTimeout) || !errors.Is(err, scsi.ErrReservedByOther) || res.Code != agent.CodeHandoverTimeout {
+		t.Errorf("acquire with a silent holder: %v, code %q", err, res.Code)
+	}
+	if took < 2*time.Second || took > 5*time.Second {
+		t.Errorf("refused after %v, want the bound (2 s at heartbeat_ms 100)", took)
+	}
+	if r, _ := beats.Posted("m3"); r != nil {
+		t.Errorf("request still posted after the timeout: %+v", r)
+	}
+}
