@@ -72,6 +72,9 @@ func (a *Agent) watchDiskBeat(ctx context.Context, mb Mailbox) error {
 		if !errors.Is(err, ErrSlotPending) {
 			failing = msg
 		}
+		if hm := a.handoverMailbox(); hm != nil {
+			a.answerHandovers(ctx, hm, peers, &wg)
+		}
 		for _, pe := range peers {
 			if old, ok := prev[pe.Name]; (ok || pe.State != PeerUnknown) && old != pe.State {
 				a.emit(Event{Source: "diskhb", Kind: pe.State, Msg: diskPeerMsg(mb.Device(), pe, interval), Data: map[string]any{"device": mb.Device(), "peer": pe.Name, "slot": pe.Slot, "state": pe.State}})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hakit/hakit/scsi"
 )
 
 // Mailbox is this node's slot on an SBD device (sbd 1.5.2's format).
@@ -23,6 +25,48 @@ type Mailbox interface {
 	// unknown), and reads the other slots' blocks. It fails with
 	// ErrSlotPending until Start has found this node's slot.
 	Beat(ctx context.Context, serial, nic string) ([]DiskPeer, error)
+}
+
+// HandoverRequest is a handover request on the disk heartbeat: the writer
+// asks the member that holds Disk's reservation for lockout only to move
+// it to the writer (HandoverDisk).
+type HandoverRequest struct {
+	// Seq numbers the writer's requests (from 1).
+	Seq uint64 `json:"seq"`
+	// Disk is the disk's identity (DiskStatus.Identity), the same on
+	// every member.
+	Disk string `json:"disk"`
+	// Key is the writer's key on the disk.
+	Key scsi.Key `json:"key"`
+	// TransportID is the writer's initiator port on the disk.
+	TransportID scsi.TransportID `json:"transport_id"`
+}
+
+// HandoverAnswer is a holder's answer to the request Seq of the member
+// with Key.
+type HandoverAnswer struct {
+	Key  scsi.Key `json:"key"`
+	Seq  uint64   `json:"seq"`
+	Code string   `json:"code"`
+}
+
+// HandoverAnswer codes.
+const (
+	// HandoverMoved: moved to the requester and verified.
+	HandoverMoved = "moved"
+	// HandoverClaimed: refused, the holder's hold is a claim.
+	HandoverClaimed = "claimed"
+	// HandoverFailed: the move was tried and failed.
+	HandoverFailed = "failed"
+)
+
+// HandoverMailbox is a Mailbox whose disk-heartbeat block carries a
+// handover request and an answer (sbd's version 2 status block); Beat's
+// peers then carry theirs (DiskPeer.Request, DiskPeer.Answer).
+type HandoverMailbox interface {
+	// Post sets what this node's block carries from the next Beat on;
+	// nil: none.
+	Post(req *HandoverRequest, ans *HandoverAnswer)
 }
 
 // ErrSlotPending is Beat's error until Start has found this node's slot.

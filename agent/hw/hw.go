@@ -243,8 +243,9 @@ type Disk struct {
 	lu        *iscsi.LogicalUnit // the iSCSI LUN, nil for SG_IO
 	lastFence *scsi.FenceResult  // this node's last fence of the peer
 	blockSize int                // READ CAPACITY's, once read
-	// lockout: a release found the peer's key unregistered and kept the
-	// reservation (agent.DiskStatus.Lockout).
+	// lockout: the reservation is held for lockout only
+	// (agent.DiskStatus.Lockout): a release found a member's key
+	// unregistered and kept it, or a fence made this node the holder.
 	lockout bool
 }
 
@@ -582,7 +583,7 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 	s.Lockout = d.lockout
 	d.mu.Unlock()
 	if s.Lockout {
-		s.Notes = append(s.Notes, "reservation kept after a release to keep the unregistered peer from writing; claimed by nobody")
+		s.Notes = append(s.Notes, "reservation held for lockout only (kept after a release, or taken by a fence) to keep an unregistered member from writing; claimed by nobody")
 	}
 	s.Notes = append(s.Notes, st.Notes...)
 	for _, ua := range st.UnitAttentions {
@@ -677,16 +678,71 @@ func (d *Disk) FenceNode(ctx context.Context, node int) error {
 	return d.fence(ctx, d.members[i].Key)
 }
 
-// fence removes victim's key (see Fence).
+// fence removes victim's key (see Fence). A fence that makes this node
+// the holder when it was not before (it preempted the holder, SPC-4
+// 5.12.11.4.3) leaves the disk held for lockout only
+// (DiskStatus.Lockout): the reservation keeps the fenced member out, but
+// nothing here claimed it, so it may be handed over (Handover) or claimed
+// by an Acquire.
 func (d *Disk) fence(ctx context.Context, victim scsi.Key) error {
 	return d.act(ctx, func(o *scsi.Owner) error {
+		before, berr := o.Device().ReadReservation(ctx)
 		r, err := fencePeer(ctx, o, victim, d.log)
 		if err == nil && r != nil && r.MethodName != "" {
 			d.mu.Lock()
 			d.lastFence = r
 			d.mu.Unlock()
 		}
+		if err == nil && r != nil && berr == nil {
+			was := before.Held && !before.Type.AllRegistrants() && before.Key == d.own
+			now := r.Reservation.Held && !r.Reservation.Type.AllRegistrants() && r.Reservation.Key == d.own
+			if now && !was {
+				d.mu.Lock()
+				d.lockout = true
+				d.mu.Unlock()
+				d.log.Info("fence made this node the holder: held for lockout only (handed over on request, claimed by an acquire)", "victim", victim, "previous_holder", before.Key)
+			}
+		}
 		return err
+	})
+}
+
+// TransportID implements agent.HandoverDisk: this node's initiator port
+// on the disk (its iSCSI session's initiator name and ISID).
+func (d *Disk) TransportID(ctx context.Context) (scsi.TransportID, error) {
+	if _, err := d.Owner(ctx); err != nil {
+		return scsi.TransportID{}, err
+	}
+	s := d.session()
+	if s == nil {
+		return scsi.TransportID{}, fmt.Errorf("disk %s: the initiator port of an SG_IO device is not known to hakit: %w", d.name, errors.ErrUnsupported)
+	}
+	return s.TransportID(), nil
+}
+
+// Handover implements agent.HandoverDisk: it moves a reservation this
+// node holds for lockout only to the member with key dest, whose
+// initiator port is tid (scsi.Owner.Move: REGISTER AND MOVE, this node
+// stays registered, verified by read-back), and the disk is no longer
+// held for lockout. A reservation this node claimed (an Acquire, its
+// resource runs here) is never handed over: agent.ErrHandoverClaimed.
+func (d *Disk) Handover(ctx context.Context, dest scsi.Key, tid scsi.TransportID) error {
+	return d.act(ctx, func(o *scsi.Owner) error {
+		d.mu.Lock()
+		lockout := d.lockout
+		d.mu.Unlock()
+		if !lockout {
+			return fmt.Errorf("disk %s: %w", d.name, agent.ErrHandoverClaimed)
+		}
+		r, err := o.Move(ctx, dest, tid)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.lockout = false
+		d.mu.Unlock()
+		d.log.Info("reservation handed over", "dest", dest, "transport_id", tid.String(), "layout", r.LayoutName, "notes", r.Notes)
+		return nil
 	})
 }
 
