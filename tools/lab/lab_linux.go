@@ -99,7 +99,7 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	}
 	specs := make([]NodeSpec, cfg.Nodes)
 	for i := range specs {
-		specs[i] = NodeSpec{Name: names[i], Kernel: cfg.Parts.Kernel, Initrd: cfg.Parts.Initramfs, Dir: dir}
+		specs[i] = NodeSpec{Name: names[i], Kernel: cfg.Parts.Kernel, Initrd: cfg.Parts.Initramfs, Dir: dir, MemoryMiB: cfg.MemoryMiB}
 		if l.disk != nil {
 			specs[i].Disk = &DiskEnd{Portal: l.disk.Addr(), TargetIQN: l.disk.IQN(), LUN: rig.DiskLUN, Initiator: initiators[i]}
 		}
