@@ -118,6 +118,12 @@ type Config struct {
 	NIC string
 	// NoDisk leaves out the shared disk (and tgtd).
 	NoDisk bool
+	// Disks are LUNs given to every node besides the shared disk (e.g. a
+	// target another lab's guest runs, reached through its Forward).
+	Disks []DiskEnd
+	// Forward forwards a host port to every node's eth0 (see ForwardEnd);
+	// only without heartbeat pairs (Nodes 1).
+	Forward *ForwardEnd
 	// MemoryMiB is each node's memory; 0 means 256.
 	MemoryMiB int
 	// BootTimeout bounds each boot up to the ready marker; 0 means 120 s.

@@ -23,3 +23,5 @@ func prkeys(context.Context, []string, io.Writer, io.Writer) error { return unsu
 func spawned(io.Reader) tool {
 	return func(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
 }
+
+func scsidisks(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
