@@ -71,9 +71,13 @@ func fenceRow(ctx context.Context, e *env) (report.Row, error) {
 	row.PeerConfig = fmt.Sprintf("fence_scsi -o off -k <B's key> -d <A's disks> on node A, -o on -k <B's key> -d <B's disks> on node B (sg_persist and sg_turs of sg3-utils 1.46), its defaults otherwise; both nodes in one QEMU guest (Debian's kernel, 1 vCPU under TCG, %d MiB), the LUNs LIO RAM disks of a second guest on its iSCSI fabric, through QEMU's iSCSI driver with one initiator name per node; keys %s (A) and %s (B), hakit's rule; process counts by BSD process accounting in the guest (the tool's own process included)", fenceMemoryMiB, kA, kB)
 	e.say("row 3: preparing the lab's fence_scsi guest")
 	parts, err := lab.Prepare(ctx, lab.PartsConfig{FenceAgents: true, RepoDir: ".", Install: true, Logger: e.log})
-	if err != nil {
+	if errors.Is(err, lab.ErrMissing) {
+		// A machine without QEMU, apt or the packages: say what is missing.
 		row.Missing = "the QEMU lab's fence_scsi guest could not be prepared: " + err.Error()
 		return row, nil
+	}
+	if err != nil {
+		return row, err
 	}
 	var metrics []report.Metric
 	for _, n := range counts {

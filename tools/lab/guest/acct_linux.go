@@ -37,7 +37,7 @@ const acctRecordSize = 64
 func spawned(stdin io.Reader) tool {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(args) < 2 {
-			return &exitError{2, errors.New("usage: hakit spawned ACCT-FILE ARGV...")}
+			return &exitError{2, errors.New("usage: hakit spawned ACCT-FILE COMMAND [ARG ...]")}
 		}
 		file := args[0]
 		f, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
@@ -120,7 +120,7 @@ func acctProcesses(b []byte, self, child int) (int, string) {
 // device: "DEV 0xKEY,0xKEY" ("-" for none), read with PR IN READ KEYS.
 func prkeys(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit prkeys DEV...")}
+		return &exitError{2, errors.New("usage: hakit prkeys DEV [DEV ...]")}
 	}
 	for _, dev := range args {
 		tr, closer, err := diskcli.OpenDevice(ctx, dev, diskcli.OpenOptions{})

@@ -96,7 +96,7 @@ func ramBackstore(t, dev, serial string, pages int) []cfStep {
 	}...)
 }
 
-// lio: hakit lio setup | hakit lio luns N | hakit lio iscsi TARGET-IQN INITIATOR... | hakit lio iscsi-luns TARGET-IQN N ADDR:PORT INITIATOR...
+// lio: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR... | hakit lio iscsi-luns TARGET-IQN N ADDR:PORT INITIATOR...
 func lio(ctx context.Context, args []string, w, _ io.Writer) error {
 	switch {
 	case len(args) == 1 && args[0] == "setup":
@@ -109,14 +109,8 @@ func lio(ctx context.Context, args []string, w, _ io.Writer) error {
 			return &exitError{2, fmt.Errorf("lio iscsi-luns: %q: want 1 to 64", args[2])}
 		}
 		return lioISCSILUNs(ctx, args[1], n, args[3], args[4:], w)
-	case len(args) == 2 && args[0] == "luns":
-		n, err := strconv.Atoi(args[1])
-		if err != nil || n < 1 || n > 64 {
-			return &exitError{2, fmt.Errorf("lio luns: %q: want 1 to 64", args[1])}
-		}
-		return lioLUNs(ctx, n, w)
 	}
-	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio luns N | hakit lio iscsi TARGET-IQN INITIATOR [INITIATOR ...] | hakit lio iscsi-luns TARGET-IQN N ADDR:PORT INITIATOR [INITIATOR ...]")}
+	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR [INITIATOR ...] | hakit lio iscsi-luns TARGET-IQN N ADDR:PORT INITIATOR [INITIATOR ...]")}
 }
 
 // lioLoop (lio setup) builds the tcm_loop configuration and prints the two
@@ -218,117 +212,7 @@ func lioISCSI(ctx context.Context, iqn string, initiators []string, w io.Writer)
 	if err := apply(steps); err != nil {
 		return err
 	}
-	// Wait for the portal to accept connections.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", lioPortal)
-		if err == nil {
-			c.Close()
-			fmt.Fprintf(w, "iscsi://%s/%s/0\n", lioPortal, iqn)
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("lio: iSCSI portal %s: %w", lioPortal, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// lioLUNTargets are the loopback targets of lio luns: two initiator ports
-// (nodes a and b) onto the same N LUNs.
-func lioLUNTargets() [][2]string {
-	return [][2]string{
-		{"naa.5001405000000c01", "naa.5001405000000d01"},
-		{"naa.5001405000000c02", "naa.5001405000000d02"},
-	}
-}
-
-// lioLUNs (lio luns N) makes N small RAM LUNs and exports them through two
-// tcm_loop targets, one initiator port each, so that the guest sees every
-// LUN twice, as two nodes would (two I_T nexuses, full SPC-4 persistent
-// reservations with PREEMPT AND ABORT). It prints "PORT LUN /dev/sdX" a
-// line, port a then b, LUNs in order. The ports are linked one after the
-// other, so each port's disks are the ones that appear after its link.
-func lioLUNs(ctx context.Context, n int, w io.Writer) error {
-	if err := mountConfigfs(); err != nil {
-		return err
-	}
-	t := filepath.Join(configfs, "target")
-	for i := 0; i < n; i++ {
-		// One at a time: ramBackstore sets the database root only while no
-		// device exists.
-		if err := apply(ramBackstore(t, fmt.Sprintf("core/rd_mcp_2/lun%d", i), fmt.Sprintf("6001405c0ffee%03d", i), 256)); err != nil {
-			return err
-		}
-	}
-	seen := map[string]bool{}
-	for p, tg := range lioLUNTargets() {
-		tpg := filepath.Join(t, "loopback", tg[0], "tpgt_1")
-		steps := []cfStep{{mkdir: tpg}, {file: filepath.Join(tpg, "nexus"), value: tg[1]}}
-		for i := 0; i < n; i++ {
-			lun := filepath.Join(tpg, "lun", fmt.Sprintf("lun_%d", i))
-			steps = append(steps, cfStep{mkdir: lun}, cfStep{file: filepath.Join(lun, "lab"), link: filepath.Join(t, fmt.Sprintf("core/rd_mcp_2/lun%d", i))})
-		}
-		if err := apply(steps); err != nil {
-			return err
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			disks := lioDisks()
-			var fresh []lioDisk
-			for _, d := range disks {
-				if !seen[d.dev] {
-					fresh = append(fresh, d)
-				}
-			}
-			if len(fresh) == n {
-				sort.Slice(fresh, func(i, j int) bool { return fresh[i].lun < fresh[j].lun })
-				for _, d := range fresh {
-					seen[d.dev] = true
-					if _, err := os.Stat(d.dev); err != nil {
-						return fmt.Errorf("lio: %w", err)
-					}
-					fmt.Fprintf(w, "%c %d %s\n", 'a'+p, d.lun, d.dev)
-				}
-				break
-			}
-			if len(fresh) > n || time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("lio: port %c: want %d new LIO disks, found %d", 'a'+p, n, len(fresh))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
-}
-
-type lioDisk struct {
-	dev string
-	lun int
-}
-
-// lioDisks lists the block devices whose vendor is LIO-ORG, with their LUN
-// (the last field of the SCSI address H:C:T:L).
-func lioDisks() []lioDisk {
-	var out []lioDisk
-	matches, _ := filepath.Glob("/sys/block/sd*/device/vendor")
-	for _, m := range matches {
-		b, err := os.ReadFile(m)
-		if err != nil || strings.TrimSpace(string(b)) != "LIO-ORG" {
-			continue
-		}
-		addr, err := filepath.EvalSymlinks(filepath.Dir(m))
-		if err != nil {
-			continue
-		}
-		f := strings.Split(filepath.Base(addr), ":")
-		lun, err := strconv.Atoi(f[len(f)-1])
-		if err != nil {
-			continue
-		}
-		out = append(out, lioDisk{dev: "/dev/" + filepath.Base(filepath.Dir(filepath.Dir(m))), lun: lun})
-	}
-	return out
+	return waitPortal(ctx, lioPortal, iqn, w)
 }
 
 // lioISCSILUNs (lio iscsi-luns) exports N small RAM LUNs (0 to N-1)
@@ -368,6 +252,12 @@ func lioISCSILUNs(ctx context.Context, iqn string, n int, portal string, initiat
 	if err := apply(steps); err != nil {
 		return err
 	}
+	return waitPortal(ctx, portal, iqn, w)
+}
+
+// waitPortal waits for LIO's iSCSI portal to accept connections, then
+// prints the URL of LUN 0 of target iqn.
+func waitPortal(ctx context.Context, portal, iqn string, w io.Writer) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var d net.Dialer
