@@ -430,7 +430,14 @@ func ensureFenceRoot(ctx context.Context, cache string, log *slog.Logger) (strin
 		return "", fmt.Errorf("%w: fence_scsi guest: %v; %s", ErrMissing, err, how)
 	}
 	// The archive's versions name the tree (the file names in the URIs).
-	out, err := runTool(ctx, "", nil, "apt-get", append([]string{"download", "--print-uris"}, pkgs...)...)
+	uris := append([]string{"download", "--print-uris"}, pkgs...)
+	out, err := runTool(ctx, "", nil, "apt-get", uris...)
+	if err != nil {
+		log.Info("lab: apt-get knows no fence_scsi guest package; running apt-get update")
+		if _, uerr := runTool(ctx, "", nil, "apt-get", "update", "-qq"); uerr == nil {
+			out, err = runTool(ctx, "", nil, "apt-get", uris...)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: fence_scsi guest: %v; %s", ErrMissing, err, how)
 	}
