@@ -49,7 +49,7 @@ acceptance: deps ## the install guide's five acceptance tests and the partition 
 matrix: deps ## the partition matrix with the full 100 rounds of the symmetric split (1.5 to 3 hours on 2 cores)
 	@set -o pipefail; HAKIT_SPLIT_ROUNDS=100 $(GO) test -count=1 -v -timeout 4h -run 'TestPartitionMatrix$$' ./acceptance/ | tee /tmp/hakit-matrix.log | grep -E '^(--- |ok|FAIL|PASS)|MATRIX|SPLIT|ROUND|_test.go'
 
-compare: deps ## hakit against Heartbeat, ethmonitor, corosync knet and sbd on the same stand-ins in one run: medians, p99s and ratios (COMPAREFLAGS=--short is the CI form, --readme README.md rewrites its table)
+compare: deps ## hakit against Heartbeat, ethmonitor, corosync knet, fence_scsi (in the QEMU lab) and sbd on the same stand-ins in one run: medians, p99s and ratios (COMPAREFLAGS=--short is the CI form, --readme README.md rewrites its table)
 	$(GO) run ./tools/compare $(COMPAREFLAGS)
 
 lab: deps ## boot two QEMU nodes (real kernel drivers) and run the acceptance scenarios

@@ -12,8 +12,10 @@ set -eu
 # groff-base: the man pages are rendered by the tools/mangen test.
 # heartbeat, iputils-arping and bc: make compare runs Linux-HA Heartbeat
 # 3.0.6 on the rig cable and resource-agents' ethmonitor (which needs arping
-# and bc) on the rig link.
-PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils sbd chromium groff-base heartbeat iputils-arping bc"
+# and bc) on the rig link. sg3-utils: make compare's fencing row unpacks
+# fence-agents, Python and sg3-utils into the lab's guest, with the host's
+# copies of the libraries they link.
+PKGS="tgt socat iproute2 iputils-ping libiscsi-bin pci.ids make gcc xz-utils util-linux pacemaker pacemaker-cli-utils corosync resource-agents fence-agents libxml2-utils sbd chromium groff-base heartbeat iputils-arping bc sg3-utils"
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "deps: go not found on PATH (want Go 1.26 or later; on this machine it lives in /usr/local/go/bin)" >&2

@@ -7,8 +7,9 @@
 //
 // Rows: 1 serial heartbeat against Linux-HA Heartbeat 3.0.6 on one relayed
 // pty cable; 2 the heartbeat NIC against resource-agents' ethmonitor and
-// corosync knet on one veth pair; 3 fencing against fence_scsi (needs a
-// kernel SCSI device: reported as not run when there is none); 4 the disk
+// corosync knet on one veth pair; 3 fence_hwagent against fence_scsi on
+// LIO LUNs in the QEMU lab (tools/lab's fence_scsi guest; reported as not
+// run, with the reason, where the lab's parts cannot be had); 4 the disk
 // heartbeat and poison pill against sbd 1.5.2 on one loop device.
 //
 // Usage: compare [--rows 1,2,3,4] [--trials N] [--short] [--json] [--readme README.md]

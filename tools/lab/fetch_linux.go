@@ -57,8 +57,13 @@ func Prepare(ctx context.Context, cfg PartsConfig) (*Parts, error) {
 	if err = step("u-root", func() error { uroot, err = ensureURoot(ctx, cfg.CacheDir); return err }); err != nil {
 		return nil, err
 	}
+	if cfg.FenceAgents {
+		if err = step("fence_scsi tree", func() error { p.FenceRoot, err = ensureFenceRoot(ctx, cfg.CacheDir, log); return err }); err != nil {
+			return nil, err
+		}
+	}
 	if err = step("initramfs", func() error {
-		p.Initramfs, p.Rebuilt, err = ensureInitramfs(ctx, cfg, uroot, root, log)
+		p.Initramfs, p.Rebuilt, err = ensureInitramfs(ctx, cfg, uroot, root, p.FenceRoot, log)
 		return err
 	}); err != nil {
 		return nil, err
@@ -227,7 +232,7 @@ func guestPackages() map[string]string {
 	return map[string]string{"init": "./tools/lab/guestinit", "hakit": "./tools/lab/guest"}
 }
 
-func ensureInitramfs(ctx context.Context, cfg PartsConfig, uroot, kroot string, log *slog.Logger) (string, bool, error) {
+func ensureInitramfs(ctx context.Context, cfg PartsConfig, uroot, kroot, fenceRoot string, log *slog.Logger) (string, bool, error) {
 	stage, err := os.MkdirTemp(cfg.CacheDir, "stage-")
 	if err != nil {
 		return "", false, err
@@ -259,8 +264,25 @@ func ensureInitramfs(ctx context.Context, cfg PartsConfig, uroot, kroot string, 
 			return "", false, err
 		}
 	}
+	variant := "initramfs-"
+	var extra []string
+	if fenceRoot != "" {
+		variant = "initramfs-fence-"
+		tops, err := os.ReadDir(fenceRoot)
+		if err != nil {
+			return "", false, err
+		}
+		for _, t := range tops {
+			if t.IsDir() {
+				extra = append(extra, "-files", filepath.Join(fenceRoot, t.Name())+":"+t.Name())
+			}
+		}
+		if err := hashTree(h, fenceRoot); err != nil {
+			return "", false, err
+		}
+	}
 	sum := hex.EncodeToString(h.Sum(nil))[:16]
-	dst := filepath.Join(cfg.CacheDir, "initramfs-"+sum+".cpio")
+	dst := filepath.Join(cfg.CacheDir, variant+sum+".cpio")
 	if _, err := os.Stat(dst); err == nil {
 		return dst, false, nil
 	}
@@ -268,6 +290,7 @@ func ensureInitramfs(ctx context.Context, cfg PartsConfig, uroot, kroot string, 
 	args := []string{"-o", dst + ".tmp", "-uinitcmd=/lab/bin/init",
 		"-files", filepath.Join(stage, "bin") + ":lab/bin",
 		"-files", filepath.Join(stage, "mods") + ":lab/mods"}
+	args = append(args, extra...)
 	for _, c := range URootCommands() {
 		args = append(args, "./cmds/core/"+c)
 	}
@@ -279,10 +302,10 @@ func ensureInitramfs(ctx context.Context, cfg PartsConfig, uroot, kroot string, 
 	if err := os.Rename(dst+".tmp", dst); err != nil {
 		return "", false, err
 	}
-	// Keep only the newest initramfs.
-	old, _ := filepath.Glob(filepath.Join(cfg.CacheDir, "initramfs-*.cpio"))
+	// Keep only the newest initramfs of each variant.
+	old, _ := filepath.Glob(filepath.Join(cfg.CacheDir, variant+"*.cpio"))
 	for _, o := range old {
-		if o != dst {
+		if o != dst && (fenceRoot != "" || !strings.HasPrefix(filepath.Base(o), "initramfs-fence-")) {
 			os.Remove(o)
 		}
 	}
@@ -393,4 +416,167 @@ func logger(l *slog.Logger) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return l
+}
+
+// ensureFenceRoot unpacks FenceAgentsPackages into a cached tree (named by
+// the package versions apt-cache resolves) and adds the host's copies of
+// the shared libraries their ELF files link, as ldd resolves them, under
+// usr/lib/x86_64-linux-gnu (the loader under lib64). It returns the tree,
+// whose top-level directories go into the initramfs as they are.
+func ensureFenceRoot(ctx context.Context, cache string, log *slog.Logger) (string, error) {
+	pkgs := FenceAgentsPackages()
+	how := "needs apt (apt-get download, dpkg-deb), ldd, and the packages installed on the host for their libraries: apt-get install " + strings.Join(pkgs, " ")
+	if _, err := runTool(ctx, "", nil, "dpkg-query", append([]string{"-W"}, pkgs...)...); err != nil {
+		return "", fmt.Errorf("%w: fence_scsi guest: %v; %s", ErrMissing, err, how)
+	}
+	// The archive's versions name the tree (the file names in the URIs).
+	uris := append([]string{"download", "--print-uris"}, pkgs...)
+	out, err := runTool(ctx, "", nil, "apt-get", uris...)
+	if err != nil {
+		log.Info("lab: apt-get knows no fence_scsi guest package; running apt-get update")
+		if _, uerr := runTool(ctx, "", nil, "apt-get", "update", "-qq"); uerr == nil {
+			out, err = runTool(ctx, "", nil, "apt-get", uris...)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: fence_scsi guest: %v; %s", ErrMissing, err, how)
+	}
+	h := sha256.New()
+	h.Write(out)
+	root := filepath.Join(cache, "fence", hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(root, ".done")); err == nil {
+		return root, nil
+	}
+	tmp, err := os.MkdirTemp(cache, "fence-tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	debs := filepath.Join(tmp, "debs")
+	if err := os.MkdirAll(debs, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := runTool(ctx, debs, nil, "apt-get", append([]string{"download"}, pkgs...)...); err != nil {
+		return "", fmt.Errorf("%w: fence_scsi guest packages: %v; %s", ErrMissing, err, how)
+	}
+	files, _ := filepath.Glob(filepath.Join(debs, "*.deb"))
+	if len(files) != len(pkgs) {
+		return "", fmt.Errorf("%w: apt-get download left %d .deb files for %d packages", ErrMissing, len(files), len(pkgs))
+	}
+	ext := filepath.Join(tmp, "root")
+	for _, f := range files {
+		if _, err := runTool(ctx, "", nil, "dpkg-deb", "-x", f, ext); err != nil {
+			return "", err
+		}
+	}
+	for _, p := range fencePrune() {
+		if err := os.RemoveAll(filepath.Join(ext, p)); err != nil {
+			return "", err
+		}
+	}
+	if err := os.Symlink("python3.11", filepath.Join(ext, "usr", "bin", "python3")); err != nil {
+		return "", fmt.Errorf("lab: fence_scsi guest: %w", err)
+	}
+	var elfs []string
+	err = filepath.WalkDir(ext, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if isELF(p) {
+			elfs = append(elfs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("lab: fence_scsi guest: %w", err)
+	}
+	libDir := filepath.Join(ext, "usr", "lib", "x86_64-linux-gnu")
+	if err := os.MkdirAll(libDir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(ext, "lib64"), 0o755); err != nil {
+		return "", err
+	}
+	copied := map[string]bool{}
+	for _, e := range elfs {
+		out, err := runTool(ctx, "", nil, "ldd", e)
+		if err != nil {
+			// Not a dynamic executable or library (ldd exits 1): nothing to add.
+			continue
+		}
+		libs, missing := ParseLdd(string(out))
+		if len(missing) > 0 {
+			return "", fmt.Errorf("%w: fence_scsi guest: %s links %v, which the host lacks; %s", ErrMissing, strings.TrimPrefix(e, ext), missing, how)
+		}
+		for _, l := range libs {
+			dst := filepath.Join(libDir, filepath.Base(l))
+			if strings.HasPrefix(filepath.Base(l), "ld-linux") {
+				dst = filepath.Join(ext, "lib64", filepath.Base(l))
+			}
+			if copied[dst] {
+				continue
+			}
+			if _, err := os.Lstat(dst); err == nil {
+				continue // the package brought it
+			}
+			b, err := os.ReadFile(l)
+			if err != nil {
+				return "", fmt.Errorf("lab: fence_scsi guest: %w", err)
+			}
+			if err := os.WriteFile(dst, b, 0o755); err != nil {
+				return "", err
+			}
+			copied[dst] = true
+		}
+	}
+	log.Info("lab: fence_scsi guest tree", "packages", len(files), "elf", len(elfs), "host_libs", len(copied))
+	if err := os.WriteFile(filepath.Join(ext, ".done"), out, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return "", err
+	}
+	_ = os.RemoveAll(root)
+	if err := os.Rename(ext, root); err != nil {
+		return "", fmt.Errorf("lab: fence_scsi guest cache: %w", err)
+	}
+	return root, nil
+}
+
+func isELF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var m [4]byte
+	_, err = io.ReadFull(f, m[:])
+	return err == nil && string(m[:]) == "\x7fELF"
+}
+
+// hashTree hashes every file's path, mode and content (symbolic links by
+// their target) under root.
+func hashTree(h io.Writer, root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			t, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "l %s %s\n", rel, t)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "f %s %o\n", rel, info.Mode().Perm())
+			return hashFile(h, rel, p)
+		}
+		return nil
+	})
 }

@@ -99,10 +99,16 @@ func Start(ctx context.Context, cfg Config) (_ *Lab, err error) {
 	}
 	specs := make([]NodeSpec, cfg.Nodes)
 	for i := range specs {
-		specs[i] = NodeSpec{Name: names[i], Kernel: cfg.Parts.Kernel, Initrd: cfg.Parts.Initramfs, Dir: dir}
+		specs[i] = NodeSpec{Name: names[i], Kernel: cfg.Parts.Kernel, Initrd: cfg.Parts.Initramfs, Dir: dir, MemoryMiB: cfg.MemoryMiB, Disks: cfg.Disks}
+		if cfg.Forward != nil {
+			specs[i].Forward, specs[i].Addr = cfg.Forward, ForwardAddr
+		}
 		if l.disk != nil {
 			specs[i].Disk = &DiskEnd{Portal: l.disk.Addr(), TargetIQN: l.disk.IQN(), LUN: rig.DiskLUN, Initiator: initiators[i]}
 		}
+	}
+	if cfg.Forward != nil && cfg.Nodes > 1 {
+		return nil, fmt.Errorf("lab: Forward takes eth0 and needs Nodes 1, not %d", cfg.Nodes)
 	}
 	for i := 0; i+1 < cfg.Nodes; i += 2 {
 		sp, err := freePort("tcp")

@@ -82,6 +82,12 @@ type PartsConfig struct {
 	// Install lets Prepare run apt-get when QEMU is missing. Without it a
 	// missing QEMU is an error saying what to install.
 	Install bool
+	// FenceAgents builds the initramfs variant that also carries
+	// fence-agents' fence_scsi, Python and sg3-utils (FenceAgentsPackages,
+	// unpacked from the Debian packages, with the host's copies of the
+	// libraries they link). It is about 3 times the size of the plain one:
+	// give its nodes Config.MemoryMiB of 512 or more.
+	FenceAgents bool
 	// Logger reports each step and its duration; nil discards.
 	Logger *slog.Logger
 }
@@ -95,6 +101,9 @@ type Parts struct {
 	KernelPackage string
 	// Rebuilt says whether Prepare built a new initramfs.
 	Rebuilt bool
+	// FenceRoot is the unpacked fence_scsi tree in the initramfs
+	// (PartsConfig.FenceAgents), or "".
+	FenceRoot string
 }
 
 // Config describes a lab. The zero value (plus Parts) is two nodes, a
@@ -109,6 +118,14 @@ type Config struct {
 	NIC string
 	// NoDisk leaves out the shared disk (and tgtd).
 	NoDisk bool
+	// Disks are LUNs given to every node besides the shared disk (e.g. a
+	// target another lab's guest runs, reached through its Forward).
+	Disks []DiskEnd
+	// Forward forwards a host port to every node's eth0 (see ForwardEnd);
+	// only without heartbeat pairs (Nodes 1).
+	Forward *ForwardEnd
+	// MemoryMiB is each node's memory; 0 means 256.
+	MemoryMiB int
 	// BootTimeout bounds each boot up to the ready marker; 0 means 120 s.
 	BootTimeout time.Duration
 	// Logger reports boots and wiring changes; nil discards.

@@ -25,6 +25,14 @@ type NodeSpec struct {
 	Net *NetEnd
 	// Disk is the shared disk; nil means none.
 	Disk *DiskEnd
+	// Disks are more LUNs on the same virtio-scsi bus, after Disk; the
+	// i-th drive of Disk and Disks together is SCSI target id i in the
+	// guest.
+	Disks []DiskEnd
+	// Forward gives eth0 to QEMU's user-mode network instead of Net, with
+	// one TCP port of 127.0.0.1 on the host forwarded to the guest (Addr
+	// must then be 10.0.2.15/24, the guest address QEMU forwards to).
+	Forward *ForwardEnd
 	// Addr is eth0's address with prefix length ("10.99.0.1/24"), passed on
 	// the kernel command line as lab.ip=.
 	Addr string
@@ -46,6 +54,16 @@ type NetEnd struct {
 	// MAC is the NIC's address; empty lets QEMU choose.
 	MAC string
 }
+
+// ForwardEnd forwards 127.0.0.1:HostPort on the host to GuestPort of the
+// guest, through QEMU's user-mode network (e.g. to a SCSI target the guest
+// runs).
+type ForwardEnd struct {
+	HostPort, GuestPort int
+}
+
+// ForwardAddr is the guest's eth0 address under a ForwardEnd.
+const ForwardAddr = "10.0.2.15/24"
 
 // DiskEnd is the shared LUN seen through QEMU's iSCSI driver as scsi-block.
 type DiskEnd struct {
@@ -89,7 +107,7 @@ func (s *NodeSpec) Args() ([]string, error) {
 	if s.Addr != "" {
 		appendLine += " lab.ip=" + s.Addr
 	}
-	if s.Disk != nil {
+	if s.Disk != nil || len(s.Disks) > 0 {
 		appendLine += " lab.disk=1"
 	}
 	a := []string{
@@ -126,14 +144,32 @@ func (s *NodeSpec) Args() ([]string, error) {
 		}
 		a = append(a, "-device", dev)
 	}
-	if d := s.Disk; d != nil {
+	if e := s.Forward; e != nil {
+		if s.Net != nil {
+			return nil, fmt.Errorf("%w: node %s has both a heartbeat link and a forward on eth0", ErrSpec, s.Name)
+		}
+		a = append(a, "-netdev", fmt.Sprintf("user,id=n0,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:%d-:%d", e.HostPort, e.GuestPort),
+			"-device", fmt.Sprintf("e1000,netdev=n0,id=%s,romfile=", nicID))
+	}
+	var disks []DiskEnd
+	if s.Disk != nil {
+		disks = append(disks, *s.Disk)
+	}
+	disks = append(disks, s.Disks...)
+	for i, d := range disks {
 		if d.Portal == "" || d.TargetIQN == "" || d.Initiator == "" || strings.ContainsAny(d.Portal+d.TargetIQN+d.Initiator, ", ") {
 			return nil, fmt.Errorf("%w: disk needs portal, target and initiator names without commas", ErrSpec)
 		}
-		a = append(a,
-			"-drive", fmt.Sprintf("driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s,if=none,id=d0,cache.direct=on", d.Portal, d.TargetIQN, d.LUN, d.Initiator),
-			"-device", "virtio-scsi-pci,id=scsi0",
-			"-device", "scsi-block,drive=d0,bus=scsi0.0")
+		a = append(a, "-drive", fmt.Sprintf("driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s,if=none,id=d%d,cache.direct=on", d.Portal, d.TargetIQN, d.LUN, d.Initiator, i))
+		if i == 0 {
+			a = append(a, "-device", "virtio-scsi-pci,id=scsi0")
+		}
+		dev := fmt.Sprintf("scsi-block,drive=d%d,bus=scsi0.0", i)
+		if s.Disk == nil || i > 0 {
+			// The guest finds each of Disks at target id i (H:C:i:0).
+			dev += fmt.Sprintf(",scsi-id=%d,lun=0", i)
+		}
+		a = append(a, "-device", dev)
 	}
 	a = append(a,
 		"-chardev", "socket,id=cmd,path="+s.CommandPath()+",server=on,wait=off",

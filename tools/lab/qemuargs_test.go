@@ -27,6 +27,12 @@ func TestNodeSpecArgsGolden(t *testing.T) {
 			Net:    &NetEnd{LocalPort: 5002, RemotePort: 5001, Model: "virtio-net-pci"},
 			Disk:   &DiskEnd{Portal: "127.0.0.1:3260", TargetIQN: "iqn.2026-11.io.hakit.rig:disk-1-1", LUN: 1, Initiator: "iqn.2026-11.io.hakit.lab:node-b"}}},
 		{"bare", NodeSpec{Name: "c", Kernel: "/k", Initrd: "/i", Dir: "/d"}},
+		{"forward", NodeSpec{Name: "a", Kernel: "/k", Initrd: "/i", Dir: "/d", Addr: ForwardAddr, MemoryMiB: 768,
+			Forward: &ForwardEnd{HostPort: 40123, GuestPort: 3260}}},
+		{"disks", NodeSpec{Name: "a", Kernel: "/k", Initrd: "/i", Dir: "/d", Disks: []DiskEnd{
+			{Portal: "127.0.0.1:40123", TargetIQN: "iqn.2026-12.io.hakit.compare:fence", LUN: 0, Initiator: "iqn.2026-12.io.hakit.compare:node-a"},
+			{Portal: "127.0.0.1:40123", TargetIQN: "iqn.2026-12.io.hakit.compare:fence", LUN: 0, Initiator: "iqn.2026-12.io.hakit.compare:node-b"},
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +79,10 @@ func TestNodeSpecArgsInvalid(t *testing.T) {
 		{"bad NIC", func(s *NodeSpec) { s.Net = &NetEnd{Model: "rtl8139"} }},
 		{"disk without initiator", func(s *NodeSpec) { s.Disk = &DiskEnd{Portal: "127.0.0.1:1", TargetIQN: "iqn.x"} }},
 		{"disk name with comma", func(s *NodeSpec) { s.Disk = &DiskEnd{Portal: "127.0.0.1:1", TargetIQN: "iqn.x,y", Initiator: "i"} }},
+		{"forward beside a heartbeat link", func(s *NodeSpec) {
+			s.Net, s.Forward = &NetEnd{LocalPort: 1, RemotePort: 2}, &ForwardEnd{HostPort: 3, GuestPort: 3260}
+		}},
+		{"one of disks without initiator", func(s *NodeSpec) { s.Disks = []DiskEnd{{Portal: "127.0.0.1:1", TargetIQN: "iqn.x"}} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

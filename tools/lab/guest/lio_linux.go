@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,15 +96,21 @@ func ramBackstore(t, dev, serial string, pages int) []cfStep {
 	}...)
 }
 
-// lio: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR...
+// lio: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR... | hakit lio iscsi-luns TARGET-IQN N ADDR:PORT INITIATOR...
 func lio(ctx context.Context, args []string, w, _ io.Writer) error {
 	switch {
 	case len(args) == 1 && args[0] == "setup":
 		return lioLoop(ctx, w)
 	case len(args) >= 3 && args[0] == "iscsi":
 		return lioISCSI(ctx, args[1], args[2:], w)
+	case len(args) >= 5 && args[0] == "iscsi-luns":
+		n, err := strconv.Atoi(args[2])
+		if err != nil || n < 1 || n > 64 {
+			return &exitError{2, fmt.Errorf("lio iscsi-luns: %q: want 1 to 64", args[2])}
+		}
+		return lioISCSILUNs(ctx, args[1], n, args[3], args[4:], w)
 	}
-	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR [INITIATOR ...]")}
+	return &exitError{2, errors.New("usage: hakit lio setup | hakit lio iscsi TARGET-IQN INITIATOR [INITIATOR ...] | hakit lio iscsi-luns TARGET-IQN N ADDR:PORT INITIATOR [INITIATOR ...]")}
 }
 
 // lioLoop (lio setup) builds the tcm_loop configuration and prints the two
@@ -205,18 +212,63 @@ func lioISCSI(ctx context.Context, iqn string, initiators []string, w io.Writer)
 	if err := apply(steps); err != nil {
 		return err
 	}
-	// Wait for the portal to accept connections.
+	return waitPortal(ctx, lioPortal, iqn, w)
+}
+
+// lioISCSILUNs (lio iscsi-luns) exports N small RAM LUNs (0 to N-1)
+// through LIO's iSCSI fabric on portal (an address of this guest, e.g. its
+// eth0 under QEMU's user network, so that other guests reach it through the
+// host), to the initiators named, one ACL each, no authentication. LIO's
+// iSCSI fabric has full SPC-4 persistent reservations, PREEMPT AND ABORT
+// included (tcm_loop hangs on it, and tgtd refuses it).
+func lioISCSILUNs(ctx context.Context, iqn string, n int, portal string, initiators []string, w io.Writer) error {
+	if err := mountConfigfs(); err != nil {
+		return err
+	}
+	t := filepath.Join(configfs, "target")
+	tpg := filepath.Join(t, "iscsi", iqn, "tpgt_1")
+	for i := 0; i < n; i++ {
+		if err := apply(ramBackstore(t, fmt.Sprintf("core/rd_mcp_3/lun%d", i), fmt.Sprintf("6001405c0ffee%03d", i), 256)); err != nil {
+			return err
+		}
+	}
+	var steps []cfStep
+	for i := 0; i < n; i++ {
+		lun := filepath.Join(tpg, "lun", fmt.Sprintf("lun_%d", i))
+		steps = append(steps, cfStep{mkdir: lun}, cfStep{file: filepath.Join(lun, "lab"), link: filepath.Join(t, fmt.Sprintf("core/rd_mcp_3/lun%d", i))})
+	}
+	steps = append(steps,
+		cfStep{mkdir: filepath.Join(tpg, "np", portal)},
+		cfStep{file: filepath.Join(tpg, "attrib", "authentication"), value: "0"},
+		cfStep{file: filepath.Join(tpg, "attrib", "generate_node_acls"), value: "0"},
+	)
+	for _, in := range initiators {
+		for i := 0; i < n; i++ {
+			acl := filepath.Join(tpg, "acls", in, fmt.Sprintf("lun_%d", i))
+			steps = append(steps, cfStep{mkdir: acl}, cfStep{file: filepath.Join(acl, "lab"), link: filepath.Join(tpg, "lun", fmt.Sprintf("lun_%d", i))})
+		}
+	}
+	steps = append(steps, cfStep{file: filepath.Join(tpg, "enable"), value: "1"})
+	if err := apply(steps); err != nil {
+		return err
+	}
+	return waitPortal(ctx, portal, iqn, w)
+}
+
+// waitPortal waits for LIO's iSCSI portal to accept connections, then
+// prints the URL of LUN 0 of target iqn.
+func waitPortal(ctx context.Context, portal, iqn string, w io.Writer) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", lioPortal)
+		c, err := d.DialContext(ctx, "tcp", portal)
 		if err == nil {
 			c.Close()
-			fmt.Fprintf(w, "iscsi://%s/%s/0\n", lioPortal, iqn)
+			fmt.Fprintf(w, "iscsi://%s/%s/0\n", portal, iqn)
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("lio: iSCSI portal %s: %w", lioPortal, err)
+			return fmt.Errorf("lio: iSCSI portal %s: %w", portal, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

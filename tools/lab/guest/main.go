@@ -13,6 +13,9 @@
 //	hakit put PATH [MODE]    write stdin to a file
 //	hakit pgrep|pkill WORDS  find or stop processes by command line
 //	hakit relay LISTEN DIAL  copy connections between unix: and tcp: ends
+//	hakit spawned FILE ARGV  run ARGV, count the processes it ran (BSD accounting)
+//	hakit prkeys DEV...      each device's registered keys, one line a device
+//	hakit scsidisks          every SCSI disk as H:C:T:L /dev/sdX
 //
 // The agent's commands are dispatched here rather than built as binaries of
 // their own: one Go binary keeps the initramfs small (the packages are
@@ -77,9 +80,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"pgrep":         pgrep,
 		"pkill":         pkill,
 		"relay":         relay,
+		"spawned":       spawned(stdin),
+		"prkeys":        prkeys,
+		"scsidisks":     scsidisks,
 	}
 	if len(args) == 0 {
-		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio|hwagent|fence_hwagent|hwcheck|put|pgrep|pkill|relay [ARGS]")}
+		return &exitError{2, errors.New("usage: hakit disk|hb|nic|sg|lio|hwagent|fence_hwagent|hwcheck|put|pgrep|pkill|relay|spawned|prkeys|scsidisks [ARGS]")}
 	}
 	f, ok := tools[args[0]]
 	if !ok {

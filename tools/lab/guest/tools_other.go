@@ -18,3 +18,10 @@ func sgTool(context.Context, []string, io.Writer, io.Writer) error { return unsu
 func lio(context.Context, []string, io.Writer, io.Writer) error    { return unsupported() }
 func pgrep(context.Context, []string, io.Writer, io.Writer) error  { return unsupported() }
 func pkill(context.Context, []string, io.Writer, io.Writer) error  { return unsupported() }
+func prkeys(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
+
+func spawned(io.Reader) tool {
+	return func(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
+}
+
+func scsidisks(context.Context, []string, io.Writer, io.Writer) error { return unsupported() }
