@@ -19,13 +19,14 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/agenttest"
 	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/serialhb"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // node is one running agent of a test pair.
@@ -389,7 +390,7 @@ func peerCredHelper(sock string) {
 }
 
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return testutil.Logger(t, slog.LevelDebug)
 }
 
 // helperDir makes a directory others may enter, removed at the end of

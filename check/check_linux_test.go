@@ -16,6 +16,7 @@ import (
 	"github.com/hakit/hakit/check"
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/internal/rig/rigpair"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -25,7 +26,7 @@ const (
 )
 
 func logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return testutil.Logger(t, slog.LevelWarn)
 }
 
 func rigEnv(t testing.TB, more ...func(*rigpair.RigPair)) (check.Env, rigpair.RigPair) {

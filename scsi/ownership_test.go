@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/scsitest"
 )
@@ -598,7 +599,7 @@ func TestSplitBrainFake(t *testing.T) {
 	}
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return testutil.Discard() }
 
 // A node whose session was replaced (tgtd) can still fence: the PREEMPT
 // conflicts, its key is still registered (orphan), so its nexus is

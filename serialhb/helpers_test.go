@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -210,7 +211,7 @@ func startRunner(t testing.TB, cfg serialhb.Config) (*serialhb.Runner, *events) 
 // testLogger logs through t, except in benchmarks, which print their log.
 func testLogger(t testing.TB) *slog.Logger {
 	if _, ok := t.(*testing.B); ok {
-		return slog.New(slog.DiscardHandler)
+		return testutil.Discard()
 	}
-	return slog.New(slog.NewTextHandler(t.Output(), nil))
+	return testutil.Logger(t, slog.LevelInfo)
 }

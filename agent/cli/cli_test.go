@@ -17,6 +17,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/agent/agenttest"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -44,7 +45,7 @@ func startAgent(t *testing.T) (sock, cfgPath string) {
 		Disks:     []agent.Disk{&agenttest.Disk{LUN: lun, Name: "lun0", Own: ka, Peer: kb}},
 		Heartbeat: agenttest.Static[agent.HeartbeatStatus]{V: agent.HeartbeatStatus{LinkStatus: serialhb.LinkStatus{State: serialhb.StateAlive, RTT: serialhb.RTTStats{Last: 5}}, PortOpen: true}},
 		Notifier:  agent.NewNotifier("", 0),
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Logger:    testutil.Logger(t, slog.LevelInfo),
 	})
 	if err != nil {
 		t.Fatal(err)

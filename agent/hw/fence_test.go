@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/scsitest"
 )
@@ -26,7 +27,7 @@ func TestFencePeerAlreadyGone(t *testing.T) {
 	const keyA, keyB = scsi.Key(0x686b000000000001), scsi.Key(0x686b000000000002)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	log := testutil.Logger(t, slog.LevelInfo)
 
 	t.Run("no reservation", func(t *testing.T) {
 		lun := scsitest.New(scsitest.Config{})

@@ -14,6 +14,7 @@ import (
 	"github.com/hakit/hakit/agent/hw"
 	"github.com/hakit/hakit/internal/rig"
 	"github.com/hakit/hakit/internal/rig/rigpair"
+	"github.com/hakit/hakit/internal/testutil"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 )
 
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return testutil.Logger(t, slog.LevelInfo)
 }
 
 // rigPair builds the rig and starts two agents on it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/scsitest"
 )
@@ -34,7 +34,7 @@ func (r *refusingPROut) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.R
 // stateDir ("" for none).
 func testDisk(t *testing.T, tr scsi.Transport, key, peer scsi.Key, stateDir string) *Disk {
 	t.Helper()
-	d, err := NewDisk(agent.DiskConfig{Device: "iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0", Initiator: "iqn.2026-11.io.hakit:a"}, key, peer, stateDir, slog.New(slog.DiscardHandler))
+	d, err := NewDisk(agent.DiskConfig{Device: "iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0", Initiator: "iqn.2026-11.io.hakit:a"}, key, peer, stateDir, testutil.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestFenceWithoutAbortIsExplicit(t *testing.T) {
 		if _, err := a.Register(ctx); err != nil {
 			t.Fatal(err)
 		}
-		d, err := NewDisk(agent.DiskConfig{Device: "iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0", Initiator: "iqn.2026-11.io.hakit:b", AllowPreemptWithoutAbort: allow}, keyB, keyA, "", slog.New(slog.DiscardHandler))
+		d, err := NewDisk(agent.DiskConfig{Device: "iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0", Initiator: "iqn.2026-11.io.hakit:b", AllowPreemptWithoutAbort: allow}, keyB, keyA, "", testutil.Discard())
 		if err != nil {
 			t.Fatal(err)
 		}

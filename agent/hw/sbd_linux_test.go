@@ -52,7 +52,7 @@ func TestIntegrationSBDPoisonPill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	log := testutil.Logger(t, slog.LevelInfo)
 	deps, closeAll, err := hw.Build(cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func startSBDAgent(t *testing.T, name, peer string, id int, device, initiator st
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(t.Output(), nil)).With("node", name)
+	log := testutil.Logger(t, slog.LevelInfo).With("node", name)
 	deps, closeAll, err := hw.Build(cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/scsitest"
 )
@@ -23,7 +24,7 @@ const testPeriod = 200 * time.Millisecond
 // testSCSI2Disk is a scsi2 Disk on transport tr of the fake LUN.
 func testSCSI2Disk(t *testing.T, name string, tr scsi.Transport) *SCSI2Disk {
 	t.Helper()
-	d, err := NewSCSI2Disk(agent.DiskConfig{Device: "iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0", Initiator: "iqn.2026-11.io.hakit:" + name, Mode: agent.ModeSCSI2, SCSI2PeriodMS: int(testPeriod / time.Millisecond)}, slog.New(slog.NewTextHandler(t.Output(), nil)).With("node", name))
+	d, err := NewSCSI2Disk(agent.DiskConfig{Device: "iscsi://127.0.0.1/iqn.2026-11.io.hakit:fake/0", Initiator: "iqn.2026-11.io.hakit:" + name, Mode: agent.ModeSCSI2, SCSI2PeriodMS: int(testPeriod / time.Millisecond)}, testutil.Logger(t, slog.LevelInfo).With("node", name))
 	if err != nil {
 		t.Fatal(err)
 	}

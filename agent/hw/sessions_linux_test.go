@@ -9,6 +9,7 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/rig"
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -35,7 +36,7 @@ func TestIntegrationTwoLUNsOneTarget(t *testing.T) {
 	const iqn = "iqn.2026-11.io.hakit:node-a"
 	disk, urls := twoLUNs(t, iqn)
 	own, peer := scsi.Key(0x686b00000000002a), scsi.Key(0x686b00000000002b)
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := testutil.Logger(t, slog.LevelWarn)
 	mk := func(pool *Sessions) [2]*Disk {
 		var ds [2]*Disk
 		for i, u := range urls {

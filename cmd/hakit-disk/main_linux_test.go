@@ -27,7 +27,7 @@ func ocfRig(t *testing.T, mode string) (*rigpair.Pair, func(node int, action str
 	rp.DiskMode = mode
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p, err := rigpair.StartPair(ctx, rp, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	p, err := rigpair.StartPair(ctx, rp, testutil.Logger(t, slog.LevelWarn))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,10 @@ package iscsi
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/internal/testutil"
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -75,7 +74,7 @@ func FuzzTargetReply(f *testing.F) {
 			return false
 		}
 		cfg := ft.config()
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = testutil.Discard()
 		cfg.CommandTimeout = 100 * time.Millisecond
 		cfg.Reconnect.Disabled = true
 		s := ft.session(t, cfg)

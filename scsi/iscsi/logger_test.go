@@ -3,10 +3,12 @@ package iscsi
 import (
 	"log/slog"
 	"testing"
+
+	"github.com/hakit/hakit/internal/testutil"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return testutil.Logger(t, slog.LevelDebug)
 }
 
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func discardLogger() *slog.Logger { return testutil.Discard() }

@@ -21,7 +21,7 @@ func TestIntegrationCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	c, err := StartBuilt(ctx, Config{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	c, err := StartBuilt(ctx, Config{Logger: testutil.Logger(t, slog.LevelInfo)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestIntegrationClusterThree(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	c, err := StartBuilt(ctx, Config{Nodes: 3, Serial: true, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	c, err := StartBuilt(ctx, Config{Nodes: 3, Serial: true, Logger: testutil.Logger(t, slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)
 	}
