@@ -5,13 +5,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
@@ -297,7 +295,7 @@ func RunAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
 
 type clientFlags struct {
 	socket, config string
-	json           bool
+	json, verbose  bool
 	timeout        time.Duration
 	since          int64
 }
@@ -305,7 +303,7 @@ type clientFlags struct {
 var clientHelp = map[string]string{
 	"status":    "Shows the agent's summary.",
 	"events":    "Streams the agent's events until interrupted.",
-	"heartbeat": "Shows the serial heartbeat.",
+	"heartbeat": "Shows the serial heartbeat: one line per cable with the peer, its state, the last frame heard, the loss (frames the peer sent that never arrived) and the worst silence between its frames; -v adds every counter.",
 	"nics":      "Shows the heartbeat NIC and probes the peer.",
 	"disks":     "Reads every shared disk now and shows its keys and reservation.",
 	"raid":      "Shows the RAID controller as the agent reads it.",
@@ -330,6 +328,9 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.StringVar(&f.config, "config", "", "configuration file to take the socket from")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long (not for events)")
+	if cmd == "heartbeat" {
+		fs.BoolVar(&f.verbose, "v", false, "add each cable's counters")
+	}
 	if cmd == "events" {
 		fs.Int64Var(&f.since, "since", -1, "replay the kept events numbered after this first (0: all kept); default only new ones")
 	}
@@ -389,6 +390,9 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	case "disks":
 		v, err = c.Disks(ctx)
 	case "heartbeat", "nics", "raid":
+		if !f.json {
+			return writeComponent(ctx, stdout, c, cmd, f.verbose)
+		}
 		v, err = c.Raw(ctx, "/v1/"+cmd)
 	case "fence":
 		v, err = c.Fence(ctx, fs.Arg(0))
@@ -428,8 +432,6 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 			fmt.Fprintf(stdout, "%s: nothing released: this node held no reservation\n", x.Action)
 		}
 		writeDisks(stdout, x.Disks)
-	case json.RawMessage:
-		writeRaw(stdout, "", x)
 	}
 	return nil
 }
@@ -491,30 +493,6 @@ func writeSCSI2Disk(w io.Writer, d agent.DiskStatus) {
 	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-}
-
-// writeRaw prints a JSON object's fields as "key: value" lines, nested
-// objects indented; other JSON as is.
-func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		fmt.Fprintf(w, "%s%s\n", indent, strings.TrimSpace(string(raw)))
-		return
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := m[k]
-		if len(v) > 0 && v[0] == '{' && len(indent) < 6 {
-			fmt.Fprintf(w, "%s%s:\n", indent, k)
-			writeRaw(w, indent+"  ", v)
-			continue
-		}
-		fmt.Fprintf(w, "%s%-16s %s\n", indent, k+":", string(v))
 	}
 }
 

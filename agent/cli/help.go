@@ -8,7 +8,7 @@ var examples = map[string]string{
 	"check-config": "  hwagent check-config --config /etc/hakit/hwagent.yaml\n  hwagent check-config --parse-only --config node-b.yaml    # written for the other node\n",
 	"status":       "  hwagent status\n  hwagent status --config /etc/hakit/hwagent.yaml --json\n",
 	"events":       "  hwagent events\n  hwagent events --since 0    # replay the kept events first\n",
-	"heartbeat":    "  hwagent heartbeat\n  hwagent heartbeat --json\n",
+	"heartbeat":    "  hwagent heartbeat\n  hwagent heartbeat -v    # every counter of each cable\n  hwagent heartbeat --json\n",
 	"nics":         "  hwagent nics\n",
 	"disks":        "  hwagent disks\n  hwagent disks --json\n",
 	"raid":         "  hwagent raid\n",

@@ -154,10 +154,12 @@ func (c Command) status(ctx context.Context, args []string, stdout, stderr io.Wr
 	if f.json {
 		return printJSON(stdout, st)
 	}
-	return writeStatus(stdout, st)
+	return WriteStatus(stdout, st)
 }
 
-func writeStatus(w io.Writer, st *nic.Status) error {
+// WriteStatus prints an interface's status for people, one fact a line
+// (nic status, and hwagent nics).
+func WriteStatus(w io.Writer, st *nic.Status) error {
 	var b strings.Builder
 	row := func(k, format string, a ...any) {
 		fmt.Fprintf(&b, "%-18s "+format+"\n", append([]any{k + ":"}, a...)...)

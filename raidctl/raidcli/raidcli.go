@@ -239,7 +239,7 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 		enc := jsonEncoder{stdout}
 		return enc.Encode(sys)
 	}
-	printSystem(stdout, from, sys)
+	WriteSystem(stdout, from, sys)
 	return nil
 }
 
@@ -382,7 +382,9 @@ func size(p *int64) string {
 	return ""
 }
 
-func printSystem(w io.Writer, from string, sys *raidctl.System) {
+// WriteSystem prints the controllers of sys, read from from, for people
+// (raid-tool show, and hwagent raid).
+func WriteSystem(w io.Writer, from string, sys *raidctl.System) {
 	fmt.Fprintf(w, "Source: %s (%s)\n", from, sys.Tool)
 	for _, c := range sys.Controllers {
 		id := c.ID

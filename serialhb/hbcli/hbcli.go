@@ -223,7 +223,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if c.json {
 				return printJSON(stdout, st)
 			}
-			printStatus(stdout, st)
+			WriteStatus(stdout, st)
 			return nil
 		}
 	}
@@ -266,7 +266,7 @@ wait:
 			return err
 		}
 	} else {
-		printStatus(stdout, st)
+		WriteStatus(stdout, st)
 	}
 	if st.LastHeard.IsZero() {
 		return fmt.Errorf("%w within %v on %s", ErrPeerNotHeard, *wait, c.port)
@@ -274,7 +274,9 @@ wait:
 	return nil
 }
 
-func printStatus(w io.Writer, st serialhb.Status) {
+// WriteStatus prints a heartbeat's status for people, one fact a line
+// (hb status, and hwagent heartbeat -v for each cable).
+func WriteStatus(w io.Writer, st serialhb.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	heard := "never"
 	if !st.LastHeard.IsZero() {
