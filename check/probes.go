@@ -170,7 +170,7 @@ func SerialCable(ctx context.Context, env Env) []Result {
 	if err != nil {
 		return append(out, res("cable test", Fail, err.Error(), "the peer's agent must run to answer the pings"))
 	}
-	m := fmt.Sprintf("%d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
+	m := fmt.Sprintf("%s: %d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Name(), cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
 	r := res("cable test", Pass, m, "")
 	switch {
 	case cv.Received == 0:

@@ -343,6 +343,7 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return cableVerdict(rep)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "port\t%s\n", rep.Port)
 	fmt.Fprintf(tw, "pings\tsent %d received %d loss %.1f%%\n", rep.Sent, rep.Received, 100*rep.Loss)
 	fmt.Fprintf(tw, "damaged\tcorrupted %d auth-failures %d\n", rep.Corrupted, rep.AuthFail)
 	fmt.Fprintf(tw, "rtt\tmin %v median %v max %v\n", rep.RTTMin, rep.RTTMedian, rep.RTTMax)
@@ -358,7 +359,7 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // ping came back undamaged.
 func cableVerdict(rep serialhb.CableReport) error {
 	if rep.Received < rep.Sent || rep.Corrupted > 0 || rep.AuthFail > 0 {
-		return fmt.Errorf("%w: %d of %d pings answered, %d corrupted, %d failed authentication", ErrCableLoss, rep.Received, rep.Sent, rep.Corrupted, rep.AuthFail)
+		return fmt.Errorf("%w on %s: %d of %d pings answered, %d corrupted, %d failed authentication", ErrCableLoss, rep.Name(), rep.Received, rep.Sent, rep.Corrupted, rep.AuthFail)
 	}
 	return nil
 }
