@@ -116,33 +116,9 @@ func raidControllers(dir string) []string {
 	return out
 }
 
-// deadtimeAdvice judges the configured deadtime against the longest
-// silence the agent has seen between two of the peer's frames (a stall of
-// this node, of the peer or of the line): the smallest safe deadtime is
-// twice that silence, and at least three keepalives. A silence that
-// reached the deadtime (a pulled cable, a dead peer, or a false death) is
-// no measure of stalls: a skip, never a verdict.
-func deadtimeAdvice(side string, h agent.HeartbeatStatus) Result {
-	name := "deadtime margin (" + side + ")"
-	dt, ka := h.Timers.Deadtime, h.Timers.Keepalive
-	if h.MaxSilence <= 0 || dt <= 0 {
-		return res(name, Skip, "no silence measured yet (the peer not heard twice)", "run hwcheck again once the pair has run for a while (hours under the usual load give a figure worth trusting)")
-	}
-	safe := safeDeadtime(h.MaxSilence, ka)
-	m := fmt.Sprintf("longest silence between the peer's frames %v; keepalive %v, deadtime %v; smallest safe deadtime %v", h.MaxSilence.Round(time.Millisecond), ka, dt, safe)
-	switch {
-	case h.MaxSilence >= dt:
-		// A silence that long ended in a peer death: a pulled cable, a
-		// dead peer or a stall; the figure cannot tell which.
-		return res(name, Skip, m+": that silence reached the deadtime (a cable pull, a dead peer or a stall), so it cannot size the deadtime", "if nothing was pulled or restarted, a false death happened: raise timers.deadtime_ms or find the stall; run hwcheck again after a quiet day for a figure")
-	case dt < safe:
-		return res(name, Warn, m, fmt.Sprintf("less than twice the longest silence: set timers.deadtime_ms to at least %d", safe.Milliseconds()))
-	}
-	return res(name, Pass, m, "")
-}
-
 // SerialCable checks the heartbeat over the null-modem cable from both
-// nodes, then runs a cable test (a burst of pings) from this node.
+// nodes, then runs a cable test (a burst of pings) from this node. The
+// deadtime against the worst silence is the timeout audit's (Timeouts).
 func SerialCable(ctx context.Context, env Env) []Result {
 	cs, sk := both(env, "serial heartbeat")
 	if sk != nil {
@@ -163,7 +139,6 @@ func SerialCable(ctx context.Context, env Env) []Result {
 		default:
 			out = append(out, res("heartbeat ("+sideNames[i]+")", Pass, "peer alive", ""))
 		}
-		out = append(out, deadtimeAdvice(sideNames[i], h))
 	}
 	start := time.Now()
 	cv, err := env.Local.CableTest(ctx)
