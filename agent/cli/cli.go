@@ -40,7 +40,7 @@ Daemon:
 Client (talks to the agent over its API socket):
   status     the agent's summary: peer, heartbeat, links, disks, fenced
   events     stream the agent's events as they happen (--since N replays)
-  heartbeat  the serial heartbeat's state and counters
+  heartbeat  each serial cable: peer, state, last frame, loss, worst silence (-v: counters)
   nics       the heartbeat NIC's link and a probe of the peer
   disks      each shared disk read now: keys, reservation, who owns it
   raid       the RAID controller as the agent reads it
@@ -462,7 +462,11 @@ func writeDisks(w io.Writer, disks []agent.DiskStatus) {
 			writeSCSI2Disk(w, d)
 			continue
 		}
-		fmt.Fprintf(w, "  PR generation=0x%x, %d registered reservation key(s): %s\n", d.Generation, len(d.Keys), strings.Join(d.Keys, " "))
+		if len(d.Keys) == 0 {
+			fmt.Fprintf(w, "  PR generation=0x%x, there are NO registered reservation keys\n", d.Generation)
+		} else {
+			fmt.Fprintf(w, "  PR generation=0x%x, %d registered reservation key(s): %s\n", d.Generation, len(d.Keys), strings.Join(d.Keys, " "))
+		}
 		if d.Holder != "" {
 			fmt.Fprintf(w, "  reservation  key=%s, %s\n", d.Holder, d.Type)
 		} else {

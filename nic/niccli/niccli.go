@@ -107,7 +107,7 @@ func newFlags(name, synopsis string, stderr io.Writer, withNetNS bool) *flags {
 }
 
 func (f *flags) usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nflags:\n", f.synopsis, nicExamples[f.fs.Name()])
+	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nFlags:\n", f.synopsis, nicExamples[f.fs.Name()])
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent nic"))
@@ -148,6 +148,13 @@ func (c Command) status(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	st, err := c.host(f.netns, 0, 0).Status(ctx, f.fs.Arg(0))
+	if errors.Is(err, nic.ErrNoSuchInterface) {
+		where := "this namespace"
+		if f.netns != "" {
+			where = "namespace " + f.netns
+		}
+		return fmt.Errorf("%w (hwagent nic inventory lists the interfaces of %s; one in another namespace needs --netns, as nic.netns of hwagent.yaml)", err, where)
+	}
 	if err != nil {
 		return err
 	}

@@ -217,15 +217,16 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.StringVar(&sf.binary, "binary", "", "path of the vendor CLI (default: looked up on PATH)")
 	timeout := fs.Duration("timeout", 60*time.Second, "limit for each vendor CLI run")
 	asJSON := fs.Bool("json", false, "print the model as JSON (unknown fields are omitted)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout, fs, showHelp, showExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: raid show: unexpected arguments %q", ErrUsage, fs.Args())
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: raid show takes no arguments, only flags (give the capture as --file PATH): %q", ErrUsage, pos)
 	}
 	src, from, err := c.source(sf, *timeout)
 	if err != nil {
@@ -281,15 +282,16 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 	fs.StringVar(&a.binary, "binary", "", "path of the vendor CLI for a live read")
 	timeout := fs.Duration("timeout", 60*time.Second, "limit for each vendor CLI run")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout, fs, validateHelp, validateExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: raid validate: unexpected arguments %q", ErrUsage, fs.Args())
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: raid validate takes no arguments, only flags (give the captures as --file-a PATH --file-b PATH): %q", ErrUsage, pos)
 	}
 	if b.file == "" {
 		return fmt.Errorf("%w: raid validate: --file-b is required (node B's saved output)", ErrUsage)

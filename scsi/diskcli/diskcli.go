@@ -71,10 +71,14 @@ type DeviceError struct {
 }
 
 func (e *DeviceError) Error() string {
-	if msg := e.Err.Error(); strings.Contains(msg, e.Device) {
-		return "cannot open device: " + msg // the cause names the device already
+	hint := ""
+	if errors.Is(e.Err, iscsi.ErrTargetNotFound) || errors.Is(e.Err, iscsi.ErrNotAuthorized) {
+		hint = " (give --initiator with a name the target's ACL allows, as disks[].initiator of hwagent.yaml)"
 	}
-	return fmt.Sprintf("cannot open device %s: %v", e.Device, e.Err)
+	if msg := e.Err.Error(); strings.Contains(msg, e.Device) {
+		return "cannot open device: " + msg + hint // the cause names the device already
+	}
+	return fmt.Sprintf("cannot open device %s: %v%s", e.Device, e.Err, hint)
 }
 
 func (e *DeviceError) Unwrap() error { return e.Err }

@@ -80,7 +80,7 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.SetOutput(stdout)
 	c.fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nflags:\n", name, summary, hbExamples[name])
+		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nFlags:\n", name, summary, hbExamples[name])
 		c.fs.PrintDefaults()
 		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent hb"))
 	}
@@ -176,6 +176,15 @@ func kworkerNice(flag, realtime int) int {
 	return flag
 }
 
+// busyHint adds what to do to a port that another heartbeat holds: on a
+// node, that is hwagent.
+func busyHint(err error) error {
+	if errors.Is(err, serialhb.ErrPortBusy) {
+		return fmt.Errorf("%w (while hwagent runs it holds the cable: stop it first, systemctl stop hwagent, or test the cable through the running agents with hwcheck)", err)
+	}
+	return err
+}
+
 func stop(r *serialhb.Runner) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -202,7 +211,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	events, unsubscribe := r.Subscribe(256)
 	defer unsubscribe()
 	if err := r.Start(ctx); err != nil {
-		return err
+		return busyHint(err)
 	}
 	defer stop(r)
 	if !c.json {
@@ -244,7 +253,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	events, unsubscribe := r.Subscribe(16)
 	defer unsubscribe()
 	if err := r.Start(ctx); err != nil {
-		return err
+		return busyHint(err)
 	}
 	defer stop(r)
 	// Said with --json too: stderr, so the JSON on stdout stays one document.
@@ -329,7 +338,7 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: --count, --interval and --timeout must be positive", ErrUsage)
 	}
 	if err := r.Start(ctx); err != nil {
-		return err
+		return busyHint(err)
 	}
 	defer stop(r)
 	rep, err := r.CableTest(ctx, serialhb.CableTestConfig{Count: *count, Interval: *interval, Timeout: *timeout})
