@@ -289,20 +289,41 @@ func raidPairRules() []struct{ rule, what string } {
 	}
 }
 
-// raidPairResults turns a pair report into hwcheck results: one per
-// finding, and a pass line for each checked rule with no finding. An info
-// finding that says a value is unknown (a battery the tool said nothing
-// about) or that a rule does not apply is a skip, never a pass.
+// raidPairResults turns a pair report into hwcheck results as raid-tool
+// validate prints it (raidctl.Group): the faults first (errors, then
+// warnings), one line per node for the lines of the tool's output not
+// recognised or read without a confirmed format, the notes, and a pass line for each checked
+// rule with no finding. An info finding that says a value is unknown (a
+// battery the tool said nothing about) or that a rule does not apply is a
+// skip, never a pass.
 func raidPairResults(rep raidctl.Report) []Result {
 	var out []Result
 	seen := map[string]bool{}
 	for _, f := range rep.Findings {
 		seen[f.Rule] = true
+	}
+	// The rules' own unknowns stay on their rule's line; the tool's
+	// output lines are one line per node.
+	faults, unknown := raidctl.Group(rep.Findings, raidctl.IsToolOutput)
+	finding := func(f raidctl.Finding) {
 		v := map[raidctl.Severity]Verdict{raidctl.SeverityError: Fail, raidctl.SeverityWarning: Warn, raidctl.SeverityInfo: Pass}[f.Severity]
 		if f.Severity == raidctl.SeverityInfo && (f.Rule == raidctl.RuleBattery || f.Rule == raidctl.RuleNotApplicable) {
 			v = Skip
 		}
 		out = append(out, res(f.Rule, v, fmt.Sprintf("node %s %s: %s", f.Node, f.Subject, f.Message), f.Fix))
+	}
+	for _, f := range faults {
+		if f.Severity != raidctl.SeverityInfo {
+			finding(f)
+		}
+	}
+	for _, g := range unknown {
+		out = append(out, res(raidctl.RuleToolOutput, Warn, fmt.Sprintf("node %s: %s", g.Node, g.Summary()), strings.Join(g.Fixes, "; ")))
+	}
+	for _, f := range faults {
+		if f.Severity == raidctl.SeverityInfo {
+			finding(f)
+		}
 	}
 	if seen[raidctl.RuleNotApplicable] {
 		return out

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -481,7 +479,7 @@ func location(pd raidctl.PhysicalDrive) string {
 
 func printReport(w io.Writer, r raidctl.Report) {
 	fmt.Fprintf(w, "Pair: node %s, node %s\n\n", r.NodeA, r.NodeB)
-	faults, unknown := splitUnknown(r.Findings)
+	faults, unknown := raidctl.Group(r.Findings, raidctl.IsUnknown)
 	finding := func(f raidctl.Finding) {
 		fmt.Fprintf(w, "%-7s %s [%s] %s: %s\n", strings.ToUpper(string(f.Severity)), f.Node, f.Rule, f.Subject, f.Message)
 		if f.Fix != "" {
@@ -493,23 +491,10 @@ func printReport(w io.Writer, r raidctl.Report) {
 			finding(f)
 		}
 	}
-	for _, node := range sortedNodes(unknown) {
-		fs := unknown[node]
-		var subjects []string
-		for _, f := range fs {
-			subject := f.Subject
-			if l := outputLine.FindString(f.Message); f.Rule == raidctl.RuleToolOutput && l != "" {
-				subject = "output " + l
-			}
-			subjects = append(subjects, subject)
-		}
-		fmt.Fprintf(w, "WARNING %s [unknown] %d value(s) the tool's output does not give or that were read without a confirmed format: %s\n", node, len(fs), strings.Join(slices.Compact(subjects), ", "))
-		var fixes []string
-		for _, f := range fs {
-			if f.Fix != "" && !slices.Contains(fixes, f.Fix) {
-				fixes = append(fixes, f.Fix)
-				fmt.Fprintf(w, "        fix: %s\n", f.Fix)
-			}
+	for _, g := range unknown {
+		fmt.Fprintf(w, "WARNING %s [unknown] %s\n", g.Node, g.Summary())
+		for _, fix := range g.Fixes {
+			fmt.Fprintf(w, "        fix: %s\n", fix)
 		}
 	}
 	for _, f := range faults {
@@ -536,31 +521,8 @@ type jsonEncoder struct{ w io.Writer }
 
 func (e jsonEncoder) Encode(v any) error { return jsonout.Document(e.w, "items", v) }
 
-var outputLine = regexp.MustCompile(`line \d+`)
 
 // splitUnknown puts the faults first (errors, then warnings, then notes,
 // each in the validator's order) and groups by node the findings that
 // only say a value is unknown or was read provisionally, so that one
 // real fault is not buried under them.
-func splitUnknown(fs []raidctl.Finding) (faults []raidctl.Finding, unknown map[string][]raidctl.Finding) {
-	unknown = map[string][]raidctl.Finding{}
-	rank := map[raidctl.Severity]int{raidctl.SeverityError: 0, raidctl.SeverityWarning: 1, raidctl.SeverityInfo: 2}
-	for _, f := range fs {
-		if f.Severity == raidctl.SeverityWarning && (f.Rule == raidctl.RuleToolOutput || strings.Contains(f.Message, "unknown")) {
-			unknown[f.Node] = append(unknown[f.Node], f)
-			continue
-		}
-		faults = append(faults, f)
-	}
-	slices.SortStableFunc(faults, func(a, b raidctl.Finding) int { return rank[a.Severity] - rank[b.Severity] })
-	return faults, unknown
-}
-
-func sortedNodes(m map[string][]raidctl.Finding) []string {
-	nodes := make([]string, 0, len(m))
-	for n := range m {
-		nodes = append(nodes, n)
-	}
-	slices.Sort(nodes)
-	return nodes
-}
