@@ -520,8 +520,3 @@ func printReport(w io.Writer, r raidctl.Report) {
 type jsonEncoder struct{ w io.Writer }
 
 func (e jsonEncoder) Encode(v any) error { return jsonout.Document(e.w, "items", v) }
-
-// splitUnknown puts the faults first (errors, then warnings, then notes,
-// each in the validator's order) and groups by node the findings that
-// only say a value is unknown or was read provisionally, so that one
-// real fault is not buried under them.
