@@ -148,8 +148,16 @@ func (p Program) Run(ctx context.Context, args []string, stdout, stderr io.Write
 	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, cliflag.DidYouMean(cmd, commandNames()))
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, unknownHint("hwagent", args, commandNames()))
+}
+
+// unknownHint is what follows "unknown command": the fix for flags given
+// before the command or a typo, else where the list is.
+func unknownHint(prog string, args, known []string) string {
+	if h := cliflag.CommandHint(prog, args, known); h != "" {
+		return h
+	}
+	return fmt.Sprintf(" (run \"%s --help\" for the list)", prog)
 }
 
 // flags is one subcommand's flag set and its help: --help prints the

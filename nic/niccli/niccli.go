@@ -73,8 +73,11 @@ func (c Command) Run(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("nic: %w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"status", "watch", "probe", "inventory"}))
+		hint := cliflag.CommandHint("hwagent nic", args, []string{"status", "watch", "probe", "inventory"})
+		if hint == "" {
+			hint = ` (run "hwagent nic --help" for the list)`
+		}
+		return fmt.Errorf("nic: %w: unknown command %q%s", ErrUsage, args[0], hint)
 	}
 	return run(ctx, args[1:], stdout, stderr)
 }

@@ -122,7 +122,7 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 		return nil
 	}
 	fmt.Fprint(stderr, usage())
-	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"show", "validate"}))
+	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.CommandHint("hwagent raid-tool", args, []string{"show", "validate"}))
 }
 
 // sourceFlags select one node's input.

@@ -291,7 +291,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		for i, c := range cmds {
 			names[i] = c.name
 		}
-		return usagef("unknown command %q%s (run \"disk --help\" for the list)", args[0], cliflag.DidYouMean(args[0], names))
+		hint := cliflag.CommandHint("hwagent disk", args, names)
+		if hint == "" {
+			hint = ` (run "hwagent disk --help" for the list)`
+		}
+		return usagef("unknown command %q%s", args[0], hint)
 	}
 	o := &options{}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)

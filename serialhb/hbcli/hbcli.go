@@ -61,8 +61,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "ports":
 		return cmdPorts(args[1:], stdout, stderr)
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"run", "status", "cabletest", "ports"}))
+	hint := cliflag.CommandHint("hwagent hb", args, []string{"run", "status", "cabletest", "ports"})
+	if hint == "" {
+		hint = ` (run "hwagent hb --help" for the list)`
+	}
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, args[0], hint)
 }
 
 // common holds the flags shared by the commands that open a port.
