@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -157,4 +158,23 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("error %v is not a ConfigError", err)
 		}
 	})
+}
+
+// A configuration that cannot be opened says the fix: sudo for one that
+// is root's, --config for one that is not there.
+func TestLoadConfigOpenHints(t *testing.T) {
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "give --config") {
+		t.Errorf("missing: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		return // root reads any file
+	}
+	p := filepath.Join(t.TempDir(), "root.yaml")
+	if err := os.WriteFile(p, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "run with sudo") {
+		t.Errorf("unreadable: %v", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"text/tabwriter"
@@ -142,6 +143,9 @@ func (c *common) runner(stderr io.Writer) (*serialhb.Runner, error) {
 		return nil, fmt.Errorf("%w: --node must be 1..65535, --peer 0..65535, --cluster 0..4294967295", ErrUsage)
 	}
 	key, err := serialhb.LoadKey(c.keyFile)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("%w (the key file is root's, mode 0600: run with sudo)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
