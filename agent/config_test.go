@@ -83,8 +83,8 @@ func TestParseConfigBad(t *testing.T) {
 		field, msg string
 	}{
 		{"empty", "", 0, "", "empty file"},
-		{"unknown top key", minimal + "colour: blue\n", 4, "", "field colour not found"},
-		{"unknown nested key", minimal + "serial:\n  port: /dev/ttyS0\n  key_file: k\n  parity: odd\n", 7, "", "field parity not found"},
+		{"unknown top key", minimal + "colour: blue\n", 4, "", "unknown key colour at the top level"},
+		{"unknown nested key", minimal + "serial:\n  port: /dev/ttyS0\n  key_file: k\n  parity: odd\n", 7, "", "unknown key parity in serial"},
 		{"wrong type", minimal + "timers:\n  keepalive_ms: fast\n", 5, "", "cannot unmarshal"},
 		{"syntax", "node: {name: a\n", 1, "", "did not find"},
 		{"two documents", minimal + "---\nnode: {name: c}\n", 4, "", "more than one"},
