@@ -41,6 +41,7 @@ Client (talks to the agent over its API socket):
   status     the agent's summary: peer, heartbeat, links, disks, fenced
   events     stream the agent's events as they happen (--since N replays)
   heartbeat  each serial cable: peer, state, last frame, loss, worst silence (-v: counters)
+  cabletest  test the serial cable through the running agents (a burst of pings)
   nics       the heartbeat NIC's link and a probe of the peer
   disks      each shared disk read now: keys, reservation, who owns it
   raid       the RAID controller as the agent reads it
@@ -145,7 +146,7 @@ func (p Program) Run(ctx context.Context, args []string, stdout, stderr io.Write
 			return &ExitError{Code: sbdcli.ExitCode(err), Err: err}
 		}
 		return nil
-	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
+	case "status", "events", "heartbeat", "cabletest", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, unknownHint("hwagent", args, commandNames()))
@@ -312,6 +313,7 @@ var clientHelp = map[string]string{
 	"status":    "Shows the agent's summary.",
 	"events":    "Streams the agent's events until interrupted.",
 	"heartbeat": "Shows the serial heartbeat: one line per cable with the peer, its state, the last frame heard, the loss (frames the peer sent that never arrived) and the worst silence between its frames; -v adds every counter.",
+	"cabletest": "Tests the serial cable through the running agent: a burst of 50 pings that the peer's agent answers, while the heartbeat goes on (hwagent hb cabletest needs the agents stopped). Reports loss, damaged frames and RTT; on a node with a cable per neighbour, the worst cable's, naming it.",
 	"nics":      "Shows the heartbeat NIC and probes the peer.",
 	"disks":     "Reads every shared disk now and shows its keys and reservation.",
 	"raid":      "Shows the RAID controller as the agent reads it.",
@@ -397,6 +399,23 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		v, err = c.Status(ctx)
 	case "disks":
 		v, err = c.Disks(ctx)
+	case "cabletest":
+		rep, err := c.CableTest(ctx)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			err = jsonout.Document(stdout, "items", rep)
+		} else {
+			err = hbcli.WriteCableReport(stdout, rep)
+		}
+		if err != nil {
+			return err
+		}
+		if err := hbcli.CableVerdict(rep); err != nil {
+			return &ExitError{Code: exitcode.CableLoss, Err: err}
+		}
+		return nil
 	case "heartbeat", "nics", "raid":
 		if !f.json {
 			return writeComponent(ctx, stdout, c, cmd, f.verbose)

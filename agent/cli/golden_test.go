@@ -26,6 +26,7 @@ func TestCommandTextGolden(t *testing.T) {
 		{"disks"},
 		{"heartbeat"},
 		{"heartbeat", "-v"},
+		{"cabletest"},
 		{"register"},
 		{"acquire"},
 		{"status"},

@@ -9,6 +9,7 @@ var examples = map[string]string{
 	"status":       "  hwagent status\n  hwagent status --config /etc/hakit/hwagent.yaml --json\n",
 	"events":       "  hwagent events\n  hwagent events --since 0    # replay the kept events first\n",
 	"heartbeat":    "  hwagent heartbeat\n  hwagent heartbeat -v    # every counter of each cable\n  hwagent heartbeat --json\n",
+	"cabletest":    "  hwagent cabletest\n  hwagent cabletest --json; echo \"exit $?\"\n",
 	"nics":         "  hwagent nics\n",
 	"disks":        "  hwagent disks\n  hwagent disks --json\n",
 	"raid":         "  hwagent raid\n",

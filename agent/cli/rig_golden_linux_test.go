@@ -170,7 +170,7 @@ func TestIntegrationCommandTextGoldenOnRig(t *testing.T) {
 	waitAlive(t, p)
 	sock := p.Configs[0].API.Socket
 	for _, args := range [][]string{
-		{"status"}, {"disks"}, {"heartbeat"}, {"heartbeat", "-v"}, {"nics"}, {"raid"},
+		{"status"}, {"disks"}, {"heartbeat"}, {"heartbeat", "-v"}, {"cabletest"}, {"nics"}, {"raid"},
 		{"register"}, {"acquire"}, {"status"}, {"release"}, {"release"}, {"fence", "node-b"}, {"disks"},
 	} {
 		hwagent(append(args, "--socket", sock)...)

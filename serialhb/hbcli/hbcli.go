@@ -356,24 +356,33 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err := printJSON(stdout, rep); err != nil {
 			return err
 		}
-		return cableVerdict(rep)
+		return CableVerdict(rep)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if err := WriteCableReport(stdout, rep); err != nil {
+		return err
+	}
+	return CableVerdict(rep)
+}
+
+// WriteCableReport prints a cable test's report for people (hb cabletest,
+// and hwagent cabletest through the agent).
+func WriteCableReport(w io.Writer, rep serialhb.CableReport) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "port\t%s\n", rep.Port)
+	if rep.Member != "" {
+		fmt.Fprintf(tw, "member\t%s\n", rep.Member)
+	}
 	fmt.Fprintf(tw, "pings\tsent %d received %d loss %.1f%%\n", rep.Sent, rep.Received, 100*rep.Loss)
 	fmt.Fprintf(tw, "damaged\tcorrupted %d auth-failures %d\n", rep.Corrupted, rep.AuthFail)
 	fmt.Fprintf(tw, "rtt\tmin %v median %v max %v\n", rep.RTTMin, rep.RTTMedian, rep.RTTMax)
 	fmt.Fprintf(tw, "modem\tdsr=%s cts=%s dcd=%s\n", rep.Modem.DSR, rep.Modem.CTS, rep.Modem.DCD)
 	fmt.Fprintf(tw, "cable\t%s\n", rep.Cable)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return cableVerdict(rep)
+	return tw.Flush()
 }
 
-// cableVerdict is the cable test's result as an error: nil only when every
-// ping came back undamaged.
-func cableVerdict(rep serialhb.CableReport) error {
+// CableVerdict is the cable test's result as an error wrapping
+// ErrCableLoss: nil only when every ping came back undamaged.
+func CableVerdict(rep serialhb.CableReport) error {
 	if rep.Received < rep.Sent || rep.Corrupted > 0 || rep.AuthFail > 0 {
 		return fmt.Errorf("%w on %s: %d of %d pings answered, %d corrupted, %d failed authentication", ErrCableLoss, rep.Name(), rep.Received, rep.Sent, rep.Corrupted, rep.AuthFail)
 	}
