@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 )
 
@@ -17,5 +18,18 @@ func TestDeviceErrorInitiatorHint(t *testing.T) {
 	other := &DeviceError{Device: "/dev/sdz", Err: &iscsi.LoginError{Class: 3, Detail: 1}}
 	if strings.Contains(other.Error(), "--initiator") {
 		t.Errorf("a target error names --initiator: %s", other)
+	}
+}
+
+// The routine unit attention of a new session (29/00) is said with -v
+// only; registrations preempted (2A/05) always.
+func TestWriteNotesUnitAttentions(t *testing.T) {
+	uas := []scsi.Sense{{Key: scsi.SenseUnitAttention, ASC: 0x29}, {Key: scsi.SenseUnitAttention, ASC: 0x2a, ASCQ: 0x05}}
+	for _, verbose := range []bool{false, true} {
+		var b strings.Builder
+		(&env{opts: &options{verbose: verbose}}).writeNotes(&b, uas, []string{"n"})
+		if got, want := strings.Count(b.String(), "unit attention absorbed"), map[bool]int{false: 1, true: 2}[verbose]; got != want || !strings.Contains(b.String(), "2A/05") && !strings.Contains(b.String(), "2a/05") || !strings.Contains(b.String(), "note: n") {
+			t.Errorf("verbose %v: %d lines, want %d:\n%s", verbose, got, want, b.String())
+		}
 	}
 }
