@@ -114,6 +114,9 @@ func (a *Agent) Do(ctx context.Context, act Action, node string) (ActionResult, 
 		if at, ok := d.(ActionTimer); ok {
 			timeout = max(timeout, at.ActionTimeout())
 		}
+		if act == ActionAcquire && a.handoverMailbox() != nil {
+			timeout += a.handoverWait() // room for a handover
+		}
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		err := a.apply(cctx, act, d, m)
 		cancel()
@@ -157,7 +160,7 @@ func (a *Agent) Do(ctx context.Context, act Action, node string) (ActionResult, 
 	}
 	kind := string(act)
 	if err != nil {
-		res.Error = err.Error()
+		res.Error, res.Code = err.Error(), actionCode(err)
 		kind += "-failed"
 		err = &ActionError{Result: res, Err: err}
 	}
@@ -171,7 +174,7 @@ func (a *Agent) apply(ctx context.Context, act Action, d Disk, m Member) error {
 	case ActionRegister:
 		return d.Register(ctx)
 	case ActionAcquire:
-		return d.Acquire(ctx)
+		return a.acquire(ctx, d)
 	case ActionRelease:
 		return d.Release(ctx)
 	case ActionUnfence:

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hakit/hakit/scsi"
 )
 
 // Deps are the parts an Agent drives. Nil components are "not configured".
@@ -56,9 +58,10 @@ type Agent struct {
 	limits  Limits
 	streams *slots // open event streams
 
-	mu    sync.Mutex // guards guard, disks (last statuses)
+	mu    sync.Mutex // guards guard, disks (last statuses), sbd
 	guard *Guard
 	last  map[string]DiskStatus
+	sbd   sbdHealth  // the SBD device's last read
 	act   sync.Mutex // serialises disk actions and watcher rounds
 
 	selfFenced chan struct{}
@@ -66,6 +69,7 @@ type Agent struct {
 	wd         Watchdog
 
 	beat *diskBeat // the disk heartbeat's last round
+	hand *handover // handover requests and answers on the disk heartbeat
 
 	state    StateFile // the self-fence latch across restarts
 	startLat *Latch    // the latch found at start, if any
@@ -86,7 +90,10 @@ func New(cfg *Config, deps Deps) (*Agent, error) {
 	if deps.SocketMode == 0 {
 		deps.SocketMode = 0o660
 	}
-	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{}), beat: &diskBeat{}}
+	a := &Agent{cfg: cfg, deps: deps, log: deps.Logger, hub: NewHub(512, deps.Now), guard: NewGuard(), last: map[string]DiskStatus{}, selfFenced: make(chan struct{}), beat: &diskBeat{},
+		// Request numbers from the clock: a restarted agent's requests
+		// are newer than those its peers answered before.
+		hand: &handover{seq: uint64(deps.Now().UnixNano()), busy: map[scsi.Key]bool{}, done: map[scsi.Key]uint64{}}}
 	a.limits = deps.Limits.withDefaults(fdBudget())
 	a.streams = newSlots(a.limits.MaxStreams, 0, a.limits.MaxStreams/4)
 	if cfg.StateDir != "" {

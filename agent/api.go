@@ -8,6 +8,7 @@ import (
 
 	"github.com/hakit/hakit/nic"
 	"github.com/hakit/hakit/raidctl"
+	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -143,6 +144,10 @@ type DiskPeer struct {
 	// them: up, down or unknown.
 	Serial string `json:"serial"`
 	NIC    string `json:"nic"`
+	// Request and Answer are the peer's handover request and answer on
+	// the disk heartbeat, when its block carries them.
+	Request *HandoverRequest `json:"request,omitempty"`
+	Answer  *HandoverAnswer  `json:"answer,omitempty"`
 }
 
 // Disk-path states.
@@ -234,6 +239,58 @@ type ActionResult struct {
 	Node  string       `json:"node,omitempty"`
 	Disks []DiskStatus `json:"disks"`
 	Error string       `json:"error,omitempty"`
+	// Code names the failure for programs (CodeReservedByOther and the
+	// other Code constants); empty when the action succeeded or failed
+	// otherwise. Client's errors match the sentinel of their code with
+	// errors.Is.
+	Code string `json:"code,omitempty"`
+}
+
+// ActionResult codes.
+const (
+	// CodeReservedByOther: another key holds the reservation
+	// (scsi.ErrReservedByOther).
+	CodeReservedByOther = "reserved_by_other"
+	// CodeHandoverClaimed: ErrHandoverClaimed.
+	CodeHandoverClaimed = "handover_claimed"
+	// CodeHandoverTimeout: ErrHandoverTimeout (the reservation stays the
+	// holder's: it matches scsi.ErrReservedByOther too).
+	CodeHandoverTimeout = "handover_timeout"
+	// CodeHandoverFailed: ErrHandoverFailed (it matches
+	// scsi.ErrReservedByOther too).
+	CodeHandoverFailed = "handover_failed"
+)
+
+// actionCode is err's code, the most specific first.
+func actionCode(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrHandoverClaimed):
+		return CodeHandoverClaimed
+	case errors.Is(err, ErrHandoverFailed):
+		return CodeHandoverFailed
+	case errors.Is(err, ErrHandoverTimeout):
+		return CodeHandoverTimeout
+	case errors.Is(err, scsi.ErrReservedByOther):
+		return CodeReservedByOther
+	}
+	return ""
+}
+
+// codeErrors are the sentinels a code stands for.
+func codeErrors(code string) []error {
+	switch code {
+	case CodeReservedByOther:
+		return []error{scsi.ErrReservedByOther}
+	case CodeHandoverClaimed:
+		return []error{ErrHandoverClaimed}
+	case CodeHandoverTimeout:
+		return []error{ErrHandoverTimeout, scsi.ErrReservedByOther}
+	case CodeHandoverFailed:
+		return []error{ErrHandoverFailed, scsi.ErrReservedByOther}
+	}
+	return nil
 }
 
 // ErrorBody is the JSON of every non-2xx answer.
@@ -339,6 +396,17 @@ type Disk interface {
 	Unfence(ctx context.Context) error
 }
 
+// HandoverDisk is implemented by disks whose reservation can be handed
+// between live members (REGISTER AND MOVE, scsi.Owner.Move).
+type HandoverDisk interface {
+	// TransportID is this node's initiator port on the disk.
+	TransportID(ctx context.Context) (scsi.TransportID, error)
+	// Handover moves a reservation this node holds for lockout only
+	// (DiskStatus.Lockout) to the registered key dest at port tid, and
+	// verifies it; ErrHandoverClaimed when this node's hold is a claim.
+	Handover(ctx context.Context, dest scsi.Key, tid scsi.TransportID) error
+}
+
 // MemberFencer is implemented by disks that know every member's key: it
 // fences the member with id node, as Fence does the peer. The agent
 // fences through it in a cluster of more than two members (a pair's
@@ -370,4 +438,12 @@ var (
 	ErrAgentRunning = errors.New("another hwagent is already running")
 	// ErrPermission: the API caller is neither root nor in the group.
 	ErrPermission = errors.New("permission denied")
+	// ErrHandoverClaimed: the holder refused to hand the reservation
+	// over: its hold is a claim (its resource runs there), not a lockout.
+	ErrHandoverClaimed = errors.New("the holder claimed the reservation (its resource runs there): not handed over")
+	// ErrHandoverTimeout: a handover request got no move within its
+	// bound.
+	ErrHandoverTimeout = errors.New("handover request not answered in time")
+	// ErrHandoverFailed: the holder tried the move and it failed.
+	ErrHandoverFailed = errors.New("the holder's move of the reservation failed")
 )

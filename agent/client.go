@@ -50,7 +50,13 @@ type APIError struct {
 	Path   string
 	Code   int
 	Msg    string
+	// Reason is an action's ActionResult.Code; Unwrap gives its
+	// sentinels (scsi.ErrReservedByOther, ErrHandoverClaimed, ...).
+	Reason string
 }
+
+// Unwrap returns the sentinels of Reason.
+func (e *APIError) Unwrap() []error { return codeErrors(e.Reason) }
 
 func (e *APIError) Error() string {
 	msg := e.Msg
@@ -110,7 +116,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		} else if json.Unmarshal(b, &eb) != nil || eb.Error == "" {
 			eb.Error = string(bytes.TrimSpace(b))
 		}
-		return &APIError{Socket: c.socket, Path: path, Code: resp.StatusCode, Msg: eb.Error}
+		return &APIError{Socket: c.socket, Path: path, Code: resp.StatusCode, Msg: eb.Error, Reason: ar.Code}
 	}
 	if out == nil {
 		return nil

@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hakit/hakit/raidctl"
-	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // Config is one node's hwagent configuration, read from YAML by ParseConfig.
@@ -635,7 +635,7 @@ func (c *Config) validate() *ConfigError {
 		if field, err := checkCHAP(d); err != "" {
 			return bad(f+"."+field, "%s", err)
 		}
-		if strings.HasPrefix(d.Device, "iscsi://") && !strings.HasPrefix(d.Initiator, "iqn.") && !strings.HasPrefix(d.Initiator, "eui.") {
+		if devname.IsISCSI(d.Device) && !strings.HasPrefix(d.Initiator, "iqn.") && !strings.HasPrefix(d.Initiator, "eui.") {
 			return bad(f+".initiator", "%q: an iscsi:// disk needs this node's initiator name (iqn.... or eui....)", d.Initiator)
 		}
 		if ce := checkMode(f, d); ce != nil {
@@ -678,9 +678,9 @@ func (c *Config) validate() *ConfigError {
 	}
 	if d := c.SBD.Device; d != "" {
 		switch {
-		case !strings.HasPrefix(d, "/") && !strings.HasPrefix(d, "iscsi://"):
+		case devname.KindOf(d) == devname.KindUnknown:
 			return bad("sbd.device", "%q: want /dev/... or iscsi://host/target-iqn/lun", d)
-		case strings.HasPrefix(d, "iscsi://") && !strings.HasPrefix(c.SBD.Initiator, "iqn.") && !strings.HasPrefix(c.SBD.Initiator, "eui."):
+		case devname.IsISCSI(d) && !strings.HasPrefix(c.SBD.Initiator, "iqn.") && !strings.HasPrefix(c.SBD.Initiator, "eui."):
 			return bad("sbd.initiator", "%q: an iscsi:// SBD device needs this node's initiator name", c.SBD.Initiator)
 		case len(c.SBD.Name) > 63 || c.SBD.Name == "":
 			return bad("sbd.name", "%q: want 1 to 63 bytes (sbd's slot name)", c.SBD.Name)
@@ -739,18 +739,10 @@ func checkMode(f string, d DiskConfig) *ConfigError {
 }
 
 func checkDevice(d DiskConfig) string {
-	switch {
-	case d.Device == "":
-		return "missing: want /dev/sdX, /dev/sgN or iscsi://host[:port]/iqn/lun"
-	case strings.HasPrefix(d.Device, "/dev/"):
-		return ""
-	case strings.HasPrefix(d.Device, "iscsi://"):
-		if _, err := iscsi.ParseURL(d.Device); err != nil {
-			return err.Error() // names the URL with any password masked
-		}
-		return ""
+	if err := devname.CheckDisk(d.Device); err != nil {
+		return err.Error() // names the device with any password masked
 	}
-	return fmt.Sprintf("%q: want /dev/sdX, /dev/sgN or iscsi://host[:port]/iqn/lun", ShownDevice(d.Device))
+	return ""
 }
 
 func checkLoopback(hostport string) string {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // PathProblems checks that the files, devices and folders the
@@ -26,14 +28,14 @@ func (c *Config) PathProblems() []string {
 		add("serial.key_file", c.Serial.KeyFile)
 	}
 	for i, d := range c.Disks {
-		if strings.HasPrefix(d.Device, "/") {
+		if devname.KindOf(d.Device) == devname.KindSGIO {
 			add(fmt.Sprintf("disks[%d].device", i), d.Device)
 		}
 		add(fmt.Sprintf("disks[%d].chap_secret_file", i), d.CHAPSecretFile)
 		add(fmt.Sprintf("disks[%d].target_chap_secret_file", i), d.TargetCHAPSecretFile)
 	}
 	add("raid.file", c.RAID.File)
-	if strings.HasPrefix(c.SBD.Device, "/") {
+	if devname.KindOf(c.SBD.Device) == devname.KindSGIO {
 		add("sbd.device", c.SBD.Device)
 	}
 	if c.SelfFence.Action == "watchdog" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // ShownDevice is the form of a configured device that may be shown: in
@@ -42,7 +43,7 @@ func exposure(m fs.FileMode) string {
 // and what is wrong, or "" when they are fine. Secret files are read when
 // the agent starts, not here.
 func checkCHAP(d DiskConfig) (field, msg string) {
-	iscsiDisk := strings.HasPrefix(d.Device, "iscsi://")
+	iscsiDisk := devname.IsISCSI(d.Device)
 	var urlUser bool
 	if u, err := iscsi.ParseURL(d.Device); err == nil {
 		urlUser = u.User != ""

@@ -72,6 +72,9 @@ func (a *Agent) watchDiskBeat(ctx context.Context, mb Mailbox) error {
 		if !errors.Is(err, ErrSlotPending) {
 			failing = msg
 		}
+		if hm := a.handoverMailbox(); hm != nil {
+			a.answerHandovers(ctx, hm, peers, &wg)
+		}
 		for _, pe := range peers {
 			if old, ok := prev[pe.Name]; (ok || pe.State != PeerUnknown) && old != pe.State {
 				a.emit(Event{Source: "diskhb", Kind: pe.State, Msg: diskPeerMsg(mb.Device(), pe, interval), Data: map[string]any{"device": mb.Device(), "peer": pe.Name, "slot": pe.Slot, "state": pe.State}})
@@ -100,9 +103,10 @@ func diskPeerMsg(dev string, p DiskPeer, interval time.Duration) string {
 	return fmt.Sprintf("%s: %s (slot %d) unknown on the disk path", dev, p.Name, p.Slot)
 }
 
-// pathView is this node's view of the peer on the serial and NIC paths.
+// pathView is this node's view of the peer on the serial and NIC paths
+// (the NIC's as the component already knows it: cachedNICs).
 func (a *Agent) pathView(ctx context.Context) Paths {
-	return PathsOf(Status{Heartbeat: componentJSON(ctx, a.deps.Heartbeat), NICs: componentJSON(ctx, a.deps.NICs)})
+	return PathsOf(Status{Heartbeat: componentJSON(ctx, a.deps.Heartbeat), NICs: a.cachedNICs(ctx)})
 }
 
 // diskHeartbeat is the status's disk path; nil when it is off.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hakit/hakit/scsi"
 )
 
 // Mailbox is this node's slot on an SBD device (sbd 1.5.2's format).
@@ -25,6 +27,48 @@ type Mailbox interface {
 	Beat(ctx context.Context, serial, nic string) ([]DiskPeer, error)
 }
 
+// HandoverRequest is a handover request on the disk heartbeat: the writer
+// asks the member that holds Disk's reservation for lockout only to move
+// it to the writer (HandoverDisk).
+type HandoverRequest struct {
+	// Seq numbers the writer's requests (from 1).
+	Seq uint64 `json:"seq"`
+	// Disk is the disk's identity (DiskStatus.Identity), the same on
+	// every member.
+	Disk string `json:"disk"`
+	// Key is the writer's key on the disk.
+	Key scsi.Key `json:"key"`
+	// TransportID is the writer's initiator port on the disk.
+	TransportID scsi.TransportID `json:"transport_id"`
+}
+
+// HandoverAnswer is a holder's answer to the request Seq of the member
+// with Key.
+type HandoverAnswer struct {
+	Key  scsi.Key `json:"key"`
+	Seq  uint64   `json:"seq"`
+	Code string   `json:"code"`
+}
+
+// HandoverAnswer codes.
+const (
+	// HandoverMoved: moved to the requester and verified.
+	HandoverMoved = "moved"
+	// HandoverClaimed: refused, the holder's hold is a claim.
+	HandoverClaimed = "claimed"
+	// HandoverFailed: the move was tried and failed.
+	HandoverFailed = "failed"
+)
+
+// HandoverMailbox is a Mailbox whose disk-heartbeat block carries a
+// handover request and an answer (sbd's version 2 status block); Beat's
+// peers then carry theirs (DiskPeer.Request, DiskPeer.Answer).
+type HandoverMailbox interface {
+	// Post sets what this node's block carries from the next Beat on;
+	// nil: none.
+	Post(req *HandoverRequest, ans *HandoverAnswer)
+}
+
 // ErrSlotPending is Beat's error until Start has found this node's slot.
 var ErrSlotPending = errors.New("sbd: this node's slot is not found yet")
 
@@ -34,6 +78,16 @@ var ErrSlotPending = errors.New("sbd: this node's slot is not found yet")
 type MailboxMessage struct {
 	Msg, From string
 	Poison    bool
+}
+
+// sbdHealth is whether the SBD device's last read succeeded; unknown
+// until the first.
+type sbdHealth struct{ known, healthy bool }
+
+func (a *Agent) setSBDHealth(ok bool) {
+	a.mu.Lock()
+	a.sbd = sbdHealth{known: true, healthy: ok}
+	a.mu.Unlock()
 }
 
 // watchMailbox checks this node's SBD slot every loop period. A poison
@@ -46,6 +100,7 @@ func (a *Agent) watchMailbox(ctx context.Context, mb Mailbox) error {
 		cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
 		l, m, err := mb.Start(cctx)
 		cancel()
+		a.setSBDHealth(err == nil)
 		if err == nil {
 			loop = max(l, 100*time.Millisecond)
 			a.emit(Event{Source: "sbd", Kind: "watching", Msg: fmt.Sprintf("%s: watching this node's slot every %s", mb.Device(), loop), Data: map[string]any{"device": mb.Device()}})
@@ -64,6 +119,7 @@ func (a *Agent) watchMailbox(ctx context.Context, mb Mailbox) error {
 		cctx, cancel := context.WithTimeout(ctx, a.diskTimeout())
 		m, err := mb.Check(cctx)
 		cancel()
+		a.setSBDHealth(err == nil)
 		switch {
 		case m.Poison:
 			a.mailboxFence(mb.Device(), m, false)

@@ -22,6 +22,12 @@ import (
 // named m1..mN (ids 1..N), in peers: form.
 func membersConfig(t *testing.T, dir string, self, n int) *agent.Config {
 	t.Helper()
+	return membersConfigWith(t, dir, self, n, "")
+}
+
+// membersConfigWith is membersConfig with extra YAML appended.
+func membersConfigWith(t *testing.T, dir string, self, n int, extra string) *agent.Config {
+	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "node: {name: m%d, id: %d}\ncluster: {id: 7}\npeers:\n", self, self)
 	for i := 1; i <= n; i++ {
@@ -31,6 +37,7 @@ func membersConfig(t *testing.T, dir string, self, n int) *agent.Config {
 	}
 	fmt.Fprintf(&b, "timers: {keepalive_ms: 100, disk_status_ms: 100}\napi: {socket: %s}\nstate_dir: %s\nself_fence: {action: event}\n",
 		filepath.Join(dir, fmt.Sprintf("m%d.sock", self)), filepath.Join(dir, fmt.Sprintf("m%d-state", self)))
+	b.WriteString(extra)
 	cfg, err := agent.ParseConfig("m", []byte(b.String()))
 	if err != nil {
 		t.Fatal(err)

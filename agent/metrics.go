@@ -32,6 +32,7 @@ func (a *Agent) MetricsHandler() http.Handler {
 func (a *Agent) WriteMetrics(w io.Writer) {
 	a.mu.Lock()
 	fenced := a.guard.Fenced()
+	sbd := a.sbd
 	disks := make([]DiskStatus, 0, len(a.last))
 	for _, s := range a.last {
 		disks = append(disks, s)
@@ -57,6 +58,15 @@ func (a *Agent) WriteMetrics(w io.Writer) {
 		for _, d := range disks {
 			m.sample(s.name, map[string]string{"device": d.Device}, s.v(d))
 		}
+	}
+	if mb := a.deps.Mailbox; mb != nil && sbd.known {
+		// ClusterLabs ha_cluster_exporter's name and labels, so that its
+		// dashboards and alerts read hakit's SBD device as they read sbd's.
+		status := "healthy"
+		if !sbd.healthy {
+			status = "unhealthy"
+		}
+		m.gauge("ha_cluster_sbd_devices", "SBD devices; one line per device, its status healthy when its last read succeeded.", map[string]string{"device": ShownDevice(mb.Device()), "status": status}, 1)
 	}
 	for _, c := range []Runner{a.deps.Heartbeat, a.deps.NICs, a.deps.RAID} {
 		if mw, ok := c.(MetricsWriter); ok {

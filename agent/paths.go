@@ -1,6 +1,25 @@
 package agent
 
-import "encoding/json"
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// NICCache is implemented by a NIC component that keeps what it already
+// knows: the link as its netlink watcher last saw it and its last probe
+// of the peer (or of every member's address). CachedNIC does no I/O; a
+// probe older than maxAge is left out (unknown), and so is the link when
+// the watcher does not run. The disk heartbeat's path view reads it, so
+// that its periodic refresh sends no echo of its own.
+type NICCache interface {
+	CachedNIC(maxAge time.Duration) NICStatus
+}
+
+// nicProbeMaxAge is how old a NIC probe the disk heartbeat's path view
+// still writes as this node's view of the NIC path; an older one (no
+// status call probed since) is written as unknown.
+const nicProbeMaxAge = 30 * time.Second
 
 // Path views: a path is Up or Down only when its component says so;
 // anything else (not configured, an error, a state this code does not
@@ -61,4 +80,19 @@ func PathsOf(st Status) Paths {
 		}
 	}
 	return p
+}
+
+// cachedNICs is the NIC component's status JSON as it already knows it
+// (NICCache), with no probe of its own; a NIC component without a cache
+// is asked for its status.
+func (a *Agent) cachedNICs(ctx context.Context) json.RawMessage {
+	c, ok := a.deps.NICs.(NICCache)
+	if !ok {
+		return componentJSON(ctx, a.deps.NICs)
+	}
+	b, err := json.Marshal(c.CachedNIC(nicProbeMaxAge))
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }

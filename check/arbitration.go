@@ -261,7 +261,25 @@ func scsi2HeldByAgents(ctx context.Context, env Env) string {
 // that it left the disk as it found it.
 func Arbitration(ctx context.Context, env Env) []Result {
 	n := env.rounds()
-	return eachTestDisk(ctx, env, "Disk Arbitration", "changes reservations", func(td *testDisk) []Result { return arbitrateDisk(ctx, env, td, n) })
+	return pairTest(env, eachTestDisk(ctx, env, "Disk Arbitration", "changes reservations", func(td *testDisk) []Result { return arbitrateDisk(ctx, env, td, n) }))
+}
+
+// pairTest says, in a cluster of more than two, that a two-initiator
+// test was run once: its two sides are hwcheck's own sessions with test
+// keys, not the members' agents, so they stand for any two members on
+// the same target, and running it for each pair of this node with a
+// member would repeat the same commands with other keys.
+func pairTest(env Env, rs []Result) []Result {
+	if env.LocalConfig == nil || len(env.LocalConfig.PeerList()) < 2 {
+		return rs
+	}
+	n := len(env.LocalConfig.PeerList()) + 1
+	for i := range rs {
+		if rs[i].Verdict != Skip {
+			rs[i].Measured += fmt.Sprintf(" [a two-initiator test of the target, run once for the %d members: its two sides are hwcheck's own sessions, which stand for any two of them]", n)
+		}
+	}
+	return rs
 }
 
 func (env Env) rounds() int {

@@ -1,5 +1,6 @@
 // Package check is hwcheck's library: install-time diagnostics of a
-// hot-standby pair, run on one node with access to both nodes' agents. Each
+// hot-standby pair or a larger cluster, run on one node with access to the
+// members' agents. Each
 // probe is a function returning Results (pass, warn, fail or skip, with the
 // measurement and a fix hint); Run runs them all into a Report.
 package check
@@ -15,6 +16,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/jsonout"
 	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/opener"
 )
 
 // Verdict is a check's outcome.
@@ -80,6 +82,9 @@ type Agent interface {
 	Status(ctx context.Context) (agent.Status, error)
 	Disks(ctx context.Context) ([]agent.DiskStatus, error)
 	Heartbeat(ctx context.Context) (agent.HeartbeatStatus, error)
+	// HeartbeatLinks are every serial cable's status: one (Member empty)
+	// on a pair's node, one per cabled member otherwise.
+	HeartbeatLinks(ctx context.Context) ([]agent.HeartbeatLink, error)
 	NICs(ctx context.Context) (agent.NICStatus, error)
 	RAID(ctx context.Context) (*agent.RAIDStatus, error)
 	CableTest(ctx context.Context) (agent.CableTestResult, error)
@@ -123,10 +128,13 @@ type Env struct {
 	// Progress, when set, gets a line as each probe starts ("probe N of
 	// M") and ends; hwcheck sends it to stderr unless --json.
 	Progress io.Writer
-	// OpenDisk opens a configured disk for the latency probe as hwcheck
-	// (its own iSCSI session, never the agent's); nil opens it with
-	// scsi/opener.Open. Tests hand in a double.
-	OpenDisk func(ctx context.Context, d agent.DiskConfig) (scsi.Transport, func(), error)
+	// Open opens a configured disk as hwcheck: an iscsi:// disk through
+	// sessions of hwcheck's own (the node's initiator name with hwcheck's
+	// ISIDs, never the agent's session), a device path with SG_IO. nil is
+	// a scsi/opener.Sessions per probe (one session per initiator port
+	// and target, shared by its LUNs). Tests hand in a double (scsi/scsitest's
+	// in-memory LUN, one nexus per initiator port).
+	Open opener.Func
 	// StonithTimeout reads the cluster's stonith-timeout; nil runs
 	// crm_attribute.
 	StonithTimeout StonithTimeoutFunc

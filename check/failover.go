@@ -252,7 +252,7 @@ func Failover(ctx context.Context, env Env) []Result {
 	if env.TestRegion.Len == 0 {
 		return skip("Disk Failover", "no test region: the test writes a pattern to the disk", "give --test-region START+LEN, blocks of every shared disk that hold no data (hwcheck restores them)")
 	}
-	return withTestDisks(ctx, env, "Disk Failover", "changes reservations and writes the test region", func(tds *testDisks) []Result {
+	return pairTest(env, withTestDisks(ctx, env, "Disk Failover", "changes reservations and writes the test region", func(tds *testDisks) []Result {
 		var out []Result
 		var ready []*testDisk
 		var sizes []int
@@ -293,7 +293,7 @@ func Failover(ctx context.Context, env Env) []Result {
 			return append(out, res("Simultaneous Failover", Skip, "no disk passed Disk Failover", "fix Disk Failover first"))
 		}
 		return append(out, simultaneous(ctx, env, ready, sizes, befores)...)
-	})
+	}))
 }
 
 // simultaneous runs Disk Failover on every disk at once.

@@ -8,7 +8,8 @@ import (
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
-	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/iscsi"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // latencyReads is the number of timed READs per node per disk;
@@ -23,24 +24,37 @@ const (
 // p50/p99/max. A read is allowed to every initiator under hakit's
 // reservation type, so it changes nothing and runs without --pr-test. The
 // peer's disks are read from here when they are iscsi:// URLs (its
-// configuration readable, as on the rig), through hwcheck's own session.
+// configuration readable, as on the rig), through hwcheck's own session;
+// every other member of a larger cluster is a skip naming it (its reads
+// are timed by hwcheck on that member).
 func DiskLatency(ctx context.Context, env Env) []Result {
 	if env.LocalConfig == nil || len(env.LocalConfig.Disks) == 0 {
 		return skip("disk access latency", "no shared disk configured", "list the shared disks under disks: in hwagent.yaml")
 	}
 	var out []Result
+	labels := sideNames
+	if len(env.LocalConfig.PeerList()) > 1 {
+		labels[1] = env.LocalConfig.Peer.Name
+	}
 	for side, cfg := range []*agent.Config{env.LocalConfig, env.PeerConfig} {
 		if cfg == nil {
-			out = append(out, res("disk access latency ("+sideNames[side]+")", Skip, "the peer's configuration is not readable from here", "run hwcheck on the peer too, or pass --peer-config"))
+			out = append(out, res("disk access latency ("+labels[side]+")", Skip, "the peer's configuration is not readable from here", "run hwcheck on the peer too, or pass --peer-config"))
 			continue
 		}
 		for i, d := range cfg.Disks {
-			name := fmt.Sprintf("disk %d latency (%s)", i, sideNames[side])
-			if side == 1 && !opener.IsISCSI(d.Device) {
+			name := fmt.Sprintf("disk %d latency (%s)", i, labels[side])
+			if side == 1 && !devname.IsISCSI(d.Device) {
 				out = append(out, res(name, Skip, d.Device+" is a device of the peer: not readable from here", "run hwcheck on the peer"))
 				continue
 			}
 			out = append(out, readLatency(ctx, env, name, d))
+		}
+	}
+	// hwcheck reads only the peer's configuration (--peer-config): the
+	// other members' disks are theirs to time.
+	if pl := env.LocalConfig.PeerList(); len(pl) > 1 {
+		for _, p := range pl[1:] {
+			out = append(out, res("disk access latency ("+p.Name+")", Skip, "member "+p.Name+"'s configuration is not readable from here (hwcheck reads the first peer's only)", "run hwcheck on "+p.Name+" to time its reads"))
 		}
 	}
 	return out
@@ -91,14 +105,7 @@ func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
 // the node's initiator name and hwcheck's own ISID (never the agent's
 // session), a device path with SG_IO.
 func openForCheck(ctx context.Context, env Env, d agent.DiskConfig) (scsi.Transport, func(), error) {
-	if env.OpenDisk != nil {
-		return env.OpenDisk(ctx, d)
-	}
-	o := opener.Options{Initiator: d.Initiator, Logger: env.Logger}
-	if opener.IsISCSI(d.Device) {
-		o.ISID = hwcheckISID(d.Initiator)
-	}
-	tr, c, err := opener.Open(ctx, d.Device, o)
+	tr, c, err := env.opener()(ctx, d.Device, hwcheckOptions(env, d, iscsi.ISIDHWCheck))
 	if err != nil {
 		return nil, nil, err
 	}

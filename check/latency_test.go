@@ -3,12 +3,14 @@ package check
 import (
 	"context"
 	"errors"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
+	"github.com/hakit/hakit/scsi/opener"
 	"github.com/hakit/hakit/scsi/scsitest"
 )
 
@@ -29,13 +31,13 @@ func (s *slowRead) Execute(ctx context.Context, cmd *scsi.Command) (*scsi.Respon
 
 func TestDiskLatencyProbe(t *testing.T) {
 	lun := scsitest.New(scsitest.Config{})
-	open := func(wrap func(scsi.Transport) scsi.Transport) func(context.Context, agent.DiskConfig) (scsi.Transport, func(), error) {
-		return func(context.Context, agent.DiskConfig) (scsi.Transport, func(), error) {
+	open := func(wrap func(scsi.Transport) scsi.Transport) opener.Func {
+		return func(context.Context, string, opener.Options) (scsi.Transport, io.Closer, error) {
 			var tr scsi.Transport = lun.Connect("iqn.2026-11.io.hakit:hwcheck", "000000000001")
 			if wrap != nil {
 				tr = wrap(tr)
 			}
-			return tr, func() {}, nil
+			return tr, io.NopCloser(nil), nil
 		}
 	}
 	cfg := func(devs ...string) *agent.Config {
@@ -49,7 +51,7 @@ func TestDiskLatencyProbe(t *testing.T) {
 	for _, c := range []struct {
 		name        string
 		local, peer *agent.Config
-		open        func(context.Context, agent.DiskConfig) (scsi.Transport, func(), error)
+		open        opener.Func
 		offline     bool
 		want        string
 	}{
@@ -61,7 +63,7 @@ func TestDiskLatencyProbe(t *testing.T) {
 			return &slowRead{Transport: tr, n: 50, d: 120 * time.Millisecond}
 		}), false,
 			"disk 0 latency (this node)=warn disk access latency (peer)=skip"},
-		{"cannot open", cfg(url), nil, func(context.Context, agent.DiskConfig) (scsi.Transport, func(), error) {
+		{"cannot open", cfg(url), nil, func(context.Context, string, opener.Options) (scsi.Transport, io.Closer, error) {
 			return nil, nil, errors.New("iscsi: login: target not found")
 		}, false, "disk 0 latency (this node)=fail disk access latency (peer)=skip"},
 		{"reads fail", cfg(url), nil, open(nil), true, "disk 0 latency (this node)=fail disk access latency (peer)=skip"},
@@ -70,7 +72,7 @@ func TestDiskLatencyProbe(t *testing.T) {
 			lun.SetOnline(!c.offline)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			rs := DiskLatency(ctx, Env{LocalConfig: c.local, PeerConfig: c.peer, OpenDisk: c.open})
+			rs := DiskLatency(ctx, Env{LocalConfig: c.local, PeerConfig: c.peer, Open: c.open})
 			if got := verdicts(rs); got != c.want {
 				t.Errorf("got  %s\nwant %s", got, c.want)
 			}

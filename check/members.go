@@ -39,6 +39,39 @@ func members(env Env, name string) ([]Member, []Result) {
 	return out, nil
 }
 
+// sides are the agents the per-node probes read: this node's ("this
+// node"), then the peer's ("peer" in a pair, else its name) and, in a
+// cluster of more than two, every other member's that is reachable (by
+// name). skips are a skip result, named after the probe and the member,
+// for each member whose agent is not reachable from here; nil sides with
+// a skip when this node's or the peer's agent is not.
+func sides(env Env, name string) (out []Member, skips []Result) {
+	cs, sk := both(env, name)
+	if sk != nil {
+		return nil, sk
+	}
+	if env.LocalConfig == nil || len(env.LocalConfig.PeerList()) < 2 {
+		return []Member{{Name: sideNames[0], Client: cs[0]}, {Name: sideNames[1], Client: cs[1]}}, nil
+	}
+	out = []Member{{Name: sideNames[0], Client: cs[0]}, {Name: env.LocalConfig.Peer.Name, Client: cs[1]}}
+	out = append(out, env.Others...)
+	for _, p := range env.LocalConfig.PeerList() {
+		if !slices.ContainsFunc(out, func(m Member) bool { return m.Name == p.Name }) {
+			skips = append(skips, res(name+" ("+p.Name+")", Skip, "no access to member "+p.Name+"'s agent", "give peers[].socket for "+p.Name+" in the configuration so every member can be checked"))
+		}
+	}
+	return out, skips
+}
+
+// cableLabel names one cable of a side: the side alone in a pair, else
+// "side to member".
+func cableLabel(side, member string) string {
+	if member == "" {
+		return side
+	}
+	return side + " to " + member
+}
+
 // MemberChecks runs, in a cluster of more than two members, the disk
 // identity check from every member and (with env.PRTest) the PR matrix
 // across them: every member registers, this node reserves, every other

@@ -30,21 +30,11 @@ func MPIO(ctx context.Context, env Env) []Result {
 
 // secondPath logs in to the disk again as this node with the MPIO ISID.
 func secondPath(ctx context.Context, env Env, td *testDisk) (*scsi.Device, func(), error) {
-	dc := td.Config[0]
-	u, err := iscsi.ParseURL(dc.Device)
+	tr, closer, err := env.opener()(ctx, td.Config[0].Device, hwcheckOptions(env, td.Config[0], iscsi.ISIDHWCheckPath))
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: dc.Initiator, ISID: iscsi.DerivedISID(dc.Initiator, iscsi.ISIDHWCheckPath), CommandTimeout: 5 * time.Second, Logger: env.Logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	lu, err := s.LUN(u.LUN)
-	if err != nil {
-		_ = s.Close()
-		return nil, nil, err
-	}
-	return &scsi.Device{Transport: lu, Name: td.Name + " (path 2)", UnitAttentionRetries: 8, TransportRetries: 2}, func() { _ = s.Close() }, nil
+	return &scsi.Device{Transport: tr, Name: td.Name + " (path 2)", UnitAttentionRetries: 8, TransportRetries: 2}, func() { _ = closer.Close() }, nil
 }
 
 // pathISIDs are the ISIDs of this node's two paths, as READ FULL STATUS

@@ -11,6 +11,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // step times one check.
@@ -231,11 +232,22 @@ func everyDisk(ds []agent.DiskStatus, ok func(agent.DiskStatus) (bool, string), 
 	return v, strings.Join(parts, "; "), hint
 }
 
-// hwcheckISID gives hwcheck's own sessions an ISID different from the
-// agent's, so logging in never replaces the agent's session (and its
-// registration).
-func hwcheckISID(initiator string) [6]byte {
-	return iscsi.DerivedISID(initiator, iscsi.ISIDHWCheck)
+// hwcheckOptions opens d as hwcheck: the node's initiator name with the
+// ISID of hwcheck's use (iscsi.ISIDHWCheck, or ISIDHWCheckPath for MPIO's
+// second path), different from the agent's, so logging in never replaces
+// the agent's session (and its registration); a 5 s command timeout.
+func hwcheckOptions(env Env, d agent.DiskConfig, use byte) opener.Options {
+	return opener.Options{Initiator: d.Initiator, ISID: iscsi.DerivedISID(d.Initiator, use), CommandTimeout: 5 * time.Second, Logger: env.Logger}
+}
+
+// opener is how a probe opens disks: env.Open, or a session pool of its
+// own (each closer it returns gives a LUN back; a session ends with its
+// last LUN).
+func (env Env) opener() opener.Func {
+	if env.Open != nil {
+		return env.Open
+	}
+	return new(opener.Sessions).Open
 }
 
 // SCSI2 tests SCSI-2 RESERVE/RELEASE between the nodes and the takeover by
@@ -280,22 +292,19 @@ func SCSI2(ctx context.Context, env Env) []Result {
 // scsi2Disk is the SCSI-2 test on one disk, seen from both nodes; prefix
 // starts each result's name.
 func scsi2Disk(ctx context.Context, env Env, da, db agent.DiskConfig, prefix string) []Result {
-	if !opener.IsISCSI(da.Device) || !opener.IsISCSI(db.Device) {
+	if !devname.IsISCSI(da.Device) || !devname.IsISCSI(db.Device) {
 		return skip(prefix+"SCSI-2 reserve/release", "device paths: the peer's side cannot be driven from here", "run sg_reserve from both nodes by hand")
 	}
 	const period = 100 * time.Millisecond
 	var s2 [2]*scsi.SCSI2
+	open := env.opener()
 	for i, dc := range []agent.DiskConfig{da, db} {
-		u, err := iscsi.ParseURL(dc.Device)
-		if err != nil {
-			return []Result{res(prefix+"SCSI-2 login", Fail, err.Error(), "")}
-		}
-		sess, err := iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: dc.Initiator, ISID: hwcheckISID(dc.Initiator), CommandTimeout: 5 * time.Second, Logger: env.Logger})
+		tr, closer, err := open(ctx, dc.Device, hwcheckOptions(env, dc, iscsi.ISIDHWCheck))
 		if err != nil {
 			return []Result{res(prefix+"SCSI-2 login ("+sideNames[i]+")", Fail, err.Error(), "check the portal and the target's ACL for "+dc.Initiator)}
 		}
-		defer sess.Close()
-		if s2[i], err = scsi.NewSCSI2(scsi.SCSI2Config{Transport: sess, Name: dc.Device, Period: period, Wait: 3 * period, Logger: env.Logger}); err != nil {
+		defer closer.Close()
+		if s2[i], err = scsi.NewSCSI2(scsi.SCSI2Config{Transport: tr, Name: dc.Device, Period: period, Wait: 3 * period, Logger: env.Logger}); err != nil {
 			return []Result{res(prefix+"SCSI-2", Fail, err.Error(), "")}
 		}
 	}
@@ -321,7 +330,7 @@ func scsi2Disk(ctx context.Context, env Env, da, db agent.DiskConfig, prefix str
 		case errors.Is(err, scsi.ErrReservationConflict):
 			return Pass, "RESERVATION CONFLICT", ""
 		}
-		return Warn, err.Error(), ""
+		return Warn, err.Error(), "the peer was refused, but not by RESERVATION CONFLICT: the agents read only a conflict as the other node holding the unit; check the target's SCSI-2 reservation support on this path"
 	}))
 	out = append(out, step(prefix+"live owner wins a challenge", func() (Verdict, string, string) {
 		dctx, stop := context.WithCancel(ctx)

@@ -116,28 +116,41 @@ func raidControllers(dir string) []string {
 	return out
 }
 
-// SerialCable checks the heartbeat over the null-modem cable from both
-// nodes, then runs a cable test (a burst of pings) from this node. The
-// deadtime against the worst silence is the timeout audit's (Timeouts).
+// SerialCable checks the heartbeat over every null-modem cable from
+// each node whose agent is reachable (in a cluster of more than two, every
+// member's cables, each named by its two ends), then runs a cable test (a
+// burst of pings on each of this node's cables) from this node. The
+// deadtime against the worst silence is the timeout audit's (Timeouts) for
+// the pair's cable, and its rule (silenceAudit) here for a member's.
 func SerialCable(ctx context.Context, env Env) []Result {
-	cs, sk := both(env, "serial heartbeat")
-	if sk != nil {
-		return sk
+	ss, out := sides(env, "serial heartbeat")
+	if ss == nil {
+		return out
 	}
-	var out []Result
-	for i, c := range cs {
-		h, err := c.Heartbeat(ctx)
+	cables := 0
+	for _, side := range ss {
+		links, err := side.Client.HeartbeatLinks(ctx)
 		if err != nil {
-			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, err.Error(), "configure serial: in hwagent.yaml"))
+			out = append(out, res("heartbeat ("+side.Name+")", Fail, err.Error(), "configure serial: in hwagent.yaml"))
 			continue
 		}
-		switch {
-		case !h.PortOpen:
-			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, "port not open: "+h.PortErr, "check the device path, that no getty holds the port, and the USB adapter"))
-		case h.State != serialhb.StateAlive:
-			out = append(out, res("heartbeat ("+sideNames[i]+")", Fail, fmt.Sprintf("peer %s, cable: %s", h.State, h.Cable), "check the null-modem cable (crossed TX/RX), the baud rate and the shared key on both nodes"))
-		default:
-			out = append(out, res("heartbeat ("+sideNames[i]+")", Pass, "peer alive", ""))
+		if side.Name == sideNames[0] {
+			cables = len(links)
+		}
+		for _, l := range links {
+			label, h := cableLabel(side.Name, l.Member), l.Status
+			name := "heartbeat (" + label + ")"
+			switch {
+			case !h.PortOpen:
+				out = append(out, res(name, Fail, "port not open: "+h.PortErr, "check the device path, that no getty holds the port, and the USB adapter"))
+			case h.State != serialhb.StateAlive:
+				out = append(out, res(name, Fail, fmt.Sprintf("peer %s, cable: %s", h.State, h.Cable), "check the null-modem cable (crossed TX/RX), the baud rate and the shared key on both nodes"))
+			default:
+				out = append(out, res(name, Pass, "peer alive", ""))
+			}
+			if l.Member != "" {
+				out = append(out, silenceAudit(timeoutFacts{Node: label, Deadtime: h.Timers.Deadtime, Keepalive: h.Timers.Keepalive, Silence: h.MaxSilence, SilenceLate: h.MaxSilencePeerGap}))
+			}
 		}
 	}
 	start := time.Now()
@@ -146,6 +159,9 @@ func SerialCable(ctx context.Context, env Env) []Result {
 		return append(out, res("cable test", Fail, err.Error(), "the peer's agent must run to answer the pings"))
 	}
 	m := fmt.Sprintf("%s: %d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Name(), cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
+	if cables > 1 {
+		m = fmt.Sprintf("each of this node's %d cables tested, the worst: %s", cables, m)
+	}
 	r := res("cable test", Pass, m, "")
 	switch {
 	case cv.Received == 0:
@@ -159,17 +175,17 @@ func SerialCable(ctx context.Context, env Env) []Result {
 	return append(out, r)
 }
 
-// HeartbeatNIC checks the heartbeat link and that each node reaches the
-// other over it.
+// HeartbeatNIC checks the heartbeat link of each node whose agent is
+// reachable and that it reaches the others over it: in a cluster of more
+// than two, every member's address as each node probes it.
 func HeartbeatNIC(ctx context.Context, env Env) []Result {
-	cs, sk := both(env, "heartbeat NIC")
-	if sk != nil {
-		return sk
+	ss, out := sides(env, "heartbeat NIC")
+	if ss == nil {
+		return out
 	}
-	var out []Result
-	for i, c := range cs {
-		name := "link and peer (" + sideNames[i] + ")"
-		v, err := c.NICs(ctx)
+	for _, side := range ss {
+		name := "link and peer (" + side.Name + ")"
+		v, err := side.Client.NICs(ctx)
 		if err != nil {
 			out = append(out, res(name, Fail, err.Error(), "configure nic: in hwagent.yaml"))
 			continue
@@ -177,23 +193,37 @@ func HeartbeatNIC(ctx context.Context, env Env) []Result {
 		switch {
 		case v.Status == nil:
 			out = append(out, res(name, Fail, v.Error, "check the interface name in nic.interface"))
+			continue
 		case v.Status.Carrier != nic.CarrierUp:
 			out = append(out, res(name, Fail, fmt.Sprintf("%s: carrier %s, operstate %s", v.Status.Name, v.Status.Carrier, v.Status.OperState), "plug the crossover cable and bring the interface up (ip link set IF up)"))
-		case v.Probe == nil || v.Probe.State != nic.ProbeReachable:
-			st := "no probe"
-			if v.Probe != nil {
-				st = string(v.Probe.State)
-			}
-			out = append(out, res(name, Fail, fmt.Sprintf("%s up, peer %s: %s %s", v.Status.Name, peerAddr(v.Probe), st, v.Error), "link up but the peer is silent: check nic.peer_address, the peer's address and its firewall (ICMP echo)"))
-		default:
-			speed := "speed unknown"
-			if v.Status.SpeedMbps != nil {
-				speed = fmt.Sprintf("%d Mb/s %s", *v.Status.SpeedMbps, v.Status.Duplex)
-			}
-			out = append(out, res(name, Pass, fmt.Sprintf("%s carrier up, %s, peer %s answers in %v", v.Status.Name, speed, v.Probe.Peer, v.Probe.RTT.Round(time.Microsecond)), ""))
+			continue
+		}
+		if len(v.Members) == 0 {
+			out = append(out, nicProbeResult(name, v.Status, v.Probe, v.Error))
+			continue
+		}
+		for _, m := range v.Members {
+			out = append(out, nicProbeResult("link and peer ("+cableLabel(side.Name, m.Member)+")", v.Status, m.Probe, m.Error))
 		}
 	}
 	return out
+}
+
+// nicProbeResult judges one probe of a member's address on a link with
+// carrier.
+func nicProbeResult(name string, st *nic.Status, p *nic.ProbeResult, errText string) Result {
+	if p == nil || p.State != nic.ProbeReachable {
+		state := "no probe"
+		if p != nil {
+			state = string(p.State)
+		}
+		return res(name, Fail, fmt.Sprintf("%s up, peer %s: %s %s", st.Name, peerAddr(p), state, errText), "link up but the peer is silent: check the member's address (nic.peer_address or peers[].address), its address and its firewall (ICMP echo)")
+	}
+	speed := "speed unknown"
+	if st.SpeedMbps != nil {
+		speed = fmt.Sprintf("%d Mb/s %s", *st.SpeedMbps, st.Duplex)
+	}
+	return res(name, Pass, fmt.Sprintf("%s carrier up, %s, peer %s answers in %v", st.Name, speed, p.Peer, p.RTT.Round(time.Microsecond)), "")
 }
 
 func peerAddr(p *nic.ProbeResult) string {
@@ -252,28 +282,61 @@ func SharedDisks(ctx context.Context, env Env) []Result {
 	return out
 }
 
-// RAIDPair reads both nodes' controllers through their agents and runs the
-// raidctl pair validator.
+// RAIDPair reads the nodes' controllers through their agents and runs the
+// raidctl pair validator on this node's against the peer's and, in a
+// cluster of more than two, against every other reachable member's (each
+// result then names the member).
 func RAIDPair(ctx context.Context, env Env) []Result {
-	cs, sk := both(env, "RAID pair")
-	if sk != nil {
-		return sk
+	ss, out := sides(env, "RAID pair")
+	if ss == nil {
+		return out
 	}
-	var nodes [2]raidctl.Node
-	for i, c := range cs {
-		sys, err := c.RAID(ctx)
+	pair := env.LocalConfig == nil || len(env.LocalConfig.PeerList()) < 2
+	nodes := make([]*raidctl.Node, len(ss))
+	for i, side := range ss {
+		sys, err := side.Client.RAID(ctx)
 		var ae *agent.APIError
 		if errors.As(err, &ae) && ae.Code == http.StatusNotFound {
-			return skip("RAID pair", "no RAID backend configured on "+sideNames[i], "set raid: {tool: ...} on both nodes when the enclosure is behind RAID controllers")
+			if i == 0 || pair {
+				return append(out, skip("RAID pair", "no RAID backend configured on "+side.Name, "set raid: {tool: ...} on every node when the enclosure is behind RAID controllers")...)
+			}
+			out = append(out, res("RAID pair (this node and "+side.Name+")", Skip, "no RAID backend configured on "+side.Name, "set raid: {tool: ...} on every node when the enclosure is behind RAID controllers"))
+			continue
 		}
 		if err != nil {
-			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "check that the vendor CLI is installed and answers")}
+			out = append(out, res("RAID read ("+side.Name+")", Fail, err.Error(), "check that the vendor CLI is installed and answers"))
+			if i == 0 || pair {
+				return out
+			}
+			continue
 		}
-		if nodes[i], err = raidctl.NodeFromSystem([]string{"A", "B"}[i], sys, ""); err != nil {
-			return []Result{res("RAID read ("+sideNames[i]+")", Fail, err.Error(), "")}
+		label := side.Name
+		if pair {
+			label = []string{"A", "B"}[i]
+		}
+		n, err := raidctl.NodeFromSystem(label, sys, "")
+		if err != nil {
+			out = append(out, res("RAID read ("+side.Name+")", Fail, err.Error(), ""))
+			if i == 0 || pair {
+				return out
+			}
+			continue
+		}
+		nodes[i] = &n
+	}
+	if pair {
+		return raidPairResults(raidctl.ValidatePair(*nodes[0], *nodes[1]))
+	}
+	for i := 1; i < len(ss); i++ {
+		if nodes[i] == nil {
+			continue
+		}
+		for _, r := range raidPairResults(raidctl.ValidatePair(*nodes[0], *nodes[i])) {
+			r.Name += " (this node and " + ss[i].Name + ")"
+			out = append(out, r)
 		}
 	}
-	return raidPairResults(raidctl.ValidatePair(nodes[0], nodes[1]))
+	return out
 }
 
 // raidPairRules are the pair rules hwcheck reports one line for even when
@@ -284,7 +347,7 @@ func raidPairRules() []struct{ rule, what string } {
 		{raidctl.RuleInitiatorIDs, "initiator IDs on the shared channels"},
 		{raidctl.RuleMergeGroup, "merge groups (shared 1-8, non-shared 200+)"},
 		{raidctl.RuleWriteThrough, "write-through on shared drives"},
-		{raidctl.RuleSharedOnBoth, "matching logical drives on both nodes"},
+		{raidctl.RuleSharedOnBoth, "shared drives: a merge group held by one node, other shared drives matching on both"},
 		{raidctl.RuleBattery, "cache battery"},
 	}
 }

@@ -24,6 +24,9 @@ type fakeAgent struct {
 	disksErr error
 	hb       agent.HeartbeatStatus
 	hbErr    error
+	// links are the serial cables of a node cabled to more than one
+	// member; nil: one cable, hb.
+	links    []agent.HeartbeatLink
 	nics     agent.NICStatus
 	nicsErr  error
 	raid     *agent.RAIDStatus
@@ -38,8 +41,17 @@ func (f *fakeAgent) Disks(context.Context) ([]agent.DiskStatus, error) {
 	return f.disks, f.disksErr
 }
 func (f *fakeAgent) Heartbeat(context.Context) (agent.HeartbeatStatus, error) { return f.hb, f.hbErr }
-func (f *fakeAgent) NICs(context.Context) (agent.NICStatus, error)            { return f.nics, f.nicsErr }
-func (f *fakeAgent) RAID(context.Context) (*agent.RAIDStatus, error)          { return f.raid, f.raidErr }
+func (f *fakeAgent) HeartbeatLinks(context.Context) ([]agent.HeartbeatLink, error) {
+	if f.hbErr != nil {
+		return nil, f.hbErr
+	}
+	if f.links != nil {
+		return f.links, nil
+	}
+	return []agent.HeartbeatLink{{Status: f.hb}}, nil
+}
+func (f *fakeAgent) NICs(context.Context) (agent.NICStatus, error)   { return f.nics, f.nicsErr }
+func (f *fakeAgent) RAID(context.Context) (*agent.RAIDStatus, error) { return f.raid, f.raidErr }
 func (f *fakeAgent) CableTest(context.Context) (agent.CableTestResult, error) {
 	return f.cable, f.cableErr
 }
@@ -92,7 +104,49 @@ func runProbeCases(t *testing.T, probe func(context.Context, Env) []Result, case
 				t.Errorf("got  %s\nwant %s", got, c.want)
 			}
 			for _, r := range rs {
-				if (r.Verdict == Warn || r.Verdict == Fail) && r.Hint == "" && r.Name != "RAID read (this node)" && r.Name != "RAID read (peer)" {
+				if (r.Verdict == Warn || r.Verdict == Fail) && r.Hint == "" && !strings.HasPrefix(r.Name, "RAID read (") {
+					t.Errorf("%s %s without a fix: %s", r.Name, r.Verdict, r.Measured)
+				}
+			}
+		})
+	}
+}
+
+// memberCase is one run of a probe in a cluster of this node "a" and
+// members "b", "c", ... (cfg lists them all under peers:): agents[0] is
+// this node's, agents[1] the first peer's, the rest the others'; a nil
+// agent after the first peer is a member whose agent is not reachable.
+type memberCase struct {
+	name   string
+	agents []*fakeAgent
+	want   string
+}
+
+func memberConfig(n int) *agent.Config {
+	cfg := &agent.Config{Node: agent.NodeConfig{Name: "a", ID: 1}}
+	for i := 1; i < n; i++ {
+		cfg.Peers = append(cfg.Peers, agent.MemberConfig{PeerConfig: agent.PeerConfig{NodeConfig: agent.NodeConfig{Name: string(rune('a' + i)), ID: i + 1}}})
+	}
+	cfg.Peer = cfg.Peers[0].PeerConfig
+	return cfg
+}
+
+func runMemberCases(t *testing.T, probe func(context.Context, Env) []Result, cases []memberCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := Env{LocalConfig: memberConfig(len(c.agents)), Local: c.agents[0], Peer: c.agents[1]}
+			for i, a := range c.agents[2:] {
+				if a != nil {
+					env.Others = append(env.Others, Member{Name: string(rune('c' + i)), Client: a})
+				}
+			}
+			rs := probe(context.Background(), env)
+			if got := verdicts(rs); got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+			for _, r := range rs {
+				if (r.Verdict == Warn || r.Verdict == Fail) && r.Hint == "" && !strings.HasPrefix(r.Name, "RAID read (") {
 					t.Errorf("%s %s without a fix: %s", r.Name, r.Verdict, r.Measured)
 				}
 			}
@@ -257,26 +311,36 @@ func TestInventoryProbe(t *testing.T) {
 	}
 }
 
-// The timeout audit reads each node's worst silence from its agent's
+// The timeout audit reads each cable's worst silence from its agent's
 // typed heartbeat status.
-func TestSilenceFrom(t *testing.T) {
+func TestSilencesFrom(t *testing.T) {
 	hb := aliveHB(180 * time.Millisecond)
 	hb.MaxSilencePeerGap = 40 * time.Millisecond
+	hb2 := aliveHB(300 * time.Millisecond)
 	for _, c := range []struct {
 		name     string
 		agent    Agent
 		deadtime time.Duration
-		want     timeoutFacts
+		want     []timeoutFacts
 	}{
-		{"no serial heartbeat configured", &fakeAgent{hb: hb}, 0, timeoutFacts{}},
-		{"agent not reachable", nil, time.Second, timeoutFacts{Deadtime: time.Second, SilenceWhy: "its agent is not reachable from here"}},
-		{"heartbeat refused", &fakeAgent{hbErr: errors.New("x")}, time.Second, timeoutFacts{Deadtime: time.Second, SilenceWhy: "its agent's heartbeat status: x"}},
-		{"measured", &fakeAgent{hb: hb}, time.Second, timeoutFacts{Deadtime: time.Second, Silence: 180 * time.Millisecond, SilenceLate: 40 * time.Millisecond, Keepalive: 100 * time.Millisecond}},
+		{"no serial heartbeat configured", &fakeAgent{hb: hb}, 0, []timeoutFacts{{}}},
+		{"agent not reachable", nil, time.Second, []timeoutFacts{{Deadtime: time.Second, SilenceWhy: "its agent is not reachable from here"}}},
+		{"heartbeat refused", &fakeAgent{hbErr: errors.New("x")}, time.Second, []timeoutFacts{{Deadtime: time.Second, SilenceWhy: "its agent's heartbeat status: x"}}},
+		{"measured", &fakeAgent{hb: hb}, time.Second, []timeoutFacts{{Deadtime: time.Second, Silence: 180 * time.Millisecond, SilenceLate: 40 * time.Millisecond, Keepalive: 100 * time.Millisecond}}},
+		{"two cables", &fakeAgent{links: []agent.HeartbeatLink{{Member: "b", Status: hb}, {Member: "d", Status: hb2}}}, time.Second, []timeoutFacts{
+			{Cable: "b", Deadtime: time.Second, Silence: 180 * time.Millisecond, SilenceLate: 40 * time.Millisecond, Keepalive: 100 * time.Millisecond},
+			{Cable: "d", Deadtime: time.Second, Silence: 300 * time.Millisecond, Keepalive: 100 * time.Millisecond}}},
 	} {
-		f := timeoutFacts{Deadtime: c.deadtime}
-		silenceFrom(context.Background(), c.agent, &f)
-		if f.Deadtime != c.want.Deadtime || f.Silence != c.want.Silence || f.SilenceLate != c.want.SilenceLate || f.Keepalive != c.want.Keepalive || f.SilenceWhy != c.want.SilenceWhy {
-			t.Errorf("%s: %+v, want %+v", c.name, f, c.want)
+		got := silencesFrom(context.Background(), c.agent, timeoutFacts{Deadtime: c.deadtime})
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+			continue
+		}
+		for i, f := range got {
+			w := c.want[i]
+			if f.Cable != w.Cable || f.Deadtime != w.Deadtime || f.Silence != w.Silence || f.SilenceLate != w.SilenceLate || f.Keepalive != w.Keepalive || f.SilenceWhy != w.SilenceWhy {
+				t.Errorf("%s: cable %d %+v, want %+v", c.name, i, f, w)
+			}
 		}
 	}
 }

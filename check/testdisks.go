@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
-	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // testDisk is one shared disk reached through hwcheck's own sessions from
@@ -34,13 +35,13 @@ type testDisk struct {
 // target, shared by that target's LUNs, so that no login of hwcheck's
 // reinstates (ends) another of its own.
 type testDisks struct {
-	disks []*testDisk
-	sess  []*iscsi.Session
+	disks   []*testDisk
+	closers []io.Closer
 }
 
 func (t *testDisks) Close() {
-	for _, s := range t.sess {
-		_ = s.Close()
+	for _, c := range t.closers {
+		_ = c.Close()
 	}
 }
 
@@ -71,38 +72,24 @@ func openTestDisks(ctx context.Context, env Env) (*testDisks, error) {
 		}
 	}
 	t := &testDisks{}
-	sessions := map[string]*iscsi.Session{}
+	open := env.opener() // one session per node and target, shared by its LUNs
 	for i := range lc.Disks {
 		td := &testDisk{Key: keys, AgentKey: agentKeys, Config: [2]agent.DiskConfig{lc.Disks[i], pc.Disks[i]}, Name: agent.ShownDevice(lc.Disks[i].Device)}
 		if len(lc.Disks) > 1 {
 			td.Prefix = fmt.Sprintf("disk %d: ", i)
 		}
 		for side, dc := range td.Config {
-			if !opener.IsISCSI(dc.Device) {
+			if !devname.IsISCSI(dc.Device) {
 				t.Close()
 				return nil, fmt.Errorf("%w: %s is a device path of %s", ErrNotDrivable, dc.Device, sideNames[side])
 			}
-			u, err := iscsi.ParseURL(dc.Device)
+			tr, closer, err := open(ctx, dc.Device, hwcheckOptions(env, dc, iscsi.ISIDHWCheck))
 			if err != nil {
 				t.Close()
-				return nil, err
+				return nil, fmt.Errorf("login from %s as %s: %w", sideNames[side], dc.Initiator, err)
 			}
-			id := fmt.Sprintf("%d|%s|%s:%d|%s", side, dc.Initiator, u.Host, u.Port, u.Target)
-			s := sessions[id]
-			if s == nil {
-				if s, err = iscsi.Dial(ctx, u, iscsi.Config{InitiatorName: dc.Initiator, ISID: hwcheckISID(dc.Initiator), CommandTimeout: 5 * time.Second, Logger: env.Logger}); err != nil {
-					t.Close()
-					return nil, fmt.Errorf("login from %s as %s: %w", sideNames[side], dc.Initiator, err)
-				}
-				sessions[id] = s
-				t.sess = append(t.sess, s)
-			}
-			lu, err := s.LUN(u.LUN)
-			if err != nil {
-				t.Close()
-				return nil, err
-			}
-			td.Dev[side] = &scsi.Device{Transport: lu, Name: td.Name, UnitAttentionRetries: 8, TransportRetries: 2}
+			t.closers = append(t.closers, closer)
+			td.Dev[side] = &scsi.Device{Transport: tr, Name: td.Name, UnitAttentionRetries: 8, TransportRetries: 2}
 		}
 		t.disks = append(t.disks, td)
 	}

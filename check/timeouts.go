@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,6 +166,9 @@ func CorosyncFrom(path string, command func(ctx context.Context, name string, ar
 // timeoutFacts are the timers the audit compares, for one node.
 type timeoutFacts struct {
 	Node string
+	// Cable is the member at the other end of the serial cable the
+	// silence was measured on ("" in a pair: the one cable).
+	Cable string
 	// Deadtime is the serial heartbeat's (0: no serial heartbeat).
 	Deadtime time.Duration
 	// Keepalive is the serial heartbeat's; Silence the longest gap between
@@ -277,7 +281,7 @@ func safeDeadtime(worst, keepalive time.Duration) time.Duration {
 // live peer dead), with the smallest safe deadtime and where the silence
 // came from.
 func silenceAudit(f timeoutFacts) Result {
-	name := "serial deadtime vs worst silence (" + f.Node + ")"
+	name := "serial deadtime vs worst silence (" + cableLabel(f.Node, f.Cable) + ")"
 	switch {
 	case f.Deadtime == 0:
 		return res(name, Skip, "no serial heartbeat configured", "configure serial: in hwagent.yaml")
@@ -305,25 +309,36 @@ func silenceAudit(f timeoutFacts) Result {
 	return res(name, Pass, m, "")
 }
 
-// silenceFrom reads the worst silence from an agent's serial heartbeat
-// status into f.
-func silenceFrom(ctx context.Context, c Agent, f *timeoutFacts) {
+// silencesFrom reads the worst silence of each of a node's serial cables
+// from its agent's heartbeat status: one copy of f per cable (f alone,
+// with SilenceWhy, when the agent or its status is not there).
+func silencesFrom(ctx context.Context, c Agent, f timeoutFacts) []timeoutFacts {
 	if f.Deadtime == 0 {
-		return
+		return []timeoutFacts{f}
 	}
 	if c == nil {
 		f.SilenceWhy = "its agent is not reachable from here"
-		return
+		return []timeoutFacts{f}
 	}
-	st, err := c.Heartbeat(ctx)
+	links, err := c.HeartbeatLinks(ctx)
 	if err != nil {
 		f.SilenceWhy = "its agent's heartbeat status: " + err.Error()
-		return
+		return []timeoutFacts{f}
 	}
-	f.Silence, f.SilenceLate = st.MaxSilence, st.MaxSilencePeerGap
-	if st.Timers.Keepalive > 0 {
-		f.Keepalive = st.Timers.Keepalive
+	if len(links) == 0 {
+		f.SilenceWhy = "its agent runs no serial cable"
+		return []timeoutFacts{f}
 	}
+	out := make([]timeoutFacts, 0, len(links))
+	for _, l := range links {
+		g := f
+		g.Cable, g.Silence, g.SilenceLate = l.Member, l.Status.MaxSilence, l.Status.MaxSilencePeerGap
+		if l.Status.Timers.Keepalive > 0 {
+			g.Keepalive = l.Status.Timers.Keepalive
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // factsFor gathers one node's timers from its configuration.
@@ -331,7 +346,7 @@ func factsFor(c *agent.Config, t Totem, known bool, stonith time.Duration, sourc
 	f := timeoutFacts{Node: c.Node.Name, Totem: t, TotemKnown: known, Stonith: stonith, StonithSource: source, StonithKnown: stonithKnown,
 		SelfFence: c.SelfFence.Action, Watchdog: time.Duration(c.SelfFence.WatchdogTimeoutS) * time.Second,
 		DiskStatus: time.Duration(c.Timers.DiskStatusMS) * time.Millisecond}
-	if c.Serial.Port != "" {
+	if c.Serial.Port != "" || len(c.SerialLinks()) > 0 {
 		f.Deadtime = time.Duration(c.Timers.DeadtimeMS) * time.Millisecond
 		f.Keepalive = time.Duration(c.Timers.KeepaliveMS) * time.Millisecond
 	}
@@ -377,13 +392,36 @@ func Timeouts(ctx context.Context, env Env) []Result {
 		if c == nil {
 			continue
 		}
-		f := factsFor(c, t, known, limit, source, serr == nil)
-		silenceFrom(ctx, []Agent{env.Local, env.Peer}[i], &f)
-		rs := auditTimeouts(f)
+		cables := silencesFrom(ctx, []Agent{env.Local, env.Peer}[i], factsFor(c, t, known, limit, source, serr == nil))
+		rs := auditTimeouts(cables[0])
 		if i == 1 {
 			rs = rs[1:] // corosync's own pair is the cluster's, said once
 		}
-		out = append(out, rs...)
+		// Every other cable's silence audit beside the first one's.
+		at := slices.IndexFunc(rs, func(r Result) bool { return strings.HasPrefix(r.Name, "serial deadtime vs worst silence") }) + 1
+		var more []Result
+		for _, f := range cables[1:] {
+			more = append(more, silenceAudit(f))
+		}
+		out = append(out, slices.Insert(rs, at, more...)...)
+	}
+	// The other members' configurations are not read here (nor the
+	// peer's without --peer-config): each of their cables' silence is
+	// audited against the deadtime its agent runs with.
+	var unread []Member
+	if env.PeerConfig == nil && env.Peer != nil && len(env.LocalConfig.PeerList()) > 1 {
+		unread = append(unread, Member{Name: env.LocalConfig.Peer.Name, Client: env.Peer})
+	}
+	for _, m := range append(unread, env.Others...) {
+		links, err := m.Client.HeartbeatLinks(ctx)
+		if err != nil {
+			out = append(out, res("serial deadtime vs worst silence ("+m.Name+")", Skip, "its agent's heartbeat status: "+err.Error(), "configure serial: in "+m.Name+"'s hwagent.yaml"))
+			continue
+		}
+		for _, l := range links {
+			f := timeoutFacts{Node: m.Name, Cable: l.Member, Deadtime: l.Status.Timers.Deadtime, Keepalive: l.Status.Timers.Keepalive, Silence: l.Status.MaxSilence, SilenceLate: l.Status.MaxSilencePeerGap}
+			out = append(out, silenceAudit(f))
+		}
 	}
 	if env.PeerConfig == nil && env.Peer != nil && env.LocalConfig.Peer.Name != "" {
 		out = append(out, peerSilence(ctx, env.LocalConfig.Peer.Name, env.Peer)...)

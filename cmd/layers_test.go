@@ -70,6 +70,8 @@ func TestImportRules(t *testing.T) {
 			func(d string) bool { return under(d, "agent", "check", "cmd") }},
 		{"the agent library imports none of its front ends nor its wiring", func(p string) bool { return p == "agent" || p == "agent/agenttest" },
 			func(d string) bool { return under(d, "agent/hw", "agent/cli", "agent/fence", "agent/ocf", "check") }},
+		{"the agent library and the OCF agents link no SG_IO (device strings through scsi/opener/devname)", func(p string) bool { return p == "agent" || p == "agent/agenttest" || p == "agent/ocf" },
+			func(d string) bool { return d == "scsi/opener" || under(d, "scsi/sgio") }},
 		{"the wiring (agent/hw) imports no front end", func(p string) bool { return p == "agent/hw" },
 			func(d string) bool { return under(d, frontEnds...) }},
 		{"hwcheck reaches the agent through its API only, and opens disks without the field commands", func(p string) bool { return p == "check" },

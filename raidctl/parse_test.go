@@ -69,6 +69,16 @@ var goldenCases = []goldenCase{
 	{"storcli/prometheus-textfile__storcli_-cALL_show_all.json", ToolStorcli, nil},
 	{"storcli/prometheus-textfile__storcli_-cALL-eALL-sALL_show_all.json", ToolStorcli, nil},
 	{"storcli/netdata__storcli__megaraid-drives-info.json", ToolStorcli, nil},
+	// IBM ServeRAID M5015: RAID 6 over six drives, iBBU08.
+	{"storcli/netdata__storcli__megaraid-controllers-info.json", ToolStorcli, nil},
+	// HBA 9500-8i (mpt3sas, IT firmware): no PD LIST, 29 JBOD drives in
+	// Physical Device Information, counted by Enclosure Information.
+	{"storcli/netdata__storcli__mpt3sas-controllers-info.json", ToolStorcli, nil},
+	// /c0/eall/sall show J ("Drive Information"): a MegaRAID with RAID,
+	// JBOD and foreign (DG F) drives side by side.
+	{"storcli/cloudpods__storcli__c0_eall_sall_show_J.json", ToolStorcli, nil},
+	// /c0/vall show all J: seven VDs, each with its PDs and Properties.
+	{"storcli/cloudpods__storcli__c0_vall_show_all_J.json", ToolStorcli, nil},
 	{"storcli/puppet-storcli__storcli_call_show.json", ToolStorcli, nil},
 	{"storcli/puppet-storcli__storcli_call_show_vdisk0.json", ToolStorcli, nil},
 	{"storcli/pystorcli2__namedSet__create_vd_raid1_00____c0_v1_show_J.json", ToolStorcli, nil},

@@ -2,13 +2,13 @@ package raidctl
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -28,14 +28,17 @@ var storcliDriveKeyRe = regexp.MustCompile(`^Drive /c\d+/e\d+/s\d+$|^Drive /c\d+
 
 // ParseStorcliJSON reads storcli/perccli JSON output (commands ending in
 // "J"): `/call show all J` (preferred: controller, cluster, battery, VDs and
-// PDs), `/call show J`, `/cX/vY show all J` and `/cX/eALL/sALL show all J`.
-// A controller whose Command Status is Failure but which still carries
+// PDs), `/call show J`, `/cX/vY show all J`, `/cX/eALL/sALL show all J`
+// and `/cX/eALL/sALL show J`. A controller whose Command Status is Failure but which still carries
 // Response Data is read and a warning is added; one without data is an
-// error. Drives come from "PD LIST", "PDs for VD n" and the "Drive
-// /cX/eY/sZ" sections, also when those sit inside "Physical Device
-// Information" (HBA or JBOD form). Shared is left unknown: no capture
-// shows a per-drive sharing setting, and the controller's cluster state
-// says nothing about one.
+// error. Drives come from "PD LIST", "PDs for VD n", "Drive Information"
+// and the "Drive /cX/eY/sZ" sections, also when those sit inside
+// "Physical Device Information" (HBA or JBOD form); a list shorter than
+// the controller's own count of it (Virtual Drives, Physical Drives, the
+// enclosures' PD column) is a warning, and so is a drive with a foreign
+// configuration. Shared is left unknown: no capture shows a per-drive
+// sharing setting, and the controller's cluster state says nothing about
+// one.
 func ParseStorcliJSON(data []byte) (*System, error) {
 	const tool = ToolStorcli
 	var doc struct {
@@ -74,11 +77,12 @@ func ParseStorcliJSON(data []byte) (*System, error) {
 			}
 			sys.Warnings = append(sys.Warnings, fmt.Sprintf("storcli controller %s: command status %q (%s); data read anyway", id, status, desc))
 		}
-		ctrl, err := storcliController(data, id, c.ResponseData)
+		ctrl, warnings, err := storcliController(data, id, c.ResponseData)
 		if err != nil {
 			return nil, err
 		}
 		sys.Controllers = append(sys.Controllers, *ctrl)
+		sys.Warnings = append(sys.Warnings, warnings...)
 	}
 	if len(sys.Controllers) == 0 {
 		return nil, &ParseError{Tool: tool, Line: lineOf(data, `"Controllers"`), Err: ErrForeign, Expected: "at least one controller"}
@@ -110,12 +114,14 @@ type storcliBattery struct {
 	State string `json:"State"`
 }
 
-func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*Controller, error) {
+// storcliController reads one controller's Response Data, with the
+// warnings its own counts call for.
+func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*Controller, []string, error) {
 	d := &storJSON{data: data, rd: rd}
 	ctrl := &Controller{ID: id, Vendor: "Broadcom/LSI"}
 	for _, read := range []func(*Controller) error{d.controller, d.battery, d.logicalDrives, d.physicalDrives, d.arrays} {
 		if err := read(ctrl); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	// Dell PERC controllers (run through perccli) are Dell's.
@@ -123,11 +129,90 @@ func storcliController(data []byte, id string, rd map[string]json.RawMessage) (*
 		ctrl.Vendor = "Dell"
 	}
 	if !d.known {
-		return nil, &ParseError{Tool: ToolStorcli, Line: lineOf(data, `"Response Data"`), Err: ErrForeign,
+		return nil, nil, &ParseError{Tool: ToolStorcli, Line: lineOf(data, `"Response Data"`), Err: ErrForeign,
 			Expected: "controller, virtual drive or physical drive data (run `storcli /call show all J`)"}
 	}
+	warnings := storcliForeign(ctrl)
 	normalizeConditions(ctrl)
-	return ctrl, nil
+	return ctrl, append(warnings, d.countWarnings(ctrl)...), nil
+}
+
+// storcliForeign takes the drives whose DG column reads "F" out of a drive
+// group and says so: storcli's legend reads F as Foreign, a configuration
+// written by another controller (on a shared bus, perhaps the partner's).
+// The drive keeps its printed state; "F" is not a drive group of this
+// controller.
+func storcliForeign(ctrl *Controller) []string {
+	var at []string
+	for i, pd := range ctrl.PhysicalDrives {
+		if pd.Array == nil || *pd.Array != "F" {
+			continue
+		}
+		ctrl.PhysicalDrives[i].Array = nil
+		loc := "?"
+		if pd.Enclosure != nil && pd.Slot != nil {
+			loc = fmt.Sprintf("%d:%d", *pd.Enclosure, *pd.Slot)
+		} else if pd.Slot != nil {
+			loc = fmt.Sprintf("slot %d", *pd.Slot)
+		}
+		at = append(at, loc)
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("storcli controller %s: drive(s) %s carry a foreign configuration (DG F): written by another controller, not part of this one's drive groups; see `storcli /c%s/fall show`", ctrl.ID, strings.Join(at, ", "), ctrl.ID)}
+}
+
+// countWarnings compares the lists read with the counts the controller
+// prints beside them: "Virtual Drives" and "Physical Drives" (`show`,
+// `show all`) and the PD column of "Enclosure LIST" or, in HBA (IT
+// firmware) form, "Enclosure Information". A JSON document cannot be cut
+// short and still decode, so a difference means drives the parser did not
+// find (a layout it does not know), never a smaller system: it is said,
+// not passed over as an empty or short list. Drives outside an enclosure
+// ("Drive /cX/sZ") are not in the enclosure counts, so those may only
+// fall short.
+func (d *storJSON) countWarnings(ctrl *Controller) []string {
+	var out []string
+	count := func(key string) (int, bool) {
+		raw, ok := d.rd[key]
+		if !ok {
+			return 0, false
+		}
+		var n int
+		if json.Unmarshal(raw, &n) != nil {
+			return 0, false // a list, not a count (`show` prints "Virtual Drives" as one)
+		}
+		return n, true
+	}
+	if n, ok := count("Virtual Drives"); ok && n != len(ctrl.LogicalDrives) {
+		out = append(out, fmt.Sprintf("storcli controller %s: \"Virtual Drives\" counts %d, the output lists %d: virtual drives not read", ctrl.ID, n, len(ctrl.LogicalDrives)))
+	}
+	if n, ok := count("Physical Drives"); ok && n != len(ctrl.PhysicalDrives) {
+		out = append(out, fmt.Sprintf("storcli controller %s: \"Physical Drives\" counts %d, the output lists %d: drives not read", ctrl.ID, n, len(ctrl.PhysicalDrives)))
+	}
+	for _, key := range []string{"Enclosure LIST", "Enclosure Information"} {
+		var rows []map[string]any
+		if json.Unmarshal(d.rd[key], &rows) != nil || rows == nil {
+			continue
+		}
+		n := 0
+		for _, r := range rows {
+			if v, ok := r["PD"].(float64); ok {
+				n += int(v)
+			}
+		}
+		inEnclosure := 0
+		for _, pd := range ctrl.PhysicalDrives {
+			if pd.Enclosure != nil {
+				inEnclosure++
+			}
+		}
+		if inEnclosure < n {
+			out = append(out, fmt.Sprintf("storcli controller %s: %q counts %d drives in its PD column, the output lists %d in an enclosure: drives not read", ctrl.ID, key, n, inEnclosure))
+		}
+	}
+	return out
 }
 
 // storJSON decodes the sections of one controller's "Response Data".
@@ -296,8 +381,9 @@ func (d *storJSON) logicalDrives(ctrl *Controller) error {
 	return nil
 }
 
-// physicalDrives reads "PD LIST", "PDs for VD n" and "Drive /cX/eY/sZ"
-// (with its Detailed Information for the serial); in HBA (IT firmware) and
+// physicalDrives reads "PD LIST", "PDs for VD n", "Drive Information"
+// (`/cX/eALL/sALL show`) and "Drive /cX/eY/sZ" (with its Detailed
+// Information for the serial); in HBA (IT firmware) and
 // JBOD form the drive sections sit inside "Physical Device Information"
 // instead (the shape prometheus-community's storcli.py reads).
 func (d *storJSON) physicalDrives(ctrl *Controller) error {
@@ -307,7 +393,7 @@ func (d *storJSON) physicalDrives(ctrl *Controller) error {
 	}
 	for _, set := range []map[string]json.RawMessage{d.rd, pdi} {
 		for _, k := range sortedKeys(set) {
-			if k != "PD LIST" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
+			if k != "PD LIST" && k != "Drive Information" && !strings.HasPrefix(k, "PDs for VD ") && !storcliDriveKeyRe.MatchString(k) {
 				continue
 			}
 			var rows []storcliPD
@@ -336,13 +422,34 @@ func (d *storJSON) arrays(ctrl *Controller) error {
 	if err := d.decode("TOPOLOGY", &topo); err != nil {
 		return err
 	}
-	for _, r := range topo {
-		if fmt.Sprint(r["Arr"]) == "-" && fmt.Sprint(r["Row"]) == "-" {
-			st := fmt.Sprint(r["State"])
-			ctrl.Arrays = append(ctrl.Arrays, Array{ID: fmt.Sprint(r["DG"]), State: ptr(st), Condition: condition(st)})
+	rows := make([]map[string]string, len(topo))
+	for i, r := range topo {
+		rows[i] = map[string]string{}
+		for k, v := range r {
+			rows[i][k] = fmt.Sprint(v)
 		}
 	}
+	storcliTopology(ctrl, rows)
 	return nil
+}
+
+// storcliTopology reads TOPOLOGY rows (JSON or text): a drive group is the
+// row with Arr and Row "-"; its members are the DRIVE rows of the same DG
+// with an EID:Slot (a missing drive's row prints "-" there and names no
+// slot), in the order printed.
+func storcliTopology(ctrl *Controller, rows []map[string]string) {
+	for _, r := range rows {
+		switch {
+		case r["Arr"] == "-" && r["Row"] == "-":
+			ctrl.Arrays = append(ctrl.Arrays, Array{ID: r["DG"], State: ptr(r["State"]), Condition: condition(r["State"])})
+		case r["Type"] == "DRIVE" && r["EID:Slot"] != "" && r["EID:Slot"] != "-":
+			for i := range ctrl.Arrays {
+				if ctrl.Arrays[i].ID == r["DG"] {
+					ctrl.Arrays[i].Members = append(ctrl.Arrays[i].Members, r["EID:Slot"])
+				}
+			}
+		}
+	}
 }
 
 // storcliPDFrom builds a PhysicalDrive from a PD LIST row.
@@ -470,13 +577,53 @@ func firstLineOf(data []byte) string {
 	return s
 }
 
+// sortedKeys are m's keys in storcli's own order: runs of digits compare
+// as numbers, so "Drive /c0/e23/s2" comes before "Drive /c0/e23/s10" and
+// "/c0/v2" before "/c0/v10" (a JSON object's key order is lost when it is
+// decoded into a map).
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := naturalCompare(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b) // "s07" and "s7": still one order
+	})
 	return keys
+}
+
+// naturalCompare orders a and b with digit runs read as numbers.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // storcliDetail renders a Command Status's "Detailed Status" entries

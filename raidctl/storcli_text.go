@@ -316,6 +316,7 @@ func (p *storTextParser) finishController(at int, eof bool) error {
 	if b := ctrl.Battery; b != nil && b.Present != nil && *b.Present && !p.sections["Cachevault_Info"] && !p.sections["BBU_Info"] {
 		p.sys.Warnings = append(p.sys.Warnings, fmt.Sprintf("storcli: controller %s has a cache battery or CacheVault (HwCfg BBU = Present) but no Cachevault_Info or BBU_Info section: the capture may be truncated; the battery state is unknown", ctrl.ID))
 	}
+	p.sys.Warnings = append(p.sys.Warnings, storcliForeign(ctrl)...)
 	// Shared stays unknown unless printed: "Cluster Active: No" says
 	// nothing about a drive's own setting.
 	normalizeConditions(ctrl)
@@ -472,11 +473,7 @@ func (tb *textTable) finish(ctrl *Controller, listed map[string]int) error {
 			}
 		}
 	case tb.section == "TOPOLOGY":
-		for _, r := range tb.rows {
-			if r["Arr"] == "-" && r["Row"] == "-" {
-				ctrl.Arrays = append(ctrl.Arrays, Array{ID: r["DG"], State: ptr(r["State"]), Condition: condition(r["State"])})
-			}
-		}
+		storcliTopology(ctrl, tb.rows)
 	case tb.section == "BBU_Info" || tb.section == "Cachevault_Info":
 		for _, r := range tb.rows {
 			ctrl.Battery = batteryFrom(ctrl.Battery, r["Model"], r["State"])

@@ -33,7 +33,7 @@ const (
 	RuleClusterMode   = "cluster-mode"   // the controller is set up for clustering at all
 	RuleNames         = "partner-names"  // names unique, each partner name names the other
 	RuleInitiatorIDs  = "initiator-ids"  // IDs differ on each shared channel (6 and 7)
-	RuleSharedOnBoth  = "shared-on-both" // each shared drive on both with same merge group, size, level
+	RuleSharedOnBoth  = "shared-on-both" // a shared drive on both with the same size and level; a ServeRAID merge group merged on one node only
 	RuleMergeGroup    = "merge-group"    // shared 1-8 and unique, non-shared 200+
 	RuleSharedUnknown = "shared-unknown" // whether a drive is shared is not known
 	RuleWriteThrough  = "write-through"  // shared drives run write-through
@@ -204,6 +204,14 @@ func (v *validator) run() {
 		}
 		return
 	}
+	// Only from outputs read without a warning: a warning may be the
+	// logical drives the parser did not find.
+	if passThrough(ca) && passThrough(cb) && len(v.a.Warnings) == 0 && len(v.b.Warnings) == 0 {
+		v.add(RuleNotApplicable, SeverityInfo, "pair", "controller",
+			"check the shared disks themselves: the same LUN identity on both nodes and SCSI reservations (hwagent disks, hwcheck)",
+			"neither controller presents a logical drive or puts a drive in a drive group (HBA/IT firmware or JBOD: the drives are passed through): controller pairing, initiator IDs, merge groups and controller cache do not apply")
+		return
+	}
 	for _, n := range []Node{v.a, v.b} {
 		v.clusterMode(n)
 		if n.Controller.Cluster.Provisional {
@@ -218,6 +226,22 @@ func (v *validator) run() {
 	v.initiators()
 	v.sharedOnBoth(v.a, v.b)
 	v.sharedOnBoth(v.b, v.a)
+}
+
+// passThrough reports whether c only passes drives through: it has drives
+// but no logical drive, no array and no drive in a drive group (an HBA
+// with IT firmware, a RAID controller with JBOD or unconfigured drives
+// only). Then there is nothing on the controller for a partner to share.
+func passThrough(c *Controller) bool {
+	if len(c.LogicalDrives) > 0 || len(c.Arrays) > 0 || len(c.PhysicalDrives) == 0 {
+		return false
+	}
+	for _, pd := range c.PhysicalDrives {
+		if pd.Array != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *validator) clusterMode(n Node) {
@@ -468,6 +492,29 @@ func sharedKey(ld LogicalDrive) string {
 	return "id:" + ld.ID
 }
 
+// mergedOnce checks a ServeRAID shared merge group (1-8) across the pair.
+// A shared merge group is a logical drive only on the controller that has
+// merged it: `ipssend getconfig <ctrl> ld` prints its "Part of merge
+// group : N" line there and not on the partner, and UNMERGE takes it away
+// (ClusterLabs resource-agents heartbeat/ServeRAID: its status is that
+// line's presence, its stop must make it disappear). So the group listed
+// on both nodes means both controllers hold it, the one thing a pair must
+// never do; listed on one node is the normal state, and its size and RAID
+// level cannot be compared with the partner's from these captures.
+func (v *validator) mergedOnce(x, y Node, ld LogicalDrive, onPeer bool) {
+	mg := *ld.MergeGroup
+	switch {
+	case onPeer && x.Label < y.Label:
+		v.add(RuleSharedOnBoth, SeverityError, "pair", ldSubject(ld),
+			fmt.Sprintf("if the captures were taken at the same time, stop the service on one node and release the group there (ipssend UNMERGE <controller> %d), then check the data", mg),
+			"shared merge group %d is merged on both nodes (%s and %s): only one controller may hold it at a time", mg, x.Label, y.Label)
+	case !onPeer:
+		v.add(RuleSharedOnBoth, SeverityInfo, x.Label, ldSubject(ld),
+			"compare its size and RAID level with the partner's after a failover (ipssend getconfig <controller> ld on the node that then holds it)",
+			"shared merge group %d is merged on node %s only, as a pair should be; node %s cannot list it while %s holds it", mg, x.Label, y.Label, x.Label)
+	}
+}
+
 func (v *validator) sharedOnBoth(x, y Node) {
 	other := map[string]LogicalDrive{}
 	for _, ld := range y.Controller.LogicalDrives {
@@ -478,6 +525,10 @@ func (v *validator) sharedOnBoth(x, y Node) {
 			continue
 		}
 		peer, ok := other[sharedKey(ld)]
+		if ld.MergeGroup != nil {
+			v.mergedOnce(x, y, ld, ok)
+			continue
+		}
 		if !ok {
 			v.add(RuleSharedOnBoth, SeverityError, x.Label, ldSubject(ld),
 				fmt.Sprintf("define the drive on node %s with the same merge group, or make it non-shared", y.Label),

@@ -53,6 +53,8 @@ var ipsBase = []string{
 	"warning provisional B controller",
 	"info battery A battery",
 	"info battery B battery",
+	// Shared merge group 1 is merged on A; B, its partner, does not list it.
+	"info shared-on-both A logical drive 2 (merge group 1)",
 }
 
 func TestValidatePair(t *testing.T) {
@@ -121,28 +123,42 @@ func TestValidatePair(t *testing.T) {
 		{
 			name:   "shared drive write policy unknown",
 			base:   true,
-			mutate: func(a, b *Node) { shared(b).WriteCache = nil },
-			want:   []string{"warning write-through B logical drive 2 (merge group 1)"},
+			mutate: func(a, b *Node) { shared(a).WriteCache = nil },
+			want:   []string{"warning write-through A logical drive 2 (merge group 1)"},
 		},
 		{
-			name:   "shared drive missing on B",
-			base:   true,
-			mutate: func(a, b *Node) { b.Controller.LogicalDrives = b.Controller.LogicalDrives[:1] },
-			want:   []string{"error shared-on-both A logical drive 2 (merge group 1)"},
-		},
-		{
-			name:   "shared drive size differs",
-			base:   true,
-			mutate: func(a, b *Node) { shared(b).SizeBytes = ptr(int64(1)) },
-			want:   []string{"error shared-on-both pair logical drive 2 (merge group 1)"},
-		},
-		{
-			name: "shared drive RAID level differs and is RAID-5",
+			// Both controllers hold merge group 1: the pair's worst state.
+			name: "shared merge group merged on both nodes",
 			base: true,
 			mutate: func(a, b *Node) {
-				shared(b).RAIDLevel = ptr("5")
+				b.Controller.LogicalDrives = append(b.Controller.LogicalDrives, *shared(a))
 			},
-			want: []string{"error shared-on-both pair logical drive 2 (merge group 1)", "warning shared-raid5 B logical drive 2 (merge group 1)"},
+			want: []string{"error shared-on-both pair logical drive 2 (merge group 1)", "-info shared-on-both A logical drive 2 (merge group 1)"},
+		},
+		{
+			name:   "shared merge group merged on neither node",
+			base:   true,
+			mutate: func(a, b *Node) { a.Controller.LogicalDrives = a.Controller.LogicalDrives[:1] },
+			// No shared channel is known then: channel 1, common to both
+			// and at ID 7 on both, is the one the IDs are checked on.
+			want: []string{"-info shared-on-both A logical drive 2 (merge group 1)", "error initiator-ids pair channel 1"},
+		},
+		{
+			// A drive shared without a merge group (another tool's own
+			// sharing flag) is still matched by ID, size and level.
+			name: "shared drive without merge group missing on B",
+			base: true,
+			mutate: func(a, b *Node) {
+				shared(a).MergeGroup = nil
+			},
+			want: []string{"error shared-on-both A logical drive 2", "-info shared-on-both A logical drive 2 (merge group 1)",
+				"warning merge-group A logical drives 2"},
+		},
+		{
+			name:   "shared drive is RAID-5",
+			base:   true,
+			mutate: func(a, b *Node) { shared(a).RAIDLevel = ptr("5") },
+			want:   []string{"warning shared-raid5 A logical drive 2 (merge group 1)"},
 		},
 		{
 			name:   "merge group between 9 and 199",
@@ -160,11 +176,12 @@ func TestValidatePair(t *testing.T) {
 					n.Controller.LogicalDrives[0].WriteCache = ptr(WriteThrough)
 				}
 			},
-			want: []string{"error merge-group A logical drive 2 (merge group 1)", "error merge-group B logical drive 2 (merge group 1)",
+			want: []string{"error merge-group A logical drive 2 (merge group 1)",
 				// Channel 1 now carries a shared drive, and both nodes use ID 7 there.
 				"error initiator-ids pair channel 1",
-				// With the group used twice, LD 1 is matched to the other node's LD 2.
-				"error shared-on-both pair logical drive 1 (merge group 1)"},
+				// Group 1 is now listed on both nodes: merged on both.
+				"error shared-on-both pair logical drive 1 (merge group 1)", "error shared-on-both pair logical drive 2 (merge group 1)",
+				"-info shared-on-both A logical drive 2 (merge group 1)"},
 		},
 		{
 			name: "degraded, rebuilding and failed drives, failed battery",
@@ -172,11 +189,11 @@ func TestValidatePair(t *testing.T) {
 			mutate: func(a, b *Node) {
 				a.Controller.LogicalDrives[0].Condition = ConditionDegraded
 				b.Controller.LogicalDrives[0].Condition = ConditionRebuilding
-				shared(b).Condition = ConditionFailed
+				shared(a).Condition = ConditionFailed
 				a.Controller.Battery = &Battery{Present: ptr(true), Failed: ptr(true)}
 			},
 			want: []string{"warning drive-health A logical drive 1 (merge group 207)", "warning drive-health B logical drive 1 (merge group 207)",
-				"error drive-health B logical drive 2 (merge group 1)", "warning battery A battery", "-info battery A battery"},
+				"error drive-health A logical drive 2 (merge group 1)", "warning battery A battery", "-info battery A battery"},
 		},
 		{
 			name:         "real ipssend capture against itself: nothing known about clustering",
@@ -396,5 +413,40 @@ func TestNodeFromSystem(t *testing.T) {
 	}
 	if _, err := NodeFromSystem("A", sys, "9"); err == nil {
 		t.Error("NodeFromSystem(id 9) succeeded")
+	}
+}
+
+// Two controllers in HBA mode (the real mpt3sas HBA 9500-8i capture on
+// both nodes) pass their drives through: no logical drive, no drive group.
+// The controller-pairing rules do not apply and say so; the pair is not
+// failed for lacking cluster support. Beside a MegaRAID with a RAID 6
+// (the ServeRAID M5015 capture) the pair is checked as usual.
+func TestValidatePassThrough(t *testing.T) {
+	hba := loadNode(t, "A", "storcli/netdata__storcli__mpt3sas-controllers-info.json", ToolStorcli, "0")
+	hbaB := loadNode(t, "B", "storcli/netdata__storcli__mpt3sas-controllers-info.json", ToolStorcli, "0")
+	got := summary(ValidatePair(hba, hbaB))
+	want := []string{"info battery A battery", "info battery B battery", "info not-applicable pair controller"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HBA pair (-want +got):\n%s", diff)
+	}
+	// A warning may be logical drives the parser missed: checked as usual.
+	hbaB.Warnings = []string{`storcli controller 0: "Virtual Drives" counts 1, the output lists 0: virtual drives not read`}
+	for _, f := range ValidatePair(hba, hbaB).Findings {
+		if f.Rule == RuleNotApplicable {
+			t.Errorf("HBA pair with a parser warning: %+v", f)
+		}
+	}
+	raid := loadNode(t, "B", "storcli/netdata__storcli__megaraid-controllers-info.json", ToolStorcli, "0")
+	errs := 0
+	for _, f := range ValidatePair(hba, raid).Findings {
+		if f.Rule == RuleNotApplicable {
+			t.Errorf("HBA beside a RAID controller: %+v", f)
+		}
+		if f.Severity == SeverityError {
+			errs++
+		}
+	}
+	if errs == 0 {
+		t.Error("HBA beside a RAID controller: no error")
 	}
 }

@@ -23,6 +23,9 @@ type Beater struct {
 	// Paths returns this node's view of the serial and NIC paths; nil
 	// writes unknown.
 	Paths func() (serial, nic PathState)
+	// Post returns this node's handover request and answer, written into
+	// its block (Beat.Handover, Beat.Answer); nil or zero Seqs write none.
+	Post func() (Handover, Answer)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnChange is called when a peer's verdict changes.
@@ -68,6 +71,9 @@ func (b *Beater) Step(ctx context.Context) error {
 	beat := Beat{Counter: b.counter, Incarnation: b.Incarnation, Time: now(), Interval: b.Interval, Name: b.Name}
 	if b.Paths != nil {
 		beat.Serial, beat.NIC = b.Paths()
+	}
+	if b.Post != nil {
+		beat.Handover, beat.Answer = b.Post()
 	}
 	cctx, cancel := context.WithTimeout(ctx, max(b.Interval, time.Second))
 	defer cancel()

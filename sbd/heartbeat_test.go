@@ -2,6 +2,7 @@ package sbd
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,8 +66,65 @@ func TestTracker(t *testing.T) {
 	}
 }
 
+// TestBeatHandover: a block with a handover request is version 2 and
+// round trips; without one it stays version 1, as version 1 readers
+// expect; bad requests do not encode; a torn version 2 block is no block.
+func TestBeatHandover(t *testing.T) {
+	tid := "\x45\x00\x00\x14iqn.x:c\x00,i,0x\x80\x01\x02\x03\x04\x05\x00"
+	b := Beat{Counter: 3, Incarnation: 9, Time: time.Unix(1700000000, 0).UTC(), Interval: time.Second, Name: "node-c",
+		Handover: Handover{Seq: 2, Disk: "naa.60014050000000000000000000000001", Key: 0x686b000000000003, TransportID: tid},
+		Answer:   Answer{Key: 0x686b000000000001, Seq: 7, Code: AnswerMoved}}
+	for _, ss := range []int{512, 4096} {
+		sec, err := b.MarshalSector(ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sec[4] != 2 {
+			t.Errorf("version %d with a request, want 2", sec[4])
+		}
+		got, err := ParseBeat(sec)
+		if err != nil || got != b {
+			t.Fatalf("round trip %+v %v, want %+v", got, err, b)
+		}
+		torn := append([]byte(nil), sec...)
+		torn[200] ^= 1
+		if _, err := ParseBeat(torn); !errors.Is(err, ErrBeatCRC) {
+			t.Errorf("torn version 2 block: %v", err)
+		}
+		if _, err := ParseBeat(sec[:300]); !errors.Is(err, ErrShort) {
+			t.Errorf("short version 2 block: %v", err)
+		}
+	}
+	answerOnly := b
+	answerOnly.Handover = Handover{}
+	sec, _ := answerOnly.MarshalSector(512)
+	if got, err := ParseBeat(sec); err != nil || got != answerOnly || sec[4] != 2 {
+		t.Errorf("answer only: %+v %v version %d", got, err, sec[4])
+	}
+	plain := b
+	plain.Handover, plain.Answer = Handover{}, Answer{}
+	sec, _ = plain.MarshalSector(512)
+	if sec[4] != 1 {
+		t.Errorf("version %d without a request, want 1", sec[4])
+	}
+	for _, bad := range []Handover{
+		{Seq: 1, Disk: strings.Repeat("d", HandoverDiskMax+1)},
+		{Seq: 1, Disk: "a\x00b"},
+		{Seq: 1, TransportID: strings.Repeat("t", HandoverTransportIDMax+1)},
+	} {
+		if _, err := (Beat{Handover: bad}).MarshalSector(512); err == nil {
+			t.Errorf("request %+v encoded", bad)
+		}
+	}
+	if _, err := b.MarshalSector(256); err == nil {
+		t.Error("version 2 block in a 256-byte sector encoded")
+	}
+}
+
 func FuzzParseBeat(f *testing.F) {
 	b, _ := Beat{Counter: 1, Name: "n"}.MarshalSector(512)
+	f.Add(b)
+	b, _ = Beat{Counter: 1, Name: "n", Handover: Handover{Seq: 1, Disk: "naa.6001", Key: 3, TransportID: "\x45\x00\x00\x04abc\x00"}}.MarshalSector(512)
 	f.Add(b)
 	f.Add(make([]byte, 512))
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -7,13 +7,14 @@ import (
 	"github.com/hakit/hakit/blockio"
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // Open opens an SBD device: /dev/... (or a file) with O_DIRECT, iscsi://
 // with hakit's initiator and READ(16)/WRITE(16) FUA, writes allowed only in
 // the SBD area and hakit's heartbeat area after it.
 func Open(ctx context.Context, device, initiator string) (blockio.SectorCloser, error) {
-	if !opener.IsISCSI(device) {
+	if !devname.IsISCSI(device) {
 		return blockio.OpenFile(device)
 	}
 	// A field tool's own ISID (the zero Options.ISID): never the agent's

@@ -40,6 +40,12 @@ var (
 	// ErrIOHeld: the Owner's Device refused a command because this I_T
 	// nexus's registration is not confirmed (see Owner.Device).
 	ErrIOHeld = errors.New("I/O held: this I_T nexus's registration is not confirmed")
+	// ErrNotHolder: Move was asked of a node that does not hold the
+	// reservation.
+	ErrNotHolder = errors.New("this node does not hold the reservation")
+	// ErrMoveRefused: the target refused REGISTER AND MOVE (the
+	// reservation stays where it was).
+	ErrMoveRefused = errors.New("target refused REGISTER AND MOVE")
 	// ErrTruncated: a PR IN list is longer than the largest allocation
 	// length (65535 bytes) or the device cut it short.
 	ErrTruncated = errors.New("list truncated")
@@ -152,6 +158,9 @@ type Owner struct {
 	mu      sync.Mutex
 	support TargetSupport
 	uas     []Sense
+	// moveLayout is the TransportID layout the target took in the last
+	// REGISTER AND MOVE; nil before one.
+	moveLayout *TIDLayout
 
 	nx *nexusState // shared with Recovery siblings
 }
@@ -792,6 +801,24 @@ func (o *Owner) Acquire(ctx context.Context) (*Result, error) {
 			return nil
 		case res.Held && res.Type.AllRegistrants() && res.Type == o.cfg.Type:
 			r.note("already reserved (%s): every registrant holds it", res.Type)
+			return nil
+		case res.Held && res.Key == o.cfg.Key && res.Type == 0:
+			// A reservation moved here by tgtd's REGISTER AND MOVE,
+			// which loses the type: PREEMPT with own key as both keys
+			// sets it without releasing (no instant without a
+			// reservation).
+			if err := o.onNexus(ctx, r, func() error {
+				return o.prOut(ctx, PROutPreempt, o.cfg.Type, PROutParams{Key: o.cfg.Key, ServiceActionKey: o.cfg.Key})
+			}); err != nil {
+				return err
+			}
+			if err := o.readState(ctx, r); err != nil {
+				return err
+			}
+			if !o.holds(r.Reservation, r.Keys) {
+				return o.unverified("acquire", "reservation after PREEMPT of own typeless reservation: %s", describeReservation(r.Reservation))
+			}
+			r.note("held a reservation of type 0 (moved by tgtd's REGISTER AND MOVE): set to %s by PREEMPT of own key", o.cfg.Type)
 			return nil
 		case res.Held && res.Key == o.cfg.Key:
 			return o.opErr("acquire", fmt.Errorf("own key %s already holds a %s reservation, not the configured %s: release it first", o.cfg.Key, res.Type, o.cfg.Type))

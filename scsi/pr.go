@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -550,6 +551,9 @@ type TransportID struct {
 	// Port is the port name or address of the other protocols (FC
 	// N_PORT_NAME, SAS address, SRP identifier).
 	Port []byte
+	// Layout is how a format 1 iSCSI TransportID is laid out: the
+	// standard one (zero) or tgtd's (see TIDLayout).
+	Layout TIDLayout `json:",omitempty"`
 }
 
 // String gives "iqn.x,i,0x23d000000001" for iSCSI, "fc 0x..." otherwise.
@@ -585,12 +589,22 @@ func ParseTransportID(b []byte) (TransportID, error) {
 		}
 		name := string(b[4 : 4+n])
 		if i := strings.IndexByte(name, 0); i >= 0 {
+			if rest := name[i+1:]; t.Format == 1 && len(rest) >= len(tgtdISIDSep)+6 && strings.HasPrefix(rest, tgtdISIDSep) {
+				// tgtd's layout: the ISID's six bytes raw after the
+				// name's NUL and ",i,0x".
+				t.Name, t.Layout = name[:i], TIDLayoutTgtd
+				t.ISID = hex.EncodeToString([]byte(rest[len(tgtdISIDSep) : len(tgtdISIDSep)+6]))
+				return t, nil
+			}
 			name = name[:i]
 		}
 		if t.Format == 1 {
 			if base, isid, ok := strings.Cut(name, ",i,"); ok {
 				name = base
-				t.ISID = strings.TrimPrefix(strings.TrimPrefix(isid, "0x"), "0X")
+				if len(isid) >= 2 && isid[0] == '0' && (isid[1] == 'x' || isid[1] == 'X') {
+					isid = isid[2:]
+				}
+				t.ISID = isid
 			}
 		}
 		t.Name = name
@@ -620,8 +634,11 @@ func ParseTransportID(b []byte) (TransportID, error) {
 func (t TransportID) MarshalBinary() ([]byte, error) {
 	switch t.Protocol {
 	case ProtocolISCSI:
+		if t.Layout == TIDLayoutTgtd {
+			return t.marshalTgtd()
+		}
 		name := t.Name
-		format := byte(0)
+		format := t.Format & 3
 		if t.ISID != "" {
 			name += ",i,0x" + t.ISID
 			format = 1

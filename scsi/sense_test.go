@@ -42,7 +42,8 @@ func TestParseSense(t *testing.T) {
 		{"descriptor with info and sks", "72 05 20 00 00 00 00 14 00 0a 80 00 00 00 00 00 00 00 00 07 02 06 00 00 c0 00 01 00",
 			Sense{Format: SenseFormatDescriptor, Key: SenseIllegalRequest, ASC: 0x20, Info: 7, InfoValid: true, SenseKeySpecific: []byte{0x40, 0, 1}}, "ILLEGAL REQUEST 20/00: invalid command operation code"},
 		{"descriptor not ready unknown ascq", "73 02 04 7f", Sense{Format: SenseFormatDescriptor, Deferred: true, Key: SenseNotReady, ASC: 0x04, ASCQ: 0x7f}, "NOT READY 04/7f: logical unit not ready (ascq 0x7f)"},
-		{"unknown asc", "70 00 0b 00 00 00 00 0a 00 00 00 00 5d 10 00 00 00 00", Sense{Key: SenseAbortedCommand, ASC: 0x5d, ASCQ: 0x10}, "ABORTED COMMAND 5d/10: asc 0x5d, ascq 0x10"},
+		{"failure prediction", "70 00 0b 00 00 00 00 0a 00 00 00 00 5d 10 00 00 00 00", Sense{Key: SenseAbortedCommand, ASC: 0x5d, ASCQ: 0x10}, "ABORTED COMMAND 5d/10: hardware impending failure general hard drive failure"},
+		{"unknown asc", "70 00 0b 00 00 00 00 0a 00 00 00 00 5d 7f 00 00 00 00", Sense{Key: SenseAbortedCommand, ASC: 0x5d, ASCQ: 0x7f}, "ABORTED COMMAND 5d/7f: asc 0x5d, ascq 0x7f"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,9 @@ type Config struct {
 	// It needs root or CAP_SYS_NICE; Status().KworkerErr says why it was
 	// refused. 0 is off.
 	KworkerNice int
+	// Clock is the runner's time source (see Clock); nil means the
+	// system clock.
+	Clock Clock
 	// Logger receives the runner's log; nil discards.
 	Logger *slog.Logger
 }
@@ -83,9 +86,10 @@ type Status struct {
 // goroutines that drive them, and reopens the port with backoff when it
 // fails. Its methods are safe for concurrent use.
 type Runner struct {
-	cfg  Config
-	log  *slog.Logger
-	open func(ctx context.Context, path string, cfg PortConfig) (Port, error)
+	cfg   Config
+	log   *slog.Logger
+	clock Clock
+	open  func(ctx context.Context, path string, cfg PortConfig) (Port, error)
 
 	mu      sync.Mutex
 	status  Status
@@ -118,8 +122,12 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.KworkerNice < -20 || cfg.KworkerNice > 0 {
 		return nil, fmt.Errorf("%w: kworker nice %d (use -20..-1, or 0 for off)", ErrBadConfig, cfg.KworkerNice)
 	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
 	if cfg.Link.Incarnation == 0 {
-		cfg.Link.Incarnation = uint64(time.Now().UnixNano())
+		cfg.Link.Incarnation = uint64(clock.Now().UnixNano())
 	}
 	if err := cfg.Link.validate(); err != nil {
 		return nil, err
@@ -133,7 +141,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = cfg.Link.Timers.WithDefaults().Keepalive
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, open: cfg.Open, subs: map[int]chan Event{}, cmds: make(chan func(*loopState))}
+	r := &Runner{cfg: cfg, log: cfg.Logger, clock: clock, open: cfg.Open, subs: map[int]chan Event{}, cmds: make(chan func(*loopState))}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -161,7 +169,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := r.clock.Now()
 	link, err := NewLink(r.cfg.Link, now)
 	if err != nil {
 		port.Close()
@@ -299,9 +307,10 @@ func (r *Runner) Status() Status {
 	defer r.mu.Unlock()
 	s := r.status
 	s.Path = r.cfg.Path
-	s.Silence = time.Since(s.LastHeard)
+	now := r.clock.Now()
+	s.Silence = now.Sub(s.LastHeard)
 	if s.LastHeard.IsZero() {
-		s.Silence = time.Since(s.Since)
+		s.Silence = now.Sub(s.Since)
 	}
 	s.Cable = Diagnose(s.State, s.PortOpen, s.Modem)
 	s.Realtime, s.RealtimeErr = r.rtPrio, r.rtErr
@@ -468,10 +477,11 @@ func (st *loopState) run(ctx context.Context) {
 		st.r.status.PortOpen = false
 		st.r.mu.Unlock()
 	}()
-	timer := time.NewTimer(0)
+	clock := st.r.clock
+	timer := clock.NewTimer(0)
 	defer timer.Stop()
 	for {
-		now := time.Now()
+		now := clock.Now()
 		if st.port == nil && !now.Before(st.openAt) {
 			st.tryReopen(ctx, now)
 		}
@@ -483,13 +493,13 @@ func (st *loopState) run(ctx context.Context) {
 		if st.port == nil && st.openAt.Before(next) {
 			next = st.openAt
 		}
-		timer.Reset(time.Until(next))
+		timer.Reset(next.Sub(clock.Now())) // after the tick and the flush, as time.Until
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.C():
 		case c := <-st.rx:
-			now := time.Now()
+			now := clock.Now()
 			if c.err != nil {
 				st.detach(now, c.err)
 				continue
@@ -653,12 +663,13 @@ func (r *Runner) CableTest(ctx context.Context, cfg CableTestConfig) (CableRepor
 			rtts = append(rtts, p.RTT)
 		}
 	}
-	tick := time.NewTicker(cfg.Interval)
+	tick := r.clock.NewTimer(cfg.Interval)
 	defer tick.Stop()
 	for i := 0; i < cfg.Count; i++ {
 		err := r.do(ctx, func(st *loopState) {
-			sent[st.link.Ping(time.Now())] = true
-			st.flush(ctx, time.Now())
+			now := r.clock.Now()
+			sent[st.link.Ping(now)] = true
+			st.flush(ctx, now)
 		})
 		if err != nil {
 			return CableReport{}, err
@@ -668,20 +679,21 @@ func (r *Runner) CableTest(ctx context.Context, cfg CableTestConfig) (CableRepor
 			select {
 			case p := <-pongs:
 				collect(p)
-			case <-tick.C:
+			case <-tick.C():
+				tick.Reset(cfg.Interval)
 				break wait
 			case <-ctx.Done():
 				return CableReport{}, ctx.Err()
 			}
 		}
 	}
-	deadline := time.NewTimer(cfg.Timeout)
+	deadline := r.clock.NewTimer(cfg.Timeout)
 	defer deadline.Stop()
 	for len(sent) > 0 {
 		select {
 		case p := <-pongs:
 			collect(p)
-		case <-deadline.C:
+		case <-deadline.C():
 			goto done
 		case <-ctx.Done():
 			return CableReport{}, ctx.Err()

@@ -17,7 +17,9 @@ func TestRunnerDouble(t *testing.T) {
 	t.Parallel()
 	c := serialhbtest.NewCable()
 	timers := serialhb.TimersMS(10, 200, 400, 800)
-	a, ea := startRunner(t, serialhb.Config{Path: "end0", Open: c.Opener(0), ReopenMin: 5 * time.Millisecond, Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
+	open, opens := countOpens(c.Opener(0))
+	a, ea := startRunner(t, serialhb.Config{Path: "end0", Open: open, ReopenMin: 5 * time.Millisecond, Link: serialhb.LinkConfig{Node: 1, Timers: timers}})
+	<-opens
 	b, eb := startRunner(t, serialhb.Config{Path: "end1", Open: c.Opener(1), Link: serialhb.LinkConfig{Node: 2, Timers: timers, State: serialhb.NodeState{Role: serialhb.RoleStandby}}})
 	ea.waitState(5*time.Second, serialhb.StateAlive)
 	eb.waitState(5*time.Second, serialhb.StateAlive)
@@ -46,7 +48,11 @@ func TestRunnerDouble(t *testing.T) {
 
 	c.Unplug(0)
 	ea.wait(5*time.Second, "port lost", func(e serialhb.Event) bool { return e.Kind == serialhb.EventPortLost })
-	time.Sleep(50 * time.Millisecond)
+	for range 2 { // two failed reopens
+		if err := <-opens; err == nil {
+			t.Fatal("reopened while unplugged")
+		}
+	}
 	c.Replug(0)
 	ea.wait(5*time.Second, "port opened", func(e serialhb.Event) bool { return e.Kind == serialhb.EventPortOpened })
 	waitFor(t, "alive after replug", func() bool { return a.Status().State == serialhb.StateAlive })

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/hakit/hakit/agent"
+	"github.com/hakit/hakit/scsi"
 )
 
 // ErrConflict is the double's RESERVATION CONFLICT.
@@ -63,6 +65,39 @@ type Disk struct {
 	// the disk then implements FenceNode for any of them and reports
 	// each one's registration.
 	Members []Member
+
+	// lockout (under the LUN's lock): a fence made this view the holder,
+	// nothing claimed it (agent.DiskStatus.Lockout).
+	lockout bool
+}
+
+var _ agent.HandoverDisk = (*Disk)(nil)
+
+// TransportID implements agent.HandoverDisk: an iSCSI port named after
+// the disk view's own key.
+func (d *Disk) TransportID(context.Context) (scsi.TransportID, error) {
+	return scsi.ISCSIPortID(fmt.Sprintf("iqn.2026-11.test:%x", d.Own), [6]byte{0x80}), nil
+}
+
+// Handover implements agent.HandoverDisk: the reservation moves to dest
+// when this view holds it for lockout only.
+func (d *Disk) Handover(ctx context.Context, dest scsi.Key, tid scsi.TransportID) error {
+	return d.with(ctx, func(l *LUN) error {
+		switch {
+		case !d.lockout:
+			return fmt.Errorf("handover: %w", agent.ErrHandoverClaimed)
+		case l.holder != d.Own:
+			return fmt.Errorf("handover: %w: held by 0x%x", scsi.ErrNotHolder, l.holder)
+		case !slices.Contains(l.keys, uint64(dest)):
+			return fmt.Errorf("handover: %w: 0x%x", scsi.ErrKeyNotRegistered, uint64(dest))
+		}
+		if want, _ := (&Disk{Own: uint64(dest)}).TransportID(ctx); want.String() != tid.String() {
+			return fmt.Errorf("handover: %w: TransportID %s, want %s", scsi.ErrMoveRefused, tid, want)
+		}
+		l.holder, d.lockout = uint64(dest), false
+		l.gen++
+		return nil
+	})
 }
 
 // Member is one member's key on a Disk.
@@ -123,6 +158,10 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 			s.Holder, s.Type = fmt.Sprintf("0x%x", l.holder), "Write Exclusive, registrants only"
 		}
 		s.Owner = l.holder == d.Own && s.Registered
+		if !s.Owner {
+			d.lockout = false
+		}
+		s.Lockout = d.lockout
 		return nil
 	})
 	return s, err
@@ -148,8 +187,9 @@ func (d *Disk) Acquire(ctx context.Context) error {
 		case l.holder == 0:
 			l.holder = d.Own
 		case l.holder != d.Own:
-			return fmt.Errorf("acquire: %w: held by 0x%x", ErrConflict, l.holder)
+			return fmt.Errorf("acquire: %w: %w: held by 0x%x", ErrConflict, scsi.ErrReservedByOther, l.holder)
 		}
+		d.lockout = false
 		return nil
 	})
 }
@@ -161,6 +201,7 @@ func (d *Disk) Release(ctx context.Context) error {
 		if l.holder == d.Own {
 			l.holder = 0
 		}
+		d.lockout = false
 		return nil
 	})
 }
@@ -185,6 +226,8 @@ func (d *Disk) fence(ctx context.Context, victim uint64) error {
 			l.keys = slices.Delete(l.keys, i, i+1)
 		}
 		if l.holder == victim || l.holder == 0 {
+			// Holder by this fence: held for lockout only.
+			d.lockout = d.lockout || l.holder != d.Own
 			l.holder = d.Own
 		}
 		l.gen++
@@ -200,3 +243,107 @@ func (s Static[T]) Run(ctx context.Context, _ func(agent.Event)) error { <-ctx.D
 
 // Status implements agent.Component.
 func (s Static[T]) Status(context.Context) (T, error) { return s.V, nil }
+
+// Beats is an in-memory disk-heartbeat area shared by the members'
+// mailboxes (Mailbox): each Beat of a member bumps its counter and
+// carries its handover request and answer; a peer is alive while it
+// beats (Stop makes it dead). Safe for concurrent use.
+type Beats struct {
+	mu    sync.Mutex
+	slots map[string]*beatSlot
+	order []string
+}
+
+type beatSlot struct {
+	counter uint64
+	stopped bool
+	req     *agent.HandoverRequest
+	ans     *agent.HandoverAnswer
+}
+
+// NewBeats returns an empty area.
+func NewBeats() *Beats { return &Beats{slots: map[string]*beatSlot{}} }
+
+// Mailbox is member name's mailbox on b: agent.Mailbox and
+// agent.HandoverMailbox.
+func (b *Beats) Mailbox(name string) *Mailbox {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.slots[name] == nil {
+		b.slots[name] = &beatSlot{}
+		b.order = append(b.order, name)
+	}
+	return &Mailbox{b: b, name: name}
+}
+
+// Stop makes name's block stand still (its node died).
+func (b *Beats) Stop(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.slots[name].stopped = true
+}
+
+// Posted is what name's block carries now.
+func (b *Beats) Posted(name string) (*agent.HandoverRequest, *agent.HandoverAnswer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.slots[name]
+	return s.req, s.ans
+}
+
+// Mailbox is one member's slot on a Beats area.
+type Mailbox struct {
+	b    *Beats
+	name string
+}
+
+var (
+	_ agent.Mailbox         = (*Mailbox)(nil)
+	_ agent.HandoverMailbox = (*Mailbox)(nil)
+)
+
+// Device implements agent.Mailbox.
+func (m *Mailbox) Device() string { return "/dev/fake-sbd" }
+
+// Start implements agent.Mailbox: a clear slot, loop 1 s.
+func (m *Mailbox) Start(context.Context) (time.Duration, agent.MailboxMessage, error) {
+	return time.Second, agent.MailboxMessage{Msg: "clear"}, nil
+}
+
+// Check implements agent.Mailbox: always clear.
+func (m *Mailbox) Check(context.Context) (agent.MailboxMessage, error) {
+	return agent.MailboxMessage{Msg: "clear"}, nil
+}
+
+// Post implements agent.HandoverMailbox.
+func (m *Mailbox) Post(req *agent.HandoverRequest, ans *agent.HandoverAnswer) {
+	m.b.mu.Lock()
+	defer m.b.mu.Unlock()
+	s := m.b.slots[m.name]
+	s.req, s.ans = req, ans
+}
+
+// Beat implements agent.Mailbox.
+func (m *Mailbox) Beat(ctx context.Context, _, _ string) ([]agent.DiskPeer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.b.mu.Lock()
+	defer m.b.mu.Unlock()
+	if s := m.b.slots[m.name]; !s.stopped {
+		s.counter++
+	}
+	var out []agent.DiskPeer
+	for i, name := range m.b.order {
+		s := m.b.slots[name]
+		if name == m.name {
+			continue
+		}
+		st := agent.PeerAlive
+		if s.stopped {
+			st = agent.PeerDead
+		}
+		out = append(out, agent.DiskPeer{Name: name, Slot: i, State: st, Counter: s.counter, Request: s.req, Answer: s.ans})
+	}
+	return out, nil
+}

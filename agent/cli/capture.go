@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 	"github.com/hakit/hakit/internal/version"
 )
 
-// ErrCaptureDiffers: compare found facts that do not fit a pair (exit 3).
-var ErrCaptureDiffers = errors.New("the two nodes' captures do not fit one pair")
+// ErrCaptureDiffers: compare found facts that do not fit one cluster
+// (exit 3).
+var ErrCaptureDiffers = errors.New("the members' captures do not fit one cluster")
 
 // Capture is one node's facts, saved on site by `hwagent capture` without
 // the agent, for `hwagent compare` later.
@@ -34,6 +36,9 @@ type Capture struct {
 	OwnKey   string          `json:"own_key"`
 	PeerKey  string          `json:"peer_key"`
 	Serial   string          `json:"serial_port,omitempty"`
+	// Members are every member of the configuration, this node first,
+	// with its key; Peer and PeerKey are the first peer's.
+	Members []CaptureMember `json:"members"`
 	// Disks, NIC and RAID hold each field command's --json document, or
 	// the error that command gave.
 	Disks []CapturePart `json:"disks"`
@@ -45,6 +50,15 @@ type Capture struct {
 type CaptureNode struct {
 	Name string `json:"name"`
 	ID   int    `json:"id"`
+}
+
+// CaptureMember is one member of the configuration and its reservation
+// key.
+type CaptureMember struct {
+	Name string `json:"name"`
+	ID   int    `json:"id"`
+	Key  string `json:"key"`
+	Self bool   `json:"self,omitempty"`
 }
 
 // CaptureVersions are the builds and the kernel the facts come from.
@@ -62,16 +76,17 @@ type CapturePart struct {
 }
 
 const captureHelp = `Saves this node's facts into FILE (JSON, docs/JSON.md) without the agent: the
-configuration's identity (node, peer, cluster, both reservation keys), the versions,
+configuration's identity (node, peers, cluster, every member's reservation key), the versions,
 each shared disk's identity (disk identify), the heartbeat NIC (nic status) and the
 RAID controller (raid-tool show, from raid.file or the tool). Stop the agent first
-when a disk is reached over iSCSI with its ISID. Compare two nodes' files with
-hwagent compare A B.`
+when a disk is reached over iSCSI with its ISID. Compare the members' files with
+hwagent compare A B [C ...].`
 
-const compareHelp = `Compares two nodes' capture files: the same cluster and commit, distinct node ids,
-each node's peer the other, the keys of each as the other sees them, the same shared
-disk identities, the heartbeat NICs' speed and duplex. Prints each finding; exits 3
-when something does not fit a pair.`
+const compareHelp = `Compares the capture files of 2 to 16 members: the same cluster and commit, distinct
+node ids, the same member list in each, each member's key as the others see it, the same
+shared disk identities, the heartbeat NICs' speed and duplex. Each fact is held against
+the first file's; a finding names the member that differs and the one it differs from.
+Prints each finding; exits 3 when something does not fit one cluster.`
 
 func cmdCapture(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("capture", " FILE", stdout, captureHelp)
@@ -90,11 +105,18 @@ func cmdCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	keys, err := hw.MemberKeys(cfg)
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	c := Capture{Kind: "hakit-capture", TakenAt: time.Now(), Hostname: host,
 		Versions: CaptureVersions{Hwagent: version.String("hwagent"), Commit: version.Commit(), Kernel: strings.TrimSpace(string(kernel))},
 		Node:     CaptureNode{cfg.Node.Name, cfg.Node.ID}, Peer: CaptureNode{cfg.Peer.Name, cfg.Peer.ID}, Cluster: cfg.Cluster.ID, OwnKey: own.String(), PeerKey: peer.String(), Serial: cfg.Serial.Port}
+	for _, k := range keys {
+		c.Members = append(c.Members, CaptureMember{Name: k.Name, ID: k.ID, Key: k.Key.String(), Self: k.Self})
+	}
 	part := func(args ...string) CapturePart {
 		var out, errb bytes.Buffer
 		p := CapturePart{Command: "hwagent " + strings.Join(args, " ")}
@@ -174,60 +196,218 @@ func loadCapture(path string) (*Capture, error) {
 }
 
 func cmdCompare(args []string, stdout io.Writer) error {
-	fs := newFlags("compare", " A B", stdout, compareHelp)
+	fs := newFlags("compare", " A B [C ...]", stdout, compareHelp)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return fmt.Errorf("%w: compare takes two capture files (run \"hwagent compare --help\")", ErrUsage)
+	if fs.NArg() < 2 || fs.NArg() > agent.MaxMembers {
+		return fmt.Errorf("%w: compare takes 2 to %d capture files, one per member (run \"hwagent compare --help\")", ErrUsage, agent.MaxMembers)
 	}
-	a, err := loadCapture(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	b, err := loadCapture(fs.Arg(1))
-	if err != nil {
-		return err
-	}
-	bad := 0
-	check := func(ok bool, what, fix string) {
-		if ok {
-			fmt.Fprintf(stdout, "ok    %s\n", what)
-			return
+	var caps []*Capture
+	for _, f := range fs.Args() {
+		c, err := loadCapture(f)
+		if err != nil {
+			return err
 		}
-		bad++
-		fmt.Fprintf(stdout, "DIFF  %s\n      fix: %s\n", what, fix)
+		caps = append(caps, c)
 	}
-	check(a.Cluster == b.Cluster, fmt.Sprintf("cluster id: %d and %d", a.Cluster, b.Cluster), "the same cluster.id on both nodes")
-	check(a.Node.ID != b.Node.ID, fmt.Sprintf("node ids: %d and %d", a.Node.ID, b.Node.ID), "a distinct node.id on each node")
-	check(a.Peer.Name == b.Node.Name && b.Peer.Name == a.Node.Name && a.Peer.ID == b.Node.ID && b.Peer.ID == a.Node.ID,
-		fmt.Sprintf("peers: %s's peer is %s (id %d), %s's peer is %s (id %d)", a.Node.Name, a.Peer.Name, a.Peer.ID, b.Node.Name, b.Peer.Name, b.Peer.ID),
-		"node and peer swapped between the two files")
-	check(a.PeerKey == b.OwnKey && b.PeerKey == a.OwnKey, fmt.Sprintf("keys: %s has %s and sees %s; %s has %s and sees %s", a.Node.Name, a.OwnKey, a.PeerKey, b.Node.Name, b.OwnKey, b.PeerKey),
-		"the same cluster.id and swapped node ids")
-	if a.Versions.Commit == "unknown" || b.Versions.Commit == "unknown" {
-		fmt.Fprintf(stdout, "?     hakit build: %s and %s (a build without its commit: make build links it in)\n", a.Versions.Commit, b.Versions.Commit)
-	} else {
-		check(a.Versions.Commit == b.Versions.Commit, fmt.Sprintf("hakit build: %s and %s", a.Versions.Commit, b.Versions.Commit), "install the same hakit build on both nodes")
-	}
-	ia, ib := identities(a), identities(b)
-	unread := slices.Contains(ia, "?") || slices.Contains(ib, "?")
-	fix := "both nodes must see the same LUNs (hwagent disk identify on each); fix disks[] or the zoning"
-	if unread {
-		fix = "a disk could not be identified (\"?\"; its error is in the capture): capture again where the disk answers"
-	}
-	check(len(ia) > 0 && !unread && slices.Equal(ia, ib), fmt.Sprintf("shared disk identities: %s: %v, %s: %v", a.Node.Name, ia, b.Node.Name, ib), fix)
-	if a.NIC != nil && b.NIC != nil {
-		na, nb := nicFacts(a.NIC), nicFacts(b.NIC)
-		check(na == nb && na != "", fmt.Sprintf("heartbeat NIC: %s: %s, %s: %s", a.Node.Name, na, b.Node.Name, nb), "the same speed and duplex on both ends, carrier up")
-	}
-	if a.RAID != nil && b.RAID != nil {
-		fmt.Fprintf(stdout, "note  RAID: check the pair with hwagent raid-tool validate --file-a A --file-b B on the two nodes' saved outputs\n")
-	}
-	if bad > 0 {
+	if bad := compareCaptures(caps, stdout); bad > 0 {
 		return fmt.Errorf("%w: %d finding(s)", ErrCaptureDiffers, bad)
 	}
 	return nil
+}
+
+// membersOf is the capture's member list; a capture written before it
+// had one names its node and its peer.
+func membersOf(c *Capture) []CaptureMember {
+	if len(c.Members) > 0 {
+		return c.Members
+	}
+	out := []CaptureMember{{Name: c.Node.Name, ID: c.Node.ID, Key: c.OwnKey, Self: true}}
+	if c.Peer.Name != "" {
+		out = append(out, CaptureMember{Name: c.Peer.Name, ID: c.Peer.ID, Key: c.PeerKey})
+	}
+	return out
+}
+
+// memberSet is "name (id)" of each member, ordered by id then name.
+func memberSet(c *Capture) []string {
+	ms := slices.Clone(membersOf(c))
+	slices.SortFunc(ms, func(a, b CaptureMember) int {
+		if a.ID != b.ID {
+			return a.ID - b.ID
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	var out []string
+	for _, m := range ms {
+		out = append(out, fmt.Sprintf("%s (%d)", m.Name, m.ID))
+	}
+	return out
+}
+
+// compareCaptures prints what of the members' captures fits one cluster
+// (ok), what does not (DIFF, naming the member that differs and the one
+// it differs from, with the fix) and what is unknown (?), and returns how
+// many DIFFs it printed. Each fact is held against the first capture's.
+func compareCaptures(caps []*Capture, w io.Writer) int {
+	bad := 0
+	ok := func(format string, a ...any) { fmt.Fprintf(w, "ok    "+format+"\n", a...) }
+	diff := func(fix, format string, a ...any) {
+		bad++
+		fmt.Fprintf(w, "DIFF  "+format+"\n      fix: %s\n", append(a, fix)...)
+	}
+	var names []string
+	for _, c := range caps {
+		names = append(names, c.Node.Name)
+	}
+	all := strings.Join(names, ", ")
+	first := caps[0]
+	// each reports, for every capture after the first, whether fact
+	// differs from the first's, and prints one ok when none does.
+	each := func(what string, fact func(*Capture) string, fix string) {
+		differs := false
+		for _, c := range caps[1:] {
+			if fact(c) != fact(first) {
+				differs = true
+				diff(fix, "%s: %s has %s; %s has %s", what, c.Node.Name, fact(c), first.Node.Name, fact(first))
+			}
+		}
+		if !differs {
+			ok("%s: %s on %s", what, fact(first), all)
+		}
+	}
+	each("cluster id", func(c *Capture) string { return strconv.Itoa(c.Cluster) }, "the same cluster.id on every member")
+
+	ids := map[int]string{}
+	dup := false
+	for _, c := range caps {
+		if o, seen := ids[c.Node.ID]; seen {
+			dup = true
+			diff("a distinct node.id on each member", "node ids: %s and %s both have %d", o, c.Node.Name, c.Node.ID)
+			continue
+		}
+		ids[c.Node.ID] = c.Node.Name
+	}
+	if !dup {
+		var l []string
+		for _, c := range caps {
+			l = append(l, fmt.Sprintf("%s %d", c.Node.Name, c.Node.ID))
+		}
+		ok("node ids: %s", strings.Join(l, ", "))
+	}
+
+	each("members", func(c *Capture) string { return "[" + strings.Join(memberSet(c), ", ") + "]" },
+		"the same members (node and peers, names and ids) in every member's configuration")
+
+	// Each member's key as every other capture sees it, against the key
+	// that member has itself.
+	own := map[string]*Capture{}
+	for _, c := range caps {
+		own[c.Node.Name] = c
+	}
+	keysBad := false
+	for _, c := range caps {
+		for _, m := range membersOf(c) {
+			o, there := own[m.Name]
+			if m.Self || !there || o == c {
+				continue
+			}
+			if m.Key != o.OwnKey {
+				keysBad = true
+				diff("the same cluster.id and each member's node.id in every configuration", "keys: %s sees %s's key as %s, %s has %s", c.Node.Name, m.Name, m.Key, m.Name, o.OwnKey)
+			}
+		}
+	}
+	if !keysBad {
+		var l []string
+		for _, c := range caps {
+			l = append(l, c.Node.Name+" "+c.OwnKey)
+		}
+		ok("keys: %s, each seen so by the others", strings.Join(l, ", "))
+	}
+	var missing []string
+	for _, m := range membersOf(first) {
+		if _, there := own[m.Name]; !there {
+			missing = append(missing, fmt.Sprintf("%s (%d)", m.Name, m.ID))
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "note  not captured: %s (%s's members): compare their captures too\n", strings.Join(missing, ", "), first.Node.Name)
+	}
+
+	unknown := slices.ContainsFunc(caps, func(c *Capture) bool { return c.Versions.Commit == "unknown" })
+	if unknown {
+		var l []string
+		for _, c := range caps {
+			l = append(l, c.Node.Name+" "+c.Versions.Commit)
+		}
+		fmt.Fprintf(w, "?     hakit build: %s (a build without its commit: make build links it in)\n", strings.Join(l, ", "))
+	} else {
+		each("hakit build", func(c *Capture) string { return c.Versions.Commit }, "install the same hakit build on every member")
+	}
+
+	ident := func(c *Capture) string { return fmt.Sprint(identities(c)) }
+	var unread []string
+	for _, c := range caps {
+		if slices.Contains(identities(c), "?") {
+			unread = append(unread, c.Node.Name)
+		}
+	}
+	switch {
+	case len(unread) > 0:
+		var l []string
+		for _, c := range caps {
+			l = append(l, c.Node.Name+": "+ident(c))
+		}
+		diff(fmt.Sprintf("a disk could not be identified (\"?\"; its error is in the capture): capture again on %s where the disk answers", strings.Join(unread, ", ")),
+			"shared disk identities: %s", strings.Join(l, ", "))
+	case len(identities(first)) == 0:
+		diff("list the shared disks in disks[] and capture again", "shared disk identities: none in %s's capture", first.Node.Name)
+	default:
+		each("shared disk identities", ident, "every member must see the same LUNs (hwagent disk identify on each); fix disks[] or the zoning")
+	}
+
+	var withNIC []*Capture
+	for _, c := range caps {
+		if c.NIC != nil {
+			withNIC = append(withNIC, c)
+		}
+	}
+	if len(withNIC) > 1 {
+		ref := withNIC[0]
+		fine := true
+		for _, c := range withNIC {
+			if n := nicFacts(c.NIC); n == "" || (c != ref && n != nicFacts(ref.NIC)) {
+				fine = false
+				diff("the same speed and duplex on every member's heartbeat NIC, carrier up", "heartbeat NIC: %s has %s; %s has %s", c.Node.Name, orUnknown(n), ref.Node.Name, orUnknown(nicFacts(ref.NIC)))
+			}
+		}
+		if fine {
+			var l []string
+			for _, c := range withNIC {
+				l = append(l, c.Node.Name)
+			}
+			ok("heartbeat NIC: %s on %s", nicFacts(ref.NIC), strings.Join(l, ", "))
+		}
+	}
+	var withRAID []string
+	for _, c := range caps {
+		if c.RAID != nil {
+			withRAID = append(withRAID, c.Node.Name)
+		}
+	}
+	if len(withRAID) > 1 {
+		fmt.Fprintf(w, "note  RAID (%s): check each member against this node with hwagent raid-tool validate --file-a A --file-b B on their saved outputs (hwcheck's RAID probe does it for every member)\n", strings.Join(withRAID, ", "))
+	}
+	return bad
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unreadable"
+	}
+	return s
 }
 
 // identities are the disk identities a capture read, in order ("?" for

@@ -52,7 +52,7 @@ Client (talks to the agent over its API socket):
 
 On site (no agent needed):
   capture FILE  save this node's facts (identity, keys, disks, NIC, RAID, versions)
-  compare A B   compare two nodes' capture files
+  compare A B [C ...]  compare the members' capture files (2 to 16)
 
 Field tools (no agent needed; stop the agent before using its serial port):
   raid-tool  RAID show/validate (raidctl), e.g. hwagent raid-tool validate ...

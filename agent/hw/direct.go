@@ -33,12 +33,17 @@ var ErrDirectSCSI2 = errors.New("no direct path for scsi2 disks")
 // challenge won by this short-lived process would leave a reservation
 // that nobody renews.
 func NewDirect(cfg *agent.Config, log *slog.Logger) (*Direct, error) {
+	return NewDirectWith(cfg, log, Options{})
+}
+
+// NewDirectWith is NewDirect with o.
+func NewDirectWith(cfg *agent.Config, log *slog.Logger, o Options) (*Direct, error) {
 	for i, dc := range cfg.Disks {
 		if dc.Mode == agent.ModeSCSI2 {
 			return nil, fmt.Errorf("%w: disks[%d] (%s) is a scsi2 disk: its reservation must be renewed by a running hwagent, and nothing would defend it after this process exits; start hwagent", ErrDirectSCSI2, i, dc.Device)
 		}
 	}
-	deps, closeAll, err := buildDisks(cfg, log)
+	deps, closeAll, err := buildDisks(cfg, log, o)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 	"github.com/hakit/hakit/serialhb"
 )
 
@@ -64,14 +64,27 @@ func MemberKeys(cfg *agent.Config) ([]MemberKey, error) {
 	return out, nil
 }
 
+// Options are what the wiring takes beyond the configuration.
+type Options struct {
+	// Open opens a disk's device path (/dev/sdX, /dev/sgN); nil is
+	// scsi/opener.Open. The iSCSI LUNs go through the session pool. Tests
+	// hand in a double (scsi/scsitest's in-memory LUN).
+	Open opener.Func
+}
+
 // Build makes the agent's parts from the configuration. It opens nothing:
 // disks log in on first use, components open their devices in Run. The
 // returned close function ends the iSCSI sessions.
 func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error) {
+	return BuildWith(cfg, log, Options{})
+}
+
+// BuildWith is Build with o.
+func BuildWith(cfg *agent.Config, log *slog.Logger, o Options) (agent.Deps, func() error, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	deps, closeDisks, err := buildDisks(cfg, log)
+	deps, closeDisks, err := buildDisks(cfg, log, o)
 	if err != nil {
 		return deps, nil, err
 	}
@@ -138,7 +151,7 @@ func Build(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error
 
 // buildDisks makes the shared disks of cfg, sharing one iSCSI session per
 // target; the close function ends them.
-func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, error) {
+func buildDisks(cfg *agent.Config, log *slog.Logger, o Options) (agent.Deps, func() error, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -167,7 +180,7 @@ func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, 
 			if err != nil {
 				return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d]", i), Msg: err.Error()}
 			}
-			d.pool = pool
+			d.pool, d.devOpen = pool, o.Open
 			disks = append(disks, d)
 			deps.Disks = append(deps.Disks, d)
 			continue
@@ -177,7 +190,7 @@ func buildDisks(cfg *agent.Config, log *slog.Logger) (agent.Deps, func() error, 
 			return deps, nil, &agent.ConfigError{Field: fmt.Sprintf("disks[%d].device", i), Msg: err.Error()}
 		}
 		d.SetMembers(members)
-		d.pool = pool
+		d.pool, d.open = pool, o.Open
 		disks = append(disks, d)
 		deps.Disks = append(deps.Disks, d)
 	}
@@ -220,6 +233,8 @@ type Disk struct {
 	// pool shares one iSCSI session per target; nil gives the disk a
 	// session of its own.
 	pool *Sessions
+	// open opens a device path; nil is opener.Open.
+	open opener.Func
 
 	mu        sync.Mutex
 	sess      io.Closer // the iSCSI session or the SG_IO device
@@ -228,8 +243,9 @@ type Disk struct {
 	lu        *iscsi.LogicalUnit // the iSCSI LUN, nil for SG_IO
 	lastFence *scsi.FenceResult  // this node's last fence of the peer
 	blockSize int                // READ CAPACITY's, once read
-	// lockout: a release found the peer's key unregistered and kept the
-	// reservation (agent.DiskStatus.Lockout).
+	// lockout: the reservation is held for lockout only
+	// (agent.DiskStatus.Lockout): a release found a member's key
+	// unregistered and kept it, or a fence made this node the holder.
 	lockout bool
 }
 
@@ -259,19 +275,15 @@ func NewDisk(c agent.DiskConfig, own, peer scsi.Key, stateDir string, log *slog.
 
 // checkDiskDevice checks the device string (and that a /dev path exists).
 func checkDiskDevice(c agent.DiskConfig) error {
-	switch {
-	case opener.IsISCSI(c.Device):
-		if _, err := iscsi.ParseURL(c.Device); err != nil {
-			return err
-		}
-	case strings.HasPrefix(c.Device, "/dev/"):
+	if err := devname.CheckDisk(c.Device); err != nil {
+		return fmt.Errorf("disk: %w", err)
+	}
+	if !devname.IsISCSI(c.Device) {
 		// Opened through SG_IO on first use; a missing device is an error
 		// at start.
 		if _, err := os.Stat(c.Device); err != nil {
 			return fmt.Errorf("disk %s: %w", c.Device, err)
 		}
-	default:
-		return fmt.Errorf("disk %q: want /dev/sdX, /dev/sgN or an iscsi:// URL", c.Device)
 	}
 	return nil
 }
@@ -353,9 +365,13 @@ func (d *Disk) Owner(ctx context.Context) (*scsi.Owner, error) {
 	if d.owner != nil {
 		return d.owner, nil
 	}
-	if !opener.IsISCSI(d.cfg.Device) {
+	if !devname.IsISCSI(d.cfg.Device) {
 		// A device path; iSCSI LUNs below go through the session pool.
-		dev, closer, err := opener.Open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
+		open := d.open
+		if open == nil {
+			open = opener.Open
+		}
+		dev, closer, err := open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
 		if err != nil {
 			return nil, err
 		}
@@ -567,7 +583,7 @@ func (d *Disk) Status(ctx context.Context) (agent.DiskStatus, error) {
 	s.Lockout = d.lockout
 	d.mu.Unlock()
 	if s.Lockout {
-		s.Notes = append(s.Notes, "reservation kept after a release to keep the unregistered peer from writing; claimed by nobody")
+		s.Notes = append(s.Notes, "reservation held for lockout only (kept after a release, or taken by a fence) to keep an unregistered member from writing; claimed by nobody")
 	}
 	s.Notes = append(s.Notes, st.Notes...)
 	for _, ua := range st.UnitAttentions {
@@ -662,16 +678,71 @@ func (d *Disk) FenceNode(ctx context.Context, node int) error {
 	return d.fence(ctx, d.members[i].Key)
 }
 
-// fence removes victim's key (see Fence).
+// fence removes victim's key (see Fence). A fence that makes this node
+// the holder when it was not before (it preempted the holder, SPC-4
+// 5.12.11.4.3) leaves the disk held for lockout only
+// (DiskStatus.Lockout): the reservation keeps the fenced member out, but
+// nothing here claimed it, so it may be handed over (Handover) or claimed
+// by an Acquire.
 func (d *Disk) fence(ctx context.Context, victim scsi.Key) error {
 	return d.act(ctx, func(o *scsi.Owner) error {
+		before, berr := o.Device().ReadReservation(ctx)
 		r, err := fencePeer(ctx, o, victim, d.log)
 		if err == nil && r != nil && r.MethodName != "" {
 			d.mu.Lock()
 			d.lastFence = r
 			d.mu.Unlock()
 		}
+		if err == nil && r != nil && berr == nil {
+			was := before.Held && !before.Type.AllRegistrants() && before.Key == d.own
+			now := r.Reservation.Held && !r.Reservation.Type.AllRegistrants() && r.Reservation.Key == d.own
+			if now && !was {
+				d.mu.Lock()
+				d.lockout = true
+				d.mu.Unlock()
+				d.log.Info("fence made this node the holder: held for lockout only (handed over on request, claimed by an acquire)", "victim", victim, "previous_holder", before.Key)
+			}
+		}
 		return err
+	})
+}
+
+// TransportID implements agent.HandoverDisk: this node's initiator port
+// on the disk (its iSCSI session's initiator name and ISID).
+func (d *Disk) TransportID(ctx context.Context) (scsi.TransportID, error) {
+	if _, err := d.Owner(ctx); err != nil {
+		return scsi.TransportID{}, err
+	}
+	s := d.session()
+	if s == nil {
+		return scsi.TransportID{}, fmt.Errorf("disk %s: the initiator port of an SG_IO device is not known to hakit: %w", d.name, errors.ErrUnsupported)
+	}
+	return s.TransportID(), nil
+}
+
+// Handover implements agent.HandoverDisk: it moves a reservation this
+// node holds for lockout only to the member with key dest, whose
+// initiator port is tid (scsi.Owner.Move: REGISTER AND MOVE, this node
+// stays registered, verified by read-back), and the disk is no longer
+// held for lockout. A reservation this node claimed (an Acquire, its
+// resource runs here) is never handed over: agent.ErrHandoverClaimed.
+func (d *Disk) Handover(ctx context.Context, dest scsi.Key, tid scsi.TransportID) error {
+	return d.act(ctx, func(o *scsi.Owner) error {
+		d.mu.Lock()
+		lockout := d.lockout
+		d.mu.Unlock()
+		if !lockout {
+			return fmt.Errorf("disk %s: %w", d.name, agent.ErrHandoverClaimed)
+		}
+		r, err := o.Move(ctx, dest, tid)
+		if err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.lockout = false
+		d.mu.Unlock()
+		d.log.Info("reservation handed over", "dest", dest, "transport_id", tid.String(), "layout", r.LayoutName, "notes", r.Notes)
+		return nil
 	})
 }
 
@@ -759,6 +830,15 @@ type NIC struct {
 
 	mu     sync.Mutex
 	states map[string]string // the last probe's state of each member
+	// link is the interface as the watcher last saw it (nil: not seen,
+	// or the watcher not running), its carrier or operstate last changed
+	// at linkAt; probe and members the last status call's probes, begun
+	// at probed.
+	link    *nic.Link
+	linkAt  time.Time
+	probe   *nic.ProbeResult
+	members []NICMemberProbe
+	probed  time.Time
 }
 
 // NICStatus is the NIC component's status.
@@ -770,6 +850,13 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 	if err != nil {
 		return err
 	}
+	n.setLink(nil)
+	for _, l := range w.Initial() {
+		if l.Name == n.Interface {
+			n.setLink(&l)
+		}
+	}
+	defer n.setLink(nil)
 	for {
 		select {
 		case <-ctx.Done():
@@ -784,6 +871,11 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 			if !ok {
 				continue
 			}
+			if e.Kind == nic.Removed {
+				n.setLink(nil)
+			} else {
+				n.setLink(&e.New)
+			}
 			kind := string(e.Kind)
 			if e.Kind == nic.Changed {
 				kind = "link-" + string(e.New.OperState)
@@ -797,6 +889,7 @@ func (n *NIC) Run(ctx context.Context, emit func(agent.Event)) error {
 // peer, or of every member's address at once.
 func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 	var out NICStatus
+	began := time.Now()
 	st, err := nic.ReadStatus(ctx, nic.Config{NetNS: n.NetNS}, n.Interface)
 	if err != nil {
 		out.Error = err.Error()
@@ -809,6 +902,7 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		if out.Members[0].Error != "" {
 			out.Error = out.Members[0].Error
 		}
+		n.keepProbe(out, began)
 		return out, nil
 	}
 	pr, err := nic.Probe(ctx, nic.ProbeConfig{NetNS: n.NetNS, Count: 2, Interval: 200 * time.Millisecond}, n.Interface, n.Peer)
@@ -816,7 +910,47 @@ func (n *NIC) Status(ctx context.Context) (agent.NICStatus, error) {
 		out.Error = err.Error()
 	}
 	out.Probe = pr
+	n.keepProbe(out, began)
 	return out, nil
+}
+
+func (n *NIC) setLink(l *nic.Link) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if (l == nil) != (n.link == nil) || (l != nil && (l.Carrier != n.link.Carrier || l.OperState != n.link.OperState)) {
+		n.linkAt = time.Now()
+	}
+	if l == nil {
+		n.link = nil
+		return
+	}
+	c := *l
+	n.link = &c
+}
+
+// keepProbe keeps a status call's probes, begun at began, for CachedNIC.
+func (n *NIC) keepProbe(st NICStatus, began time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.probe, n.members, n.probed = st.Probe, st.Members, began
+}
+
+// CachedNIC implements agent.NICCache: the link as the watcher last saw
+// it (Status nil while Run is not watching) and the last status call's
+// probes if they are at most maxAge old and newer than the link's last
+// change of carrier or operstate (an older probe says nothing of the
+// link as it is now); no I/O.
+func (n *NIC) CachedNIC(maxAge time.Duration) NICStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out NICStatus
+	if n.link != nil {
+		out.Status = &nic.Status{Link: *n.link}
+	}
+	if !n.probed.IsZero() && time.Since(n.probed) <= maxAge && !n.probed.Before(n.linkAt) {
+		out.Probe, out.Members = n.probe, n.members
+	}
+	return out
 }
 
 // RAID reads the controller when asked (no background work).

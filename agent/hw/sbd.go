@@ -9,6 +9,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/blockio"
 	"github.com/hakit/hakit/sbd"
+	"github.com/hakit/hakit/scsi"
 )
 
 // Mailbox is agent.Mailbox over an SBD device: sbd.Watcher on the device
@@ -21,6 +22,58 @@ type Mailbox struct {
 	s  blockio.SectorCloser
 	w  *sbd.Watcher
 	b  *sbd.Beater // the disk heartbeat, in the slot Start found
+	// req and ans are what this node's block carries (Post).
+	req *agent.HandoverRequest
+	ans *agent.HandoverAnswer
+}
+
+// Post implements agent.HandoverMailbox.
+func (m *Mailbox) Post(req *agent.HandoverRequest, ans *agent.HandoverAnswer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.req, m.ans = req, ans
+}
+
+// post is what the Beater writes: this node's request and answer as sbd
+// encodes them (a TransportID that does not encode is left out).
+func (m *Mailbox) post() (sbd.Handover, sbd.Answer) {
+	var h sbd.Handover
+	var a sbd.Answer
+	if r := m.req; r != nil {
+		if tid, err := r.TransportID.MarshalBinary(); err == nil {
+			h = sbd.Handover{Seq: r.Seq, Disk: r.Disk, Key: uint64(r.Key), TransportID: string(tid)}
+		}
+	}
+	if x := m.ans; x != nil {
+		a = sbd.Answer{Key: uint64(x.Key), Seq: x.Seq, Code: answerCode(x.Code)}
+	}
+	return h, a
+}
+
+func answerCode(s string) sbd.AnswerCode {
+	switch s {
+	case agent.HandoverMoved:
+		return sbd.AnswerMoved
+	case agent.HandoverClaimed:
+		return sbd.AnswerClaimed
+	}
+	return sbd.AnswerFailed
+}
+
+// peerPost is a peer's request and answer as the agent reads them; a
+// request whose TransportID does not decode is left out.
+func peerPost(b sbd.Beat) (*agent.HandoverRequest, *agent.HandoverAnswer) {
+	var req *agent.HandoverRequest
+	var ans *agent.HandoverAnswer
+	if h := b.Handover; h.Seq != 0 {
+		if tid, err := scsi.ParseTransportID([]byte(h.TransportID)); err == nil {
+			req = &agent.HandoverRequest{Seq: h.Seq, Disk: h.Disk, Key: scsi.Key(h.Key), TransportID: tid}
+		}
+	}
+	if a := b.Answer; a.Seq != 0 {
+		ans = &agent.HandoverAnswer{Key: scsi.Key(a.Key), Seq: a.Seq, Code: a.Code.String()}
+	}
+	return req, ans
 }
 
 // Device is the configured device.
@@ -85,10 +138,12 @@ func (m *Mailbox) Beat(ctx context.Context, serial, nic string) ([]agent.DiskPee
 		return nil, agent.ErrSlotPending
 	}
 	m.b.Paths = func() (sbd.PathState, sbd.PathState) { return pathState(serial), pathState(nic) }
+	m.b.Post = m.post // called inside Step, under m.mu
 	err := m.b.Step(ctx)
 	var out []agent.DiskPeer
 	for _, p := range m.b.Peers(time.Now()) {
 		d := agent.DiskPeer{Name: p.Last.Name, Slot: p.Slot, State: p.Verdict.String(), Counter: p.Last.Counter, Incarnation: p.Last.Incarnation, Serial: p.Last.Serial.String(), NIC: p.Last.NIC.String()}
+		d.Request, d.Answer = peerPost(p.Last)
 		if !p.Moved.IsZero() {
 			t := p.Moved.UTC()
 			d.Changed = &t

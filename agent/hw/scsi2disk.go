@@ -13,6 +13,7 @@ import (
 	"github.com/hakit/hakit/scsi"
 	"github.com/hakit/hakit/scsi/iscsi"
 	"github.com/hakit/hakit/scsi/opener"
+	"github.com/hakit/hakit/scsi/opener/devname"
 )
 
 // scsi2State is what this node does with a scsi2 disk.
@@ -57,6 +58,8 @@ type SCSI2Disk struct {
 	s2cfg scsi.SCSI2Config
 	// open logs in (or opens the SG_IO device); tests replace it.
 	open func(ctx context.Context) (scsi.Transport, io.Closer, error)
+	// devOpen opens a device path; nil is opener.Open.
+	devOpen opener.Func
 	// pool shares one iSCSI session per target with the node's other
 	// disks there (a second login with the same initiator name would
 	// reinstate theirs); nil gives the disk a pool of its own.
@@ -120,8 +123,12 @@ func (nopTransport) Execute(context.Context, *scsi.Command) (*scsi.Response, err
 
 // openDevice logs in to the iSCSI target or opens the SG_IO device.
 func (d *SCSI2Disk) openDevice(ctx context.Context) (scsi.Transport, io.Closer, error) {
-	if !opener.IsISCSI(d.cfg.Device) {
-		return opener.Open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
+	if !devname.IsISCSI(d.cfg.Device) {
+		open := d.devOpen
+		if open == nil {
+			open = opener.Open
+		}
+		return open(ctx, d.cfg.Device, opener.Options{Logger: d.log})
 	}
 	u, err := iscsi.ParseURL(d.cfg.Device)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,8 +37,11 @@ const (
 	// AttrFenced: 1 when this node is fenced (its key is gone: it may run
 	// nothing that needs the shared disks), 0 when it is not.
 	AttrFenced = "fenced"
-	// AttrDiskPeer: the peer is alive on the disk path (its disk-heartbeat
-	// block changes; 1) or dead (it stood still; 0).
+	// AttrDiskPeer: the peer (the first peer of the configuration) is
+	// alive on the disk path (its disk-heartbeat block changes; 1) or dead
+	// (it stood still; 0). Every other member has its own attribute,
+	// AttrDiskPeer-<member name> (e.g. hakit-disk-peer-node-c), the first
+	// peer too, so that a rule can name any member.
 	AttrDiskPeer = "disk-peer"
 )
 
@@ -47,8 +51,10 @@ type Attribute struct {
 }
 
 // Attributes maps a hwagent status to the node attributes, in a fixed
-// order, named prefix-<attr>. Unknown is never 0.
-func Attributes(st agent.Status, prefix string) []Attribute {
+// order, named prefix-<attr>, then one prefix-disk-peer-<member> for each
+// of peers (the configuration's other members, in its order) and for each
+// other member the status names that peers does not. Unknown is never 0.
+func Attributes(st agent.Status, prefix string, peers []string) []Attribute {
 	bit := func(b bool) string {
 		if b {
 			return "1"
@@ -66,15 +72,18 @@ func Attributes(st agent.Status, prefix string) []Attribute {
 	}
 	p := agent.PathsOf(st)
 	serial, carrier, peer := bitOf(p.Serial), bitOf(p.NICCarrier), bitOf(p.NICPeer)
-	var disk, diskPeer string
-	if p, ok := st.DiskPeer(st.Peer); ok {
-		switch p.State {
-		case agent.PeerAlive:
-			diskPeer = "1"
-		case agent.PeerDead:
-			diskPeer = "0"
+	diskPeerOf := func(name string) string {
+		if p, ok := st.DiskPeer(name); ok && name != "" {
+			switch p.State {
+			case agent.PeerAlive:
+				return "1"
+			case agent.PeerDead:
+				return "0"
+			}
 		}
+		return ""
 	}
+	var disk string
 	if len(st.Disks) > 0 {
 		disk = "1"
 		for _, d := range st.Disks {
@@ -83,14 +92,35 @@ func Attributes(st agent.Status, prefix string) []Attribute {
 			}
 		}
 	}
-	return []Attribute{
+	out := []Attribute{
 		{prefix + "-" + AttrSerial, serial},
 		{prefix + "-" + AttrNICCarrier, carrier},
 		{prefix + "-" + AttrNICPeer, peer},
 		{prefix + "-" + AttrDisk, disk},
 		{prefix + "-" + AttrFenced, bit(st.Fenced)},
-		{prefix + "-" + AttrDiskPeer, diskPeer},
+		{prefix + "-" + AttrDiskPeer, diskPeerOf(st.Peer)},
 	}
+	names := slices.Clone(peers)
+	for _, m := range st.Members {
+		if !m.Self && m.Name != "" && !slices.Contains(names, m.Name) {
+			names = append(names, m.Name)
+		}
+	}
+	for _, n := range names {
+		out = append(out, Attribute{prefix + "-" + AttrDiskPeer + "-" + n, diskPeerOf(n)})
+	}
+	return out
+}
+
+// peerNames are the names of cfg's other members, in its order.
+func peerNames(cfg *agent.Config) []string {
+	var out []string
+	for _, m := range cfg.Members() {
+		if !m.Self {
+			out = append(out, m.Name)
+		}
+	}
+	return out
 }
 
 // HealthDeps are hakit-health's dependencies; zero values are the real
@@ -170,7 +200,8 @@ func Health(ctx context.Context, action string, getenv func(string) string, stdo
 	if set == nil {
 		set = attrdUpdater
 	}
-	names := Attributes(agent.Status{}, prefix)
+	peers := peerNames(cfg)
+	names := Attributes(agent.Status{}, prefix, peers)
 	switch action {
 	case "stop":
 		var errs []error
@@ -213,7 +244,7 @@ func Health(ctx context.Context, action string, getenv func(string) string, stdo
 		}
 		return say(ErrGeneric, "the local hwagent (%s): %v", sock, err)
 	}
-	for _, a := range Attributes(st, prefix) {
+	for _, a := range Attributes(st, prefix, peers) {
 		if err := set(ctx, a.Name, a.Value, dampen); err != nil {
 			return say(ErrGeneric, "%v", err)
 		}
@@ -231,8 +262,9 @@ Publishes this node's hardware facts from the local hwagent as Pacemaker node at
 every node. Attributes, each 1 (good) or 0 (failed), deleted when hwagent cannot tell:
 PREFIX-serial (the peer is heard on the serial cable), PREFIX-nic-carrier (the heartbeat
 NIC has carrier), PREFIX-nic-peer (the peer answers on it), PREFIX-disk (every shared
-disk answers), PREFIX-fenced (this node is fenced), PREFIX-disk-peer (the peer is alive
-on the disk heartbeat of sbd.device). A location rule such as
+disk answers), PREFIX-fenced (this node is fenced), PREFIX-disk-peer (the first peer is
+alive on the disk heartbeat of sbd.device) and PREFIX-disk-peer-MEMBER for each other
+member by its configured name (e.g. hakit-disk-peer-node-c). A location rule such as
 hakit-nic-carrier eq 0 moves a group off a node whose heartbeat NIC is unplugged.
 </longdesc>
 <shortdesc lang="en">hakit hardware state as node attributes</shortdesc>

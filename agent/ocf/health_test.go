@@ -45,7 +45,7 @@ func TestAttributes(t *testing.T) {
 		{"garbage component status", agent.Status{Heartbeat: raw(`[1,2]`), NICs: raw(`"x"`)}, []string{"", "", "", "", "0", ""}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Attributes(tt.st, "hakit")
+			got := Attributes(tt.st, "hakit", nil)
 			var names, values []string
 			for _, a := range got {
 				names, values = append(names, a.Name), append(values, a.Value)
@@ -55,6 +55,67 @@ func TestAttributes(t *testing.T) {
 			}
 			if !slices.Equal(values, tt.want) {
 				t.Errorf("values %q, want %q", values, tt.want)
+			}
+		})
+	}
+}
+
+// TestAttributesMembers: beyond the pair, each other member has its own
+// disk-path attribute, named after it; hakit-disk-peer keeps meaning the
+// first peer.
+func TestAttributesMembers(t *testing.T) {
+	hb := func(peers ...agent.DiskPeer) *agent.DiskHeartbeat { return &agent.DiskHeartbeat{Peers: peers} }
+	members := []agent.MemberStatus{{Name: "a", Self: true}, {Name: "b"}, {Name: "c"}, {Name: "d"}}
+	for _, tt := range []struct {
+		name  string
+		st    agent.Status
+		peers []string
+		want  map[string]string // every attribute after the fixed six, and hakit-disk-peer
+	}{
+		{"a pair", agent.Status{Peer: "b", DiskHeartbeat: hb(agent.DiskPeer{Name: "b", State: "dead"})}, []string{"b"},
+			map[string]string{"hakit-disk-peer": "0", "hakit-disk-peer-b": "0"}},
+		{"four members, mixed", agent.Status{Peer: "b", Members: members, DiskHeartbeat: hb(
+			agent.DiskPeer{Name: "b", State: "alive"}, agent.DiskPeer{Name: "c", State: "dead"}, agent.DiskPeer{Name: "d", State: "unknown"})},
+			[]string{"b", "c", "d"},
+			map[string]string{"hakit-disk-peer": "1", "hakit-disk-peer-b": "1", "hakit-disk-peer-c": "0", "hakit-disk-peer-d": ""}},
+		{"first peer dead, the others alive", agent.Status{Peer: "b", Members: members, DiskHeartbeat: hb(
+			agent.DiskPeer{Name: "b", State: "dead"}, agent.DiskPeer{Name: "c", State: "alive"}, agent.DiskPeer{Name: "d", State: "alive"})},
+			[]string{"b", "c", "d"},
+			map[string]string{"hakit-disk-peer": "0", "hakit-disk-peer-b": "0", "hakit-disk-peer-c": "1", "hakit-disk-peer-d": "1"}},
+		// No disk heartbeat, or a member whose block was never seen: unset.
+		{"disk path off", agent.Status{Peer: "b", Members: members}, []string{"b", "c", "d"},
+			map[string]string{"hakit-disk-peer": "", "hakit-disk-peer-b": "", "hakit-disk-peer-c": "", "hakit-disk-peer-d": ""}},
+		{"a block of a node that is no member is ignored", agent.Status{Peer: "b", DiskHeartbeat: hb(agent.DiskPeer{Name: "x", State: "dead"})}, []string{"b"},
+			map[string]string{"hakit-disk-peer": "", "hakit-disk-peer-b": ""}},
+		// The configuration's peers name the attributes even when hwagent
+		// does not answer (stop deletes them all); a member only the
+		// status names is added after them.
+		{"configuration only", agent.Status{}, []string{"b", "c"},
+			map[string]string{"hakit-disk-peer": "", "hakit-disk-peer-b": "", "hakit-disk-peer-c": ""}},
+		{"a member the configuration lacks", agent.Status{Peer: "b", Members: members, DiskHeartbeat: hb(agent.DiskPeer{Name: "d", State: "alive"})}, []string{"b", "c"},
+			map[string]string{"hakit-disk-peer": "", "hakit-disk-peer-b": "", "hakit-disk-peer-c": "", "hakit-disk-peer-d": "1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Attributes(tt.st, "hakit", tt.peers)
+			if len(got) != 6+len(tt.want)-1 {
+				t.Fatalf("%d attributes %v, want the six and %d per member", len(got), got, len(tt.want)-1)
+			}
+			var order []string
+			for _, a := range got[6:] {
+				order = append(order, strings.TrimPrefix(a.Name, "hakit-disk-peer-"))
+			}
+			for i, p := range tt.peers {
+				if order[i] != p {
+					t.Errorf("per-member order %v, want the configuration's %v first", order, tt.peers)
+				}
+			}
+			for _, a := range got[5:] {
+				w, ok := tt.want[a.Name]
+				if !ok {
+					t.Errorf("unexpected attribute %s=%q", a.Name, a.Value)
+				} else if a.Value != w {
+					t.Errorf("%s=%q, want %q", a.Name, a.Value, w)
+				}
 			}
 		})
 	}
@@ -140,5 +201,53 @@ func TestHealth(t *testing.T) {
 	}
 	if code, _ := run("start"); code != ErrInstalled {
 		t.Errorf("start without a configuration: %d, want %d", code, ErrInstalled)
+	}
+}
+
+// TestHealthMembers: three members publish one disk-path attribute per
+// peer, and stop (or hwagent not answering) deletes every one of them.
+func TestHealthMembers(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hwagent.yaml")
+	yaml := "node: {name: node-a, id: 1}\npeers:\n  - {name: node-b, id: 2}\n  - {name: node-c, id: 3}\ncluster: {id: 7}\ndisks: [{device: /dev/sdb}]\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	attrs := map[string]string{}
+	be := &fakeBackend{disks: holding, diskBeat: &agent.DiskHeartbeat{Peers: []agent.DiskPeer{{Name: "node-b", State: "alive"}, {Name: "node-c", State: "dead"}}}}
+	deps := HealthDeps{
+		Deps: Deps{Dial: func(string) Backend { return be }},
+		SetAttr: func(_ context.Context, name, value, _ string) error {
+			if value == "" {
+				delete(attrs, name)
+			} else {
+				attrs[name] = value
+			}
+			return nil
+		},
+	}
+	env := map[string]string{"OCF_RESKEY_config": cfg, "HA_RSCTMP": dir}
+	run := func(action string) int {
+		var out, errb bytes.Buffer
+		return Health(context.Background(), action, func(k string) string { return env[k] }, &out, &errb, deps)
+	}
+	if code := run("start"); code != Success {
+		t.Fatalf("start: %d", code)
+	}
+	for name, want := range map[string]string{"hakit-disk-peer": "1", "hakit-disk-peer-node-b": "1", "hakit-disk-peer-node-c": "0"} {
+		if attrs[name] != want {
+			t.Errorf("%s=%q, want %q (all: %v)", name, attrs[name], want, attrs)
+		}
+	}
+	be.err = errors.New("connection refused")
+	if code := run("monitor"); code != ErrGeneric || len(attrs) != 0 {
+		t.Errorf("monitor without hwagent: %d %v, want every attribute deleted", code, attrs)
+	}
+	be.err = nil
+	if code := run("monitor"); code != Success || attrs["hakit-disk-peer-node-c"] != "0" {
+		t.Errorf("monitor with hwagent back: %d %v", code, attrs)
+	}
+	if code := run("stop"); code != Success || len(attrs) != 0 {
+		t.Errorf("stop: %d %v, want every attribute deleted", code, attrs)
 	}
 }

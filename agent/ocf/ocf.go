@@ -20,6 +20,7 @@ import (
 	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/exitcode"
 	"github.com/hakit/hakit/internal/version"
+	"github.com/hakit/hakit/scsi"
 )
 
 // OCF exit codes (OCF 1.1).
@@ -170,7 +171,8 @@ func Disk(ctx context.Context, action string, getenv func(string) string, stdout
 		// The peer may still hold the reservation it kept to lock this
 		// node out while it was fenced; its agent releases it within a
 		// disk-status period of this node's unfence. Wait up to 10 s.
-		for deadline := time.Now().Add(10 * time.Second); err != nil && strings.Contains(err.Error(), "reservation held by another key") && time.Now().Before(deadline); {
+		// (A holder that claimed it refuses a handover: no wait.)
+		for deadline := time.Now().Add(10 * time.Second); errors.Is(err, scsi.ErrReservedByOther) && time.Now().Before(deadline); {
 			select {
 			case <-actx.Done():
 			case <-time.After(250 * time.Millisecond):

@@ -18,10 +18,12 @@ type fakeBackend struct {
 	actions []string
 	// after is the disks' state after an action.
 	after map[string][]agent.DiskStatus
+	// diskBeat is the status's disk heartbeat (nil: off).
+	diskBeat *agent.DiskHeartbeat
 }
 
 func (f *fakeBackend) Status(context.Context) (agent.Status, error) {
-	return agent.Status{Node: "node-a", Fenced: f.fenced, Disks: f.disks}, f.err
+	return agent.Status{Node: "node-a", Peer: "node-b", Fenced: f.fenced, Disks: f.disks, DiskHeartbeat: f.diskBeat}, f.err
 }
 
 func (f *fakeBackend) Disks(context.Context) ([]agent.DiskStatus, error) { return f.disks, f.err }

@@ -8,18 +8,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/rig/pcmk"
 )
 
 // TestIntegrationFencerThreeNodes runs three members on one LUN with real
 // quorum (no two_node): fence_hwagent is the stonith device of every node
 // (pcmk_host_list names all three, each hwagent lists the other two in
-// peers:), with hakit-disk and a Dummy. The member running them is
-// killed: the real fencer fences it through fence_hwagent (its key goes
-// from the LUN), the two survivors keep quorum and one of them runs the
-// group.
+// peers:), with hakit-disk and a Dummy, and the disk heartbeat on an SBD
+// LUN. The member running them is killed: the real fencer fences it
+// through fence_hwagent (its key goes from the LUN, the fencing survivor
+// holds the reservation for lockout only), the two survivors keep quorum
+// and one of them runs the group, with no failed start anywhere: a start
+// on the survivor that did not fence goes through the handover (its
+// request on the disk heartbeat, the holder's REGISTER AND MOVE).
 func TestIntegrationFencerThreeNodes(t *testing.T) {
-	c := pcmk.ForTest(t, pcmk.Config{Nodes: 3})
+	c := pcmk.ForTest(t, pcmk.Config{Nodes: 3, SBD: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	victim, _ := pcmk.MustConfigureGroup(ctx, t, c)
@@ -100,15 +104,31 @@ func TestIntegrationFencerThreeNodes(t *testing.T) {
 		}
 	}
 	t.Logf("fenced by %s's fencer", by)
-	// A start of the disk that failed on a survivor before the group ran
-	// is a finding, logged, not failed (the fencer's PREEMPT leaves the
-	// reservation with the fencing node, which keeps it while the
-	// victim's key is gone, so another survivor's acquire is refused):
-	// this test checks the fence, the quorum and the group on a survivor.
+	// No failed action anywhere: no failed start of the disk (the
+	// handover, not a refused acquire and a ban), no fail count.
 	failed := regexp.MustCompile(`disk_start_0@(node-[a-p]) output \[ (.*)`)
 	for _, s := range survivors {
 		for _, m := range failed.FindAllStringSubmatch(s.Log("pacemaker.log"), -1) {
-			t.Logf("the disk's start failed on %s before it ran on %s: %s", m[1], on, strings.TrimSuffix(strings.TrimSuffix(m[2], " ]"), `\n`))
+			t.Errorf("the disk's start failed on %s before it ran on %s: %s", m[1], on, strings.TrimSuffix(strings.TrimSuffix(m[2], " ]"), `\n`))
 		}
+		st, err := s.Status(ctx)
+		if err != nil {
+			t.Errorf("crm_mon on %s: %v", s.Name, err)
+			continue
+		}
+		if len(st.Failures) != 0 || len(st.FailCounts()) != 0 {
+			t.Errorf("%s's crm_mon: failed actions %+v, fail counts %v: want none", s.Name, st.Failures, st.FailCounts())
+		}
+	}
+	// Who fenced and who runs: the handover ran when they differ.
+	for _, s := range survivors {
+		ectx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = client(s).Events(ectx, 0, func(e agent.Event) error {
+			if strings.HasPrefix(e.Kind, "handover") {
+				t.Logf("%s: event %s: %s", s.Name, e.Kind, e.Msg)
+			}
+			return nil
+		})
+		cancel()
 	}
 }

@@ -68,10 +68,10 @@ func Table() []Command {
 			usage,
 		}},
 		{Name: "hwagent compare", Codes: []Code{
-			{OK, "the two captures fit one pair"},
+			{OK, "the captures (2 to 16, one per member) fit one cluster"},
 			{Failure, "a file cannot be read or is not a capture"},
 			usage,
-			{CompareDiffers, "something does not fit a pair (each finding is printed with its fix)"},
+			{CompareDiffers, "something does not fit one cluster (each finding is printed with its fix, naming the member that differs and the one it differs from)"},
 		}},
 		{Name: "hwagent status|events|heartbeat|nics|disks|raid|register|acquire|release|unfence|fence", Codes: []Code{
 			{OK, "done (release: also when this node held no reservation; it says \"nothing released\")"},

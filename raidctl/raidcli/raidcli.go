@@ -249,11 +249,14 @@ partners on a shared enclosure:
   - each controller's partner name is the other's controller name, and the
     names differ;
   - the initiator IDs differ on every shared channel (6 and 7);
-  - every shared logical drive exists on both nodes with the same merge
-    group, size and RAID level;
+  - a shared ServeRAID merge group is merged (listed) on one node only,
+    never on both; another shared drive exists on both nodes with the
+    same size and RAID level;
   - shared merge groups are unique and in 1-8, non-shared ones 200 and up;
   - shared drives are write-through;
-  - degraded or rebuilding drives and failed batteries are warnings.
+  - degraded or rebuilding drives and failed batteries are warnings;
+  - two controllers that only pass drives through (HBA/IT firmware or JBOD,
+    no logical drive) have nothing to pair: a note, not an error.
 A value a tool does not report is a warning that says "unknown": a check is
 never passed on missing data.
 

@@ -320,6 +320,14 @@ func Dial(ctx context.Context, u URL, cfg Config) (*Session, error) {
 // URL returns the URL the Session was dialled with.
 func (s *Session) URL() URL { return s.url }
 
+// TransportID is the Session's initiator port as SPC-4 names it (format 1:
+// the initiator name and the ISID): what a reservation holder needs to
+// move the reservation to this session (scsi.Owner.Move). It stays the
+// same across reconnects (the ISID is fixed per Session).
+func (s *Session) TransportID() scsi.TransportID {
+	return scsi.ISCSIPortID(s.cfg.InitiatorName, s.isid)
+}
+
 // Stats returns a snapshot of the Session's counters.
 func (s *Session) Stats() Stats {
 	s.mu.Lock()

@@ -5,7 +5,7 @@
 //
 // The LUN follows SPC-4 5.12 closely enough to test an ownership layer:
 // REGISTER, REGISTER AND IGNORE EXISTING KEY, RESERVE, RELEASE, CLEAR,
-// PREEMPT, PREEMPT AND ABORT, all six types, READ KEYS, READ RESERVATION,
+// PREEMPT, PREEMPT AND ABORT, REGISTER AND MOVE, all six types, READ KEYS, READ RESERVATION,
 // REPORT CAPABILITIES and READ FULL STATUS, unit attentions, the access
 // rules of each type, and LUN reset. Options make it refuse what tgtd
 // refuses (PREEMPT AND ABORT, READ FULL STATUS, APTPL), and a Nexus can
@@ -40,6 +40,17 @@ type Config struct {
 	NoAPTPL           bool
 	// NoReportCapabilities makes REPORT CAPABILITIES fail the same way.
 	NoReportCapabilities bool
+	// NoRegisterAndMove makes REGISTER AND MOVE fail the same way.
+	NoRegisterAndMove bool
+	// TgtdMove makes REGISTER AND MOVE behave as tgtd's: the destination
+	// must be registered with the service-action key, its TransportID is
+	// compared in tgtd's layout (scsi.TIDLayoutTgtd) and any mismatch is
+	// INVALID FIELD IN CDB; a non-holder's move is GOOD and moves nothing;
+	// the moved reservation's type reads 0 (tgtd does not copy it to the
+	// destination), with tgtd's access rules for it: registrants read and
+	// write, others neither, until the holder's PREEMPT sets a type.
+	// Vendor defaults to tgtd's "IET" then.
+	TgtdMove bool
 }
 
 type session struct {
@@ -83,6 +94,9 @@ func New(cfg Config) *LUN {
 	}
 	if cfg.BlockSize == 0 {
 		cfg.BlockSize = 512
+	}
+	if cfg.Vendor == "" && cfg.TgtdMove {
+		cfg.Vendor = "IET"
 	}
 	if cfg.Vendor == "" {
 		cfg.Vendor = "HAKIT"
@@ -344,14 +358,15 @@ func (l *LUN) accessLocked(s *session, op byte) *scsi.Response {
 		switch l.resType {
 		case scsi.TypeExclusiveAccess:
 			return conflict()
-		case scsi.TypeExclusiveAccessRegistrantsOnly, scsi.TypeExclusiveAccessAllRegistrants:
+		case scsi.TypeExclusiveAccessRegistrantsOnly, scsi.TypeExclusiveAccessAllRegistrants, 0:
+			// 0: tgtd's holder after REGISTER AND MOVE (Config.TgtdMove).
 			if !registered {
 				return conflict()
 			}
 		}
 		return nil
 	case scsi.OpWrite10, scsi.OpWrite16:
-		if l.resType.RegistrantsAccess() && registered {
+		if (l.resType.RegistrantsAccess() || l.resType == 0) && registered {
 			return nil
 		}
 		return conflict()

@@ -1,6 +1,9 @@
 package scsitest
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/hakit/hakit/scsi"
 )
 
@@ -84,6 +87,9 @@ func (l *LUN) prOut(s *session, cmd *scsi.Command) *scsi.Response {
 	typ := scsi.ReservationType(cmd.CDB[2] & 0x0f)
 	if cmd.CDB[2]>>4 != 0 {
 		return invalidField() // only LU_SCOPE
+	}
+	if action == scsi.PROutRegisterAndMove {
+		return l.registerAndMove(s, typ, cmd.Data)
 	}
 	var p scsi.PROutParams
 	if len(cmd.Data) < 24 || p.UnmarshalBinary(cmd.Data) != nil {
@@ -250,6 +256,78 @@ func (l *LUN) preempt(s *session, typ scsi.ReservationType, p scsi.PROutParams) 
 		if !removeKey(sa) {
 			return conflict()
 		}
+	}
+	l.gen++
+	return good(nil)
+}
+
+// registerAndMove implements REGISTER AND MOVE (SPC-4 5.12.8), or tgtd's
+// variant with Config.TgtdMove (usr/spc.c spc_pr_register_and_move).
+func (l *LUN) registerAndMove(s *session, typ scsi.ReservationType, data []byte) *scsi.Response {
+	fail := invalidParam
+	if l.cfg.TgtdMove {
+		fail = invalidField
+	}
+	if l.cfg.NoRegisterAndMove {
+		return invalidField()
+	}
+	var p scsi.RegisterAndMoveParams
+	if err := p.UnmarshalBinary(data); err != nil {
+		return fail()
+	}
+	if p.APTPL && l.cfg.NoAPTPL {
+		return fail()
+	}
+	me := l.regOf(s)
+	if me < 0 {
+		if l.resv {
+			return conflict()
+		}
+		return fail()
+	}
+	if !l.holderLocked(s) || l.resType.AllRegistrants() {
+		if l.cfg.TgtdMove {
+			return good(nil) // tgtd: GOOD, nothing moved
+		}
+		return conflict()
+	}
+	if l.regs[me].key != p.Key || p.ServiceActionKey == 0 {
+		return conflict()
+	}
+	want := scsi.TIDLayoutStandard
+	if l.cfg.TgtdMove {
+		want = scsi.TIDLayoutTgtd
+	}
+	tid := p.Destination
+	if tid.Protocol != scsi.ProtocolISCSI || tid.Format != 1 || tid.Layout != want {
+		return fail()
+	}
+	var dest *session
+	for x := range l.live {
+		if x.initiator == tid.Name && strings.EqualFold(x.isid, tid.ISID) {
+			dest = x
+		}
+	}
+	if dest == nil || dest == s {
+		return fail()
+	}
+	d := l.regOf(dest)
+	switch {
+	case d < 0 && l.cfg.TgtdMove:
+		return fail() // tgtd moves only to a registered nexus
+	case d >= 0 && l.regs[d].key != p.ServiceActionKey:
+		return fail()
+	case d < 0:
+		l.regs = append(l.regs, registration{sess: dest, key: p.ServiceActionKey})
+	}
+	if l.cfg.TgtdMove {
+		l.resType = 0 // tgtd: the destination's own (unset) type
+	} else {
+		l.resType = typ
+	}
+	l.resHold, l.resKey = dest, p.ServiceActionKey
+	if p.Unregister {
+		l.regs = slices.DeleteFunc(l.regs, func(r registration) bool { return r.sess == s })
 	}
 	l.gen++
 	return good(nil)

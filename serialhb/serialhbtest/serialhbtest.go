@@ -1,5 +1,6 @@
 // Package serialhbtest provides an in-memory null-modem cable whose two ends
-// are serialhb.Port values, to drive serialhb runners without a tty.
+// are serialhb.Port values, to drive serialhb runners without a tty, and a
+// Clock stepped by hand, to test a runner's timing without waiting.
 package serialhbtest
 
 import (

@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,29 +79,23 @@ func drain(ch <-chan stamp) {
 	}
 }
 
-// cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 on Linux).
-func cpuTicks(pid int) (int64, int, error) {
+// parentOf is pid's parent, from /proc/PID/stat.
+func parentOf(pid int) (int, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: no comm", pid)
+		return 0, fmt.Errorf("/proc/%d/stat: no comm", pid)
 	}
+	// f[0] is the state (field 3), f[1] the parent (field 4).
 	f := strings.Fields(s[i+1:])
-	// f[0] is the state (field 3); ppid is field 4, utime 14, stime 15.
-	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
 	}
-	ppid, _ := strconv.Atoi(f[1])
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, err
-	}
-	return u + st, ppid, nil
+	return strconv.Atoi(f[1])
 }
 
 // tree is pid and its descendants now.
@@ -114,7 +107,7 @@ func tree(pid int) []int {
 		if err != nil {
 			continue
 		}
-		if _, pp, err := cpuTicks(p); err == nil {
+		if pp, err := parentOf(p); err == nil {
 			parent[p] = pp
 		}
 	}
@@ -140,28 +133,66 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-// ticksOf reads cpuTicks of each pid (a process gone is left out).
-func ticksOf(pids []int) map[int]int64 {
-	m := map[int]int64{}
+// cpuTime is the CPU time pid's threads have run, from each thread's
+// /proc/PID/task/TID/schedstat (the scheduler's own nanosecond sum). The
+// clock-tick figures of /proc/PID/stat are 10 ms samples: a daemon that
+// wakes for a few microseconds every 100 ms reads 0 ticks over a window of
+// seconds although it ran.
+func cpuTime(pid int) (time.Duration, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 1 {
+			return 0, fmt.Errorf("%s/%s/schedstat: empty", dir, e.Name())
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s/%s/schedstat: %w", dir, e.Name(), err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}
+
+// cpuOf reads cpuTime of each pid (a process gone is left out).
+func cpuOf(pids []int) map[int]time.Duration {
+	m := map[int]time.Duration{}
 	for _, p := range pids {
-		if n, _, err := cpuTicks(p); err == nil {
-			m[p] = n
+		if d, err := cpuTime(p); err == nil {
+			m[p] = d
 		}
 	}
 	return m
 }
 
-// ticksSince is the CPU the processes of before used since: a process gone
-// since counts what it had used by then (nothing after), so a short-lived
-// child never makes the figure negative.
-func ticksSince(before map[int]int64) int64 {
-	var t int64
-	for p, n := range before {
-		if now, _, err := cpuTicks(p); err == nil && now >= n {
-			t += now - n
+// cpuSince is the CPU the processes now used since before was read: a
+// process of before counts what it ran since then, one born since counts
+// all it ran (it ran inside the window), one gone since counts nothing (a
+// thread or process that ended takes its time with it). ok is false when
+// none of now could be read.
+func cpuSince(before map[int]time.Duration, now []int) (used time.Duration, ok bool) {
+	for _, p := range now {
+		t, err := cpuTime(p)
+		if err != nil {
+			continue
+		}
+		ok = true
+		if n, seen := before[p]; !seen {
+			used += t
+		} else if t >= n {
+			used += t - n
 		}
 	}
-	return t
+	return used, ok
 }
 
 // killTree SIGKILLs pid and its descendants.

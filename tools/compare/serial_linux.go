@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,14 +256,17 @@ func startHeartbeatPair(ctx context.Context, e *env, c *rig.Cable, s hbSetting) 
 			fifo.Close()
 			return fail(fmt.Errorf("heartbeat on %s: %w (%s)", me, err, strings.TrimSpace(string(out))))
 		}
-		pid, err := heartbeatMaster(nd, 5*time.Second)
-		if err != nil {
+		if err := heartbeatMaster(nd, 5*time.Second); err != nil {
 			sweepNode(nd)
 			fifo.Close()
 			return fail(fmt.Errorf("heartbeat on %s: %w", me, err))
 		}
 		d := &daemon{events: make(chan stamp, 64)}
-		d.pids = func() []int { return tree(pid) }
+		// Every process of the node, read anew at each window: after a
+		// replug Heartbeat restarts itself ("Performing heartbeat restart
+		// exec"), and the master found at start then idles while a new
+		// master and its media children do the work.
+		d.pids = func() []int { return nsProcs(nd) }
 		var once sync.Once
 		d.kill = func() {
 			once.Do(func() {
@@ -298,11 +300,11 @@ func nsProcs(marker string) []int {
 	return out
 }
 
-// heartbeatMaster finds the node's master control process (the pid file
-// may name a process of the start-up that exits): the one with that title
-// whose parent is outside the node (init, after it daemonized); a fork of
-// the master carries the same title until it renames itself.
-func heartbeatMaster(marker string, within time.Duration) (int, error) {
+// heartbeatMaster waits for the node's master control process (the pid
+// file may name a process of the start-up that exits): the one with that
+// title whose parent is outside the node (init, after it daemonized); a
+// fork of the master carries the same title until it renames itself.
+func heartbeatMaster(marker string, within time.Duration) error {
 	end := time.Now().Add(within)
 	for {
 		ps := nsProcs(marker)
@@ -311,12 +313,12 @@ func heartbeatMaster(marker string, within time.Duration) (int, error) {
 			if err != nil || !strings.HasPrefix(string(b), "heartbeat: master control process") {
 				continue
 			}
-			if _, ppid, err := cpuTicks(pid); err == nil && !contains(ps, ppid) {
-				return pid, nil
+			if ppid, err := parentOf(pid); err == nil && !contains(ps, ppid) {
+				return nil
 			}
 		}
 		if time.Now().After(end) {
-			return 0, fmt.Errorf("no heartbeat master control process after %v", within)
+			return fmt.Errorf("no heartbeat master control process after %v", within)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -390,15 +392,19 @@ func serialWindows(ctx context.Context, c *rig.Cable, p *hbPair, s hbSetting, w 
 	if err := sleepCtx(ctx, settle); err != nil {
 		return r, err
 	}
-	ta, tb := ticksOf(p.a.pids()), ticksOf(p.b.pids())
+	ta, tb := cpuOf(p.a.pids()), cpuOf(p.b.pids())
 	d0, t0 := p.deaths(), time.Now()
 	if err := sleepCtx(ctx, w); err != nil {
 		return r, err
 	}
-	el := time.Since(t0).Seconds()
-	// USER_HZ is 100: a tick is 10 ms, 1 % of a core over one second.
-	for _, v := range []int64{ticksSince(ta), ticksSince(tb)} {
-		r.cpu = append(r.cpu, float64(v)/el)
+	el := time.Since(t0)
+	for i, before := range []map[int]time.Duration{ta, tb} {
+		d := []*daemon{p.a, p.b}[i]
+		used, ok := cpuSince(before, d.pids())
+		if !ok {
+			return r, fmt.Errorf("CPU: none of the daemon's processes could be read at the window's end")
+		}
+		r.cpu = append(r.cpu, 100*float64(used)/float64(el))
 	}
 	r.quiet = float64(p.deaths() - d0)
 
@@ -496,16 +502,6 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 					lastErr[i] = err
 					continue
 				}
-				d, a, err := cutTrial(ctx, c, p, s)
-				if err != nil {
-					p.stop()
-					if ctx.Err() != nil {
-						return row, ctx.Err()
-					}
-					failures[i]++
-					lastErr[i] = err
-					continue
-				}
 				add := func(m *report.Metric, v float64) {
 					if i == 0 {
 						m.Hakit = append(m.Hakit, v)
@@ -513,9 +509,9 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 						m.Peer = append(m.Peer, v)
 					}
 				}
-				add(&detect, msf(d))
-				add(&late, msf(d-s.deadtime))
-				add(&alive, msf(a))
+				// The windows run on the freshly joined pair, before the
+				// cut: after a replug Heartbeat restarts itself (a "restart
+				// exec" some seconds later), which is not its steady state.
 				if t < windows {
 					w, err := serialWindows(ctx, c, p, s, window)
 					if err != nil {
@@ -530,6 +526,19 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 					add(&noisy, w.noisy)
 					add(&stuck, w.deadAfterNoise)
 				}
+				d, a, err := cutTrial(ctx, c, p, s)
+				if err != nil {
+					p.stop()
+					if ctx.Err() != nil {
+						return row, ctx.Err()
+					}
+					failures[i]++
+					lastErr[i] = err
+					continue
+				}
+				add(&detect, msf(d))
+				add(&late, msf(d-s.deadtime))
+				add(&alive, msf(a))
 				p.stop()
 			}
 		}
@@ -538,12 +547,6 @@ func serialRow(ctx context.Context, e *env) (report.Row, error) {
 				note := fmt.Sprintf("%s: %d of %d trials failed (last: %v)", sides[i].name, n, trials, lastErr[i])
 				detect.Note = strings.TrimPrefix(detect.Note+"; "+note, "; ")
 			}
-		}
-		if len(cpu.Peer) > 0 && !slices.ContainsFunc(cpu.Peer, func(v float64) bool { return v != 0 }) {
-			// Not a figure: a direct reading of the same processes gives
-			// about 1 % of a core at keepalive 100 ms; unknown, not 0.
-			cpu.Peer = nil
-			cpu.Note = "not measured for Heartbeat: its processes read 0 clock ticks in every window, which a direct reading contradicts (under study)"
 		}
 		row.Metrics = append(row.Metrics, detect, late, alive, cpu, quiet, loaded, noisy, stuck)
 	}

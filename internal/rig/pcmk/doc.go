@@ -5,7 +5,9 @@
 // PID namespace with tmpfs over /var/lib/pacemaker, /var/lib/corosync, /run
 // and /dev/shm, its own folder bind-mounted at ConfigDir, corosync -f,
 // pacemakerd without systemd and hwagent (the built binary) on the shared
-// LUN. fence_hwagent is laid over /usr/sbin inside each node's mount
+// LUN; with Config.Serial, null-modem cables through the rig's pty relay
+// (rig.Cable): a pair's one cable, or a ring of one cable between each
+// node and the next. fence_hwagent is laid over /usr/sbin inside each node's mount
 // namespace (a read-only overlay), where Pacemaker's fencer looks for
 // agents, so nothing is installed on the machine.
 //

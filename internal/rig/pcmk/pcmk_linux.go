@@ -56,9 +56,12 @@ type Config struct {
 	// 4 s) and sets it as each hwagent's sbd.device, with the disk
 	// heartbeat on.
 	SBD bool
-	// Serial adds the null-modem cable of the install guide: a relayed pty
-	// pair (Cluster.Cable cuts it) as each hwagent's serial port, with
-	// keepalive 100 ms and deadtime 1 s.
+	// Serial adds the null-modem cables, each a relayed pty pair, with
+	// keepalive 100 ms and deadtime 1 s. A pair has the install guide's
+	// one cable (Cluster.Cable cuts it) as each hwagent's serial.port;
+	// three or more nodes a ring, one cable between each node and the
+	// next (node-a to node-b, ..., the last to node-a), each end a
+	// peers[].serial_port (Cluster.CableBetween).
 	Serial bool
 	// Public adds the public network: each node's eth3 on br3
 	// (169.254.103.1 and .2) and a client namespace at 169.254.103.100
@@ -71,8 +74,7 @@ type Config struct {
 	// Nodes is the number of members, 2 to 16; 0 means 2. Two nodes run
 	// corosync with two_node: 1 (the survivor keeps quorum); three or more
 	// run real quorum (a majority of the nodelist), and each hwagent names
-	// the others in peers: (one key and one initiator per node). Serial
-	// needs exactly 2.
+	// the others in peers: (one key and one initiator per node).
 	Nodes int
 	// Logger receives the set-up steps; nil discards.
 	Logger *slog.Logger
@@ -91,7 +93,8 @@ type Cluster struct {
 	sw     string
 	disk   *rig.Disk
 	sbdURL string
-	cable  *rig.Cable
+	cable  *rig.Cable // the first of cables: a pair's one cable
+	cables []ringCable
 	// recordsvc is the data service's binary, "" without Config.Recordsvc.
 	recordsvc string
 	client    string // the client namespace, "" without Config.Public
@@ -202,9 +205,6 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Nodes < 2 || cfg.Nodes > MaxNodes {
 		return nil, fmt.Errorf("pcmk: Config.Nodes %d: want 2 to %d", cfg.Nodes, MaxNodes)
 	}
-	if cfg.Serial && cfg.Nodes != 2 {
-		return nil, fmt.Errorf("pcmk: Config.Serial is the null-modem cable of a pair: it needs Config.Nodes 2, not %d", cfg.Nodes)
-	}
 	rig.Sweep()
 	name := rig.NewName("pcmk")
 	dir, err := os.MkdirTemp("", name+"-")
@@ -290,7 +290,7 @@ func (c *Cluster) start(ctx context.Context, cfg Config, name string) error {
 		}
 	}
 	if cfg.Serial {
-		if c.cable, err = rig.NewCable(rig.CableConfig{Logger: c.log}); err != nil {
+		if err := c.addCables(); err != nil {
 			return err
 		}
 	}
@@ -380,9 +380,62 @@ func (c *Cluster) addSBD(ctx context.Context) (string, error) {
 	return url, err
 }
 
-// Cable is Config.Serial's null-modem cable (Cut, Reconnect, Unplug),
-// nil without it.
+// Cable is Config.Serial's null-modem cable of a pair (Cut, Reconnect,
+// Unplug), nil without it; in a ring, the cable from node-a to node-b.
 func (c *Cluster) Cable() *rig.Cable { return c.cable }
+
+// ringCable is one null-modem cable: nodes[a] holds end rig.A, nodes[b]
+// end rig.B.
+type ringCable struct {
+	a, b  int
+	cable *rig.Cable
+}
+
+// addCables makes Config.Serial's cables: one for a pair, else a ring.
+func (c *Cluster) addCables() error {
+	n := len(c.nodes)
+	pairs := [][2]int{{0, 1}}
+	if n > 2 {
+		pairs = pairs[:0]
+		for i := range n {
+			pairs = append(pairs, [2]int{i, (i + 1) % n})
+		}
+	}
+	for _, p := range pairs {
+		cb, err := rig.NewCable(rig.CableConfig{Logger: c.log})
+		if err != nil {
+			return err
+		}
+		c.cables = append(c.cables, ringCable{a: p[0], b: p[1], cable: cb})
+	}
+	c.cable = c.cables[0].cable
+	return nil
+}
+
+// portTo is node i's end of the cable to node j, "" when none joins them.
+func (c *Cluster) portTo(i, j int) string {
+	for _, rc := range c.cables {
+		switch {
+		case rc.a == i && rc.b == j:
+			return rc.cable.Path(rig.A)
+		case rc.b == i && rc.a == j:
+			return rc.cable.Path(rig.B)
+		}
+	}
+	return ""
+}
+
+// CableBetween is Config.Serial's cable joining nodes x and y, nil when
+// none does (in a ring of more than three, a node has cables to its two
+// neighbours only).
+func (c *Cluster) CableBetween(x, y *Node) *rig.Cable {
+	for _, rc := range c.cables {
+		if a, b := c.nodes[rc.a], c.nodes[rc.b]; (a == x && b == y) || (a == y && b == x) {
+			return rc.cable
+		}
+	}
+	return nil
+}
 
 // Client runs a command in the client namespace of Config.Public.
 func (c *Cluster) Client(ctx context.Context, name string, args ...string) (string, error) {
@@ -416,7 +469,12 @@ func (c *Cluster) writeNode(n *Node, i int, cfg Config, sbin, bin, ocf string) e
 		if err := os.WriteFile(filepath.Join(n.Dir, "hb.key"), []byte("pcmk-rig-shared-key-0123456789ab"), 0o600); err != nil {
 			return err
 		}
-		extra += fmt.Sprintf("serial: {port: %s, baud: 115200, key_file: %s/hb.key}\n", c.cable.Path(rig.Side(i)), ConfigDir)
+		if len(c.nodes) == 2 {
+			extra += fmt.Sprintf("serial: {port: %s, baud: 115200, key_file: %s/hb.key}\n", c.portTo(i, 1-i), ConfigDir)
+		} else {
+			// The ports are in peers: (peersYAML).
+			extra += fmt.Sprintf("serial: {baud: 115200, key_file: %s/hb.key}\n", ConfigDir)
+		}
 		timers = "timers: {disk_status_ms: 500, keepalive_ms: 100, deadtime_ms: 1000}"
 	}
 	diskOpts := "allow_preempt_without_abort: true"
@@ -544,9 +602,14 @@ func (c *Cluster) peersYAML(i int) string {
 	var b strings.Builder
 	b.WriteString("peers:")
 	for j, p := range c.nodes {
-		if j != i {
-			fmt.Fprintf(&b, "\n  - {name: %s, id: %d, address: %s}", p.Name, p.ID, p.CrossoverAddr)
+		if j == i {
+			continue
 		}
+		fmt.Fprintf(&b, "\n  - {name: %s, id: %d, address: %s", p.Name, p.ID, p.CrossoverAddr)
+		if port := c.portTo(i, j); port != "" {
+			fmt.Fprintf(&b, ", serial_port: %s", port)
+		}
+		b.WriteString("}")
 	}
 	return b.String()
 }
@@ -848,8 +911,8 @@ func (c *Cluster) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if c.cable != nil {
-		if err := c.cable.Close(); err != nil {
+	for _, rc := range c.cables {
+		if err := rc.cable.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

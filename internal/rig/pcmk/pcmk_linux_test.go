@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hakit/hakit/agent"
 	"github.com/hakit/hakit/internal/testutil"
 )
 
@@ -53,8 +56,10 @@ func TestIntegrationCluster(t *testing.T) {
 	}
 }
 
-// Three nodes: a nodelist of three without two_node, real quorum. A
-// Dummy runs on one node; that node is killed (fencing off: this test is
+// Three nodes: a nodelist of three without two_node, real quorum, and a
+// ring of serial cables (a-b, b-c, c-a): every node runs a heartbeat on
+// each of its two cables, and cutting one cable makes only that member
+// dead on it, at both ends. A Dummy runs on one node; that node is killed (fencing off: this test is
 // the membership's, fencing through fence_hwagent is cmd/fence_hwagent's
 // TestIntegrationFencerThreeNodes); the two survivors keep quorum and run
 // the Dummy. A second kill leaves one node of three: no quorum, the Dummy
@@ -65,7 +70,7 @@ func TestIntegrationClusterThree(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	c, err := StartBuilt(ctx, Config{Nodes: 3, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	c, err := StartBuilt(ctx, Config{Nodes: 3, Serial: true, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +90,11 @@ func TestIntegrationClusterThree(t *testing.T) {
 		if out, err := n.Run(ctx, "corosync-quorumtool", "-s"); err != nil || !strings.Contains(out, "Expected votes:   3") || !strings.Contains(out, "Quorate:          Yes") {
 			t.Errorf("%s corosync-quorumtool -s: %v\n%s", n.Name, err, out)
 		}
+		if y := n.Log("hwagent.yaml"); strings.Count(y, "serial_port: ") != 2 {
+			t.Errorf("%s hwagent.yaml: want a serial_port for each of its two neighbours:\n%s", n.Name, y)
+		}
 	}
+	serialRing(ctx, t, c)
 	a := nodes[0]
 	for _, args := range [][]string{
 		{"crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"},
@@ -135,4 +144,65 @@ func TestIntegrationClusterThree(t *testing.T) {
 	if out, err := last.Run(ctx, "corosync-quorumtool", "-s"); !strings.Contains(out, "Quorate:          No") {
 		t.Errorf("%s corosync-quorumtool -s with 1 of 3: %v\n%s", last.Name, err, out)
 	}
+}
+
+// serialStates is each member's state on node n's serial cables, as its
+// agent reports them.
+func serialStates(ctx context.Context, n *Node) (map[string]string, error) {
+	links, err := agent.NewClient(filepath.Join(n.Dir, filepath.Base(HwagentSocket))).HeartbeatLinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, l := range links {
+		out[l.Member] = l.Status.State.String()
+	}
+	return out, nil
+}
+
+// serialRing checks the three-node ring of cables: every link alive, then
+// the a-b cable cut (a sees b dead and c alive, b sees a dead and c
+// alive, c sees both alive), then reconnected.
+func serialRing(ctx context.Context, t *testing.T, c *Cluster) {
+	t.Helper()
+	nodes := c.Nodes()
+	a, b := nodes[0], nodes[1]
+	want := func(what string, states map[*Node]map[string]string) {
+		t.Helper()
+		start := time.Now()
+		for deadline := start.Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var bad []string
+			for n, w := range states {
+				got, err := serialStates(ctx, n)
+				if err != nil || !maps.Equal(got, w) {
+					bad = append(bad, fmt.Sprintf("%s: %v %v, want %v", n.Name, got, err, w))
+				}
+			}
+			if len(bad) == 0 {
+				t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s", what, strings.Join(bad, "; "))
+			}
+		}
+	}
+	alive := map[*Node]map[string]string{
+		nodes[0]: {"node-b": "alive", "node-c": "alive"},
+		nodes[1]: {"node-a": "alive", "node-c": "alive"},
+		nodes[2]: {"node-a": "alive", "node-b": "alive"},
+	}
+	want("every cable of the ring alive", alive)
+	cable := c.CableBetween(a, b)
+	if cable == nil || c.CableBetween(a, nodes[2]) == nil || c.CableBetween(b, nodes[2]) == nil || cable != c.Cable() {
+		t.Fatalf("CableBetween: want a cable between every two of three nodes, the a-b one Cable()")
+	}
+	cable.Cut()
+	want("a-b cut: dead on that cable only", map[*Node]map[string]string{
+		nodes[0]: {"node-b": "dead", "node-c": "alive"},
+		nodes[1]: {"node-a": "dead", "node-c": "alive"},
+		nodes[2]: {"node-a": "alive", "node-b": "alive"},
+	})
+	cable.Reconnect()
+	want("a-b reconnected", alive)
 }

@@ -11,6 +11,17 @@ type Status struct {
 	Resources []ResourceStatus `xml:"resources>resource"`
 	// Fences is crm_mon's fence history.
 	Fences []FenceEvent `xml:"fence_history>fence_event"`
+	// Failures are crm_mon's failed resource actions.
+	Failures []Failure `xml:"failures>failure"`
+	// History is crm_mon's node history: each resource's fail count per
+	// node.
+	History []struct {
+		Name      string `xml:"name,attr"`
+		Resources []struct {
+			ID        string `xml:"id,attr"`
+			FailCount string `xml:"fail-count,attr"`
+		} `xml:"resource_history"`
+	} `xml:"node_history>node"`
 	// Groups' members are listed in Resources too (ParseStatus).
 	Groups []struct {
 		ID        string           `xml:"id,attr"`
@@ -47,6 +58,28 @@ type ResourceStatus struct {
 	Nodes  []struct {
 		Name string `xml:"name,attr"`
 	} `xml:"node"`
+}
+
+// Failure is one failed resource action (<failure> of crm_mon).
+type Failure struct {
+	OpKey      string `xml:"op_key,attr"`
+	Node       string `xml:"node,attr"`
+	ExitStatus string `xml:"exitstatus,attr"`
+	ExitReason string `xml:"exitreason,attr"`
+	Task       string `xml:"task,attr"`
+}
+
+// FailCounts lists "resource@node=count" for every non-zero fail count.
+func (s Status) FailCounts() []string {
+	var out []string
+	for _, n := range s.History {
+		for _, r := range n.Resources {
+			if r.FailCount != "" && r.FailCount != "0" {
+				out = append(out, r.ID+"@"+n.Name+"="+r.FailCount)
+			}
+		}
+	}
+	return out
 }
 
 // FenceEvent is one <fence_event> of crm_mon's fence history.
