@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hakit/hakit/internal/jsonout"
 )
 
 // fill sets every exported field reachable from v to a value that is not
@@ -69,7 +71,8 @@ func fill(t *testing.T, v reflect.Value, path string) {
 	}
 }
 
-// Every field of the API's answers survives the wire: the agent encodes
+// Every field of the API's answers survives the wire (docs/API.md's
+// documents, times in milliseconds): the agent encodes
 // the same named types its client and hwcheck decode, and a field whose
 // JSON does not read back (a codec that loses it, a json:"-" tag) fails
 // here rather than reading as zero on the other side.
@@ -81,7 +84,7 @@ func TestAPITypesRoundTrip(t *testing.T) {
 		rv := reflect.ValueOf(v).Elem()
 		t.Run(rv.Type().String(), func(t *testing.T) {
 			fill(t, rv, rv.Type().Name())
-			b, err := json.Marshal(v)
+			b, err := jsonout.Marshal("items", v) // as writeJSON sends it
 			if err != nil {
 				t.Fatal(err)
 			}

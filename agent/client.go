@@ -174,9 +174,35 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 
 // Disks is GET /v1/disks (read from the devices now).
 func (c *Client) Disks(ctx context.Context) ([]DiskStatus, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, PathDisks, nil, &raw); err != nil {
+		return nil, err
+	}
 	var s []DiskStatus
-	err := c.do(ctx, http.MethodGet, PathDisks, nil, &s)
-	return s, err
+	if _, err := listAnswer(raw, "disks", &s); err != nil {
+		return nil, fmt.Errorf("hwagent %s %s: answer: %w", c.socket, PathDisks, err)
+	}
+	return s, nil
+}
+
+// listAnswer decodes a list answer into out: {"schema_version": 1, key:
+// [...]} (docs/API.md), or the bare list an agent of before the schema
+// sends (a node in a rolling upgrade). ok is false for an object without
+// key (another answer: a single cable's heartbeat).
+func listAnswer(raw json.RawMessage, key string, out any) (ok bool, err error) {
+	b := bytes.TrimSpace(raw)
+	if len(b) > 0 && b[0] == '[' {
+		return true, json.Unmarshal(b, out)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return false, err
+	}
+	list, ok := doc[key]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(list, out)
 }
 
 // Heartbeat is GET /v1/heartbeat: the serial heartbeat's status (an
@@ -197,9 +223,8 @@ func (c *Client) HeartbeatLinks(ctx context.Context) ([]HeartbeatLink, error) {
 	if err := c.do(ctx, http.MethodGet, PathHeartbeat, nil, &raw); err != nil {
 		return nil, err
 	}
-	if b := bytes.TrimSpace(raw); len(b) > 0 && b[0] == '[' {
-		var links []HeartbeatLink
-		err := json.Unmarshal(b, &links)
+	var links []HeartbeatLink
+	if ok, err := listAnswer(raw, "links", &links); ok || err != nil {
 		return links, err
 	}
 	var s HeartbeatStatus

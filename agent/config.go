@@ -346,7 +346,12 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 // LoadConfig reads and validates the configuration file at path.
 func LoadConfig(path string) (*Config, error) {
 	f, err := os.Open(path)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("hwagent config: %w (it is root's: run with sudo)", err)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("hwagent config: %w (give --config with this node's hwagent.yaml)", err)
+	case err != nil:
 		return nil, fmt.Errorf("hwagent config: %w", err)
 	}
 	defer f.Close()

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,8 +83,8 @@ func TestParseConfigBad(t *testing.T) {
 		field, msg string
 	}{
 		{"empty", "", 0, "", "empty file"},
-		{"unknown top key", minimal + "colour: blue\n", 4, "", "field colour not found"},
-		{"unknown nested key", minimal + "serial:\n  port: /dev/ttyS0\n  key_file: k\n  parity: odd\n", 7, "", "field parity not found"},
+		{"unknown top key", minimal + "colour: blue\n", 4, "", "unknown key colour at the top level"},
+		{"unknown nested key", minimal + "serial:\n  port: /dev/ttyS0\n  key_file: k\n  parity: odd\n", 7, "", "unknown key parity in serial"},
 		{"wrong type", minimal + "timers:\n  keepalive_ms: fast\n", 5, "", "cannot unmarshal"},
 		{"syntax", "node: {name: a\n", 1, "", "did not find"},
 		{"two documents", minimal + "---\nnode: {name: c}\n", 4, "", "more than one"},
@@ -157,4 +158,23 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("error %v is not a ConfigError", err)
 		}
 	})
+}
+
+// A configuration that cannot be opened says the fix: sudo for one that
+// is root's, --config for one that is not there.
+func TestLoadConfigOpenHints(t *testing.T) {
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "give --config") {
+		t.Errorf("missing: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		return // root reads any file
+	}
+	p := filepath.Join(t.TempDir(), "root.yaml")
+	if err := os.WriteFile(p, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "run with sudo") {
+		t.Errorf("unreadable: %v", err)
+	}
 }

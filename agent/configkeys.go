@@ -88,11 +88,53 @@ func keysOfType(typeName string) []string {
 
 var yamlUnknownField = regexp.MustCompile(`field ([A-Za-z0-9_]{1,40}) not found in type ([A-Za-z0-9_.]+)`)
 
-// suggestKey adds "did you mean" to a yaml unknown-field message.
+// suggestKey says a yaml unknown-field message in the configuration's
+// own words (the key and the section it is under, not the Go type) and
+// adds "did you mean".
 func suggestKey(msg string) string {
 	m := yamlUnknownField.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
-	return msg + cliflag.DidYouMean(m[1], keysOfType(m[2]))
+	where := "at the top level"
+	if sec := sectionOfType(m[2]); sec != "" {
+		where = "in " + sec
+	}
+	return strings.Replace(msg, m[0], "unknown key "+m[1]+" "+where, 1) + cliflag.DidYouMean(m[1], keysOfType(m[2]))
+}
+
+// sectionOfType is the YAML path of the configuration struct named
+// typeName ("timers", "disks[]"), "" for the top level or a type not
+// found.
+func sectionOfType(typeName string) string {
+	var visit func(t reflect.Type, path string) (string, bool)
+	visit = func(t reflect.Type, path string) (string, bool) {
+		if t.String() == typeName {
+			return path, true
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			ft, sub := f.Type, path
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+				name += "[]"
+			}
+			if ft.Kind() != reflect.Struct || (name == "" || name == "-") && opts != "inline" {
+				continue
+			}
+			if opts != "inline" {
+				sub = strings.TrimPrefix(path+"."+name, ".")
+			}
+			if p, ok := visit(ft, sub); ok {
+				return p, true
+			}
+		}
+		return "", false
+	}
+	p, _ := visit(reflect.TypeFor[Config](), "")
+	return p
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/hakit/hakit/internal/jsonout"
 )
 
 type credKey struct{}
@@ -72,12 +74,29 @@ func (a *Agent) Handler() http.Handler {
 	})
 }
 
+// writeJSON writes v as one document of docs/API.md: an object with
+// schema_version first, a list under its name (listKey), times in UTC
+// with milliseconds, an unknown time null.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := jsonout.Marshal(listKey(v), v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = jsonout.Marshal("", ErrorBody{Error: "encoding the answer: " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// listKey names the list answers of the API (docs/API.md).
+func listKey(v any) string {
+	switch v.(type) {
+	case []DiskStatus:
+		return "disks"
+	case []HeartbeatLink:
+		return "links"
+	}
+	return "items"
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {
@@ -231,9 +250,8 @@ func (a *Agent) getEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	fl, _ := w.(http.Flusher)
-	enc := json.NewEncoder(w)
 	for _, e := range backlog {
-		if enc.Encode(e) != nil {
+		if jsonout.Line(w, e) != nil {
 			return
 		}
 	}
@@ -245,7 +263,7 @@ func (a *Agent) getEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case e := <-ch:
-			if enc.Encode(e) != nil {
+			if jsonout.Line(w, e) != nil {
 				return
 			}
 			if fl != nil {

@@ -93,30 +93,3 @@ func TestPercentiles(t *testing.T) {
 		t.Errorf("one sample: %v %v %v", p50, p99, worst)
 	}
 }
-
-func TestDeadtimeAdvice(t *testing.T) {
-	hb := func(worst, ka, dt time.Duration) agent.HeartbeatStatus {
-		var h agent.HeartbeatStatus
-		h.MaxSilence, h.Timers.Keepalive, h.Timers.Deadtime = worst, ka, dt
-		return h
-	}
-	for _, tt := range []struct {
-		name string
-		h    agent.HeartbeatStatus
-		want Verdict
-		says string
-	}{
-		{"ample", hb(12*time.Millisecond, 100*time.Millisecond, time.Second), Pass, "smallest safe deadtime 300ms"},
-		{"twice the worst silence", hb(240*time.Millisecond, 10*time.Millisecond, 400*time.Millisecond), Warn, "smallest safe deadtime 480ms"},
-		{"silence reached the deadtime (a cable pull, or a false death)", hb(2300*time.Millisecond, 200*time.Millisecond, time.Second), Skip, "cannot size the deadtime"},
-		{"nothing measured", hb(0, 100*time.Millisecond, time.Second), Skip, "no silence measured"},
-	} {
-		r := deadtimeAdvice("this node", tt.h)
-		if r.Verdict != tt.want || !strings.Contains(r.Measured, tt.says) {
-			t.Errorf("%s: %+v, want %s saying %q", tt.name, r, tt.want, tt.says)
-		}
-		if (r.Verdict == Warn || r.Verdict == Fail) && !strings.Contains(r.Hint, "timers.deadtime_ms") {
-			t.Errorf("%s: hint %q names no setting", tt.name, r.Hint)
-		}
-	}
-}

@@ -26,21 +26,21 @@ func TestSerialCableProbeMembers(t *testing.T) {
 	}
 	with := func(a *fakeAgent, f func(*fakeAgent)) *fakeAgent { f(a); return a }
 	// A ring a-b-c: each node has a cable to each of the two others.
-	pass := "heartbeat (this node to b)=pass deadtime margin (this node to b)=pass heartbeat (this node to c)=pass deadtime margin (this node to c)=pass " +
-		"heartbeat (b to a)=pass deadtime margin (b to a)=pass heartbeat (b to c)=pass deadtime margin (b to c)=pass " +
-		"heartbeat (c to a)=pass deadtime margin (c to a)=pass heartbeat (c to b)=pass deadtime margin (c to b)=pass cable test=pass"
+	pass := "heartbeat (this node to b)=pass serial deadtime vs worst silence (this node to b)=pass heartbeat (this node to c)=pass serial deadtime vs worst silence (this node to c)=pass " +
+		"heartbeat (b to a)=pass serial deadtime vs worst silence (b to a)=pass heartbeat (b to c)=pass serial deadtime vs worst silence (b to c)=pass " +
+		"heartbeat (c to a)=pass serial deadtime vs worst silence (c to a)=pass heartbeat (c to b)=pass serial deadtime vs worst silence (c to b)=pass cable test=pass"
 	runMemberCases(t, SerialCable, []memberCase{
 		{"pass", []*fakeAgent{ring("b", "c"), ring("a", "c"), ring("a", "b")}, pass},
 		{"b to c cut", []*fakeAgent{ring("b", "c"), with(ring("a", "c"), func(a *fakeAgent) { a.links[1].Status.State = serialhb.StateDead }), ring("a", "b")},
 			strings.Replace(pass, "heartbeat (b to c)=pass", "heartbeat (b to c)=fail", 1)},
 		{"stalls on c's cable to a", []*fakeAgent{ring("b", "c"), ring("a", "c"), with(ring("a", "b"), func(a *fakeAgent) { a.links[0].Status.MaxSilence = 600 * time.Millisecond })},
-			strings.Replace(pass, "deadtime margin (c to a)=pass", "deadtime margin (c to a)=warn", 1)},
+			strings.Replace(pass, "serial deadtime vs worst silence (c to a)=pass", "serial deadtime vs worst silence (c to a)=warn", 1)},
 		{"c's heartbeat not configured", []*fakeAgent{ring("b", "c"), ring("a", "c"), {hbErr: &agent.APIError{Path: agent.PathHeartbeat, Code: 404, Msg: "heartbeat is not configured on this node"}}},
-			"heartbeat (this node to b)=pass deadtime margin (this node to b)=pass heartbeat (this node to c)=pass deadtime margin (this node to c)=pass " +
-				"heartbeat (b to a)=pass deadtime margin (b to a)=pass heartbeat (b to c)=pass deadtime margin (b to c)=pass heartbeat (c)=fail cable test=pass"},
+			"heartbeat (this node to b)=pass serial deadtime vs worst silence (this node to b)=pass heartbeat (this node to c)=pass serial deadtime vs worst silence (this node to c)=pass " +
+				"heartbeat (b to a)=pass serial deadtime vs worst silence (b to a)=pass heartbeat (b to c)=pass serial deadtime vs worst silence (b to c)=pass heartbeat (c)=fail cable test=pass"},
 		{"c's agent not reachable", []*fakeAgent{ring("b", "c"), ring("a", "c"), nil},
-			"serial heartbeat (c)=skip heartbeat (this node to b)=pass deadtime margin (this node to b)=pass heartbeat (this node to c)=pass deadtime margin (this node to c)=pass " +
-				"heartbeat (b to a)=pass deadtime margin (b to a)=pass heartbeat (b to c)=pass deadtime margin (b to c)=pass cable test=pass"},
+			"serial heartbeat (c)=skip heartbeat (this node to b)=pass serial deadtime vs worst silence (this node to b)=pass heartbeat (this node to c)=pass serial deadtime vs worst silence (this node to c)=pass " +
+				"heartbeat (b to a)=pass serial deadtime vs worst silence (b to a)=pass heartbeat (b to c)=pass serial deadtime vs worst silence (b to c)=pass cable test=pass"},
 		{"loss on one of this node's cables", []*fakeAgent{with(ring("b", "c"), func(a *fakeAgent) { a.cable.Received, a.cable.Loss = 49, 0.02 }), ring("a", "c"), ring("a", "b")},
 			strings.Replace(pass, "cable test=pass", "cable test=warn", 1)},
 	})

@@ -116,35 +116,12 @@ func raidControllers(dir string) []string {
 	return out
 }
 
-// deadtimeAdvice judges the configured deadtime against the longest
-// silence the agent has seen between two of the peer's frames (a stall of
-// this node, of the peer or of the line): the smallest safe deadtime is
-// twice that silence, and at least three keepalives. A silence that
-// reached the deadtime (a pulled cable, a dead peer, or a false death) is
-// no measure of stalls: a skip, never a verdict.
-func deadtimeAdvice(side string, h agent.HeartbeatStatus) Result {
-	name := "deadtime margin (" + side + ")"
-	dt, ka := h.Timers.Deadtime, h.Timers.Keepalive
-	if h.MaxSilence <= 0 || dt <= 0 {
-		return res(name, Skip, "no silence measured yet (the peer not heard twice)", "run hwcheck again once the pair has run for a while (hours under the usual load give a figure worth trusting)")
-	}
-	safe := safeDeadtime(h.MaxSilence, ka)
-	m := fmt.Sprintf("longest silence between the peer's frames %v; keepalive %v, deadtime %v; smallest safe deadtime %v", h.MaxSilence.Round(time.Millisecond), ka, dt, safe)
-	switch {
-	case h.MaxSilence >= dt:
-		// A silence that long ended in a peer death: a pulled cable, a
-		// dead peer or a stall; the figure cannot tell which.
-		return res(name, Skip, m+": that silence reached the deadtime (a cable pull, a dead peer or a stall), so it cannot size the deadtime", "if nothing was pulled or restarted, a false death happened: raise timers.deadtime_ms or find the stall; run hwcheck again after a quiet day for a figure")
-	case dt < safe:
-		return res(name, Warn, m, fmt.Sprintf("less than twice the longest silence: set timers.deadtime_ms to at least %d", safe.Milliseconds()))
-	}
-	return res(name, Pass, m, "")
-}
-
 // SerialCable checks the heartbeat over every null-modem cable from
 // each node whose agent is reachable (in a cluster of more than two, every
 // member's cables, each named by its two ends), then runs a cable test (a
-// burst of pings on each of this node's cables) from this node.
+// burst of pings on each of this node's cables) from this node. The
+// deadtime against the worst silence is the timeout audit's (Timeouts) for
+// the pair's cable, and its rule (silenceAudit) here for a member's.
 func SerialCable(ctx context.Context, env Env) []Result {
 	ss, out := sides(env, "serial heartbeat")
 	if ss == nil {
@@ -171,7 +148,9 @@ func SerialCable(ctx context.Context, env Env) []Result {
 			default:
 				out = append(out, res(name, Pass, "peer alive", ""))
 			}
-			out = append(out, deadtimeAdvice(label, h))
+			if l.Member != "" {
+				out = append(out, silenceAudit(timeoutFacts{Node: label, Deadtime: h.Timers.Deadtime, Keepalive: h.Timers.Keepalive, Silence: h.MaxSilence, SilenceLate: h.MaxSilencePeerGap}))
+			}
 		}
 	}
 	start := time.Now()
@@ -179,7 +158,7 @@ func SerialCable(ctx context.Context, env Env) []Result {
 	if err != nil {
 		return append(out, res("cable test", Fail, err.Error(), "the peer's agent must run to answer the pings"))
 	}
-	m := fmt.Sprintf("%d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
+	m := fmt.Sprintf("%s: %d/%d pings answered, %d corrupted, %d auth failures, RTT min/median/max %v/%v/%v", cv.Name(), cv.Received, cv.Sent, cv.Corrupted, cv.AuthFail, cv.RTTMin.Round(time.Microsecond), cv.RTTMedian.Round(time.Microsecond), cv.RTTMax.Round(time.Microsecond))
 	if cables > 1 {
 		m = fmt.Sprintf("each of this node's %d cables tested, the worst: %s", cables, m)
 	}
@@ -373,20 +352,41 @@ func raidPairRules() []struct{ rule, what string } {
 	}
 }
 
-// raidPairResults turns a pair report into hwcheck results: one per
-// finding, and a pass line for each checked rule with no finding. An info
-// finding that says a value is unknown (a battery the tool said nothing
-// about) or that a rule does not apply is a skip, never a pass.
+// raidPairResults turns a pair report into hwcheck results as raid-tool
+// validate prints it (raidctl.Group): the faults first (errors, then
+// warnings), one line per node for the lines of the tool's output not
+// recognised or read without a confirmed format, the notes, and a pass line for each checked
+// rule with no finding. An info finding that says a value is unknown (a
+// battery the tool said nothing about) or that a rule does not apply is a
+// skip, never a pass.
 func raidPairResults(rep raidctl.Report) []Result {
 	var out []Result
 	seen := map[string]bool{}
 	for _, f := range rep.Findings {
 		seen[f.Rule] = true
+	}
+	// The rules' own unknowns stay on their rule's line; the tool's
+	// output lines are one line per node.
+	faults, unknown := raidctl.Group(rep.Findings, raidctl.IsToolOutput)
+	finding := func(f raidctl.Finding) {
 		v := map[raidctl.Severity]Verdict{raidctl.SeverityError: Fail, raidctl.SeverityWarning: Warn, raidctl.SeverityInfo: Pass}[f.Severity]
 		if f.Severity == raidctl.SeverityInfo && (f.Rule == raidctl.RuleBattery || f.Rule == raidctl.RuleNotApplicable) {
 			v = Skip
 		}
 		out = append(out, res(f.Rule, v, fmt.Sprintf("node %s %s: %s", f.Node, f.Subject, f.Message), f.Fix))
+	}
+	for _, f := range faults {
+		if f.Severity != raidctl.SeverityInfo {
+			finding(f)
+		}
+	}
+	for _, g := range unknown {
+		out = append(out, res(raidctl.RuleToolOutput, Warn, fmt.Sprintf("node %s: %s", g.Node, g.Summary()), strings.Join(g.Fixes, "; ")))
+	}
+	for _, f := range faults {
+		if f.Severity == raidctl.SeverityInfo {
+			finding(f)
+		}
 	}
 	if seen[raidctl.RuleNotApplicable] {
 		return out

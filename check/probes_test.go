@@ -171,26 +171,22 @@ func TestSerialCableProbe(t *testing.T) {
 	runProbeCases(t, SerialCable, []probeCase{
 		{"no local agent", nil, good(), nil, "serial heartbeat=skip"},
 		{"no peer agent", good(), nil, nil, "serial heartbeat=skip"},
-		{"pass", good(), good(), nil, "heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=pass cable test=pass"},
-		{"no silence measured yet", with(func(a *fakeAgent) { a.hb.MaxSilence = 0 }), good(), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=skip heartbeat (peer)=pass deadtime margin (peer)=pass cable test=pass"},
-		{"deadtime too short for the stalls seen", good(), with(func(a *fakeAgent) { a.hb.MaxSilence = 600 * time.Millisecond }), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=warn cable test=pass"},
+		{"pass", good(), good(), nil, "heartbeat (this node)=pass heartbeat (peer)=pass cable test=pass"},
 		{"heartbeat not configured", with(func(a *fakeAgent) {
 			a.hbErr = &agent.APIError{Path: agent.PathHeartbeat, Code: http.StatusNotFound, Msg: "heartbeat is not configured on this node"}
-		}), good(), nil, "heartbeat (this node)=fail heartbeat (peer)=pass deadtime margin (peer)=pass cable test=pass"},
+		}), good(), nil, "heartbeat (this node)=fail heartbeat (peer)=pass cable test=pass"},
 		{"port not open", with(func(a *fakeAgent) { a.hb.PortOpen, a.hb.PortErr = false, "open /dev/ttyS1: permission denied" }), good(), nil,
-			"heartbeat (this node)=fail deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=pass cable test=pass"},
+			"heartbeat (this node)=fail heartbeat (peer)=pass cable test=pass"},
 		{"peer dead", good(), with(func(a *fakeAgent) { a.hb.State = serialhb.StateDead }), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=fail deadtime margin (peer)=pass cable test=pass"},
+			"heartbeat (this node)=pass heartbeat (peer)=fail cable test=pass"},
 		{"cable test refused", with(func(a *fakeAgent) { a.cableErr = errors.New("serialhb: a cable test is already running") }), good(), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=pass cable test=fail"},
+			"heartbeat (this node)=pass heartbeat (peer)=pass cable test=fail"},
 		{"no pong", with(func(a *fakeAgent) { a.cable = agent.CableTestResult{Sent: 50, Loss: 1} }), good(), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=pass cable test=fail"},
+			"heartbeat (this node)=pass heartbeat (peer)=pass cable test=fail"},
 		{"loss", with(func(a *fakeAgent) { a.cable.Received, a.cable.Loss = 49, 0.02 }), good(), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=pass cable test=warn"},
+			"heartbeat (this node)=pass heartbeat (peer)=pass cable test=warn"},
 		{"wrong key frames", with(func(a *fakeAgent) { a.cable.AuthFail = 3 }), good(), nil,
-			"heartbeat (this node)=pass deadtime margin (this node)=pass heartbeat (peer)=pass deadtime margin (peer)=pass cable test=warn"},
+			"heartbeat (this node)=pass heartbeat (peer)=pass cable test=warn"},
 	})
 }
 

@@ -293,7 +293,9 @@ func silenceAudit(f timeoutFacts) Result {
 		return res(name, Skip, fmt.Sprintf("deadtime %v; %s", f.Deadtime, why), "run hwcheck again once the pair has run for a while under its usual load (hours give a figure worth trusting)")
 	}
 	worst := f.Silence.Round(time.Millisecond)
-	where := fmt.Sprintf("the peer sent %v apart, the line and this node's kernel and reader added %v", f.SilenceLate.Round(time.Millisecond), (f.Silence - f.SilenceLate).Round(time.Millisecond))
+	// The peer's gap is read from its own clock: it may come out a little
+	// longer than the silence here, which means nothing was added.
+	where := fmt.Sprintf("the peer sent %v apart, the line and this node's kernel and reader added %v", f.SilenceLate.Round(time.Millisecond), max(f.Silence-f.SilenceLate, 0).Round(time.Millisecond))
 	safe := safeDeadtime(f.Silence, f.Keepalive)
 	m := fmt.Sprintf("the agent's longest silence between the peer's frames %v (%s); keepalive %v, deadtime %v; smallest safe deadtime %v (twice that silence, at least 3 keepalives, rounded up to 10 ms)",
 		worst, where, f.Keepalive, f.Deadtime, safe)
@@ -421,5 +423,19 @@ func Timeouts(ctx context.Context, env Env) []Result {
 			out = append(out, silenceAudit(f))
 		}
 	}
+	if env.PeerConfig == nil && env.Peer != nil && env.LocalConfig.Peer.Name != "" {
+		out = append(out, peerSilence(ctx, env.LocalConfig.Peer.Name, env.Peer)...)
+	}
 	return out
+}
+
+// peerSilence is the peer's deadtime against its worst silence when only
+// its agent is reachable (not its configuration): its timers as its
+// heartbeat runs them.
+func peerSilence(ctx context.Context, name string, c Agent) []Result {
+	st, err := c.Heartbeat(ctx)
+	if err != nil || st.Timers.Deadtime <= 0 {
+		return nil // no serial heartbeat there, or said by the serial probe
+	}
+	return []Result{silenceAudit(timeoutFacts{Node: name, Deadtime: st.Timers.Deadtime, Keepalive: st.Timers.Keepalive, Silence: st.MaxSilence, SilenceLate: st.MaxSilencePeerGap})}
 }

@@ -130,6 +130,7 @@ func TestSilenceAudit(t *testing.T) {
 		{"10/50 with a 33 ms worst silence", 10 * ms, 50 * ms, 33 * ms, 12 * ms, "", Warn, "the line and this node's kernel and reader added 21ms", "timers.deadtime_ms to at least 70"},
 		{"rounded up", 20 * ms, 100 * ms, 50*ms + 1, 20 * ms, "", Warn, "smallest safe deadtime 110ms", "at least 110"},
 		{"the sender was late", 10 * ms, 100 * ms, 80 * ms, 78 * ms, "", Warn, "the peer sent 78ms apart", "at least 160"},
+		{"the peer's clock a little ahead", 100 * ms, 1000 * ms, 100 * ms, 101 * ms, "", Pass, "reader added 0s", ""},
 		{"reached the deadtime", 200 * ms, 1000 * ms, 2300 * ms, 2300 * ms, "", Skip, "cannot size the deadtime", "at least 4600"},
 		{"nothing measured", 100 * ms, 1000 * ms, 0, 0, "", Skip, "no silence measured yet", "run hwcheck again"},
 		{"agent not reachable", 100 * ms, 1000 * ms, 0, 0, "its agent is not reachable from here", Skip, "not reachable", "run hwcheck again"},
@@ -198,5 +199,31 @@ func TestParseCorosyncTotemHuge(t *testing.T) {
 	conf := "totem {\n token_coefficient: 4294967295\n}\nnodelist {\n" + strings.Repeat(" node {\n }\n", 5) + "}\n"
 	if _, err := ParseCorosyncTotem([]byte(conf)); err == nil {
 		t.Error("a token of 3 x 2^32 ms accepted")
+	}
+}
+
+// Without the peer's configuration, the peer's deadtime is judged from
+// its agent's heartbeat: the timers it runs and the worst silence it saw.
+func TestPeerSilence(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		agent Agent
+		want  string // verdict and hint, "" for no result
+	}{
+		{"stalls near the deadtime", &fakeAgent{hb: aliveHB(600 * time.Millisecond)}, "warn: a stall like the one measured, slightly longer, declares a live peer dead: set timers.deadtime_ms to at least 1200"},
+		{"ample", &fakeAgent{hb: aliveHB(20 * time.Millisecond)}, "pass: "},
+		{"no serial heartbeat", &fakeAgent{hbErr: errors.New("heartbeat is not configured on this node")}, ""},
+		{"nothing measured yet", &fakeAgent{hb: aliveHB(0)}, "skip: run hwcheck again once the pair has run for a while under its usual load (hours give a figure worth trusting)"},
+	} {
+		got := ""
+		for _, r := range peerSilence(context.Background(), "b", c.agent) {
+			if r.Name != "serial deadtime vs worst silence (b)" {
+				t.Errorf("%s: result named %q", c.name, r.Name)
+			}
+			got = string(r.Verdict) + ": " + r.Hint
+		}
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

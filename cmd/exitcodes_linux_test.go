@@ -26,8 +26,12 @@ var needsHardware = map[string]map[int]string{
 		67: "a SCSI device that does not answer in time",
 		99: "a SCSI device failing otherwise",
 	},
-	"hwagent nic":     {1: "an interface whose facts cannot be read (a missing one is a usage of status)"},
-	"hwagent run":     {},
+	"hwagent nic": {1: "an interface whose facts cannot be read (a missing one is a usage of status)"},
+	"hwagent run": {},
+	"hwagent cabletest": {
+		0: "a serial cable to a running peer agent (the rig golden test runs it)",
+		4: "a serial cable that loses pings (agent/cli TestCableTestThroughTheAgent, in process)",
+	},
 	"hwagent compare": {0: "two nodes that both identify the same shared disk"},
 	"fence_hwagent":   {2: "a fenced node on a shared disk"},
 	"hakit-disk, hakit-health": {
@@ -182,6 +186,9 @@ func TestExitCodesOfBuiltBinaries(t *testing.T) {
 		{"hwagent status", hw("status", "--socket", filepath.Join(dir, "none.sock")), 3},
 		{"hwagent status", hw("status", "--config", "/nonexistent/hwagent.yaml"), 1},
 		{"hwagent status", hw("status", "extra"), 2},
+		{"hwagent cabletest", hw("cabletest", "--socket", sock), 1},
+		{"hwagent cabletest", hw("cabletest", "--socket", sock, "extra"), 2},
+		{"hwagent cabletest", hw("cabletest", "--socket", filepath.Join(dir, "none.sock")), 3},
 		{"hwagent disks", hw("disks", "--colour"), 2},
 		{"hwagent release", hw("release", "--socket", sock), 1}, // no shared disk configured: the agent refuses
 		{"hwagent fence", hw("fence", "nobody", "--socket", sock), 1},

@@ -5,36 +5,12 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-)
 
-var (
-	looksLikeTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d`)
-	oneTimeFormat = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	"github.com/hakit/hakit/internal/testutil"
 )
-
-// checkValues walks a decoded document: every time is RFC 3339 UTC with
-// milliseconds and none is the zero time.
-func checkValues(t *testing.T, where string, v any) {
-	t.Helper()
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			checkValues(t, where+"."+k, e)
-		}
-	case []any:
-		for _, e := range x {
-			checkValues(t, where+"[]", e)
-		}
-	case string:
-		if looksLikeTime.MatchString(x) && (!oneTimeFormat.MatchString(x) || strings.HasPrefix(x, "0001-")) {
-			t.Errorf("%s: time %q is not RFC 3339 UTC with milliseconds, or is the zero time", where, x)
-		}
-	}
-}
 
 // The --json output of each command (docs/JSON.md), decoded from the
 // built binaries: one object a document with schema_version 1, the
@@ -84,7 +60,7 @@ func TestJSONSchemaOfBuiltBinaries(t *testing.T) {
 				t.Errorf("%s: no %q field:\n%s", name, f, stdout.String())
 			}
 		}
-		checkValues(t, name, doc)
+		testutil.CheckJSONValues(t, name, doc)
 	}
 
 	// A stream: one object a line, each with its schema_version.
@@ -104,7 +80,7 @@ func TestJSONSchemaOfBuiltBinaries(t *testing.T) {
 			t.Errorf("events --json line %q: %v", l, err)
 			continue
 		}
-		checkValues(t, "events", e)
+		testutil.CheckJSONValues(t, "events", e)
 	}
 	if len(lines) == 0 || lines[0] == "" {
 		t.Errorf("events --json printed nothing")

@@ -590,6 +590,11 @@ type CableTestConfig struct {
 
 // CableReport is the result of a cable test.
 type CableReport struct {
+	// Port is the cable's device, the runner's port.
+	Port string `json:"port"`
+	// Member is the node at the other end, where the caller runs a cable
+	// per neighbour and names it (hwagent's Heartbeats); omitted otherwise.
+	Member    string        `json:"member,omitempty"`
 	Sent      int           `json:"sent"`
 	Received  int           `json:"received"`
 	Loss      float64       `json:"loss"`      // fraction of pings without a pong
@@ -603,8 +608,21 @@ type CableReport struct {
 }
 
 func (c CableReport) String() string {
-	return fmt.Sprintf("sent %d received %d loss %.1f%% corrupted %d auth-failures %d rtt min/median/max %v/%v/%v modem dsr=%s cts=%s dcd=%s: %s",
-		c.Sent, c.Received, 100*c.Loss, c.Corrupted, c.AuthFail, c.RTTMin, c.RTTMedian, c.RTTMax, c.Modem.DSR, c.Modem.CTS, c.Modem.DCD, c.Cable)
+	return fmt.Sprintf("%s: sent %d received %d loss %.1f%% corrupted %d auth-failures %d rtt min/median/max %v/%v/%v modem dsr=%s cts=%s dcd=%s: %s",
+		c.Name(), c.Sent, c.Received, 100*c.Loss, c.Corrupted, c.AuthFail, c.RTTMin, c.RTTMedian, c.RTTMax, c.Modem.DSR, c.Modem.CTS, c.Modem.DCD, c.Cable)
+}
+
+// Name names the cable tested: its port, and the member at its other end
+// when the report has one.
+func (c CableReport) Name() string {
+	s := c.Port
+	if s == "" {
+		s = "cable"
+	}
+	if c.Member != "" {
+		s += " to " + c.Member
+	}
+	return s
 }
 
 // ErrCableTestBusy: a cable test is already running on this runner.
@@ -685,7 +703,7 @@ done:
 	st := r.Status()
 	after := st.Counters
 	rep := CableReport{
-		Sent: cfg.Count, Received: len(rtts), Modem: st.Modem, Cable: st.Cable,
+		Port: st.Path, Sent: cfg.Count, Received: len(rtts), Modem: st.Modem, Cable: st.Cable,
 		Corrupted: (after.CRCErrors + after.COBSErrors + after.Malformed + after.Oversize) - (before.CRCErrors + before.COBSErrors + before.Malformed + before.Oversize),
 		AuthFail:  after.AuthFailures - before.AuthFailures,
 	}

@@ -5,13 +5,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
@@ -42,7 +40,8 @@ Daemon:
 Client (talks to the agent over its API socket):
   status     the agent's summary: peer, heartbeat, links, disks, fenced
   events     stream the agent's events as they happen (--since N replays)
-  heartbeat  the serial heartbeat's state and counters
+  heartbeat  each serial cable: peer, state, last frame, loss, worst silence (-v: counters)
+  cabletest  test the serial cable through the running agents (a burst of pings)
   nics       the heartbeat NIC's link and a probe of the peer
   disks      each shared disk read now: keys, reservation, who owns it
   raid       the RAID controller as the agent reads it
@@ -147,11 +146,19 @@ func (p Program) Run(ctx context.Context, args []string, stdout, stderr io.Write
 			return &ExitError{Code: sbdcli.ExitCode(err), Err: err}
 		}
 		return nil
-	case "status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
+	case "status", "events", "heartbeat", "cabletest", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence":
 		return client(ctx, cmd, rest, stdout, stderr)
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, cliflag.DidYouMean(cmd, commandNames()))
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, cmd, unknownHint("hwagent", args, commandNames()))
+}
+
+// unknownHint is what follows "unknown command": the fix for flags given
+// before the command or a typo, else where the list is.
+func unknownHint(prog string, args, known []string) string {
+	if h := cliflag.CommandHint(prog, args, known); h != "" {
+		return h
+	}
+	return fmt.Sprintf(" (run \"%s --help\" for the list)", prog)
 }
 
 // flags is one subcommand's flag set and its help: --help prints the
@@ -297,7 +304,7 @@ func RunAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
 
 type clientFlags struct {
 	socket, config string
-	json           bool
+	json, verbose  bool
 	timeout        time.Duration
 	since          int64
 }
@@ -305,7 +312,8 @@ type clientFlags struct {
 var clientHelp = map[string]string{
 	"status":    "Shows the agent's summary.",
 	"events":    "Streams the agent's events until interrupted.",
-	"heartbeat": "Shows the serial heartbeat.",
+	"heartbeat": "Shows the serial heartbeat: one line per cable with the peer, its state, the last frame heard, the loss (frames the peer sent that never arrived) and the worst silence between its frames; -v adds every counter.",
+	"cabletest": "Tests the serial cable through the running agent: a burst of 50 pings that the peer's agent answers, while the heartbeat goes on (hwagent hb cabletest needs the agents stopped). Reports loss, damaged frames and RTT; on a node with a cable per neighbour, the worst cable's, naming it.",
 	"nics":      "Shows the heartbeat NIC and probes the peer.",
 	"disks":     "Reads every shared disk now and shows its keys and reservation.",
 	"raid":      "Shows the RAID controller as the agent reads it.",
@@ -330,6 +338,9 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	fs.StringVar(&f.config, "config", "", "configuration file to take the socket from")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long (not for events)")
+	if cmd == "heartbeat" {
+		fs.BoolVar(&f.verbose, "v", false, "add each cable's counters")
+	}
 	if cmd == "events" {
 		fs.Int64Var(&f.since, "since", -1, "replay the kept events numbered after this first (0: all kept); default only new ones")
 	}
@@ -388,7 +399,27 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		v, err = c.Status(ctx)
 	case "disks":
 		v, err = c.Disks(ctx)
+	case "cabletest":
+		rep, err := c.CableTest(ctx)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			err = jsonout.Document(stdout, "items", rep)
+		} else {
+			err = hbcli.WriteCableReport(stdout, rep)
+		}
+		if err != nil {
+			return err
+		}
+		if err := hbcli.CableVerdict(rep); err != nil {
+			return &ExitError{Code: exitcode.CableLoss, Err: err}
+		}
+		return nil
 	case "heartbeat", "nics", "raid":
+		if !f.json {
+			return writeComponent(ctx, stdout, c, cmd, f.verbose)
+		}
 		v, err = c.Raw(ctx, "/v1/"+cmd)
 	case "fence":
 		v, err = c.Fence(ctx, fs.Arg(0))
@@ -428,8 +459,6 @@ func client(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 			fmt.Fprintf(stdout, "%s: nothing released: this node held no reservation\n", x.Action)
 		}
 		writeDisks(stdout, x.Disks)
-	case json.RawMessage:
-		writeRaw(stdout, "", x)
 	}
 	return nil
 }
@@ -460,7 +489,11 @@ func writeDisks(w io.Writer, disks []agent.DiskStatus) {
 			writeSCSI2Disk(w, d)
 			continue
 		}
-		fmt.Fprintf(w, "  PR generation=0x%x, %d registered reservation key(s): %s\n", d.Generation, len(d.Keys), strings.Join(d.Keys, " "))
+		if len(d.Keys) == 0 {
+			fmt.Fprintf(w, "  PR generation=0x%x, there are NO registered reservation keys\n", d.Generation)
+		} else {
+			fmt.Fprintf(w, "  PR generation=0x%x, %d registered reservation key(s): %s\n", d.Generation, len(d.Keys), strings.Join(d.Keys, " "))
+		}
 		if d.Holder != "" {
 			fmt.Fprintf(w, "  reservation  key=%s, %s\n", d.Holder, d.Type)
 		} else {
@@ -491,30 +524,6 @@ func writeSCSI2Disk(w io.Writer, d agent.DiskStatus) {
 	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
-	}
-}
-
-// writeRaw prints a JSON object's fields as "key: value" lines, nested
-// objects indented; other JSON as is.
-func writeRaw(w io.Writer, indent string, raw json.RawMessage) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		fmt.Fprintf(w, "%s%s\n", indent, strings.TrimSpace(string(raw)))
-		return
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := m[k]
-		if len(v) > 0 && v[0] == '{' && len(indent) < 6 {
-			fmt.Fprintf(w, "%s%s:\n", indent, k)
-			writeRaw(w, indent+"  ", v)
-			continue
-		}
-		fmt.Fprintf(w, "%s%-16s %s\n", indent, k+":", string(v))
 	}
 }
 

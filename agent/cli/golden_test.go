@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite testdata/commands.golden from this run")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files of testdata/ from this run")
 
 // The text output of the commands an operator reads, one run against an
 // agent on an in-memory LUN with a registered peer, compared whole with
@@ -25,6 +25,8 @@ func TestCommandTextGolden(t *testing.T) {
 		{"status"},
 		{"disks"},
 		{"heartbeat"},
+		{"heartbeat", "-v"},
+		{"cabletest"},
 		{"register"},
 		{"acquire"},
 		{"status"},
@@ -56,7 +58,14 @@ func TestCommandTextGolden(t *testing.T) {
 	} {
 		got = regexp.MustCompile(r.re).ReplaceAllString(got, r.to)
 	}
-	path := filepath.Join("testdata", "commands.golden")
+	compareGolden(t, "commands.golden", got)
+}
+
+// compareGolden compares got with testdata/name, which -update rewrites
+// first.
+func compareGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *updateGolden {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -67,7 +76,7 @@ func TestCommandTextGolden(t *testing.T) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test -run TestCommandTextGolden -update writes it)", err)
+		t.Fatalf("%v (go test -run %s -update writes it)", err, t.Name())
 	}
 	if got != string(want) {
 		t.Errorf("command output differs from %s (rerun with -update and review the diff):\n%s", path, got)

@@ -83,8 +83,8 @@ func serialLine(raw json.RawMessage) (string, error) {
 		s += " on " + hb.Path
 	}
 	switch {
-	case hb.LastHeard == nil:
-	case hb.LastHeard.IsZero():
+	case hb.LastHeard == nil || hb.LastHeard.IsZero():
+		// null in the schema of docs/API.md, the zero time before it.
 		s += " (never heard)"
 	default:
 		s += fmt.Sprintf(" (last heard %v ago, longest silence %v)", hb.Silence.Round(time.Millisecond), hb.MaxSilence.Round(time.Millisecond))

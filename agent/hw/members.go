@@ -73,13 +73,15 @@ func (hs Heartbeats) MemberStates(ctx context.Context) map[string]string {
 
 // Test implements agent.Tester: each cable's test in turn. The answer is
 // the worst cable's report (an error, else the most loss or damage; the
-// error names the member), else the first cable's.
+// error names the member), else the first cable's, naming its member
+// (Member) and port.
 func (hs Heartbeats) Test(ctx context.Context) (agent.CableTestResult, error) {
 	var worst agent.CableTestResult
 	for i, h := range hs {
 		r, err := h.Test(ctx)
+		r.Member = h.Member
 		if err != nil {
-			return r, fmt.Errorf("cable to %s: %w", h.Member, err)
+			return r, fmt.Errorf("cable to %s on %s: %w", h.Member, h.R.Status().Path, err)
 		}
 		if i == 0 || r.Loss > worst.Loss || r.Corrupted+r.AuthFail > worst.Corrupted+worst.AuthFail {
 			worst = r

@@ -206,6 +206,11 @@ func TestIntegrationSerialLinkPerMember(t *testing.T) {
 		return e.Source == "heartbeat" && e.Kind == "dead" && e.Data["member"] == "m2"
 	})
 	waitStates("m1-m2 cable cut", map[string]string{"m2": "dead", "m3": "alive"})
+	// The cable test answers with the worst cable's report, and names it.
+	rep, err := cs[0].CableTest(ctx)
+	if err != nil || rep.Member != "m2" || rep.Port != ab.Path(rig.A) || rep.Received != 0 {
+		t.Errorf("cable test with the m1-m2 cable cut: %+v %v, want m2's cable %s with no pong", rep, err, ab.Path(rig.A))
+	}
 	ab.Reconnect()
 	waitStates("m1-m2 cable back", map[string]string{"m2": "alive", "m3": "alive"})
 }

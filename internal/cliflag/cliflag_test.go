@@ -43,3 +43,21 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("DidYouMean = %q", got)
 	}
 }
+
+func TestCommandHint(t *testing.T) {
+	known := []string{"status", "disks"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--socket", "/x", "status"}, ` (flags go after the command: hwagent status --socket /x)`},
+		{[]string{"--json", "disks", "--timeout", "5s"}, ` (flags go after the command: hwagent disks --json --timeout 5s)`},
+		{[]string{"stauts"}, ` (did you mean "status"?)`},
+		{[]string{"--socket", "/x"}, ""},
+		{nil, ""},
+	} {
+		if got := CommandHint("hwagent", tc.args, known); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

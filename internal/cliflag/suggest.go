@@ -1,5 +1,10 @@
 package cliflag
 
+import (
+	"slices"
+	"strings"
+)
+
 // Suggest returns the known word closest to word by edit distance, when
 // it is close enough to be a typo (at most 2 edits, and fewer than half
 // the word); "" otherwise.
@@ -53,4 +58,23 @@ func distance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// CommandHint is what to add to "unknown command args[0]": where args
+// start with a flag and name a known command later (flags before the
+// command, a usual mistake), the same line with the command first
+// ("prog status --socket /x"); else DidYouMean.
+func CommandHint(prog string, args, known []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	if strings.HasPrefix(args[0], "-") {
+		for i, a := range args[1:] {
+			if slices.Contains(known, a) {
+				rest := append(append([]string{}, args[:i+1]...), args[i+2:]...)
+				return " (flags go after the command: " + strings.Join(append([]string{prog, a}, rest...), " ") + ")"
+			}
+		}
+	}
+	return DidYouMean(args[0], known)
 }

@@ -22,6 +22,7 @@ const (
 	RAIDWarn    = 4 // hwagent raid-tool validate: warnings only
 
 	CompareDiffers = 3 // hwagent compare: the two captures do not fit one pair
+	CableLoss      = 4 // hwagent cabletest: pings lost, corrupted or failing authentication
 )
 
 // Code is one exit status of a command.
@@ -40,7 +41,7 @@ type Command struct {
 
 // ClientCommands are hwagent's subcommands that talk to a running agent.
 func ClientCommands() []string {
-	return []string{"status", "events", "heartbeat", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence"}
+	return []string{"status", "events", "heartbeat", "cabletest", "nics", "disks", "raid", "register", "acquire", "release", "unfence", "fence"}
 }
 
 // Table returns every command's exit statuses, in the order of the docs.
@@ -77,6 +78,13 @@ func Table() []Command {
 			{Failure, "the agent answered with an error, or the action failed (the disks' state after it is printed); or --config cannot be read"},
 			usage,
 			{Unreachable, "the agent cannot be reached: no socket (is hwagent running?), permission denied (needs root or the API group), connection refused"},
+		}},
+		{Name: "hwagent cabletest", Codes: []Code{
+			{OK, "every ping came back undamaged"},
+			{Failure, "the agent answered with an error (no serial heartbeat, a cable test already running); or --config cannot be read"},
+			usage,
+			{Unreachable, "the agent cannot be reached: no socket (is hwagent running?), permission denied (needs root or the API group), connection refused"},
+			{CableLoss, "pings were lost, corrupted or failed authentication (after the report)"},
 		}},
 		{Name: "hwagent disk", Note: "statuses as in sg3_utils (sg_persist, sg_turs), so that scripts read them alike; usage is therefore 1, not 2: a 2 from a mistyped disk status would read as \"not registered\", which a fence script takes for off", Codes: []Code{
 			{0, "success"},

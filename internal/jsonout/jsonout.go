@@ -47,6 +47,12 @@ func Line(w io.Writer, v any) error {
 	return err
 }
 
+// Marshal is v as one compact document (hwagent's API answers, one per
+// line); listKey names the list when v encodes to an array.
+func Marshal(listKey string, v any) ([]byte, error) {
+	return normalize(v, listKey)
+}
+
 // Time formats t in the one format, "" for the zero time.
 func Time(t time.Time) string {
 	if t.IsZero() {

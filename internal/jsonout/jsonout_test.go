@@ -45,3 +45,11 @@ func TestForms(t *testing.T) {
 		t.Errorf("Time: %q %q", Time(time.Time{}), Time(at))
 	}
 }
+
+// Marshal is a compact document, a list under the key given.
+func TestMarshal(t *testing.T) {
+	b, err := Marshal("disks", []map[string]any{{"at": time.Time{}}})
+	if want := `{"schema_version":1,"disks":[{"at":null}]}`; err != nil || string(b) != want {
+		t.Errorf("Marshal: %s %v, want %s", b, err, want)
+	}
+}

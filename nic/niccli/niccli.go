@@ -73,8 +73,11 @@ func (c Command) Run(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	run, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("nic: %w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"status", "watch", "probe", "inventory"}))
+		hint := cliflag.CommandHint("hwagent nic", args, []string{"status", "watch", "probe", "inventory"})
+		if hint == "" {
+			hint = ` (run "hwagent nic --help" for the list)`
+		}
+		return fmt.Errorf("nic: %w: unknown command %q%s", ErrUsage, args[0], hint)
 	}
 	return run(ctx, args[1:], stdout, stderr)
 }
@@ -107,7 +110,7 @@ func newFlags(name, synopsis string, stderr io.Writer, withNetNS bool) *flags {
 }
 
 func (f *flags) usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nflags:\n", f.synopsis, nicExamples[f.fs.Name()])
+	fmt.Fprintf(w, "usage: nic %s\n\nExamples:\n%s\nFlags:\n", f.synopsis, nicExamples[f.fs.Name()])
 	f.fs.SetOutput(w)
 	f.fs.PrintDefaults()
 	fmt.Fprintf(w, "\n%s", exitcode.Help("hwagent nic"))
@@ -148,16 +151,25 @@ func (c Command) status(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	st, err := c.host(f.netns, 0, 0).Status(ctx, f.fs.Arg(0))
+	if errors.Is(err, nic.ErrNoSuchInterface) {
+		where := "this namespace"
+		if f.netns != "" {
+			where = "namespace " + f.netns
+		}
+		return fmt.Errorf("%w (hwagent nic inventory lists the interfaces of %s; one in another namespace needs --netns, as nic.netns of hwagent.yaml)", err, where)
+	}
 	if err != nil {
 		return err
 	}
 	if f.json {
 		return printJSON(stdout, st)
 	}
-	return writeStatus(stdout, st)
+	return WriteStatus(stdout, st)
 }
 
-func writeStatus(w io.Writer, st *nic.Status) error {
+// WriteStatus prints an interface's status for people, one fact a line
+// (nic status, and hwagent nics).
+func WriteStatus(w io.Writer, st *nic.Status) error {
 	var b strings.Builder
 	row := func(k, format string, a ...any) {
 		fmt.Fprintf(&b, "%-18s "+format+"\n", append([]any{k + ":"}, a...)...)

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -124,7 +122,7 @@ func (c *Command) Run(ctx context.Context, args []string, stdout, stderr io.Writ
 		return nil
 	}
 	fmt.Fprint(stderr, usage())
-	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"show", "validate"}))
+	return fmt.Errorf("%w: raid: unknown command %q%s (want show or validate)", ErrUsage, args[0], cliflag.CommandHint("hwagent raid-tool", args, []string{"show", "validate"}))
 }
 
 // sourceFlags select one node's input.
@@ -217,15 +215,16 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.StringVar(&sf.binary, "binary", "", "path of the vendor CLI (default: looked up on PATH)")
 	timeout := fs.Duration("timeout", 60*time.Second, "limit for each vendor CLI run")
 	asJSON := fs.Bool("json", false, "print the model as JSON (unknown fields are omitted)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout, fs, showHelp, showExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: raid show: unexpected arguments %q", ErrUsage, fs.Args())
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: raid show takes no arguments, only flags (give the capture as --file PATH): %q", ErrUsage, pos)
 	}
 	src, from, err := c.source(sf, *timeout)
 	if err != nil {
@@ -239,7 +238,7 @@ func (c *Command) show(ctx context.Context, args []string, stdout, stderr io.Wri
 		enc := jsonEncoder{stdout}
 		return enc.Encode(sys)
 	}
-	printSystem(stdout, from, sys)
+	WriteSystem(stdout, from, sys)
 	return nil
 }
 
@@ -284,15 +283,16 @@ func (c *Command) validate(ctx context.Context, args []string, stdout, stderr io
 	fs.StringVar(&a.binary, "binary", "", "path of the vendor CLI for a live read")
 	timeout := fs.Duration("timeout", 60*time.Second, "limit for each vendor CLI run")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	pos, err := cliflag.ParseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(stdout, fs, validateHelp, validateExamples)
 			return nil
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: raid validate: unexpected arguments %q", ErrUsage, fs.Args())
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: raid validate takes no arguments, only flags (give the captures as --file-a PATH --file-b PATH): %q", ErrUsage, pos)
 	}
 	if b.file == "" {
 		return fmt.Errorf("%w: raid validate: --file-b is required (node B's saved output)", ErrUsage)
@@ -385,7 +385,9 @@ func size(p *int64) string {
 	return ""
 }
 
-func printSystem(w io.Writer, from string, sys *raidctl.System) {
+// WriteSystem prints the controllers of sys, read from from, for people
+// (raid-tool show, and hwagent raid).
+func WriteSystem(w io.Writer, from string, sys *raidctl.System) {
 	fmt.Fprintf(w, "Source: %s (%s)\n", from, sys.Tool)
 	for _, c := range sys.Controllers {
 		id := c.ID
@@ -480,7 +482,7 @@ func location(pd raidctl.PhysicalDrive) string {
 
 func printReport(w io.Writer, r raidctl.Report) {
 	fmt.Fprintf(w, "Pair: node %s, node %s\n\n", r.NodeA, r.NodeB)
-	faults, unknown := splitUnknown(r.Findings)
+	faults, unknown := raidctl.Group(r.Findings, raidctl.IsUnknown)
 	finding := func(f raidctl.Finding) {
 		fmt.Fprintf(w, "%-7s %s [%s] %s: %s\n", strings.ToUpper(string(f.Severity)), f.Node, f.Rule, f.Subject, f.Message)
 		if f.Fix != "" {
@@ -492,23 +494,10 @@ func printReport(w io.Writer, r raidctl.Report) {
 			finding(f)
 		}
 	}
-	for _, node := range sortedNodes(unknown) {
-		fs := unknown[node]
-		var subjects []string
-		for _, f := range fs {
-			subject := f.Subject
-			if l := outputLine.FindString(f.Message); f.Rule == raidctl.RuleToolOutput && l != "" {
-				subject = "output " + l
-			}
-			subjects = append(subjects, subject)
-		}
-		fmt.Fprintf(w, "WARNING %s [unknown] %d value(s) the tool's output does not give or that were read without a confirmed format: %s\n", node, len(fs), strings.Join(slices.Compact(subjects), ", "))
-		var fixes []string
-		for _, f := range fs {
-			if f.Fix != "" && !slices.Contains(fixes, f.Fix) {
-				fixes = append(fixes, f.Fix)
-				fmt.Fprintf(w, "        fix: %s\n", f.Fix)
-			}
+	for _, g := range unknown {
+		fmt.Fprintf(w, "WARNING %s [unknown] %s\n", g.Node, g.Summary())
+		for _, fix := range g.Fixes {
+			fmt.Fprintf(w, "        fix: %s\n", fix)
 		}
 	}
 	for _, f := range faults {
@@ -534,32 +523,3 @@ func printReport(w io.Writer, r raidctl.Report) {
 type jsonEncoder struct{ w io.Writer }
 
 func (e jsonEncoder) Encode(v any) error { return jsonout.Document(e.w, "items", v) }
-
-var outputLine = regexp.MustCompile(`line \d+`)
-
-// splitUnknown puts the faults first (errors, then warnings, then notes,
-// each in the validator's order) and groups by node the findings that
-// only say a value is unknown or was read provisionally, so that one
-// real fault is not buried under them.
-func splitUnknown(fs []raidctl.Finding) (faults []raidctl.Finding, unknown map[string][]raidctl.Finding) {
-	unknown = map[string][]raidctl.Finding{}
-	rank := map[raidctl.Severity]int{raidctl.SeverityError: 0, raidctl.SeverityWarning: 1, raidctl.SeverityInfo: 2}
-	for _, f := range fs {
-		if f.Severity == raidctl.SeverityWarning && (f.Rule == raidctl.RuleToolOutput || strings.Contains(f.Message, "unknown")) {
-			unknown[f.Node] = append(unknown[f.Node], f)
-			continue
-		}
-		faults = append(faults, f)
-	}
-	slices.SortStableFunc(faults, func(a, b raidctl.Finding) int { return rank[a.Severity] - rank[b.Severity] })
-	return faults, unknown
-}
-
-func sortedNodes(m map[string][]raidctl.Finding) []string {
-	nodes := make([]string, 0, len(m))
-	for n := range m {
-		nodes = append(nodes, n)
-	}
-	slices.Sort(nodes)
-	return nodes
-}

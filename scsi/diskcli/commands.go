@@ -338,7 +338,7 @@ func status(ctx context.Context, e *env) error {
 		s := st.Support
 		fmt.Fprintf(w, "  Target: REPORT CAPABILITIES %s, READ FULL STATUS %s, PREEMPT AND ABORT %s, APTPL %s\n",
 			s.ReportCapabilities, s.ReadFullStatus, s.PreemptAndAbort, s.APTPL)
-		writeNotes(w, st.UnitAttentions, st.Notes)
+		e.writeNotes(w, st.UnitAttentions, st.Notes)
 	})
 	if err == nil && st.OwnRegistrations == 0 {
 		return &NotRegisteredError{Key: st.Own}
@@ -346,9 +346,14 @@ func status(ctx context.Context, e *env) error {
 	return err
 }
 
-func writeNotes(w io.Writer, uas []scsi.Sense, notes []string) {
+// writeNotes prints the unit attentions that mean something (reservations
+// or registrations changed under this node; every one with -v) and the
+// notes. The routine ones of a new session stay in --json.
+func (e *env) writeNotes(w io.Writer, uas []scsi.Sense, notes []string) {
 	for _, s := range uas {
-		fmt.Fprintf(w, "  unit attention absorbed: %s\n", s)
+		if e.opts.verbose || meansSomething(s) {
+			fmt.Fprintf(w, "  unit attention absorbed: %s\n", s)
+		}
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
@@ -388,7 +393,7 @@ func (e *env) result(action string, r *scsi.Result, done string, extra func(*res
 		fmt.Fprintf(w, "%s: %s\n", e.device, done)
 		e.writeKeys(w, r.Keys)
 		e.writeReservation(w, r.Reservation)
-		writeNotes(w, r.UnitAttentions, r.Notes)
+		e.writeNotes(w, r.UnitAttentions, r.Notes)
 	})
 }
 

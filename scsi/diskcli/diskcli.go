@@ -71,10 +71,14 @@ type DeviceError struct {
 }
 
 func (e *DeviceError) Error() string {
-	if msg := e.Err.Error(); strings.Contains(msg, e.Device) {
-		return "cannot open device: " + msg // the cause names the device already
+	hint := ""
+	if errors.Is(e.Err, iscsi.ErrTargetNotFound) || errors.Is(e.Err, iscsi.ErrNotAuthorized) {
+		hint = " (give --initiator with a name the target's ACL allows, as disks[].initiator of hwagent.yaml)"
 	}
-	return fmt.Sprintf("cannot open device %s: %v", e.Device, e.Err)
+	if msg := e.Err.Error(); strings.Contains(msg, e.Device) {
+		return "cannot open device: " + msg + hint // the cause names the device already
+	}
+	return fmt.Sprintf("cannot open device %s: %v%s", e.Device, e.Err, hint)
 }
 
 func (e *DeviceError) Unwrap() error { return e.Err }
@@ -287,7 +291,11 @@ func (r Runner) Run(ctx context.Context, args []string, stdout, stderr io.Writer
 		for i, c := range cmds {
 			names[i] = c.name
 		}
-		return usagef("unknown command %q%s (run \"disk --help\" for the list)", args[0], cliflag.DidYouMean(args[0], names))
+		hint := cliflag.CommandHint("hwagent disk", args, names)
+		if hint == "" {
+			hint = ` (run "hwagent disk --help" for the list)`
+		}
+		return usagef("unknown command %q%s", args[0], hint)
 	}
 	o := &options{}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)

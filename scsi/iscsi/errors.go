@@ -64,6 +64,8 @@ type LoginError struct {
 	Target string
 	// Redirect is the portal (host:port) a redirection (class 1) names.
 	Redirect string
+	// Initiator is the initiator name the login gave ("" when unknown).
+	Initiator string
 }
 
 // Status returns the two status bytes as one number, e.g. 0x0202.
@@ -123,6 +125,9 @@ func (e *LoginError) Error() string {
 	s := fmt.Sprintf("iscsi: login to %s refused: status 0x%04x (%s)", e.Target, e.Status(), e.Text())
 	if e.Redirect != "" {
 		s += " to " + e.Redirect
+	}
+	if e.Initiator != "" && e.Class == 2 {
+		s += "; initiator " + e.Initiator
 	}
 	return s
 }

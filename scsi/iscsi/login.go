@@ -107,7 +107,7 @@ func (l *login) step(r *loginResp) (next *loginReq, done bool, err error) {
 		return nil, false, &ProtocolError{PDU: opLoginResp.String(), What: fmt.Sprintf("login not complete after %d exchanges", maxLoginSteps)}
 	}
 	if r.StatusClass != 0 {
-		le := &LoginError{Class: r.StatusClass, Detail: r.StatusDetail, Target: l.cfg.Portal + " " + l.cfg.TargetName}
+		le := &LoginError{Class: r.StatusClass, Detail: r.StatusDetail, Target: l.cfg.Portal + " " + l.cfg.TargetName, Initiator: l.cfg.InitiatorName}
 		if r.StatusClass == 1 {
 			keys, _ := decodeText(r.Data)
 			if v, ok := keys.get("TargetAddress"); ok {
@@ -169,7 +169,7 @@ func (l *login) security(r *loginResp, keys textKeys) (*loginReq, bool, error) {
 		}
 		if v != want {
 			if l.cfg.User == "" && v == "CHAP" {
-				return nil, false, &LoginError{Class: 2, Detail: 1, Target: l.cfg.Portal + " " + l.cfg.TargetName}
+				return nil, false, &LoginError{Class: 2, Detail: 1, Target: l.cfg.Portal + " " + l.cfg.TargetName, Initiator: l.cfg.InitiatorName}
 			}
 			return nil, false, l.fail("AuthMethod", v, "offered "+want)
 		}

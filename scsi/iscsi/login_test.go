@@ -318,6 +318,7 @@ func TestErrorTexts(t *testing.T) {
 		{&LoginError{Class: 1, Detail: 1, Target: "h:1 iqn.x"}, "login to h:1 iqn.x refused: status 0x0101 (target moved temporarily)"},
 		{&LoginError{Class: 3, Detail: 1}, "service unavailable"},
 		{&LoginError{Class: 2, Detail: 0x40}, "initiator error"},
+		{&LoginError{Class: 2, Detail: 3, Target: "h:1 iqn.x", Initiator: "iqn.2026-11.io.hakit:node-c"}, "status 0x0203 (target not found, or initiator not in its ACL); initiator iqn.2026-11.io.hakit:node-c"},
 		{&TMFError{Function: TMFLogicalUnitReset, Response: 255}, "LOGICAL UNIT RESET: response 255 (function rejected)"},
 		{&TMFError{Function: 99, Response: 1}, "function 99: response 1 (task does not exist)"},
 		{&RejectError{Reason: 9, PDU: "Data-Out"}, "target rejected Data-Out: reason 0x09 (invalid PDU field)"},

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"text/tabwriter"
@@ -61,8 +62,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "ports":
 		return cmdPorts(args[1:], stdout, stderr)
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, args[0], cliflag.DidYouMean(args[0], []string{"run", "status", "cabletest", "ports"}))
+	hint := cliflag.CommandHint("hwagent hb", args, []string{"run", "status", "cabletest", "ports"})
+	if hint == "" {
+		hint = ` (run "hwagent hb --help" for the list)`
+	}
+	return fmt.Errorf("%w: unknown command %q%s", ErrUsage, args[0], hint)
 }
 
 // common holds the flags shared by the commands that open a port.
@@ -80,7 +84,7 @@ func newFlags(name, summary string, stdout io.Writer, withPort bool) *common {
 	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.SetOutput(stdout)
 	c.fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nflags:\n", name, summary, hbExamples[name])
+		fmt.Fprintf(stdout, "usage: hb %s [flags]\n\n%s\n\nExamples:\n%s\nFlags:\n", name, summary, hbExamples[name])
 		c.fs.PrintDefaults()
 		fmt.Fprintf(stdout, "\n%s", exitcode.Help("hwagent hb"))
 	}
@@ -139,6 +143,9 @@ func (c *common) runner(stderr io.Writer) (*serialhb.Runner, error) {
 		return nil, fmt.Errorf("%w: --node must be 1..65535, --peer 0..65535, --cluster 0..4294967295", ErrUsage)
 	}
 	key, err := serialhb.LoadKey(c.keyFile)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("%w (the key file is root's, mode 0600: run with sudo)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +183,15 @@ func kworkerNice(flag, realtime int) int {
 	return flag
 }
 
+// busyHint adds what to do to a port that another heartbeat holds: on a
+// node, that is hwagent.
+func busyHint(err error) error {
+	if errors.Is(err, serialhb.ErrPortBusy) {
+		return fmt.Errorf("%w (while hwagent runs it holds the cable: stop it first, systemctl stop hwagent, or test the cable through the running agents with hwcheck)", err)
+	}
+	return err
+}
+
 func stop(r *serialhb.Runner) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -202,7 +218,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	events, unsubscribe := r.Subscribe(256)
 	defer unsubscribe()
 	if err := r.Start(ctx); err != nil {
-		return err
+		return busyHint(err)
 	}
 	defer stop(r)
 	if !c.json {
@@ -223,7 +239,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if c.json {
 				return printJSON(stdout, st)
 			}
-			printStatus(stdout, st)
+			WriteStatus(stdout, st)
 			return nil
 		}
 	}
@@ -244,7 +260,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	events, unsubscribe := r.Subscribe(16)
 	defer unsubscribe()
 	if err := r.Start(ctx); err != nil {
-		return err
+		return busyHint(err)
 	}
 	defer stop(r)
 	// Said with --json too: stderr, so the JSON on stdout stays one document.
@@ -266,7 +282,7 @@ wait:
 			return err
 		}
 	} else {
-		printStatus(stdout, st)
+		WriteStatus(stdout, st)
 	}
 	if st.LastHeard.IsZero() {
 		return fmt.Errorf("%w within %v on %s", ErrPeerNotHeard, *wait, c.port)
@@ -274,7 +290,9 @@ wait:
 	return nil
 }
 
-func printStatus(w io.Writer, st serialhb.Status) {
+// WriteStatus prints a heartbeat's status for people, one fact a line
+// (hb status, and hwagent heartbeat -v for each cable).
+func WriteStatus(w io.Writer, st serialhb.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	heard := "never"
 	if !st.LastHeard.IsZero() {
@@ -327,7 +345,7 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: --count, --interval and --timeout must be positive", ErrUsage)
 	}
 	if err := r.Start(ctx); err != nil {
-		return err
+		return busyHint(err)
 	}
 	defer stop(r)
 	rep, err := r.CableTest(ctx, serialhb.CableTestConfig{Count: *count, Interval: *interval, Timeout: *timeout})
@@ -338,25 +356,35 @@ func cmdCableTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err := printJSON(stdout, rep); err != nil {
 			return err
 		}
-		return cableVerdict(rep)
+		return CableVerdict(rep)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if err := WriteCableReport(stdout, rep); err != nil {
+		return err
+	}
+	return CableVerdict(rep)
+}
+
+// WriteCableReport prints a cable test's report for people (hb cabletest,
+// and hwagent cabletest through the agent).
+func WriteCableReport(w io.Writer, rep serialhb.CableReport) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "port\t%s\n", rep.Port)
+	if rep.Member != "" {
+		fmt.Fprintf(tw, "member\t%s\n", rep.Member)
+	}
 	fmt.Fprintf(tw, "pings\tsent %d received %d loss %.1f%%\n", rep.Sent, rep.Received, 100*rep.Loss)
 	fmt.Fprintf(tw, "damaged\tcorrupted %d auth-failures %d\n", rep.Corrupted, rep.AuthFail)
 	fmt.Fprintf(tw, "rtt\tmin %v median %v max %v\n", rep.RTTMin, rep.RTTMedian, rep.RTTMax)
 	fmt.Fprintf(tw, "modem\tdsr=%s cts=%s dcd=%s\n", rep.Modem.DSR, rep.Modem.CTS, rep.Modem.DCD)
 	fmt.Fprintf(tw, "cable\t%s\n", rep.Cable)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return cableVerdict(rep)
+	return tw.Flush()
 }
 
-// cableVerdict is the cable test's result as an error: nil only when every
-// ping came back undamaged.
-func cableVerdict(rep serialhb.CableReport) error {
+// CableVerdict is the cable test's result as an error wrapping
+// ErrCableLoss: nil only when every ping came back undamaged.
+func CableVerdict(rep serialhb.CableReport) error {
 	if rep.Received < rep.Sent || rep.Corrupted > 0 || rep.AuthFail > 0 {
-		return fmt.Errorf("%w: %d of %d pings answered, %d corrupted, %d failed authentication", ErrCableLoss, rep.Received, rep.Sent, rep.Corrupted, rep.AuthFail)
+		return fmt.Errorf("%w on %s: %d of %d pings answered, %d corrupted, %d failed authentication", ErrCableLoss, rep.Name(), rep.Received, rep.Sent, rep.Corrupted, rep.AuthFail)
 	}
 	return nil
 }
