@@ -72,8 +72,15 @@ func TestIntegrationFencerLiveMember(t *testing.T) {
 		}
 		d, ok := oneDisk(ctx, victim)
 		if ok && d.Registered {
-			if !unfencedBy.MatchString(victim.Log("pacemaker.log")[logAt:]) {
-				t.Fatalf("%s's key is back after the fence with no 'on' by the fencer: %+v", victim.Name, d)
+			// The agent sees the key as soon as fence_hwagent's on has
+			// registered it; the fencer logs the operation's result a
+			// moment later, when fence_hwagent has exited.
+			logged := false
+			for end := time.Now().Add(10 * time.Second); !logged && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+				logged = unfencedBy.MatchString(victim.Log("pacemaker.log")[logAt:])
+			}
+			if !logged {
+				t.Fatalf("%s's key is back after the fence with no 'on' by the fencer (none logged within 10 s): %+v", victim.Name, d)
 			}
 			reUnfenced = true
 			return true
