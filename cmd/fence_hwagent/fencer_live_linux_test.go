@@ -97,7 +97,12 @@ func TestIntegrationFencerLiveMember(t *testing.T) {
 		// Pacemaker on the fenced node stops itself; the survivor runs the
 		// disk and the dummy.
 		pcmk.Eventually(ctx, t, 30*time.Second, victim.Name+"'s pacemakerd stops", func() bool { return !victim.PacemakerRunning(ctx) })
-		if err := survivor.WaitFor(ctx, 60*time.Second, "disk and dummy on the survivor", func(s pcmk.Status) bool {
+		// The DC may have scheduled an unfence of the victim while it was
+		// still a member ("Fence (on) ... required by fence-hw monitor");
+		// once the victim has stopped, that 'on' can run nowhere and the
+		// transition waits for its fencing timeout (60 s) before it starts
+		// the group here: wait past it.
+		if err := survivor.WaitFor(ctx, 100*time.Second, "disk and dummy on the survivor", func(s pcmk.Status) bool {
 			return s.RunningOn("disk") == survivor.Name && s.RunningOn("dummy") == survivor.Name
 		}); err != nil {
 			t.Fatalf("%v\n%s", err, survivor.Tail("pacemaker.log"))
