@@ -214,11 +214,17 @@ func (a *Agent) answerHandovers(ctx context.Context, mb HandoverMailbox, peers [
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code := a.answerHandover(ctx, p.Name, *r)
+			code, final := a.answerHandover(ctx, p.Name, *r)
 			h.mu.Lock()
 			delete(h.busy, r.Key)
-			if code != "" {
+			// Looked at once per request, answered or not: a node that
+			// does not hold the disk reads its disks once for it, not at
+			// every round while the request stays posted. A disk that
+			// could not be read is looked at again next round.
+			if final {
 				h.done[r.Key] = r.Seq
+			}
+			if code != "" {
 				h.ans = &HandoverAnswer{Key: r.Key, Seq: r.Seq, Code: code}
 				h.post(mb)
 			}
@@ -227,23 +233,29 @@ func (a *Agent) answerHandovers(ctx context.Context, mb HandoverMailbox, peers [
 	}
 }
 
-// answerHandover handles one request: "" when this node does not hold
-// the disk named (or the requester is no member), else the answer.
-func (a *Agent) answerHandover(ctx context.Context, from string, r HandoverRequest) string {
+// answerHandover handles one request: the answer, or "" when this node
+// does not hold the disk named; final is false when a disk could not be
+// read (ask again next round).
+func (a *Agent) answerHandover(ctx context.Context, from string, r HandoverRequest) (code string, final bool) {
 	a.act.Lock()
 	defer a.act.Unlock()
+	unread := false
 	for _, d := range a.deps.Disks {
 		hd, ok := d.(HandoverDisk)
 		if !ok {
 			continue
 		}
 		s := a.refresh(ctx, d)
-		if s.Error != "" || s.Identity != r.Disk || !s.Owner {
+		if s.Error != "" {
+			unread = true
+			continue
+		}
+		if s.Identity != r.Disk || !s.Owner {
 			continue
 		}
 		if !slices.ContainsFunc(s.Members, func(m MemberKey) bool { return m.Key == r.Key.String() && m.Registered && m.Key != s.OwnKey }) {
 			a.emit(Event{Source: "disk", Kind: "handover-refused", Msg: fmt.Sprintf("%s: handover request from %s with key %s: not a registered member's key", d.Device(), from, r.Key), Data: map[string]any{"device": d.Device(), "member": from}})
-			return HandoverFailed
+			return HandoverFailed, true
 		}
 		cctx, cancel := context.WithTimeout(ctx, 2*a.diskTimeout())
 		err := hd.Handover(cctx, r.Key, r.TransportID)
@@ -252,13 +264,13 @@ func (a *Agent) answerHandover(ctx context.Context, from string, r HandoverReque
 		switch {
 		case errors.Is(err, ErrHandoverClaimed):
 			a.emit(Event{Source: "disk", Kind: "handover-refused", Msg: fmt.Sprintf("%s: %s asked for the reservation: refused, this node claimed it (its resource runs here)", d.Device(), from), Data: map[string]any{"device": d.Device(), "member": from}})
-			return HandoverClaimed
+			return HandoverClaimed, true
 		case err != nil:
 			a.emit(Event{Source: "disk", Kind: "handover-failed", Msg: fmt.Sprintf("%s: handover to %s failed: %v", d.Device(), from, err), Data: map[string]any{"device": d.Device(), "member": from}})
-			return HandoverFailed
+			return HandoverFailed, true
 		}
 		a.emit(Event{Source: "disk", Kind: "handover", Msg: fmt.Sprintf("%s: reservation held for lockout handed over to %s (key %s, %s); this node stays registered", d.Device(), from, r.Key, r.TransportID), Data: map[string]any{"device": d.Device(), "member": from, "key": r.Key.String()}})
-		return HandoverMoved
+		return HandoverMoved, true
 	}
-	return ""
+	return "", !unread
 }
